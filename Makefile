@@ -1,0 +1,64 @@
+# mvpnmon: plain make.  make deps | make | make check | make demo | make install | make bench
+VERSION   := 0.1.0
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"'
+PKGS      := libconfuse libpcap
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+MIBDIR    ?= $(PREFIX)/share/snmp/mibs
+SYSCONFDIR?= /etc
+
+B         := build
+MIB_SRC   := $(wildcard mib/*.c)
+AGENT_SRC := $(wildcard agent/*.c)
+MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+# Everything but main(): what the unit tests link against.
+AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps check unit integration demo install clean bench
+all: $(B)/mvpnmond
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/mvpnmond: $(AGENT_OBJ) $(MIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(AGENT_LIB_OBJ) $(MIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(MIB_OBJ) -o $@ \
+		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+
+# Installs every Debian package the build, the tests and the demo need.
+deps:
+	@sh tests/deps.sh
+
+check: all $(UNIT_BIN)
+	@sh tests/run.sh $(UNIT_BIN)
+
+demo: deps all
+	@sh tests/demo.sh
+
+install: all
+	install -D -m 0755 $(B)/mvpnmond $(DESTDIR)$(SBINDIR)/mvpnmond
+	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
+	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
+	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
+	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
+
+clean:
+	rm -rf $(B)
+
+-include $(MIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)

@@ -1,0 +1,141 @@
+/* mvpnmond: MVPN monitor, an AgentX subagent serving MVPN-MONITOR-MIB. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentx.h"
+#include "daemon.h"
+#include "loop.h"
+#include "../mib/log.h"
+
+#define DEFAULT_CONFIG "/etc/mvpnmon/mvpnmond.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mvpnmond [-fhV] [-c FILE] [-x SOCKET] [-p PIDFILE] [-D TOKENS] [-L OPTS]\n"
+		"  -c FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -x SOCKET   AgentX socket of the master agent (overrides agentx-socket)\n"
+		"  -f          stay in the foreground\n"
+		"  -p PIDFILE  write the process id here, remove it on exit\n"
+		"  -D TOKENS   net-snmp debug tokens, e.g. -Dmvpnmon,agentx\n"
+		"  -L OPTS     logging as snmpd's -L: -Le stderr, -Lf FILE, -Ls FACILITY, ...\n"
+		"  -V          print the version and exit\n"
+		"  -h          this help\n");
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		mvpn_log(LOG_ERR, "%s: cannot write pidfile: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if (chdir("/") < 0)
+		return -1;
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		return -1;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+	return 0;
+}
+
+/* Returns 0 to run, or an exit status (+1) when the options say to stop. */
+static int parse_options(struct daemon *d, int argc, char **argv, int *exit_status)
+{
+	int opt;
+	bool logging_set = false;
+
+	while ((opt = getopt(argc, argv, "c:x:fp:D:L:Vh")) != -1) {
+		switch (opt) {
+		case 'c': d->config_path = optarg; break;
+		case 'x': d->agentx_socket_arg = optarg; break;
+		case 'f': d->foreground = true; break;
+		case 'p': d->pidfile = optarg; break;
+		case 'D':
+			debug_register_tokens(optarg);
+			snmp_set_do_debugging(1);
+			break;
+		case 'L':
+			if (snmp_log_options(optarg, argc, argv) < 0) {
+				usage(stderr);
+				*exit_status = 2;
+				return 1;
+			}
+			logging_set = true;
+			break;
+		case 'V': printf("mvpnmond %s\n", MVPN_VERSION); *exit_status = 0; return 1;
+		case 'h': usage(stdout); *exit_status = 0; return 1;
+		default: usage(stderr); *exit_status = 2; return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		*exit_status = 2;
+		return 1;
+	}
+	/* As snmpd: stderr in the foreground, syslog (daemon facility) in the background. */
+	if (!logging_set && d->foreground)
+		snmp_enable_stderrlog();
+	else if (!logging_set)
+		snmp_enable_syslog_ident("mvpnmond", LOG_DAEMON);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.config_path = DEFAULT_CONFIG, .signal_fd = -1};
+	int status = 0;
+
+	agentx_log_to_snmp();
+	if (parse_options(&d, argc, argv, &status))
+		return status;
+	struct config *c = config_load(d.config_path);
+	if (!c)
+		return EXIT_CONFIG;
+	d.model = model_new(false);
+	if (!d.model) {
+		mvpn_log(LOG_ERR, "out of memory");
+		return 1;
+	}
+	daemon_apply_config(&d, c);
+	if (!d.foreground && daemonize() < 0) {
+		mvpn_log(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
+		return 1;
+	}
+	if (loop_signals_open(&d) < 0 || (d.pidfile && write_pidfile(d.pidfile) < 0))
+		return 1;
+	if (agentx_start(&d) < 0)
+		status = 1;
+	else
+		loop_run(&d);
+	agentx_stop();
+	if (d.pidfile)
+		unlink(d.pidfile);
+	config_free(d.config);
+	model_free(d.model);
+	close(d.signal_fd);
+	return status;
+}

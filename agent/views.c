@@ -1,0 +1,139 @@
+/* The MIB's scalar group and tables, read straight from the model. */
+#include "daemon.h"
+#include "oids.h"
+
+static const oid objects_oid[] = {MVPN_OID_OBJECTS};
+
+static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct daemon *d = ctx;
+	const struct model *m = d->model;
+	const struct global_counters *g = &m->g;
+
+	(void)row;
+	switch (col) {
+	case COL_VERSION: cell_string(c, MVPN_VERSION); break;
+	case COL_VPN_COUNT: cell_gauge(c, (uint32_t)m->n_vpns); break;
+	case COL_CAPTURE_SOURCE: cell_string(c, m->capture_source); break;
+	case COL_PACKETS_SEEN: cell_counter64(c, g->packets_seen); break;
+	case COL_CONTROL_PACKETS: cell_counter64(c, g->control); break;
+	case COL_DATA_DISCARDED: cell_counter64(c, g->data_discarded); break;
+	case COL_MALFORMED: cell_counter64(c, g->malformed); break;
+	case COL_UNKNOWN_MDT: cell_counter64(c, g->unknown_mdt); break;
+	case COL_STATE_REFRESHES: cell_counter64(c, g->refreshes); break;
+	case COL_STATE_CHANGES: cell_counter64(c, g->changes); break;
+	case COL_LAST_CHANGE: cell_timestamp(c, &m->clock, g->last_change); break;
+	case COL_STATE_LIMIT_DROPS: cell_counter64(c, g->limit_drops); break;
+	case COL_CHANGE_LOG_CAPACITY: cell_gauge(c, m->settings.change_log_size); break;
+	case COL_CHANGE_LOG_ENTRIES: cell_gauge(c, 0); break;
+	case COL_CHANGE_LOG_DROPPED: cell_counter64(c, 0); break;
+	case COL_NOTIFICATIONS_SENT: cell_counter64(c, g->notifications_sent); break;
+	case COL_NOTIFICATIONS_SUPPRESSED: cell_counter64(c, g->notifications_suppressed); break;
+	case COL_NOTIFY_RATE_LIMIT: cell_gauge(c, m->settings.notify_rate_limit); break;
+	case COL_NOTIFY_RATE_INTERVAL: cell_gauge(c, m->settings.notify_rate_interval); break;
+	case COL_CONFIG_LOADS: cell_counter64(c, g->config_loads); break;
+	case COL_CONFIG_LOAD_FAILURES: cell_counter64(c, g->config_load_failures); break;
+	case COL_CONFIG_LAST_LOAD: cell_timestamp(c, &m->clock, g->config_last_load); break;
+	case COL_CAPTURE_RESTARTS: cell_counter64(c, g->capture_restarts); break;
+	case COL_CAPTURE_KERNEL_DROPS: cell_counter64(c, g->capture_kernel_drops); break;
+	case COL_PROBE_TX_TIMESTAMPING: cell_int(c, 1 /* none: no probing yet */); break;
+	case COL_CAPTURE_STATUS: cell_int(c, m->capture); break;
+	default: return false;
+	}
+	return true;
+}
+
+static const void *vpn_view_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	const struct daemon *d = ctx;
+	return vpn_seek(d->model, want, wlen, after);
+}
+
+static void vpn_view_index(const void *row, struct oidx *out)
+{
+	vpn_oidx(row, out);
+}
+
+static bool vpn_pe_cell(const struct model *m, const struct vpn *v, unsigned col, struct cell *c)
+{
+	struct pe_counts pc;
+
+	vpn_pe_counts(m, v, &pc);
+	switch (col) {
+	case COL_VPN_EXPECTED_PES: cell_gauge(c, pc.expected); break;
+	case COL_VPN_ACTIVE_PES: cell_gauge(c, pc.active); break;
+	case COL_VPN_MISSING_PES: cell_gauge(c, pc.missing); break;
+	case COL_VPN_UNEXPECTED_PES: cell_gauge(c, pc.unexpected); break;
+	default: return false;
+	}
+	return true;
+}
+
+static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct daemon *d = ctx;
+	const struct model *m = d->model;
+	const struct vpn *v = row;
+	const struct vpn_counters *k = &v->counters;
+
+	switch (col) {
+	case COL_VPN_NAME: cell_string(c, v->name); break;
+	case COL_VPN_DEFAULT_MDT_TYPE: cell_addr_type(c, &v->default_mdt); break;
+	case COL_VPN_DEFAULT_MDT: cell_addr(c, &v->default_mdt); break;
+	case COL_VPN_EXPECTED_PES:
+	case COL_VPN_ACTIVE_PES:
+	case COL_VPN_MISSING_PES:
+	case COL_VPN_UNEXPECTED_PES: return vpn_pe_cell(m, v, col, c);
+	case COL_VPN_CONFIG_STATUS: cell_int(c, vpn_config_status(m, v)); break;
+	case COL_VPN_CGROUPS: cell_gauge(c, 0); break;
+	case COL_VPN_DATA_MDTS: cell_gauge(c, 0); break;
+	case COL_VPN_PACKETS: cell_counter64(c, k->packets); break;
+	case COL_VPN_CONTROL_PACKETS: cell_counter64(c, k->control); break;
+	case COL_VPN_DATA_DISCARDED: cell_counter64(c, k->data_discarded); break;
+	case COL_VPN_MALFORMED: cell_counter64(c, k->malformed); break;
+	case COL_VPN_STATE_REFRESHES: cell_counter64(c, k->refreshes); break;
+	case COL_VPN_STATE_CHANGES: cell_counter64(c, k->changes); break;
+	case COL_VPN_STATE_LIMIT_DROPS: cell_counter64(c, k->limit_drops); break;
+	case COL_VPN_LAST_CHANGE: cell_timestamp(c, &m->clock, v->last_change); break;
+	case COL_VPN_PASSIVE_STATUS: cell_int(c, v->passive); break;
+	case COL_VPN_PROBE_STATUS: cell_int(c, v->probe); break;
+	default: return false;
+	}
+	return true;
+}
+
+static void view_at(struct table_view *tv, const char *name, unsigned arc, bool table)
+{
+	size_t n = sizeof(objects_oid) / sizeof(objects_oid[0]);
+
+	memcpy(tv->entry, objects_oid, sizeof(objects_oid));
+	tv->entry[n++] = arc;
+	if (table)
+		tv->entry[n++] = 1; /* ...Entry */
+	tv->entry_len = n;
+	tv->name = name;
+	tv->scalar = !table;
+}
+
+int views_register(struct daemon *d)
+{
+	struct table_view *g = &d->globals_view, *v = &d->vpn_view;
+
+	view_at(g, "mvpnGlobals", ARC_GLOBALS, false);
+	g->first_col = COL_VERSION;
+	g->last_col = COL_GLOBALS_LAST;
+	g->get = globals_get;
+	g->ctx = d;
+
+	view_at(v, "mvpnVpnTable", ARC_VPN_TABLE, true);
+	v->first_col = COL_VPN_NAME;
+	v->last_col = COL_VPN_LAST;
+	v->seek = vpn_view_seek;
+	v->row_index = vpn_view_index;
+	v->get = vpn_view_get;
+	v->ctx = d;
+
+	if (table_view_register(g) < 0 || table_view_register(v) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,177 @@
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct model *model_new(bool offline)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	if (offline)
+		mclock_init_offline(&m->clock);
+	else
+		mclock_init_live(&m->clock);
+	m->capture = CAPTURE_OFF;
+	return m;
+}
+
+static void vpn_free(struct vpn *v)
+{
+	free(v->expected_pes);
+	free(v);
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_vpns; i++)
+		vpn_free(m->vpns[i]);
+	free(m->vpns);
+	free(m);
+}
+
+/* Position of the first VPN whose index is >= index. */
+static size_t vpn_lower_bound(const struct model *m, uint32_t index)
+{
+	size_t lo = 0, hi = m->n_vpns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->vpns[mid]->index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct vpn *vpn_find(const struct model *m, uint32_t index)
+{
+	size_t pos = vpn_lower_bound(m, index);
+
+	if (pos < m->n_vpns && m->vpns[pos]->index == index)
+		return m->vpns[pos];
+	return NULL;
+}
+
+static bool vpn_array_reserve(struct model *m)
+{
+	if (m->n_vpns < m->cap_vpns)
+		return true;
+	size_t cap = m->cap_vpns ? m->cap_vpns * 2 : 16;
+	struct vpn **grown = realloc(m->vpns, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	m->vpns = grown;
+	m->cap_vpns = cap;
+	return true;
+}
+
+struct vpn *vpn_get(struct model *m, uint32_t index)
+{
+	size_t pos = vpn_lower_bound(m, index);
+
+	if (pos < m->n_vpns && m->vpns[pos]->index == index)
+		return m->vpns[pos];
+	if (!vpn_array_reserve(m))
+		return NULL;
+	struct vpn *v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->index = index;
+	v->passive = m->capture == CAPTURE_OFF ? PASSIVE_DISABLED : PASSIVE_WAITING;
+	v->probe = PROBE_DISABLED;
+	memmove(&m->vpns[pos + 1], &m->vpns[pos], (m->n_vpns - pos) * sizeof(*m->vpns));
+	m->vpns[pos] = v;
+	m->n_vpns++;
+	return v;
+}
+
+void vpn_remove(struct model *m, uint32_t index)
+{
+	size_t pos = vpn_lower_bound(m, index);
+
+	if (pos >= m->n_vpns || m->vpns[pos]->index != index)
+		return;
+	vpn_free(m->vpns[pos]);
+	memmove(&m->vpns[pos], &m->vpns[pos + 1], (m->n_vpns - pos - 1) * sizeof(*m->vpns));
+	m->n_vpns--;
+}
+
+static int addr_qsort_cmp(const void *a, const void *b)
+{
+	return inet_addr_cmp(a, b);
+}
+
+bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
+		   const struct inet_addr *expected, size_t n_expected)
+{
+	struct inet_addr *copy = NULL;
+
+	if (n_expected) {
+		copy = malloc(n_expected * sizeof(*copy));
+		if (!copy)
+			return false;
+		memcpy(copy, expected, n_expected * sizeof(*copy));
+		qsort(copy, n_expected, sizeof(*copy), addr_qsort_cmp);
+	}
+	free(v->expected_pes);
+	v->expected_pes = copy;
+	v->n_expected = n_expected;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->default_mdt = *default_mdt;
+	return true;
+}
+
+bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
+{
+	return bsearch(pe, v->expected_pes, v->n_expected, sizeof(*pe), addr_qsort_cmp) != NULL;
+}
+
+void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out)
+{
+	(void)m;
+	/* No PE has been learned yet (the passive engine fills this in): all expected are missing. */
+	*out = (struct pe_counts){
+		.expected = (uint32_t)v->n_expected,
+		.missing = (uint32_t)v->n_expected,
+	};
+}
+
+enum config_status vpn_config_status(const struct model *m, const struct vpn *v)
+{
+	struct pe_counts pc;
+	mtime_t now = mclock_now(&m->clock);
+
+	/* The grace runs from the clock origin: start-up live, the first packet offline. */
+	if (now < m->clock.origin + m->settings.startup_grace)
+		return CONFIG_PENDING;
+	vpn_pe_counts(m, v, &pc);
+	return pc.missing == 0 && pc.unexpected == 0 ? CONFIG_MATCH : CONFIG_MISMATCH;
+}
+
+void vpn_oidx(const struct vpn *v, struct oidx *out)
+{
+	oidx_reset(out);
+	oidx_push(out, v->index);
+}
+
+const struct vpn *vpn_seek(const struct model *m, const uint32_t *want, size_t wlen, bool after)
+{
+	/* Rows have one-sub-id indexes: the answer is the lower bound of want[0], or the one after it. */
+	if (wlen == 0)
+		return m->n_vpns ? m->vpns[0] : NULL;
+	size_t pos = vpn_lower_bound(m, want[0]);
+	if (pos < m->n_vpns && m->vpns[pos]->index == want[0]) {
+		/* A row equal to want[0] is "after" a want of just [idx] only if want has no more sub-ids. */
+		struct oidx row;
+		vpn_oidx(m->vpns[pos], &row);
+		if (!oidx_seek_ok(&row, want, wlen, after))
+			pos++;
+	}
+	return pos < m->n_vpns ? m->vpns[pos] : NULL;
+}

@@ -1,0 +1,110 @@
+/*
+ * The state model: everything mvpnmond knows, with no net-snmp types.
+ * Engines write it through the verbs here; the agent reads it through the
+ * seek/index functions, whose order is the SNMP index order (see oidx.h).
+ *
+ * Ownership: the model owns every vpn; a vpn owns its expected-PE list.
+ */
+#ifndef MVPN_MODEL_H
+#define MVPN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "oidx.h"
+
+#define VPN_NAME_MAX 64
+
+enum passive_status { PASSIVE_DISABLED = 1, PASSIVE_WAITING = 2, PASSIVE_ACTIVE = 3 };
+enum probe_status { PROBE_DISABLED = 1, PROBE_STARTING = 2, PROBE_RUNNING = 3, PROBE_FAILED = 4 };
+enum config_status { CONFIG_PENDING = 1, CONFIG_MATCH = 2, CONFIG_MISMATCH = 3 };
+enum capture_status { CAPTURE_OFF = 1, CAPTURE_RUNNING = 2, CAPTURE_FINISHED = 3, CAPTURE_FAILED = 4 };
+
+struct vpn_counters {
+	uint64_t packets;
+	uint64_t control;
+	uint64_t data_discarded;
+	uint64_t malformed;
+	uint64_t refreshes;
+	uint64_t changes;
+	uint64_t limit_drops;
+};
+
+struct vpn {
+	uint32_t index; /* from the configuration; never renumbered */
+	char name[VPN_NAME_MAX + 1];
+	struct inet_addr default_mdt;
+	struct inet_addr *expected_pes; /* sorted by inet_addr_cmp, owned */
+	size_t n_expected;
+	struct vpn_counters counters;
+	mtime_t last_change; /* 0: never */
+	enum passive_status passive;
+	enum probe_status probe;
+};
+
+struct pe_counts {
+	uint32_t expected;
+	uint32_t active;
+	uint32_t missing;
+	uint32_t unexpected;
+};
+
+struct global_counters {
+	uint64_t packets_seen;
+	uint64_t control;
+	uint64_t data_discarded;
+	uint64_t malformed;
+	uint64_t unknown_mdt;
+	uint64_t refreshes;
+	uint64_t changes;
+	uint64_t limit_drops;
+	uint64_t config_loads;
+	uint64_t config_load_failures;
+	uint64_t capture_restarts;
+	uint64_t capture_kernel_drops;
+	uint64_t notifications_sent;
+	uint64_t notifications_suppressed;
+	mtime_t last_change;
+	mtime_t config_last_load;
+};
+
+struct model_settings {
+	mtime_t startup_grace; /* expected PEs are not "missing" before this has passed */
+	uint32_t change_log_size;
+	uint32_t notify_rate_limit;
+	uint32_t notify_rate_interval; /* seconds */
+};
+
+struct model {
+	struct mclock clock;
+	struct model_settings settings;
+	struct vpn **vpns; /* sorted by index */
+	size_t n_vpns;
+	size_t cap_vpns;
+	struct global_counters g;
+	enum capture_status capture;
+	char capture_source[256];
+};
+
+struct model *model_new(bool offline);
+void model_free(struct model *m);
+
+struct vpn *vpn_find(const struct model *m, uint32_t index);
+/* Finds or creates; NULL only when out of memory. */
+struct vpn *vpn_get(struct model *m, uint32_t index);
+void vpn_remove(struct model *m, uint32_t index);
+/* Replaces the VPN's configured identity. Returns false when out of memory. */
+bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
+		   const struct inet_addr *expected, size_t n_expected);
+bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);
+void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out);
+enum config_status vpn_config_status(const struct model *m, const struct vpn *v);
+
+/* SNMP view of mvpnVpnTable. */
+void vpn_oidx(const struct vpn *v, struct oidx *out);
+const struct vpn *vpn_seek(const struct model *m, const uint32_t *want, size_t wlen, bool after);
+
+#endif

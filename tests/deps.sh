@@ -1,0 +1,27 @@
+#!/bin/sh
+# make deps: the Debian packages that building, testing and the demo need.
+# Idempotent, and quick when everything is already there (no apt-get run then).
+set -eu
+packages="make gcc pkg-config libc6-dev
+	libsnmp-dev snmpd snmp snmptrapd
+	libpcap-dev libconfuse-dev
+	smitools erlang-snmp
+	python3 python3-pytest
+	iproute2"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all present"
+	exit 0
+fi
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,134 @@
+/* mib/model: the VPN table, its seek semantics, and the clock conversions. */
+#include "unit.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "../../mib/model.h"
+
+static struct model *model_with(const uint32_t *indexes, size_t n)
+{
+	struct model *m = model_new(false);
+	struct inet_addr mdt;
+
+	inet_addr_parse(&mdt, "239.192.0.1");
+	for (size_t i = 0; i < n; i++)
+		vpn_configure(vpn_get(m, indexes[i]), "v", &mdt, NULL, 0);
+	return m;
+}
+
+TEST(vpns_stay_sorted_by_index)
+{
+	const uint32_t idx[] = {30, 10, 4294967295u, 20, 1};
+	struct model *m = model_with(idx, 5);
+
+	CHECK_EQ_INT(m->n_vpns, 5);
+	for (size_t i = 1; i < m->n_vpns; i++)
+		CHECK(m->vpns[i - 1]->index < m->vpns[i]->index);
+	CHECK(vpn_find(m, 20) && !vpn_find(m, 21));
+	vpn_remove(m, 20);
+	CHECK(!vpn_find(m, 20) && m->n_vpns == 4);
+	CHECK(vpn_get(m, 10) == vpn_find(m, 10)); /* get does not duplicate */
+	CHECK_EQ_INT(m->n_vpns, 4);
+	model_free(m);
+}
+
+/* Reference: the first row whose one-sub-id index compares >= (or >) want. */
+static const struct vpn *brute_seek(const struct model *m, const uint32_t *want, size_t wlen,
+				    bool after)
+{
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct oidx row;
+		vpn_oidx(m->vpns[i], &row);
+		if (oidx_seek_ok(&row, want, wlen, after))
+			return m->vpns[i];
+	}
+	return NULL;
+}
+
+TEST(seek_matches_a_linear_scan)
+{
+	const uint32_t idx[] = {2, 5, 6, 9, 100};
+	struct model *m = model_with(idx, 5);
+
+	srand(7);
+	for (int i = 0; i < 5000; i++) {
+		uint32_t want[3];
+		size_t wlen = (size_t)(rand() % 4);
+		bool after = rand() % 2;
+		for (size_t k = 0; k < wlen; k++)
+			want[k] = (uint32_t)(rand() % 12);
+		CHECK(vpn_seek(m, want, wlen, after) == brute_seek(m, want, wlen, after));
+	}
+	model_free(m);
+}
+
+TEST(expected_pes_are_looked_up_in_any_order)
+{
+	struct model *m = model_new(false);
+	struct inet_addr mdt, pes[3], probe;
+	struct vpn *v = vpn_get(m, 1);
+
+	inet_addr_parse(&mdt, "239.192.0.1");
+	inet_addr_parse(&pes[0], "198.18.0.9");
+	inet_addr_parse(&pes[1], "2001:db8::1");
+	inet_addr_parse(&pes[2], "198.18.0.1");
+	CHECK(vpn_configure(v, "red", &mdt, pes, 3));
+	CHECK(vpn_expects(v, &pes[1]));
+	inet_addr_parse(&probe, "198.18.0.1");
+	CHECK(vpn_expects(v, &probe));
+	inet_addr_parse(&probe, "198.18.0.2");
+	CHECK(!vpn_expects(v, &probe));
+	model_free(m);
+}
+
+TEST(config_status_is_pending_during_the_grace)
+{
+	struct model *m = model_new(false);
+	struct inet_addr mdt, pe;
+	struct vpn *v = vpn_get(m, 1);
+
+	inet_addr_parse(&mdt, "239.192.0.1");
+	inet_addr_parse(&pe, "198.18.0.1");
+	vpn_configure(v, "red", &mdt, &pe, 1);
+	m->settings.startup_grace = 3600 * MTIME_SEC;
+	CHECK_EQ_INT(vpn_config_status(m, v), CONFIG_PENDING);
+	m->settings.startup_grace = 0;
+	/* Nothing seen yet, one PE expected: it is missing. */
+	CHECK_EQ_INT(vpn_config_status(m, v), CONFIG_MISMATCH);
+	vpn_configure(v, "red", &mdt, NULL, 0);
+	CHECK_EQ_INT(vpn_config_status(m, v), CONFIG_MATCH);
+	model_free(m);
+}
+
+TEST(offline_clock_follows_the_capture_and_never_goes_back)
+{
+	struct mclock c;
+
+	mclock_init_offline(&c);
+	CHECK_EQ_INT(mclock_now(&c), 0);
+	mclock_advance(&c, 1000 * MTIME_SEC);
+	mclock_advance(&c, 1005 * MTIME_SEC);
+	mclock_advance(&c, 1003 * MTIME_SEC); /* out of order packet */
+	CHECK(mclock_now(&c) == 1005 * MTIME_SEC);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, 1005 * MTIME_SEC), 500);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, 999 * MTIME_SEC), 0);
+	CHECK(mclock_wall_ns(&c, 1005 * MTIME_SEC) == 1005 * MTIME_SEC);
+}
+
+TEST(live_clock_maps_to_wall_time)
+{
+	struct mclock c;
+	struct timespec ts;
+
+	mclock_init_live(&c);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = mclock_wall_ns(&c, mclock_now(&c));
+	uint64_t real = (uint64_t)ts.tv_sec * MTIME_SEC + (uint64_t)ts.tv_nsec;
+	CHECK(wall + MTIME_SEC > real && wall < real + MTIME_SEC);
+	CHECK(mclock_timestamp_cs(&c, c.origin + 2 * MTIME_SEC) == 200);
+}
+
+UNIT_MAIN("model", T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
+	  T(expected_pes_are_looked_up_in_any_order), T(config_status_is_pending_during_the_grace),
+	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time))
