@@ -17,29 +17,40 @@ SYSCONFDIR?= /etc
 
 B         := build
 MIB_SRC   := $(wildcard mib/*.c)
+CAPTURE_SRC := $(wildcard capture/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
+CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+ENGINE_OBJ := $(CAPTURE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
 AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Small programs the integration tests drive (e.g. a decoder to compare with tshark).
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
 .PHONY: all deps check unit integration demo install clean bench
-all: $(B)/mvpnmond
+all: $(B)/mvpnmond $(TOOL_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/mvpnmond: $(AGENT_OBJ) $(MIB_OBJ)
+$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(AGENT_LIB_OBJ) $(MIB_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(MIB_OBJ) -o $@ \
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
 		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+
+# Tools link only the engines and the model: no net-snmp.
+$(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -61,4 +72,4 @@ install: all
 clean:
 	rm -rf $(B)
 
--include $(MIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
+-include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)

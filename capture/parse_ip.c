@@ -1,0 +1,282 @@
+/*
+ * Link layer, IPv4, IPv6 and UDP: find the network-layer header in a captured
+ * frame, check the IP header, and hand back the upper-layer payload bounded by
+ * the IP length field (never by the capture length alone: Ethernet pads short
+ * frames, and the padding is not payload).
+ *
+ * Error codes, as used in every capture/ parser:
+ *   PARSE_TRUNCATED   the buffer (already bounded by the enclosing layer) ends
+ *                     before a fixed field, an option or a counted item does;
+ *   PARSE_BAD_LENGTH  a length field holds a value the protocol does not allow,
+ *                     or a layer's own length field (IPv4 total length, IPv6
+ *                     payload length, UDP length) claims more than the buffer.
+ */
+#include <pcap/dlt.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "cursor.h"
+#include "parse.h"
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100 /* 802.1Q */
+#define ETHERTYPE_QINQ 0x88a8 /* 802.1ad service tag */
+#define ETHER_MAX_TAGS 2
+
+#define IPV4_HEADER_MIN 20
+#define IPV4_MF 0x2000
+#define IPV4_OFFSET_MASK 0x1fff
+#define IPV6_HEADER 40
+
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_UDP_ 17
+#define UDP_HEADER 8
+
+/* Address family values a DLT_NULL/DLT_LOOP header may carry: the capturing
+ * host's AF_INET / AF_INET6, which differ between systems. */
+#define BSD_AF_INET 2
+#define BSD_AF_INET6_LINUX 10
+#define BSD_AF_INET6_BSD 24
+#define BSD_AF_INET6_FREEBSD 28
+#define BSD_AF_INET6_DARWIN 30
+
+static bool ethertype_is_ip(uint16_t type)
+{
+	return type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6;
+}
+
+static enum parse_error ether_parse(struct cursor *c)
+{
+	uint16_t type;
+	int tags = 0;
+
+	if (!cursor_skip(c, 12) || !cursor_u16(c, &type))
+		return PARSE_TRUNCATED;
+	/* A provider's P-network commonly arrives tagged, sometimes twice (QinQ). */
+	while ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) && tags < ETHER_MAX_TAGS) {
+		if (!cursor_skip(c, 2) || !cursor_u16(c, &type))
+			return PARSE_TRUNCATED;
+		tags++;
+	}
+	return ethertype_is_ip(type) ? PARSE_OK : PARSE_UNSUPPORTED;
+}
+
+/* Linux "cooked" captures (-i any): v1 carries the protocol last, v2 first. */
+static enum parse_error sll_parse(struct cursor *c, size_t proto_at, size_t header_len)
+{
+	struct cursor at = *c;
+	uint16_t type;
+
+	if (!cursor_skip(&at, proto_at) || !cursor_u16(&at, &type) || !cursor_skip(c, header_len))
+		return PARSE_TRUNCATED;
+	return ethertype_is_ip(type) ? PARSE_OK : PARSE_UNSUPPORTED;
+}
+
+static bool null_family_is_ip(uint32_t family)
+{
+	return family == BSD_AF_INET || family == BSD_AF_INET6_LINUX ||
+	       family == BSD_AF_INET6_BSD || family == BSD_AF_INET6_FREEBSD ||
+	       family == BSD_AF_INET6_DARWIN;
+}
+
+/* DLT_NULL's family is in the capturing host's byte order, so accept either;
+ * DLT_LOOP's is always in network order. */
+static enum parse_error null_parse(struct cursor *c, bool either_order)
+{
+	uint32_t family, swapped;
+
+	if (!cursor_u32(c, &family))
+		return PARSE_TRUNCATED;
+	swapped = (family >> 24) | ((family >> 8) & 0xff00) | ((family << 8) & 0xff0000) |
+		  (family << 24);
+	if (null_family_is_ip(family) || (either_order && null_family_is_ip(swapped)))
+		return PARSE_OK;
+	return PARSE_UNSUPPORTED;
+}
+
+enum parse_error link_parse(int dlt, const uint8_t *p, size_t len, size_t *ip_offset)
+{
+	struct cursor c;
+	enum parse_error e;
+
+	*ip_offset = 0;
+	cursor_init(&c, p, len);
+	switch (dlt) {
+	case DLT_EN10MB:
+		e = ether_parse(&c);
+		break;
+	case DLT_LINUX_SLL:
+		e = sll_parse(&c, 14, 16);
+		break;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		e = sll_parse(&c, 0, 20);
+		break;
+#endif
+	case DLT_NULL:
+		e = null_parse(&c, true);
+		break;
+	case DLT_LOOP:
+		e = null_parse(&c, false);
+		break;
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+#endif
+#ifdef DLT_IPV6
+	case DLT_IPV6:
+#endif
+		e = PARSE_OK;
+		break;
+	default:
+		return PARSE_UNSUPPORTED;
+	}
+	if (e == PARSE_OK)
+		*ip_offset = c.off;
+	return e;
+}
+
+static enum parse_error ipv4_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+{
+	struct cursor c;
+	uint8_t vhl, ttl, proto, src[4], dst[4];
+	uint16_t total, frag;
+	size_t hlen;
+
+	cursor_init(&c, p, len);
+	if (!cursor_u8(&c, &vhl) || !cursor_skip(&c, 1) || !cursor_u16(&c, &total) ||
+	    !cursor_skip(&c, 2) || !cursor_u16(&c, &frag) || !cursor_u8(&c, &ttl) ||
+	    !cursor_u8(&c, &proto) || !cursor_skip(&c, 2) || !cursor_bytes(&c, src, 4) ||
+	    !cursor_bytes(&c, dst, 4))
+		return PARSE_TRUNCATED;
+	hlen = (size_t)(vhl & 0x0f) * 4;
+	if (hlen < IPV4_HEADER_MIN)
+		return PARSE_BAD_LENGTH;
+	if (!cursor_skip(&c, hlen - IPV4_HEADER_MIN)) /* options: skipped, never read */
+		return PARSE_TRUNCATED;
+	/* The header is in the buffer (checked just above): sum it where it lies.
+	 * A header that fails its checksum has untrustworthy length fields, so
+	 * this comes before they are used. */
+	if (in_cksum_finish(in_cksum_add(0, p, hlen)) != 0)
+		return PARSE_BAD_CHECKSUM;
+	if (total < hlen || total > len)
+		return PARSE_BAD_LENGTH;
+	/* Only a first fragment with MF clear is whole; nothing is reassembled. */
+	if (frag & (IPV4_MF | IPV4_OFFSET_MASK))
+		return PARSE_FRAGMENT;
+	inet_addr_v4(&out->src, src);
+	inet_addr_v4(&out->dst, dst);
+	out->proto = proto;
+	out->ttl = ttl;
+	out->payload = p + hlen;
+	out->payload_len = total - hlen;
+	return PARSE_OK;
+}
+
+/*
+ * Skips hop-by-hop, routing and destination options headers by their own
+ * length (8-byte units, not counting the first 8), each bounded by the payload
+ * length.  A routing header with segments left is refused: the packet is not
+ * at its final destination, so its destination address is not the one its
+ * upper-layer checksum covers (RFC 8200 8.1), and it is not addressed to us.
+ */
+static enum parse_error ipv6_skip_extensions(struct cursor *c, uint8_t *nh)
+{
+	while (*nh == IPPROTO_HOPOPTS_ || *nh == IPPROTO_ROUTING_ || *nh == IPPROTO_DSTOPTS_) {
+		struct cursor ext;
+		uint8_t next, units, routing_type, segments_left;
+
+		if (!cursor_sub(c, 2, &ext) || !cursor_u8(&ext, &next) || !cursor_u8(&ext, &units))
+			return PARSE_TRUNCATED;
+		/* The 2 bytes just read are part of the header's (units + 1) * 8. */
+		if (!cursor_sub(c, (size_t)units * 8 + 6, &ext))
+			return PARSE_TRUNCATED;
+		if (*nh == IPPROTO_ROUTING_) {
+			if (!cursor_u8(&ext, &routing_type) || !cursor_u8(&ext, &segments_left))
+				return PARSE_TRUNCATED;
+			if (segments_left != 0)
+				return PARSE_UNSUPPORTED;
+		}
+		*nh = next;
+	}
+	return *nh == IPPROTO_FRAGMENT_ ? PARSE_FRAGMENT : PARSE_OK;
+}
+
+static enum parse_error ipv6_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+{
+	struct cursor c, payload;
+	uint8_t nh, hlim, src[16], dst[16];
+	uint16_t plen;
+	enum parse_error e;
+
+	cursor_init(&c, p, len);
+	if (!cursor_skip(&c, 4) || !cursor_u16(&c, &plen) || !cursor_u8(&c, &nh) ||
+	    !cursor_u8(&c, &hlim) || !cursor_bytes(&c, src, 16) || !cursor_bytes(&c, dst, 16))
+		return PARSE_TRUNCATED;
+	/* Payload length 0 with a jumbo option (RFC 2675) is not supported: it
+	 * fails below as a header that does not fit in an empty payload. */
+	if (!cursor_sub(&c, plen, &payload))
+		return PARSE_BAD_LENGTH;
+	if ((e = ipv6_skip_extensions(&payload, &nh)) != PARSE_OK)
+		return e;
+	inet_addr_v6(&out->src, src);
+	inet_addr_v6(&out->dst, dst);
+	out->proto = nh;
+	out->ttl = hlim;
+	out->payload = cursor_here(&payload);
+	out->payload_len = cursor_left(&payload);
+	return PARSE_OK;
+}
+
+enum parse_error ip_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+{
+	struct cursor c;
+	uint8_t vhl;
+
+	memset(out, 0, sizeof(*out));
+	cursor_init(&c, p, len);
+	if (!cursor_u8(&c, &vhl))
+		return PARSE_TRUNCATED;
+	switch (vhl >> 4) {
+	case 4:
+		return ipv4_parse(p, len, out);
+	case 6:
+		return ipv6_parse(p, len, out);
+	default:
+		return PARSE_BAD_VERSION;
+	}
+}
+
+enum parse_error udp_parse(const struct ip_packet *ip, struct udp_packet *out)
+{
+	struct cursor c;
+	uint16_t ulen, sum;
+	uint32_t pseudo;
+
+	memset(out, 0, sizeof(*out));
+	if (ip->proto != IPPROTO_UDP_)
+		return PARSE_UNSUPPORTED;
+	cursor_init(&c, ip->payload, ip->payload_len);
+	if (!cursor_u16(&c, &out->sport) || !cursor_u16(&c, &out->dport) ||
+	    !cursor_u16(&c, &ulen) || !cursor_u16(&c, &sum))
+		return PARSE_TRUNCATED;
+	if (ulen < UDP_HEADER || ulen > ip->payload_len)
+		return PARSE_BAD_LENGTH;
+	/* Zero means "no checksum" for IPv4; IPv6 makes the checksum mandatory
+	 * (RFC 8200 8.1), and a monitor has no tunnel exemption to apply. */
+	if (sum == 0 && ip->src.type == INET_IPV6)
+		return PARSE_BAD_CHECKSUM;
+	if (sum != 0) {
+		/* ulen bytes are in the buffer: ulen <= payload_len was checked. */
+		pseudo = in_cksum_pseudo(&ip->src, &ip->dst, IPPROTO_UDP_, ulen);
+		if (in_cksum_finish(in_cksum_add(pseudo, ip->payload, ulen)) != 0)
+			return PARSE_BAD_CHECKSUM;
+	}
+	out->payload = ip->payload + UDP_HEADER;
+	out->payload_len = ulen - UDP_HEADER;
+	return PARSE_OK;
+}
