@@ -2,12 +2,21 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "../capture/engine.h"
 #include "../mib/log.h"
+#include "../mib/passive.h"
 
 static void settings_from_config(struct model *m, const struct config *c)
 {
 	m->settings.startup_grace = (mtime_t)c->startup_grace * MTIME_SEC;
-	m->settings.change_log_size = c->change_log_size;
+	m->settings.max_pes_per_vpn = c->max_pes_per_vpn;
+	m->settings.max_cgroups_per_vpn = c->max_cgroups_per_vpn;
+	m->settings.max_data_mdts_per_vpn = c->max_data_mdts_per_vpn;
+	if (!changelog_resize(&m->changes, c->change_log_size))
+		mvpn_log(LOG_ERR, "out of memory resizing the change log to %u rows; kept %u",
+			 c->change_log_size, m->changes.capacity);
 	m->settings.notify_rate_limit = c->notify_rate_limit;
 	m->settings.notify_rate_interval = c->notify_rate_interval;
 }
@@ -60,9 +69,16 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	removed = remove_dropped_vpns(m, c);
 	for (size_t i = 0; i < c->n_vpns; i++) {
 		const struct vpn_config *vc = &c->vpns[i];
-		bool existed = vpn_find(m, vc->index) != NULL;
-		struct vpn *v = vpn_get(m, vc->index);
+		struct vpn *old = vpn_find(m, vc->index);
+		bool existed = old != NULL;
 
+		/* Another default MDT is another tree: what was learned on the old one no longer holds. */
+		if (old && !inet_addr_eq(&old->default_mdt, &vc->default_mdt)) {
+			mvpn_log(LOG_INFO, "vpn \"%s\" (index %u): default MDT changed, learned state reset",
+				 vc->name, vc->index);
+			vpn_forget(old);
+		}
+		struct vpn *v = vpn_get(m, vc->index);
 		if (!v || !vpn_configure(v, vc->name, &vc->default_mdt, vc->expected_pes,
 					 vc->n_expected)) {
 			mvpn_log(LOG_ERR, "out of memory configuring vpn \"%s\"", vc->name);
@@ -70,6 +86,8 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 		}
 		added += !existed;
 	}
+	if (d->capture && capture_configure(d->capture) < 0)
+		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
 	m->g.config_loads++;
 	m->g.config_last_load = mclock_now(&m->clock);
 	config_free(d->config);
@@ -89,4 +107,50 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	daemon_apply_config(d, c);
+}
+
+/* Live, the model's clock runs by itself: expire what is due once a second. */
+static void expire_tick(unsigned int reg, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)reg;
+	passive_expire(d->model, mclock_now(&d->model->clock));
+	if (d->capture)
+		capture_update_stats(d->capture);
+}
+
+int daemon_open_capture(struct daemon *d, const char *file, const char *iface)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		mvpn_log(LOG_ERR, "out of memory");
+		return -1;
+	}
+	rc = file ? capture_open_file(c, d->model, file) : capture_open_live(c, d->model, iface);
+	if (rc < 0) {
+		mvpn_log(LOG_ERR, "capture: %s", c->error);
+		capture_close(c);
+		free(c);
+		d->model->capture = CAPTURE_FAILED;
+		return -1;
+	}
+	d->capture = c;
+	for (size_t i = 0; i < d->model->n_vpns; i++)
+		d->model->vpns[i]->passive = PASSIVE_WAITING;
+	if (!file)
+		snmp_alarm_register(1, SA_REPEAT, expire_tick, d);
+	mvpn_log(LOG_INFO, "capture: %s %s", file ? "replaying" : "listening on", c->source);
+	return 0;
+}
+
+void daemon_close_capture(struct daemon *d)
+{
+	if (!d->capture)
+		return;
+	capture_close(d->capture);
+	free(d->capture);
+	d->capture = NULL;
 }

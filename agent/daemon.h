@@ -12,6 +12,11 @@
 #define MVPN_VERSION "0.0.0"
 #endif
 
+enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGROUP, VIEW_CHANGE,
+	       VIEW_COUNT };
+
+struct capture;
+
 struct daemon {
 	const char *config_path;
 	const char *agentx_socket_arg; /* -x, overrides the config */
@@ -21,16 +26,27 @@ struct daemon {
 	struct model *model;   /* owned */
 	int signal_fd;
 	bool stopping;
-	struct table_view globals_view;
-	struct table_view vpn_view;
+	struct capture *capture; /* NULL when passive capture is off; owned */
+	const char *capture_file_arg;      /* -r */
+	const char *capture_interface_arg; /* -i */
+	struct table_view views[VIEW_COUNT];
 };
 
 /* Applies a loaded configuration to the model and takes ownership of it. */
 void daemon_apply_config(struct daemon *d, struct config *c);
 /* SIGHUP: parse the file whole; swap it in only if it is valid. */
 void daemon_reload(struct daemon *d);
+/* Passive capture from a file or an interface (exactly one non-NULL). */
+int daemon_open_capture(struct daemon *d, const char *file, const char *iface);
+void daemon_close_capture(struct daemon *d);
 
 /* views.c: register the MIB's views of the model. */
 int views_register(struct daemon *d);
+/* views_passive.c: the passive engine's tables. */
+void views_passive_init(struct daemon *d);
+/* Places a view under mvpnObjects.arc (its entry, for a table). */
+void view_at(struct table_view *tv, const char *name, unsigned arc, bool table);
+/* Seconds left until t, rounded up; 0 once passed or when t is 0. */
+uint32_t seconds_until(const struct model *m, mtime_t t);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../capture/engine.h"
 #include "daemon.h"
 #include "../mib/log.h"
 
@@ -41,6 +42,41 @@ static void handle_signals(struct daemon *d)
 	}
 }
 
+/* Packets of a replay read per loop turn: small enough to keep SNMP answering meanwhile. */
+#define REPLAY_BATCH 4096
+
+static void add_fd(int fd, fd_set *set, int *numfds)
+{
+	if (fd < 0)
+		return;
+	FD_SET(fd, set);
+	if (fd >= *numfds)
+		*numfds = fd + 1;
+}
+
+static void replay_some(struct daemon *d)
+{
+	struct capture *c = d->capture;
+
+	if (capture_read(c, REPLAY_BATCH) < 0) {
+		mvpn_log(LOG_ERR, "capture: %s", c->error);
+		c->finished = true;
+		d->model->capture = CAPTURE_FAILED;
+		return;
+	}
+	if (c->finished)
+		mvpn_log(LOG_INFO, "capture: %s replayed: %llu packets, %llu malformed, %llu on "
+			 "unknown MDTs; serving the final state", c->source,
+			 (unsigned long long)c->packets_read,
+			 (unsigned long long)d->model->g.malformed,
+			 (unsigned long long)d->model->g.unknown_mdt);
+}
+
+static bool replaying(const struct daemon *d)
+{
+	return d->capture && d->capture->offline && !d->capture->finished;
+}
+
 static void loop_once(struct daemon *d)
 {
 	int numfds = 0, block = 0;
@@ -49,9 +85,14 @@ static void loop_once(struct daemon *d)
 
 	FD_ZERO(&readfds);
 	snmp_select_info(&numfds, &readfds, &timeout, &block);
-	FD_SET(d->signal_fd, &readfds);
-	if (d->signal_fd >= numfds)
-		numfds = d->signal_fd + 1;
+	add_fd(d->signal_fd, &readfds, &numfds);
+	if (d->capture)
+		add_fd(capture_fd(d->capture), &readfds, &numfds);
+	if (replaying(d)) {
+		/* Poll, do not wait: the file is always ready. */
+		block = 0;
+		timeout = (struct timeval){0};
+	}
 	int n = select(numfds, &readfds, NULL, NULL, block ? NULL : &timeout);
 	if (n < 0) {
 		if (errno != EINTR)
@@ -63,10 +104,18 @@ static void loop_once(struct daemon *d)
 			FD_CLR(d->signal_fd, &readfds);
 			handle_signals(d);
 		}
+		int cfd = d->capture ? capture_fd(d->capture) : -1;
+		if (cfd >= 0 && FD_ISSET(cfd, &readfds)) {
+			FD_CLR(cfd, &readfds);
+			if (capture_read(d->capture, -1) < 0)
+				mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
+		}
 		snmp_read(&readfds);
 	} else {
 		snmp_timeout();
 	}
+	if (replaying(d))
+		replay_some(d);
 	run_alarms();
 	netsnmp_check_outstanding_agent_requests();
 }

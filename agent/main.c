@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../capture/engine.h"
 #include "agentx.h"
 #include "daemon.h"
 #include "loop.h"
@@ -17,8 +18,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mvpnmond [-fhV] [-c FILE] [-x SOCKET] [-p PIDFILE] [-D TOKENS] [-L OPTS]\n"
+		"usage: mvpnmond [-fhV] [-c FILE] [-r CAPTURE | -i IF] [-x SOCKET] [-p PIDFILE]\n"
+		"                [-D TOKENS] [-L OPTS]\n"
 		"  -c FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -r CAPTURE  replay a pcap/pcapng file (its timestamps are the clock), then\n"
+		"              keep serving the final state (overrides capture-file)\n"
+		"  -i IF       capture live on interface IF (overrides capture-interface)\n"
 		"  -x SOCKET   AgentX socket of the master agent (overrides agentx-socket)\n"
 		"  -f          stay in the foreground\n"
 		"  -p PIDFILE  write the process id here, remove it on exit\n"
@@ -68,9 +73,11 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 	int opt;
 	bool logging_set = false;
 
-	while ((opt = getopt(argc, argv, "c:x:fp:D:L:Vh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:r:i:x:fp:D:L:Vh")) != -1) {
 		switch (opt) {
 		case 'c': d->config_path = optarg; break;
+		case 'r': d->capture_file_arg = optarg; break;
+		case 'i': d->capture_interface_arg = optarg; break;
 		case 'x': d->agentx_socket_arg = optarg; break;
 		case 'f': d->foreground = true; break;
 		case 'p': d->pidfile = optarg; break;
@@ -91,7 +98,7 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 		default: usage(stderr); *exit_status = 2; return 1;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (d->capture_file_arg && d->capture_interface_arg)) {
 		usage(stderr);
 		*exit_status = 2;
 		return 1;
@@ -115,7 +122,13 @@ int main(int argc, char **argv)
 	struct config *c = config_load(d.config_path);
 	if (!c)
 		return EXIT_CONFIG;
-	d.model = model_new(false);
+	/* The command line wins over the file; a file and an interface exclude each other. */
+	const char *file = d.capture_file_arg, *iface = d.capture_interface_arg;
+	if (!file && !iface) {
+		file = c->capture_file;
+		iface = c->capture_interface;
+	}
+	d.model = model_new(file != NULL);
 	if (!d.model) {
 		mvpn_log(LOG_ERR, "out of memory");
 		return 1;
@@ -127,11 +140,14 @@ int main(int argc, char **argv)
 	}
 	if (loop_signals_open(&d) < 0 || (d.pidfile && write_pidfile(d.pidfile) < 0))
 		return 1;
-	if (agentx_start(&d) < 0)
+	if ((file || iface) && daemon_open_capture(&d, file, iface) < 0)
+		status = 1;
+	else if (agentx_start(&d) < 0)
 		status = 1;
 	else
 		loop_run(&d);
 	agentx_stop();
+	daemon_close_capture(&d);
 	if (d.pidfile)
 		unlink(d.pidfile);
 	config_free(d.config);

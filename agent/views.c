@@ -24,9 +24,9 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_STATE_CHANGES: cell_counter64(c, g->changes); break;
 	case COL_LAST_CHANGE: cell_timestamp(c, &m->clock, g->last_change); break;
 	case COL_STATE_LIMIT_DROPS: cell_counter64(c, g->limit_drops); break;
-	case COL_CHANGE_LOG_CAPACITY: cell_gauge(c, m->settings.change_log_size); break;
-	case COL_CHANGE_LOG_ENTRIES: cell_gauge(c, 0); break;
-	case COL_CHANGE_LOG_DROPPED: cell_counter64(c, 0); break;
+	case COL_CHANGE_LOG_CAPACITY: cell_gauge(c, m->changes.capacity); break;
+	case COL_CHANGE_LOG_ENTRIES: cell_gauge(c, m->changes.count); break;
+	case COL_CHANGE_LOG_DROPPED: cell_counter64(c, m->changes.dropped); break;
 	case COL_NOTIFICATIONS_SENT: cell_counter64(c, g->notifications_sent); break;
 	case COL_NOTIFICATIONS_SUPPRESSED: cell_counter64(c, g->notifications_suppressed); break;
 	case COL_NOTIFY_RATE_LIMIT: cell_gauge(c, m->settings.notify_rate_limit); break;
@@ -85,8 +85,8 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	case COL_VPN_MISSING_PES:
 	case COL_VPN_UNEXPECTED_PES: return vpn_pe_cell(m, v, col, c);
 	case COL_VPN_CONFIG_STATUS: cell_int(c, vpn_config_status(m, v)); break;
-	case COL_VPN_CGROUPS: cell_gauge(c, 0); break;
-	case COL_VPN_DATA_MDTS: cell_gauge(c, 0); break;
+	case COL_VPN_CGROUPS: cell_gauge(c, v->cg.n_joined); break;
+	case COL_VPN_DATA_MDTS: cell_gauge(c, v->cg.n_data); break;
 	case COL_VPN_PACKETS: cell_counter64(c, k->packets); break;
 	case COL_VPN_CONTROL_PACKETS: cell_counter64(c, k->control); break;
 	case COL_VPN_DATA_DISCARDED: cell_counter64(c, k->data_discarded); break;
@@ -102,7 +102,16 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	return true;
 }
 
-static void view_at(struct table_view *tv, const char *name, unsigned arc, bool table)
+uint32_t seconds_until(const struct model *m, mtime_t t)
+{
+	mtime_t now = mclock_now(&m->clock);
+
+	if (!t || t <= now)
+		return 0;
+	return (uint32_t)((t - now + MTIME_SEC - 1) / MTIME_SEC);
+}
+
+void view_at(struct table_view *tv, const char *name, unsigned arc, bool table)
 {
 	size_t n = sizeof(objects_oid) / sizeof(objects_oid[0]);
 
@@ -117,7 +126,7 @@ static void view_at(struct table_view *tv, const char *name, unsigned arc, bool 
 
 int views_register(struct daemon *d)
 {
-	struct table_view *g = &d->globals_view, *v = &d->vpn_view;
+	struct table_view *g = &d->views[VIEW_GLOBALS], *v = &d->views[VIEW_VPN];
 
 	view_at(g, "mvpnGlobals", ARC_GLOBALS, false);
 	g->first_col = COL_VERSION;
@@ -133,7 +142,9 @@ int views_register(struct daemon *d)
 	v->get = vpn_view_get;
 	v->ctx = d;
 
-	if (table_view_register(g) < 0 || table_view_register(v) < 0)
-		return -1;
+	views_passive_init(d);
+	for (int i = 0; i < VIEW_COUNT; i++)
+		if (table_view_register(&d->views[i]) < 0)
+			return -1;
 	return 0;
 }

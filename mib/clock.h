@@ -12,6 +12,7 @@
 typedef uint64_t mtime_t;
 
 #define MTIME_SEC 1000000000ull
+#define MTIME_NEVER UINT64_MAX
 
 struct mclock {
 	bool offline;

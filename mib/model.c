@@ -15,13 +15,31 @@ struct model *model_new(bool offline)
 	else
 		mclock_init_live(&m->clock);
 	m->capture = CAPTURE_OFF;
+	m->next_expiry = MTIME_NEVER;
 	return m;
 }
 
 static void vpn_free(struct vpn *v)
 {
+	pe_table_free(&v->pes);
+	cgroup_free(&v->cg);
 	free(v->expected_pes);
 	free(v);
+}
+
+void vpn_forget(struct vpn *v)
+{
+	cgroup_free(&v->cg);
+	for (size_t i = v->pes.n; i-- > 0;) {
+		struct pe *pe = v->pes.v[i];
+		pe_unschedule(&v->pes, pe);
+		if (pe->expected)
+			*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true};
+		else
+			pe_delete(&v->pes, pe);
+	}
+	if (v->passive == PASSIVE_ACTIVE)
+		v->passive = PASSIVE_WAITING;
 }
 
 void model_free(struct model *m)
@@ -31,11 +49,11 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < m->n_vpns; i++)
 		vpn_free(m->vpns[i]);
 	free(m->vpns);
+	changelog_free(&m->changes);
 	free(m);
 }
 
-/* Position of the first VPN whose index is >= index. */
-static size_t vpn_lower_bound(const struct model *m, uint32_t index)
+size_t vpn_position(const struct model *m, uint32_t index)
 {
 	size_t lo = 0, hi = m->n_vpns;
 
@@ -51,7 +69,7 @@ static size_t vpn_lower_bound(const struct model *m, uint32_t index)
 
 struct vpn *vpn_find(const struct model *m, uint32_t index)
 {
-	size_t pos = vpn_lower_bound(m, index);
+	size_t pos = vpn_position(m, index);
 
 	if (pos < m->n_vpns && m->vpns[pos]->index == index)
 		return m->vpns[pos];
@@ -73,7 +91,7 @@ static bool vpn_array_reserve(struct model *m)
 
 struct vpn *vpn_get(struct model *m, uint32_t index)
 {
-	size_t pos = vpn_lower_bound(m, index);
+	size_t pos = vpn_position(m, index);
 
 	if (pos < m->n_vpns && m->vpns[pos]->index == index)
 		return m->vpns[pos];
@@ -83,6 +101,8 @@ struct vpn *vpn_get(struct model *m, uint32_t index)
 	if (!v)
 		return NULL;
 	v->index = index;
+	pe_table_init(&v->pes);
+	cgroup_init(&v->cg);
 	v->passive = m->capture == CAPTURE_OFF ? PASSIVE_DISABLED : PASSIVE_WAITING;
 	v->probe = PROBE_DISABLED;
 	memmove(&m->vpns[pos + 1], &m->vpns[pos], (m->n_vpns - pos) * sizeof(*m->vpns));
@@ -93,7 +113,7 @@ struct vpn *vpn_get(struct model *m, uint32_t index)
 
 void vpn_remove(struct model *m, uint32_t index)
 {
-	size_t pos = vpn_lower_bound(m, index);
+	size_t pos = vpn_position(m, index);
 
 	if (pos >= m->n_vpns || m->vpns[pos]->index != index)
 		return;
@@ -105,6 +125,26 @@ void vpn_remove(struct model *m, uint32_t index)
 static int addr_qsort_cmp(const void *a, const void *b)
 {
 	return inet_addr_cmp(a, b);
+}
+
+/* Every expected PE has a row (missing until heard); rows neither expected nor ever heard go. */
+static bool vpn_sync_expected_pes(struct vpn *v)
+{
+	for (size_t i = v->pes.n; i-- > 0;) {
+		struct pe *pe = v->pes.v[i];
+		pe->expected = false;
+		if (!pe->first_seen)
+			pe_delete(&v->pes, pe);
+	}
+	for (size_t i = 0; i < v->n_expected; i++) {
+		struct pe *pe = pe_find(&v->pes, &v->expected_pes[i]);
+		if (!pe)
+			pe = pe_insert(&v->pes, v->index, &v->expected_pes[i]);
+		if (!pe)
+			return false;
+		pe->expected = true;
+	}
+	return true;
 }
 
 bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
@@ -124,7 +164,7 @@ bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *defa
 	v->n_expected = n_expected;
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	v->default_mdt = *default_mdt;
-	return true;
+	return vpn_sync_expected_pes(v);
 }
 
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
@@ -135,11 +175,13 @@ bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out)
 {
 	(void)m;
-	/* No PE has been learned yet (the passive engine fills this in): all expected are missing. */
-	*out = (struct pe_counts){
-		.expected = (uint32_t)v->n_expected,
-		.missing = (uint32_t)v->n_expected,
-	};
+	*out = (struct pe_counts){.expected = (uint32_t)v->n_expected};
+	for (size_t i = 0; i < v->pes.n; i++) {
+		const struct pe *pe = v->pes.v[i];
+		out->active += pe->alive;
+		out->missing += pe->expected && !pe->alive;
+		out->unexpected += !pe->expected && pe->alive;
+	}
 }
 
 enum config_status vpn_config_status(const struct model *m, const struct vpn *v)
@@ -165,7 +207,7 @@ const struct vpn *vpn_seek(const struct model *m, const uint32_t *want, size_t w
 	/* Rows have one-sub-id indexes: the answer is the lower bound of want[0], or the one after it. */
 	if (wlen == 0)
 		return m->n_vpns ? m->vpns[0] : NULL;
-	size_t pos = vpn_lower_bound(m, want[0]);
+	size_t pos = vpn_position(m, want[0]);
 	if (pos < m->n_vpns && m->vpns[pos]->index == want[0]) {
 		/* A row equal to want[0] is "after" a want of just [idx] only if want has no more sub-ids. */
 		struct oidx row;
@@ -174,4 +216,17 @@ const struct vpn *vpn_seek(const struct model *m, const uint32_t *want, size_t w
 			pos++;
 	}
 	return pos < m->n_vpns ? m->vpns[pos] : NULL;
+}
+
+const void *model_seek_rows(const struct model *m, vpn_rows_seek_fn seek, const uint32_t *want,
+			    size_t wlen, bool after)
+{
+	for (size_t i = wlen ? vpn_position(m, want[0]) : 0; i < m->n_vpns; i++) {
+		const struct vpn *v = m->vpns[i];
+		const void *row = wlen && v->index == want[0] ? seek(v, want + 1, wlen - 1, after)
+							       : seek(v, NULL, 0, false);
+		if (row)
+			return row;
+	}
+	return NULL;
 }

@@ -13,8 +13,11 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cgroup.h"
+#include "changelog.h"
 #include "clock.h"
 #include "oidx.h"
+#include "pe.h"
 
 #define VPN_NAME_MAX 64
 
@@ -43,6 +46,8 @@ struct vpn {
 	mtime_t last_change; /* 0: never */
 	enum passive_status passive;
 	enum probe_status probe;
+	struct pe_table pes;
+	struct cgroup_state cg;
 };
 
 struct pe_counts {
@@ -73,7 +78,9 @@ struct global_counters {
 
 struct model_settings {
 	mtime_t startup_grace; /* expected PEs are not "missing" before this has passed */
-	uint32_t change_log_size;
+	uint32_t max_pes_per_vpn;
+	uint32_t max_cgroups_per_vpn; /* C-group->PE rows */
+	uint32_t max_data_mdts_per_vpn;
 	uint32_t notify_rate_limit;
 	uint32_t notify_rate_interval; /* seconds */
 };
@@ -85,6 +92,8 @@ struct model {
 	size_t n_vpns;
 	size_t cap_vpns;
 	struct global_counters g;
+	struct changelog changes;
+	mtime_t next_expiry; /* no timer of any VPN runs out before this (a hint, never late) */
 	enum capture_status capture;
 	char capture_source[256];
 };
@@ -93,6 +102,8 @@ struct model *model_new(bool offline);
 void model_free(struct model *m);
 
 struct vpn *vpn_find(const struct model *m, uint32_t index);
+/* Position in m->vpns of the first VPN whose index is >= index. */
+size_t vpn_position(const struct model *m, uint32_t index);
 /* Finds or creates; NULL only when out of memory. */
 struct vpn *vpn_get(struct model *m, uint32_t index);
 void vpn_remove(struct model *m, uint32_t index);
@@ -102,9 +113,20 @@ bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *defa
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out);
 enum config_status vpn_config_status(const struct model *m, const struct vpn *v);
+/* Forgets everything learned for the VPN (its default MDT changed, say). */
+void vpn_forget(struct vpn *v);
 
 /* SNMP view of mvpnVpnTable. */
 void vpn_oidx(const struct vpn *v, struct oidx *out);
 const struct vpn *vpn_seek(const struct model *m, const uint32_t *want, size_t wlen, bool after);
+
+/*
+ * Seek in a per-VPN table, whose index is the VPN index followed by the row's:
+ * the first row at or after want across all VPNs in index order.
+ */
+typedef const void *(*vpn_rows_seek_fn)(const struct vpn *v, const uint32_t *want, size_t wlen,
+					bool after);
+const void *model_seek_rows(const struct model *m, vpn_rows_seek_fn seek, const uint32_t *want,
+			    size_t wlen, bool after);
 
 #endif

@@ -4,10 +4,10 @@
 set -eu
 packages="make gcc pkg-config libc6-dev
 	libsnmp-dev snmpd snmp snmptrapd
-	libpcap-dev libconfuse-dev
+	libpcap-dev libconfuse-dev libbsd-dev
 	smitools erlang-snmp
-	python3 python3-pytest
-	iproute2"
+	python3 python3-pytest python3-scapy
+	iproute2 tcpreplay tcpdump tshark"
 
 missing=""
 for p in $packages; do

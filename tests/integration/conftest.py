@@ -119,10 +119,11 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(text)
 
-    def start(self, *extra):
-        self.proc = subprocess.Popen(
-            [MVPNMOND, "-f", "-c", self.conf, "-x", self.master.socket, "-Lf", self.log, *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def start(self, *extra, netns=None):
+        """Starts mvpnmond; inside netns if given (`ip netns exec` execs it: same pid)."""
+        argv = [MVPNMOND, "-f", "-c", self.conf, "-x", self.master.socket, "-Lf", self.log, *extra]
+        self.proc = subprocess.Popen(netns.cmd(*argv) if netns else argv,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def log_text(self):
         try:
@@ -152,6 +153,15 @@ class Snmp:
         out = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120)
         if check:
             assert out.returncode == 0, f"{' '.join(cmd)}: {out.stderr}"
+        return out.stdout
+
+    def run_raw(self, tool, *args):
+        """As run, but with no MIB loaded: values come back untouched by units and hints."""
+        cmd = [tool, "-v2c", "-c", "public", "-t", "1", "-r", "1", *args[:-1],
+               f"127.0.0.1:{self.master.port}", args[-1]]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=""))
+        assert out.returncode == 0, f"{' '.join(cmd)}: {out.stderr}"
         return out.stdout
 
     def get(self, oid, *opts):
@@ -202,3 +212,152 @@ def serving(snmp, oid="mvpnVpnCount.0"):
     """True once the subagent answers through the master."""
     value = snmp.get(oid)
     return value and "No Such" not in value and "Timeout" not in value
+
+
+class Netns:
+    """A network namespace this test created, deleted when the test ends."""
+
+    def __init__(self, name):
+        self.name = name
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+        self.run("ip", "link", "set", "lo", "up")
+
+    def cmd(self, *argv):
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def run(self, *argv, check=True, timeout=60):
+        return subprocess.run(self.cmd(*argv), check=check, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def delete(self):
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+@pytest.fixture
+def wire():
+    """Two namespaces joined by a veth pair: 'player' (va) sends, 'monitor' (vb) captures."""
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    tag = f"mvpn{os.getpid() % 100000}"
+    player, monitor = Netns(f"{tag}-p"), Netns(f"{tag}-m")
+    try:
+        subprocess.run(["ip", "link", "add", f"{tag}a", "netns", player.name, "type", "veth",
+                        "peer", "name", f"{tag}b", "netns", monitor.name],
+                       check=True, capture_output=True)
+        player.run("ip", "link", "set", f"{tag}a", "up")
+        monitor.run("ip", "link", "set", f"{tag}b", "up")
+        yield {"player": player, "monitor": monitor, "player_if": f"{tag}a",
+               "monitor_if": f"{tag}b"}
+    finally:
+        player.delete()
+        monitor.delete()
+
+
+FIXTURES = os.path.join(TOP, "tests", "fixtures")
+OID_ROOT = ".1.3.6.1.3.6037"
+
+
+def _mib_names():
+    """numeric OID -> object name, for every object of MVPN-MONITOR-MIB."""
+    out = subprocess.run(["snmptranslate", "-Tz", "-m", "MVPN-MONITOR-MIB"], capture_output=True,
+                         text=True, env=dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=CLIENT_MIBS)).stdout
+    names = {}
+    for line in out.splitlines():
+        name, num = line.replace('"', "").split()
+        if num.startswith(OID_ROOT[1:]):
+            names["." + num] = name
+    return names
+
+
+MIB_NAMES = None
+
+
+def mib_names():
+    global MIB_NAMES
+    if MIB_NAMES is None:
+        MIB_NAMES = _mib_names()
+    return MIB_NAMES
+
+
+def addr_text(atype, raw):
+    """InetAddressType + InetAddress bytes -> text ('' for unknown/empty)."""
+    import ipaddress
+    if not raw:
+        return ""
+    return str(ipaddress.ip_address(bytes(raw)))
+
+
+def decode_index(subs, schema):
+    """Splits an index into values: 'u' one sub-id, 'a' an InetAddressType + InetAddress."""
+    out, i = [], 0
+    for kind in schema:
+        if kind == "u":
+            out.append(subs[i])
+            i += 1
+        else:
+            atype, n = subs[i], subs[i + 1]
+            out.append(addr_text(atype, subs[i + 2:i + 2 + n]))
+            i += 2 + n
+    assert i == len(subs), (subs, schema)
+    return tuple(out)
+
+
+def parse_value(text):
+    """A value printed with -Oe -Ox -OQ -Ot: a number, or the bytes of an octet string."""
+    text = text.strip()
+    quoted = len(text) >= 2 and text[0] == '"' and text[-1] == '"'
+    if quoted:
+        text = text[1:-1].strip()
+        if not text:
+            return b""
+    parts = text.split()
+    if all(len(p) == 2 for p in parts) and parts and not text.isdigit():
+        try:
+            return bytes(int(p, 16) for p in parts)
+        except ValueError:
+            pass
+    if quoted:
+        return text.encode()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def varbind_lines(text):
+    """Joins the continuation lines net-snmp wraps long hex values onto."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(".") and " = " in line:
+            out.append(line)
+        elif out and line.strip():
+            out[-1] += " " + line.strip()
+    return out
+
+
+def snmp_rows(snmp, table, schema):
+    """Walks a table numerically; returns {index tuple: {column name: value}} in walk order.
+    Address columns come back as bytes; see addr_text."""
+    names = mib_names()
+    entry_oid = next(oid for oid, name in names.items() if name == table) + ".1"
+    rows = {}
+    for line in varbind_lines(snmp.run_raw("snmpbulkwalk", "-On", "-Oe", "-Ox", "-OQ", "-Ot",
+                                           "-Cr50", entry_oid)):
+        oid, value = line.split(" = ", 1)
+        if not oid.startswith(entry_oid + "."):
+            continue  # an empty table: "No Such Object" at the entry itself
+        rest = oid[len(entry_oid) + 1:].split(".")
+        column = names[f"{entry_oid}.{rest[0]}"]
+        index = decode_index([int(x) for x in rest[1:]], schema)
+        rows.setdefault(index, {})[column] = parse_value(value)
+    return rows
+
+
+def scalars(snmp):
+    names = mib_names()
+    group = next(oid for oid, name in names.items() if name == "mvpnGlobals")
+    out = {}
+    for line in varbind_lines(snmp.run_raw("snmpwalk", "-On", "-Oe", "-Ox", "-OQ", "-Ot", group)):
+        oid, value = line.split(" = ", 1)
+        out[names[oid.rsplit(".", 1)[0]]] = parse_value(value)
+    return out

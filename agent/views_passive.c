@@ -1,0 +1,234 @@
+/* The passive engine's tables: PEs, C-group to PE, C-group to P-group, changes. */
+#include "daemon.h"
+#include "oids.h"
+
+#include "../mib/passive.h"
+
+static const struct model *model_of(void *ctx)
+{
+	return ((const struct daemon *)ctx)->model;
+}
+
+/* ---- mvpnPeTable {vpn, pe} ---- */
+
+static const void *pe_rows(const struct vpn *v, const uint32_t *want, size_t wlen, bool after)
+{
+	return pe_seek(&v->pes, want, wlen, after);
+}
+
+static const void *pe_view_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	return model_seek_rows(model_of(ctx), pe_rows, want, wlen, after);
+}
+
+static void pe_view_index(const void *row, struct oidx *out)
+{
+	const struct pe *pe = row;
+
+	oidx_reset(out);
+	oidx_push(out, pe->vpn_index);
+	pe_oidx(pe, out);
+}
+
+static bool pe_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct model *m = model_of(ctx);
+	const struct pe *pe = row;
+
+	switch (col) {
+	case COL_PE_STATUS: cell_int(c, pe_status(pe)); break;
+	case COL_PE_EXPECTED: cell_truth(c, pe->expected); break;
+	case COL_PE_FIRST_SEEN: cell_timestamp(c, &m->clock, pe->first_seen); break;
+	case COL_PE_FIRST_SEEN_DATE: cell_date(c, &m->clock, pe->first_seen); break;
+	case COL_PE_LAST_HELLO: cell_timestamp(c, &m->clock, pe->last_hello); break;
+	case COL_PE_LAST_HELLO_DATE: cell_date(c, &m->clock, pe->last_hello); break;
+	case COL_PE_HOLD_TIME: cell_gauge(c, pe->holdtime); break;
+	case COL_PE_EXPIRES_IN:
+		cell_gauge(c, pe->alive && pe->holdtime != PE_HOLDTIME_FOREVER
+				      ? seconds_until(m, pe->expires) : 0);
+		break;
+	case COL_PE_GENERATION_ID: cell_gauge(c, pe->genid); break;
+	case COL_PE_DR_PRIORITY: cell_gauge(c, pe->dr_priority); break;
+	case COL_PE_RESTARTS: cell_counter64(c, pe->restarts); break;
+	case COL_PE_HELLOS: cell_counter64(c, pe->hellos); break;
+	case COL_PE_JOIN_PRUNES: cell_counter64(c, pe->join_prunes); break;
+	case COL_PE_STATE_CHANGES: cell_counter64(c, pe->changes); break;
+	case COL_PE_CADDR_TYPE: cell_addr_type(c, &pe->caddr); break;
+	case COL_PE_CADDR: cell_addr(c, &pe->caddr); break;
+	default: return false;
+	}
+	return true;
+}
+
+/* ---- mvpnCGroupPeTable {vpn, group, source, kind, pe, role} ---- */
+
+static const void *cgpe_rows(const struct vpn *v, const uint32_t *want, size_t wlen, bool after)
+{
+	return cgpe_seek(&v->cg, want, wlen, after);
+}
+
+static const void *cgpe_view_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	return model_seek_rows(model_of(ctx), cgpe_rows, want, wlen, after);
+}
+
+static void cgpe_view_index(const void *row, struct oidx *out)
+{
+	const struct cgpe *r = row;
+
+	oidx_reset(out);
+	oidx_push(out, r->flow->vpn_index);
+	cgpe_oidx(r, out);
+}
+
+/* The provider group a flow rides on: its data MDT, or its VPN's default MDT. */
+static const struct inet_addr *flow_pgroup(const struct model *m, const struct flow *f)
+{
+	static const struct inet_addr none;
+	const struct vpn *v;
+
+	if (f->on_data_mdt)
+		return &f->p_group;
+	v = vpn_find(m, f->vpn_index);
+	return v ? &v->default_mdt : &none;
+}
+
+static bool cgpe_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct model *m = model_of(ctx);
+	const struct cgpe *r = row;
+
+	switch (col) {
+	case COL_CGPE_STATE: cell_int(c, r->state); break;
+	case COL_CGPE_OTHER_TYPE: cell_addr_type(c, &r->other); break;
+	case COL_CGPE_OTHER: cell_addr(c, &r->other); break;
+	case COL_CGPE_JOINERS: cell_gauge(c, r->role == CG_UPSTREAM ? r->joiners : 1); break;
+	case COL_CGPE_RP_TYPE: cell_addr_type(c, &r->rp); break;
+	case COL_CGPE_RP: cell_addr(c, &r->rp); break;
+	case COL_CGPE_PGROUP_TYPE: cell_addr_type(c, flow_pgroup(m, r->flow)); break;
+	case COL_CGPE_PGROUP: cell_addr(c, flow_pgroup(m, r->flow)); break;
+	case COL_CGPE_HOLD_TIME: cell_gauge(c, r->holdtime); break;
+	case COL_CGPE_EXPIRES_IN: cell_gauge(c, seconds_until(m, r->expires)); break;
+	case COL_CGPE_FIRST_SEEN: cell_timestamp(c, &m->clock, r->first_seen); break;
+	case COL_CGPE_LAST_REFRESH: cell_timestamp(c, &m->clock, r->last_refresh); break;
+	case COL_CGPE_REFRESHES: cell_counter64(c, r->refreshes); break;
+	case COL_CGPE_FIRST_SEEN_DATE: cell_date(c, &m->clock, r->first_seen); break;
+	default: return false;
+	}
+	return true;
+}
+
+/* ---- mvpnCGroupPGroupTable {vpn, group, source} ---- */
+
+static const void *flow_rows(const struct vpn *v, const uint32_t *want, size_t wlen, bool after)
+{
+	return flow_seek(&v->cg, want, wlen, after);
+}
+
+static const void *flow_view_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	return model_seek_rows(model_of(ctx), flow_rows, want, wlen, after);
+}
+
+static void flow_view_index(const void *row, struct oidx *out)
+{
+	const struct flow *f = row;
+
+	oidx_reset(out);
+	oidx_push(out, f->vpn_index);
+	flow_oidx(f, out);
+}
+
+static bool flow_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	static const struct inet_addr none;
+	const struct model *m = model_of(ctx);
+	const struct flow *f = row;
+	const struct inet_addr *announcer = f->on_data_mdt ? &f->announcer : &none;
+
+	switch (col) {
+	case COL_CGPG_MDT_TYPE: cell_int(c, f->on_data_mdt ? MDT_DATA : MDT_DEFAULT); break;
+	case COL_CGPG_PGROUP_TYPE: cell_addr_type(c, flow_pgroup(m, f)); break;
+	case COL_CGPG_PGROUP: cell_addr(c, flow_pgroup(m, f)); break;
+	case COL_CGPG_PE_TYPE: cell_addr_type(c, announcer); break;
+	case COL_CGPG_PE: cell_addr(c, announcer); break;
+	case COL_CGPG_FIRST_SEEN: cell_timestamp(c, &m->clock, f->first_seen); break;
+	case COL_CGPG_LAST_ANNOUNCED: cell_timestamp(c, &m->clock, f->last_announced); break;
+	case COL_CGPG_EXPIRES_IN:
+		cell_gauge(c, f->on_data_mdt ? seconds_until(m, f->data_expires) : 0);
+		break;
+	case COL_CGPG_ANNOUNCEMENTS: cell_counter64(c, f->announcements); break;
+	case COL_CGPG_SWITCHES: cell_counter64(c, f->switches); break;
+	case COL_CGPG_FIRST_SEEN_DATE: cell_date(c, &m->clock, f->first_seen); break;
+	default: return false;
+	}
+	return true;
+}
+
+/* ---- mvpnChangeTable {index} ---- */
+
+static const void *change_view_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	return changelog_seek(&model_of(ctx)->changes, want, wlen, after);
+}
+
+static void change_view_index(const void *row, struct oidx *out)
+{
+	change_oidx(row, out);
+}
+
+static bool change_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct model *m = model_of(ctx);
+	const struct change *ch = row;
+
+	switch (col) {
+	case COL_CHANGE_TIME: cell_timestamp(c, &m->clock, ch->when); break;
+	case COL_CHANGE_DATE: cell_date(c, &m->clock, ch->when); break;
+	case COL_CHANGE_VPN_INDEX: cell_gauge(c, ch->vpn_index); break;
+	case COL_CHANGE_KIND: cell_int(c, ch->kind); break;
+	case COL_CHANGE_PE_TYPE: cell_addr_type(c, &ch->pe); break;
+	case COL_CHANGE_PE: cell_addr(c, &ch->pe); break;
+	case COL_CHANGE_CSOURCE_TYPE: cell_addr_type(c, &ch->c_source); break;
+	case COL_CHANGE_CSOURCE: cell_addr(c, &ch->c_source); break;
+	case COL_CHANGE_CGROUP_TYPE: cell_addr_type(c, &ch->c_group); break;
+	case COL_CHANGE_CGROUP: cell_addr(c, &ch->c_group); break;
+	case COL_CHANGE_PGROUP_TYPE: cell_addr_type(c, &ch->p_group); break;
+	case COL_CHANGE_PGROUP: cell_addr(c, &ch->p_group); break;
+	case COL_CHANGE_PREVIOUS: cell_string(c, ch->previous); break;
+	case COL_CHANGE_NEW: cell_string(c, ch->current); break;
+	default: return false;
+	}
+	return true;
+}
+
+static void table(struct table_view *tv, struct daemon *d, const char *name, unsigned arc,
+		  unsigned first, unsigned last)
+{
+	view_at(tv, name, arc, true);
+	tv->first_col = first;
+	tv->last_col = last;
+	tv->ctx = d;
+}
+
+void views_passive_init(struct daemon *d)
+{
+	struct table_view *tv;
+
+	tv = &d->views[VIEW_PE];
+	table(tv, d, "mvpnPeTable", ARC_PE_TABLE, COL_PE_STATUS, COL_PE_LAST);
+	tv->seek = pe_view_seek, tv->row_index = pe_view_index, tv->get = pe_view_get;
+
+	tv = &d->views[VIEW_CGROUP_PE];
+	table(tv, d, "mvpnCGroupPeTable", ARC_CGROUP_PE_TABLE, COL_CGPE_STATE, COL_CGPE_LAST);
+	tv->seek = cgpe_view_seek, tv->row_index = cgpe_view_index, tv->get = cgpe_view_get;
+
+	tv = &d->views[VIEW_CGROUP_PGROUP];
+	table(tv, d, "mvpnCGroupPGroupTable", ARC_CGROUP_PGROUP_TABLE, COL_CGPG_MDT_TYPE,
+	      COL_CGPG_LAST);
+	tv->seek = flow_view_seek, tv->row_index = flow_view_index, tv->get = flow_view_get;
+
+	tv = &d->views[VIEW_CHANGE];
+	table(tv, d, "mvpnChangeTable", ARC_CHANGE_TABLE, COL_CHANGE_TIME, COL_CHANGE_LAST);
+	tv->seek = change_view_seek, tv->row_index = change_view_index, tv->get = change_view_get;
+}

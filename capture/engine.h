@@ -1,0 +1,57 @@
+/*
+ * The passive engine: reads the default MDTs (live from an interface, or a
+ * capture file whose timestamps then drive the model's clock), lets the kernel's
+ * BPF keep everything but GRE to configured MDT groups out of user space,
+ * decapsulates, discards customer data unread, and turns C-PIM and MDT Join TLVs
+ * into model events.  It never calls net-snmp; the agent drives it from its loop.
+ */
+#ifndef MVPN_ENGINE_H
+#define MVPN_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+#include "../mib/model.h"
+#include "parse.h"
+
+struct mdt_route {
+	struct inet_addr group;
+	uint32_t vpn_index;
+};
+
+struct capture {
+	struct model *model;   /* not owned */
+	pcap_t *pcap;
+	int dlt;
+	bool offline;
+	bool finished;         /* offline: the whole file has been read */
+	char source[256];      /* interface name or file path */
+	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
+	size_t n_routes;
+	int join_fd;           /* live: the socket holding our IGMP/MLD memberships */
+	unsigned if_index;
+	uint64_t parse_errors[PARSE_ERROR_COUNT];
+	uint64_t packets_read;
+	char error[PCAP_ERRBUF_SIZE + 128];
+};
+
+/* Both fill c->error and return -1 on failure. */
+int capture_open_file(struct capture *c, struct model *m, const char *path);
+int capture_open_live(struct capture *c, struct model *m, const char *ifname);
+/* After every configuration change: rebuilds the MDT routes, the BPF filter and
+ * (live) the group memberships. */
+int capture_configure(struct capture *c);
+/* The descriptor to wait on (live), or -1 for a file. */
+int capture_fd(const struct capture *c);
+/* Reads up to max packets (offline) or what is waiting (live); -1 on error. */
+int capture_read(struct capture *c, int max);
+void capture_close(struct capture *c);
+/* Live: copies the capture layer's own drop count into the model. */
+void capture_update_stats(struct capture *c);
+
+/* One frame, as if captured at time ts (nanoseconds); exposed for tests and tools. */
+void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts);
+
+#endif

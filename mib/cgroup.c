@@ -1,0 +1,220 @@
+#include "cgroup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Orders flows as their SNMP index does: group, then source. */
+static int flow_cmp(const struct flow *a, const struct flow *b)
+{
+	int c = inet_addr_cmp(&a->group, &b->group);
+	return c ? c : inet_addr_cmp(&a->source, &b->source);
+}
+
+/* Orders rows as their SNMP index does: group, source, kind, PE, role. */
+static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
+{
+	int c = a->flow == b->flow ? 0 : flow_cmp(a->flow, b->flow);
+	if (c)
+		return c;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	c = inet_addr_cmp(&a->pe, &b->pe);
+	if (c)
+		return c;
+	return a->role == b->role ? 0 : a->role < b->role ? -1 : 1;
+}
+
+RB_GENERATE_STATIC(flow_tree, flow, node, flow_cmp)
+RB_GENERATE_STATIC(cgpe_tree, cgpe, node, cgpe_cmp)
+
+void cgroup_init(struct cgroup_state *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	RB_INIT(&cg->flows);
+	RB_INIT(&cg->rows);
+	TAILQ_INIT(&cg->data_expiry);
+	TAILQ_INIT(&cg->row_expiry);
+}
+
+void cgroup_free(struct cgroup_state *cg)
+{
+	struct cgpe *r, *rnext;
+	struct flow *f, *fnext;
+
+	RB_FOREACH_SAFE(r, cgpe_tree, &cg->rows, rnext) {
+		RB_REMOVE(cgpe_tree, &cg->rows, r);
+		free(r);
+	}
+	RB_FOREACH_SAFE(f, flow_tree, &cg->flows, fnext) {
+		RB_REMOVE(flow_tree, &cg->flows, f);
+		free(f);
+	}
+	cgroup_init(cg);
+}
+
+struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
+		       const struct inet_addr *source)
+{
+	struct flow key = {.group = *group, .source = *source};
+	return RB_FIND(flow_tree, &cg->flows, &key);
+}
+
+struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
+		      const struct inet_addr *source, mtime_t now)
+{
+	struct flow *f = flow_find(cg, group, source);
+
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->vpn_index = vpn_index;
+	f->group = *group;
+	f->source = *source;
+	f->first_seen = now;
+	RB_INSERT(flow_tree, &cg->flows, f);
+	cg->n_flows++;
+	return f;
+}
+
+void flow_unschedule(struct cgroup_state *cg, struct flow *f)
+{
+	if (f->expiry.tqe_prev) {
+		TAILQ_REMOVE(&cg->data_expiry, f, expiry);
+		f->expiry.tqe_prev = NULL;
+	}
+}
+
+void flow_schedule(struct cgroup_state *cg, struct flow *f)
+{
+	flow_unschedule(cg, f);
+	struct flow *after = TAILQ_LAST(&cg->data_expiry, flow_expiry_list);
+	while (after && after->data_expires > f->data_expires)
+		after = TAILQ_PREV(after, flow_expiry_list, expiry);
+	if (after)
+		TAILQ_INSERT_AFTER(&cg->data_expiry, after, f, expiry);
+	else
+		TAILQ_INSERT_HEAD(&cg->data_expiry, f, expiry);
+}
+
+void flow_release(struct cgroup_state *cg, struct flow *f)
+{
+	if (f->rows > 0 || f->on_data_mdt)
+		return;
+	flow_unschedule(cg, f);
+	RB_REMOVE(flow_tree, &cg->flows, f);
+	cg->n_flows--;
+	free(f);
+}
+
+struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+		       const struct inet_addr *pe, uint8_t role)
+{
+	struct cgpe key = {.flow = f, .kind = kind, .pe = *pe, .role = role};
+	return RB_FIND(cgpe_tree, &cg->rows, &key);
+}
+
+struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, mtime_t now)
+{
+	struct cgpe *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->flow = f;
+	r->kind = kind;
+	r->pe = *pe;
+	r->role = role;
+	r->first_seen = now;
+	r->last_refresh = now;
+	RB_INSERT(cgpe_tree, &cg->rows, r);
+	if (f->rows++ == 0)
+		cg->n_joined++;
+	cg->n_rows++;
+	return r;
+}
+
+void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
+{
+	struct flow *f = r->flow;
+
+	if (r->expiry.tqe_prev)
+		TAILQ_REMOVE(&cg->row_expiry, r, expiry);
+	RB_REMOVE(cgpe_tree, &cg->rows, r);
+	cg->n_rows--;
+	free(r);
+	if (--f->rows == 0)
+		cg->n_joined--;
+	flow_release(cg, f);
+}
+
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r)
+{
+	if (r->expiry.tqe_prev)
+		TAILQ_REMOVE(&cg->row_expiry, r, expiry);
+	/* Join/Prune hold times are nearly always the same: the tail is the usual place. */
+	struct cgpe *after = TAILQ_LAST(&cg->row_expiry, cgpe_expiry_list);
+	while (after && after->expires > r->expires)
+		after = TAILQ_PREV(after, cgpe_expiry_list, expiry);
+	if (after)
+		TAILQ_INSERT_AFTER(&cg->row_expiry, after, r, expiry);
+	else
+		TAILQ_INSERT_HEAD(&cg->row_expiry, r, expiry);
+}
+
+struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind)
+{
+	/* The smallest possible PE address and role for this (flow, kind). */
+	struct cgpe key = {.flow = f, .kind = kind, .role = 0};
+	struct cgpe *r = RB_NFIND(cgpe_tree, &cg->rows, &key);
+	return r && r->flow == f && r->kind == kind ? r : NULL;
+}
+
+struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r)
+{
+	(void)cg;
+	struct cgpe *n = RB_NEXT(cgpe_tree, &cg->rows, r);
+	return n && n->flow == r->flow && n->kind == r->kind ? n : NULL;
+}
+
+void flow_oidx(const struct flow *f, struct oidx *out)
+{
+	oidx_push_addr(out, &f->group);
+	oidx_push_addr(out, &f->source);
+}
+
+void cgpe_oidx(const struct cgpe *r, struct oidx *out)
+{
+	flow_oidx(r->flow, out);
+	oidx_push(out, r->kind);
+	oidx_push_addr(out, &r->pe);
+	oidx_push(out, r->role);
+}
+
+/*
+ * Lower bound by encoded index.  The trees' order is the index order (see the
+ * cmps), so one descent finds the first row at (or after) want: O(log n) rows
+ * encoded, each a few dozen sub-identifiers.
+ */
+#define DEFINE_OIDX_SEEK(fn, type, head)                                                  \
+	const struct type *fn(const struct cgroup_state *cg, const uint32_t *want, size_t wlen, \
+			      bool after)                                                 \
+	{                                                                                 \
+		struct type *n = RB_ROOT(&cg->head), *best = NULL;                        \
+		struct oidx x;                                                            \
+		while (n) {                                                               \
+			oidx_reset(&x);                                                   \
+			type##_oidx(n, &x);                                               \
+			if (oidx_seek_ok(&x, want, wlen, after)) {                        \
+				best = n;                                                 \
+				n = RB_LEFT(n, node);                                     \
+			} else {                                                          \
+				n = RB_RIGHT(n, node);                                    \
+			}                                                                 \
+		}                                                                         \
+		return best;                                                              \
+	}
+
+DEFINE_OIDX_SEEK(flow_seek, flow, flows)
+DEFINE_OIDX_SEEK(cgpe_seek, cgpe, rows)

@@ -1,0 +1,101 @@
+/*
+ * A VPN's customer multicast state.
+ *  - flows: one per customer (S,G) or (*,G) known, with the provider group it
+ *    rides on (the default MDT unless an MDT Join TLV moved it to a data MDT):
+ *    mvpnCGroupPGroupTable.
+ *  - rows: who joined what: one per (group, source, kind, PE, role):
+ *    mvpnCGroupPeTable.  A downstream row is the PE that sent the Join/Prune;
+ *    an upstream row is the PE it named, counting its downstream joiners.
+ * Both live in red-black trees whose order is the SNMP index order, so a lookup
+ * by index (and a GETNEXT) is O(log n).  Flows are referenced by their rows.
+ */
+#ifndef MVPN_CGROUP_H
+#define MVPN_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "oidx.h"
+#include "rbtree.h"
+
+/* Values of mvpnCGroupPeKind, mvpnCGroupPeRole, mvpnCGroupPeState, mvpnCGroupPGroupMdtType. */
+enum cg_kind { CG_STAR_G = 1, CG_SG = 2, CG_SG_RPT = 3 };
+enum cg_role { CG_DOWNSTREAM = 1, CG_UPSTREAM = 2 };
+enum cg_state { CG_JOINED = 1, CG_PRUNED = 2 };
+enum mdt_type { MDT_DEFAULT = 1, MDT_DATA = 2 };
+
+struct flow {
+	RB_ENTRY(flow) node;
+	TAILQ_ENTRY(flow) expiry; /* while on a data MDT */
+	uint32_t vpn_index;
+	struct inet_addr group, source; /* source unknown(0) for (*,G) */
+	bool on_data_mdt;
+	struct inet_addr p_group;       /* the data MDT, when on_data_mdt */
+	struct inet_addr announcer;     /* the PE that announced it */
+	mtime_t first_seen, last_announced, data_expires;
+	uint64_t announcements, switches;
+	uint32_t rows; /* C-group->PE rows referring to this flow */
+};
+
+struct cgpe {
+	RB_ENTRY(cgpe) node;
+	TAILQ_ENTRY(cgpe) expiry; /* downstream rows, by expires */
+	struct flow *flow;        /* not owned */
+	struct inet_addr pe;      /* provider address (upstream: mapped from the C-address named) */
+	struct inet_addr other;   /* downstream: the upstream named; upstream: latest joiner */
+	struct inet_addr rp;      /* (*,G): the RP given as the source */
+	uint8_t kind, role, state;
+	uint16_t holdtime;
+	uint32_t joiners;         /* upstream rows */
+	mtime_t first_seen, last_refresh, expires;
+	uint64_t refreshes;
+};
+
+RB_HEAD(flow_tree, flow);
+RB_HEAD(cgpe_tree, cgpe);
+TAILQ_HEAD(flow_expiry_list, flow);
+TAILQ_HEAD(cgpe_expiry_list, cgpe);
+
+struct cgroup_state {
+	struct flow_tree flows;
+	struct cgpe_tree rows;
+	struct flow_expiry_list data_expiry;
+	struct cgpe_expiry_list row_expiry;
+	uint32_t n_flows, n_rows, n_data;
+	uint32_t n_joined; /* flows with at least one row: the C-groups PEs have joined */
+};
+
+void cgroup_init(struct cgroup_state *cg);
+void cgroup_free(struct cgroup_state *cg);
+
+struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
+		       const struct inet_addr *source);
+struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
+		      const struct inet_addr *source, mtime_t now); /* NULL: out of memory */
+/* Frees the flow if nothing refers to it any more. */
+void flow_release(struct cgroup_state *cg, struct flow *f);
+void flow_schedule(struct cgroup_state *cg, struct flow *f);
+void flow_unschedule(struct cgroup_state *cg, struct flow *f);
+
+struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+		       const struct inet_addr *pe, uint8_t role);
+struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, mtime_t now);
+void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r);
+/* The first row after r with the same group, source and kind, or NULL. */
+struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r);
+struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind);
+
+/* Append the row's index (without the VPN index) to out. */
+void flow_oidx(const struct flow *f, struct oidx *out);
+void cgpe_oidx(const struct cgpe *r, struct oidx *out);
+const struct flow *flow_seek(const struct cgroup_state *cg, const uint32_t *want, size_t wlen,
+			     bool after);
+const struct cgpe *cgpe_seek(const struct cgroup_state *cg, const uint32_t *want, size_t wlen,
+			     bool after);
+
+#endif

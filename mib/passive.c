@@ -1,0 +1,477 @@
+#include "passive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- timers ---- */
+
+static void note_expiry(struct model *m, mtime_t t)
+{
+	if (t < m->next_expiry)
+		m->next_expiry = t;
+}
+
+/* ---- counting and the change log ---- */
+
+static void count_refresh(struct model *m, struct vpn *v)
+{
+	v->counters.refreshes++;
+	m->g.refreshes++;
+}
+
+static void count_limit_drop(struct model *m, struct vpn *v)
+{
+	v->counters.limit_drops++;
+	m->g.limit_drops++;
+}
+
+struct change_what {
+	uint8_t kind;
+	bool by_timer; /* an expiry: logged, but no message changed anything */
+	const struct inet_addr *pe, *c_source, *c_group, *p_group;
+	const char *previous, *current;
+};
+
+static void record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
+{
+	static const struct inet_addr none;
+	struct change *c = changelog_append(&m->changes, now);
+
+	if (!w->by_timer) {
+		/* Every message-caused change names the PE that sent the message. */
+		struct pe *sender = w->pe ? pe_find(&v->pes, w->pe) : NULL;
+		if (sender)
+			sender->changes++;
+		v->counters.changes++;
+		m->g.changes++;
+	}
+	v->last_change = now;
+	m->g.last_change = now;
+	if (!c)
+		return;
+	c->vpn_index = v->index;
+	c->kind = w->kind;
+	c->pe = w->pe ? *w->pe : none;
+	c->c_source = w->c_source ? *w->c_source : none;
+	c->c_group = w->c_group ? *w->c_group : none;
+	c->p_group = w->p_group ? *w->p_group : none;
+	snprintf(c->previous, sizeof(c->previous), "%s", w->previous ? w->previous : "");
+	snprintf(c->current, sizeof(c->current), "%s", w->current ? w->current : "");
+}
+
+/* ---- PEs, from Hellos ---- */
+
+static void describe_pe(const struct pe *pe, char *buf, size_t size)
+{
+	if (!pe->alive)
+		snprintf(buf, size, "%s", "");
+	else if (pe->has_genid)
+		snprintf(buf, size, "hold %us genid 0x%08x dr %u", pe->holdtime, pe->genid,
+			 pe->dr_priority);
+	else
+		snprintf(buf, size, "hold %us dr %u", pe->holdtime, pe->dr_priority);
+}
+
+static struct pe *pe_for_hello(struct model *m, struct vpn *v, const struct inet_addr *addr)
+{
+	struct pe *pe = pe_find(&v->pes, addr);
+
+	if (pe)
+		return pe;
+	if (v->pes.n >= m->settings.max_pes_per_vpn || !(pe = pe_insert(&v->pes, v->index, addr))) {
+		count_limit_drop(m, v);
+		return NULL;
+	}
+	return pe;
+}
+
+static uint8_t hello_change_kind(const struct pe *pe, const struct hello_event *e, uint16_t hold,
+				 uint32_t dr)
+{
+	if (!pe->alive)
+		return hold ? CHANGE_PE_UP : 0; /* a goodbye from a PE already gone restates that */
+	if (hold == 0)
+		return CHANGE_PE_DOWN;
+	if (e->has_genid && pe->has_genid && e->genid != pe->genid)
+		return CHANGE_PE_RESTART;
+	if (hold != pe->holdtime || dr != pe->dr_priority || e->has_genid != pe->has_genid ||
+	    !inet_addr_eq(&e->caddr, &pe->caddr))
+		return CHANGE_PE_CHANGE;
+	return 0;
+}
+
+void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
+{
+	mtime_t now = mclock_now(&m->clock);
+	struct pe *pe = pe_for_hello(m, v, &e->pe);
+	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+
+	if (!pe)
+		return;
+	uint16_t hold = e->has_holdtime ? e->holdtime : HELLO_DEFAULT_HOLDTIME;
+	uint32_t dr = e->has_dr_priority ? e->dr_priority : 1; /* RFC 7761 default priority */
+	uint8_t kind = hello_change_kind(pe, e, hold, dr);
+
+	describe_pe(pe, before, sizeof(before));
+	pe->hellos++;
+	if (kind == CHANGE_PE_RESTART)
+		pe->restarts++;
+	if (!pe->first_seen)
+		pe->first_seen = now;
+	pe->last_hello = now;
+	pe->caddr = e->caddr;
+	pe->holdtime = hold;
+	pe->dr_priority = dr;
+	pe->has_genid = e->has_genid;
+	pe->genid = e->has_genid ? e->genid : 0;
+	pe->alive = hold != 0;
+	pe->expires = now + (mtime_t)hold * MTIME_SEC;
+	pe_schedule(&v->pes, pe);
+	if (pe->alive && hold != PE_HOLDTIME_FOREVER)
+		note_expiry(m, pe->expires);
+	if (!kind) {
+		count_refresh(m, v);
+		return;
+	}
+	describe_pe(pe, after, sizeof(after));
+	record_change(m, v, &(struct change_what){.kind = kind, .pe = &pe->addr,
+				.previous = before, .current = after}, now);
+}
+
+void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *sender)
+{
+	struct pe *pe = pe_find(&v->pes, sender);
+
+	(void)m;
+	if (pe)
+		pe->join_prunes++;
+}
+
+/* ---- C-group to PE rows, from Join/Prune records ---- */
+
+static void describe_row(const struct cgpe *r, char *buf, size_t size)
+{
+	char other[INET_ADDR_STRLEN];
+
+	if (!r) {
+		snprintf(buf, size, "%s", "");
+		return;
+	}
+	snprintf(buf, size, "%s via %s hold %us", r->state == CG_PRUNED ? "pruned" : "joined",
+		 inet_addr_format(&r->other, other), r->holdtime);
+}
+
+/* The upstream neighbor as a PE's provider address, when a Hello told us its C-address. */
+static struct inet_addr upstream_pe(const struct vpn *v, const struct inet_addr *named)
+{
+	const struct pe *pe = pe_find_by_caddr(&v->pes, named);
+	return pe ? pe->addr : *named;
+}
+
+static void upstream_join(struct vpn *v, struct cgpe *down, const struct inet_addr *up, mtime_t now)
+{
+	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, up, CG_UPSTREAM);
+
+	if (!r && !(r = cgpe_insert(&v->cg, down->flow, down->kind, up, CG_UPSTREAM, now)))
+		return; /* out of memory: the downstream row still tells the story */
+	r->state = down->state;
+	r->joiners++;
+	r->other = down->pe;
+	r->rp = down->rp;
+	r->holdtime = down->holdtime;
+	r->last_refresh = now;
+	if (down->expires > r->expires)
+		r->expires = down->expires;
+}
+
+static void upstream_refresh(struct vpn *v, struct cgpe *down, mtime_t now)
+{
+	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+
+	if (!r)
+		return;
+	r->other = down->pe;
+	r->holdtime = down->holdtime;
+	r->last_refresh = now;
+	r->refreshes++;
+	if (down->expires > r->expires)
+		r->expires = down->expires;
+}
+
+/*
+ * After a joiner left: the upstream row's latest joiner and expiry come from
+ * those that remain.  They sit next to each other in the tree (same group,
+ * source and kind), so this reads only that short run of rows.
+ */
+static void upstream_recompute(struct vpn *v, struct cgpe *up, const struct cgpe *leaving)
+{
+	const struct cgpe *latest = NULL;
+
+	up->expires = 0;
+	for (struct cgpe *r = cgpe_first_of_flow(&v->cg, up->flow, up->kind); r;
+	     r = cgpe_next_same_flow(&v->cg, r)) {
+		if (r == leaving || r->role != CG_DOWNSTREAM || !inet_addr_eq(&r->other, &up->pe))
+			continue;
+		if (!latest || r->last_refresh > latest->last_refresh)
+			latest = r;
+		if (r->expires > up->expires)
+			up->expires = r->expires;
+	}
+	if (latest) {
+		up->other = latest->pe;
+		up->holdtime = latest->holdtime;
+		up->last_refresh = latest->last_refresh;
+	}
+}
+
+static void upstream_leave(struct vpn *v, struct cgpe *down)
+{
+	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+
+	if (!r)
+		return;
+	if (--r->joiners == 0)
+		cgpe_delete(&v->cg, r);
+	else
+		upstream_recompute(v, r, down);
+}
+
+static void row_set_timers(struct model *m, struct vpn *v, struct cgpe *r,
+			   const struct jp_event *e, mtime_t now)
+{
+	r->holdtime = e->holdtime;
+	r->last_refresh = now;
+	r->expires = now + (mtime_t)e->holdtime * MTIME_SEC;
+	cgpe_schedule(&v->cg, r);
+	note_expiry(m, r->expires);
+}
+
+static void row_create(struct model *m, struct vpn *v, const struct jp_event *e,
+		       const struct inet_addr *source, const struct inet_addr *up, mtime_t now)
+{
+	/* A new downstream row may need its upstream row too: room for both, or neither. */
+	if (v->cg.n_rows + 2 > m->settings.max_cgroups_per_vpn) {
+		count_limit_drop(m, v);
+		return;
+	}
+	struct flow *f = flow_get(&v->cg, v->index, &e->group, source, now);
+	struct cgpe *r = f ? cgpe_insert(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM, now) : NULL;
+	char after[CHANGE_TEXT_MAX];
+
+	if (!r) {
+		if (f)
+			flow_release(&v->cg, f);
+		count_limit_drop(m, v);
+		return;
+	}
+	r->state = e->kind == CG_SG_RPT ? CG_PRUNED : CG_JOINED;
+	r->other = *up;
+	if (e->kind == CG_STAR_G)
+		r->rp = e->source;
+	r->joiners = 1;
+	row_set_timers(m, v, r, e, now);
+	upstream_join(v, r, up, now);
+	describe_row(r, after, sizeof(after));
+	record_change(m, v, &(struct change_what){
+		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &e->sender,
+		.c_source = source, .c_group = &e->group, .current = after}, now);
+}
+
+static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const struct jp_event *e,
+			const struct inet_addr *up, mtime_t now)
+{
+	bool same = inet_addr_eq(&r->other, up) &&
+		    (e->kind != CG_STAR_G || inet_addr_eq(&r->rp, &e->source));
+	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+
+	if (same) {
+		r->refreshes++;
+		row_set_timers(m, v, r, e, now);
+		upstream_refresh(v, r, now);
+		count_refresh(m, v);
+		return;
+	}
+	/* The PE now joins through another upstream neighbor (or towards another RP). */
+	describe_row(r, before, sizeof(before));
+	upstream_leave(v, r);
+	r->other = *up;
+	if (e->kind == CG_STAR_G)
+		r->rp = e->source;
+	row_set_timers(m, v, r, e, now);
+	upstream_join(v, r, up, now);
+	describe_row(r, after, sizeof(after));
+	record_change(m, v, &(struct change_what){
+		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &r->pe,
+		.c_source = &r->flow->source, .c_group = &r->flow->group, .previous = before,
+		.current = after}, now);
+}
+
+static void row_remove(struct model *m, struct vpn *v, struct cgpe *r, uint8_t kind, mtime_t now)
+{
+	bool by_timer = kind == CHANGE_EXPIRY;
+	char before[CHANGE_TEXT_MAX];
+	struct inet_addr pe = r->pe, group = r->flow->group, source = r->flow->source;
+
+	describe_row(r, before, sizeof(before));
+	upstream_leave(v, r);
+	cgpe_delete(&v->cg, r);
+	record_change(m, v, &(struct change_what){.kind = kind, .by_timer = by_timer, .pe = &pe,
+				.c_source = &source, .c_group = &group, .previous = before}, now);
+}
+
+void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
+{
+	static const struct inet_addr no_source;
+	mtime_t now = mclock_now(&m->clock);
+	const struct inet_addr *source = e->kind == CG_STAR_G ? &no_source : &e->source;
+	struct inet_addr up = upstream_pe(v, &e->upstream);
+	/* Joins make (*,G)/(S,G) state; for (S,G,rpt) it is the prune that makes state. */
+	bool makes_state = e->join != (e->kind == CG_SG_RPT);
+	struct flow *f = flow_find(&v->cg, &e->group, source);
+	struct cgpe *r = f ? cgpe_find(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM) : NULL;
+
+	if (makes_state && r)
+		row_restate(m, v, r, e, &up, now);
+	else if (makes_state)
+		row_create(m, v, e, source, &up, now);
+	else if (r)
+		row_remove(m, v, r, e->kind == CG_SG_RPT ? CHANGE_JOIN : CHANGE_PRUNE, now);
+	else
+		count_refresh(m, v); /* removing state nobody holds restates what we know */
+}
+
+/* ---- customer flows to data MDTs, from MDT Join TLVs ---- */
+
+static void describe_flow(const struct flow *f, char *buf, size_t size)
+{
+	char p[INET_ADDR_STRLEN], a[INET_ADDR_STRLEN];
+
+	if (!f || !f->on_data_mdt)
+		snprintf(buf, size, "%s", "");
+	else
+		snprintf(buf, size, "data MDT %s from %s", inet_addr_format(&f->p_group, p),
+			 inet_addr_format(&f->announcer, a));
+}
+
+void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
+{
+	mtime_t now = mclock_now(&m->clock);
+	struct flow *f = flow_find(&v->cg, &e->c_group, &e->c_source);
+	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+	uint8_t kind;
+
+	if (f && f->on_data_mdt && inet_addr_eq(&f->p_group, &e->p_group) &&
+	    inet_addr_eq(&f->announcer, &e->announcer)) {
+		f->announcements++;
+		f->last_announced = now;
+		f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
+		flow_schedule(&v->cg, f);
+		note_expiry(m, f->data_expires);
+		count_refresh(m, v);
+		return;
+	}
+	if (!(f && f->on_data_mdt) && v->cg.n_data >= m->settings.max_data_mdts_per_vpn) {
+		count_limit_drop(m, v);
+		return;
+	}
+	if (!f && !(f = flow_get(&v->cg, v->index, &e->c_group, &e->c_source, now))) {
+		count_limit_drop(m, v);
+		return;
+	}
+	describe_flow(f, before, sizeof(before));
+	if (f->on_data_mdt) {
+		kind = CHANGE_DATA_MDT_SWITCH;
+		f->switches++;
+	} else {
+		kind = CHANGE_DATA_MDT_UP;
+		f->on_data_mdt = true;
+		v->cg.n_data++;
+	}
+	f->p_group = e->p_group;
+	f->announcer = e->announcer;
+	f->announcements++;
+	f->last_announced = now;
+	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
+	flow_schedule(&v->cg, f);
+	note_expiry(m, f->data_expires);
+	describe_flow(f, after, sizeof(after));
+	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
+				.c_source = &e->c_source, .c_group = &e->c_group,
+				.p_group = &e->p_group, .previous = before, .current = after}, now);
+}
+
+/* ---- expiry ---- */
+
+static void expire_pes(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct pe *pe;
+	char before[CHANGE_TEXT_MAX];
+
+	while ((pe = TAILQ_FIRST(&v->pes.expiry)) && pe->expires <= now) {
+		describe_pe(pe, before, sizeof(before));
+		pe->alive = false;
+		pe_unschedule(&v->pes, pe);
+		record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .by_timer = true,
+					.pe = &pe->addr, .previous = before}, pe->expires);
+	}
+}
+
+static void expire_rows(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct cgpe *r;
+
+	while ((r = TAILQ_FIRST(&v->cg.row_expiry)) && r->expires <= now)
+		row_remove(m, v, r, CHANGE_EXPIRY, r->expires);
+}
+
+static void expire_data_mdts(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct flow *f;
+	char before[CHANGE_TEXT_MAX];
+
+	while ((f = TAILQ_FIRST(&v->cg.data_expiry)) && f->data_expires <= now) {
+		struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
+				 announcer = f->announcer;
+		mtime_t when = f->data_expires;
+
+		describe_flow(f, before, sizeof(before));
+		f->on_data_mdt = false;
+		v->cg.n_data--;
+		flow_unschedule(&v->cg, f);
+		flow_release(&v->cg, f);
+		record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
+					.by_timer = true, .pe = &announcer, .c_source = &source, .c_group = &group,
+					.p_group = &pgroup, .previous = before}, when);
+	}
+}
+
+/* The soonest timer left in the VPN, or MTIME_NEVER. */
+static mtime_t vpn_next_expiry(const struct vpn *v)
+{
+	mtime_t next = MTIME_NEVER;
+	const struct pe *pe = TAILQ_FIRST(&v->pes.expiry);
+	const struct cgpe *r = TAILQ_FIRST(&v->cg.row_expiry);
+	const struct flow *f = TAILQ_FIRST(&v->cg.data_expiry);
+
+	if (pe && pe->expires < next)
+		next = pe->expires;
+	if (r && r->expires < next)
+		next = r->expires;
+	if (f && f->data_expires < next)
+		next = f->data_expires;
+	return next;
+}
+
+void passive_expire(struct model *m, mtime_t now)
+{
+	if (now < m->next_expiry)
+		return; /* nothing can be due yet: the common case, at no cost */
+	m->next_expiry = MTIME_NEVER;
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		expire_pes(m, v, now);
+		expire_rows(m, v, now);
+		expire_data_mdts(m, v, now);
+		note_expiry(m, vpn_next_expiry(v));
+	}
+}

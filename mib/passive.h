@@ -1,0 +1,50 @@
+/*
+ * What the passive engine tells the model, one record at a time, and what the
+ * model makes of it (patent claim 1): a record that restates known state is a
+ * refresh (counted, otherwise dropped); one that changes state is a change
+ * (counted, the previous record written to the change log, then applied).
+ * Caps from the configuration bound every table: what does not fit is counted
+ * as a state-limit drop, and nothing already known is evicted.
+ */
+#ifndef MVPN_PASSIVE_H
+#define MVPN_PASSIVE_H
+
+#include "model.h"
+
+/* RFC 7761 4.11: a Hello without the Hold Time option means 3.5 x 30 s. */
+#define HELLO_DEFAULT_HOLDTIME 105
+/* RFC 6037 as deployed: receivers keep a data-MDT announcement this long. */
+#define DATA_MDT_HOLD_SECONDS 180
+
+struct hello_event {
+	struct inet_addr pe;    /* outer source: the PE's provider address */
+	struct inet_addr caddr; /* inner source: its address in the C-instance */
+	bool has_holdtime, has_genid, has_dr_priority;
+	uint16_t holdtime;
+	uint32_t genid, dr_priority;
+};
+
+struct jp_event {
+	struct inet_addr sender;   /* provider address of the PE that sent it: downstream */
+	struct inet_addr upstream; /* the upstream neighbor named (a C-instance address) */
+	uint16_t holdtime;
+	struct inet_addr group, source; /* source: the RP for (*,G) */
+	uint8_t kind;                   /* enum cg_kind */
+	bool join;
+};
+
+struct mdt_event {
+	struct inet_addr announcer; /* provider address of the PE that sent it */
+	struct inet_addr c_source, c_group, p_group;
+};
+
+void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e);
+/* Once per Join/Prune message, before its records. */
+void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *sender);
+void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e);
+void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e);
+/* Expires every PE, row and data MDT whose time has come by now.  Cheap to call
+ * per packet: it returns at once unless some timer is due (model.next_expiry). */
+void passive_expire(struct model *m, mtime_t now);
+
+#endif

@@ -1,0 +1,144 @@
+#include "pe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pe_table_init(struct pe_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	TAILQ_INIT(&t->expiry);
+}
+
+void pe_table_free(struct pe_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	pe_table_init(t);
+}
+
+static size_t pe_lower_bound(const struct pe_table *t, const struct inet_addr *addr)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (inet_addr_cmp(&t->v[mid]->addr, addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr)
+{
+	size_t pos = pe_lower_bound(t, addr);
+
+	return pos < t->n && inet_addr_eq(&t->v[pos]->addr, addr) ? t->v[pos] : NULL;
+}
+
+struct pe *pe_find_by_caddr(const struct pe_table *t, const struct inet_addr *caddr)
+{
+	struct pe *pe = pe_find(t, caddr);
+
+	if (pe && (pe->caddr.type == INET_UNKNOWN || inet_addr_eq(&pe->caddr, caddr)))
+		return pe;
+	/* C-addresses differ from provider addresses (an IPv6 C-instance): look through. */
+	for (size_t i = 0; i < t->n; i++)
+		if (inet_addr_eq(&t->v[i]->caddr, caddr))
+			return t->v[i];
+	return NULL;
+}
+
+struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_addr *addr)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		struct pe **grown = realloc(t->v, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		t->v = grown;
+		t->cap = cap;
+	}
+	struct pe *pe = calloc(1, sizeof(*pe));
+	if (!pe)
+		return NULL;
+	pe->vpn_index = vpn_index;
+	pe->addr = *addr;
+	size_t pos = pe_lower_bound(t, addr);
+	memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
+	t->v[pos] = pe;
+	t->n++;
+	return pe;
+}
+
+void pe_delete(struct pe_table *t, struct pe *pe)
+{
+	size_t pos = pe_lower_bound(t, &pe->addr);
+
+	if (pos >= t->n || t->v[pos] != pe)
+		return;
+	pe_unschedule(t, pe);
+	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
+	t->n--;
+	free(pe);
+}
+
+/* Is pe on the list?  tqe_prev is set exactly while it is. */
+static bool scheduled(const struct pe *pe)
+{
+	return pe->expiry.tqe_prev != NULL;
+}
+
+void pe_unschedule(struct pe_table *t, struct pe *pe)
+{
+	if (scheduled(pe)) {
+		TAILQ_REMOVE(&t->expiry, pe, expiry);
+		pe->expiry.tqe_prev = NULL;
+	}
+}
+
+void pe_schedule(struct pe_table *t, struct pe *pe)
+{
+	pe_unschedule(t, pe);
+	if (!pe->alive || pe->holdtime == PE_HOLDTIME_FOREVER)
+		return;
+	/* Hold times rarely differ, so the new time almost always belongs at the tail. */
+	struct pe *after = TAILQ_LAST(&t->expiry, pe_expiry_list);
+	while (after && after->expires > pe->expires)
+		after = TAILQ_PREV(after, pe_expiry_list, expiry);
+	if (after)
+		TAILQ_INSERT_AFTER(&t->expiry, after, pe, expiry);
+	else
+		TAILQ_INSERT_HEAD(&t->expiry, pe, expiry);
+}
+
+enum pe_status pe_status(const struct pe *pe)
+{
+	if (pe->expected)
+		return pe->alive ? PE_ACTIVE : PE_MISSING;
+	return pe->alive ? PE_UNEXPECTED : PE_DEPARTED;
+}
+
+void pe_oidx(const struct pe *pe, struct oidx *out)
+{
+	oidx_push_addr(out, &pe->addr);
+}
+
+const struct pe *pe_seek(const struct pe_table *t, const uint32_t *want, size_t wlen, bool after)
+{
+	size_t lo = 0, hi = t->n;
+	struct oidx x;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		oidx_reset(&x);
+		pe_oidx(t->v[mid], &x);
+		if (oidx_seek_ok(&x, want, wlen, after))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < t->n ? t->v[lo] : NULL;
+}

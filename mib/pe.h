@@ -1,0 +1,63 @@
+/*
+ * A VPN's PEs: every PE the configuration expects and every PE heard on the
+ * default MDT (a C-PIM Hello), sorted by provider address.  Hundreds per VPN at
+ * most (and capped), so a sorted array of pointers; rows keep their address.
+ */
+#ifndef MVPN_PE_H
+#define MVPN_PE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "oidx.h"
+#include "rbtree.h"
+
+/* Values of mvpnPeStatus. */
+enum pe_status { PE_ACTIVE = 1, PE_MISSING = 2, PE_UNEXPECTED = 3, PE_DEPARTED = 4 };
+
+#define PE_HOLDTIME_FOREVER 0xffff
+
+struct pe {
+	uint32_t vpn_index;
+	struct inet_addr addr;  /* provider address: outer source of its MDT packets */
+	struct inet_addr caddr; /* its address inside the customer instance (Hello source) */
+	bool expected;
+	bool alive;             /* heard, and its hold time has not passed */
+	uint16_t holdtime;      /* seconds, from the last Hello */
+	bool has_genid;
+	uint32_t genid;
+	uint32_t dr_priority;
+	mtime_t first_seen, last_hello, expires; /* 0: never */
+	uint64_t restarts, hellos, join_prunes, changes;
+	TAILQ_ENTRY(pe) expiry; /* on the table's expiry list while alive and mortal */
+};
+
+TAILQ_HEAD(pe_expiry_list, pe);
+
+struct pe_table {
+	struct pe **v; /* sorted by addr */
+	size_t n, cap;
+	struct pe_expiry_list expiry; /* alive PEs by expires, soonest first */
+};
+
+void pe_table_init(struct pe_table *t);
+void pe_table_free(struct pe_table *t);
+struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr);
+/* The PE whose C-instance address is caddr (most often its provider address too). */
+struct pe *pe_find_by_caddr(const struct pe_table *t, const struct inet_addr *caddr);
+/* Adds a row for addr (which must not exist); NULL when out of memory. */
+struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_addr *addr);
+void pe_delete(struct pe_table *t, struct pe *pe);
+/* Places an alive PE on the expiry list by its expires time (or takes it off). */
+void pe_schedule(struct pe_table *t, struct pe *pe);
+void pe_unschedule(struct pe_table *t, struct pe *pe);
+enum pe_status pe_status(const struct pe *pe);
+
+/* Appends the row's index (without the VPN index) to out. */
+void pe_oidx(const struct pe *pe, struct oidx *out);
+const struct pe *pe_seek(const struct pe_table *t, const uint32_t *want, size_t wlen, bool after);
+
+#endif

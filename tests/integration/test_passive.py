@@ -1,0 +1,206 @@
+"""The passive engine end to end: mvpnmond replays captures written by an
+independent encoder (tests/fixtures/gen_fixtures.py, scapy) behind a private
+snmpd, and the MIB tables must say exactly what the generator's own model of
+the scenario says (tests/fixtures/*.expected.json)."""
+import json
+import math
+import os
+import shutil
+
+import pytest
+
+from conftest import (FIXTURES, addr_text, scalars, serving, snmp_rows, wait_for)
+
+PE_STATUS = {1: "active", 2: "missing", 3: "unexpected", 4: "departed"}
+KIND = {1: "starg", 2: "sg", 3: "sgrpt"}
+ROLE = {1: "downstream", 2: "upstream"}
+STATE = {1: "joined", 2: "pruned"}
+MDT = {1: "default", 2: "data"}
+CONFIG_STATUS = {1: "pending", 2: "match", 3: "mismatch"}
+CHANGE = {1: "peUp", 2: "peDown", 3: "peRestart", 4: "peChange", 5: "join", 6: "prune",
+          7: "expiry", 8: "dataMdtUp", 9: "dataMdtSwitch", 10: "dataMdtDown"}
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".expected.json")) as f:
+        return json.load(f)
+
+
+def replay(daemon, snmp, name, conf=None):
+    """Starts mvpnmond on tests/fixtures/<name>.pcap and waits for the end of the file."""
+    shutil.copy(os.path.join(FIXTURES, (conf or name) + ".conf"), daemon.conf)
+    daemon.start("-r", os.path.join(FIXTURES, name + ".pcap"))
+    assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
+    return fixture(name)
+
+
+def ticks(expected, t):
+    """A TimeStamp: centiseconds since the first packet of the capture."""
+    return round((t - expected["capture_start"]) * 100)
+
+
+def seconds_left(expected, t):
+    return max(0, math.ceil(round(t - expected["t_end"], 3)))
+
+
+def addr(row, column):
+    return addr_text(row[column + "Type"], row[column])
+
+
+@pytest.fixture
+def passive(daemon, snmp):
+    return replay(daemon, snmp, "passive")
+
+
+def test_global_counters_match_the_scenario(passive, snmp):
+    g = scalars(snmp)
+    assert g["mvpnPacketsSeen"] == passive["packets_seen"]
+    assert g["mvpnControlPackets"] == passive["control"]
+    assert g["mvpnDataPacketsDiscarded"] == passive["data"]
+    assert g["mvpnMalformedPackets"] == 0
+    assert g["mvpnUnknownMdtPackets"] == passive["unknown_mdt"]
+    assert g["mvpnStateRefreshes"] == passive["refreshes"]
+    assert g["mvpnStateChanges"] == passive["state_changes"]
+    assert g["mvpnChangeLogEntries"] == len(passive["changes"])
+    assert g["mvpnCaptureSource"].decode().endswith("tests/fixtures/passive.pcap")
+    assert g["mvpnCaptureSource"].decode().startswith("file:")
+
+
+def test_vpn_rows_count_pes_flows_and_packets(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnVpnTable", "u")
+    for want in passive["vpns"]:
+        got = rows[(want["index"],)]
+        assert got["mvpnVpnName"].decode() == want["name"]
+        assert (got["mvpnVpnExpectedPes"], got["mvpnVpnActivePes"], got["mvpnVpnMissingPes"],
+                got["mvpnVpnUnexpectedPes"]) == (want["expected"], want["active"],
+                                                 want["missing"], want["unexpected"]), want["name"]
+        assert CONFIG_STATUS[got["mvpnVpnConfigStatus"]] == want["config_status"]
+        assert got["mvpnVpnCGroups"] == want["cgroups"], want["name"]
+        assert got["mvpnVpnDataMdts"] == want["data_mdts"], want["name"]
+        assert (got["mvpnVpnPackets"], got["mvpnVpnControlPackets"],
+                got["mvpnVpnDataPacketsDiscarded"], got["mvpnVpnMalformedPackets"]) == (
+            want["packets"], want["control"], want["data"], want["malformed"]), want["name"]
+        assert got["mvpnVpnStateRefreshes"] == want["refreshes"], want["name"]
+        assert got["mvpnVpnStateChanges"] == want["state_changes"], want["name"]
+        assert got["mvpnVpnLastChange"] == ticks(passive, want["last_change"]), want["name"]
+        assert got["mvpnVpnPassiveStatus"] == 3  # active
+
+
+def test_pe_table_lists_every_pe_expected_or_seen(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnPeTable", "ua")
+    want = {(p["vpn"], p["pe"]): p for p in passive["pes"]}
+    assert sorted(rows) == sorted(want)
+    for key, p in want.items():
+        got = rows[key]
+        assert PE_STATUS[got["mvpnPeStatus"]] == p["status"], key
+        assert got["mvpnPeExpected"] == (1 if p["expected"] else 2), key
+        if not p.get("hellos"):
+            assert got["mvpnPeFirstSeen"] == 0 and got["mvpnPeHellos"] == 0, key
+            continue
+        assert addr(got, "mvpnPeCAddr") == p["caddr"], key
+        assert got["mvpnPeFirstSeen"] == ticks(passive, p["first_seen"]), key
+        assert got["mvpnPeLastHello"] == ticks(passive, p["last_hello"]), key
+        assert got["mvpnPeHoldTime"] == p["holdtime"], key
+        assert got["mvpnPeGenerationId"] == p["generation_id"], key
+        assert got["mvpnPeDrPriority"] == p["dr_priority"], key
+        assert (got["mvpnPeRestarts"], got["mvpnPeHellos"], got["mvpnPeJoinPrunes"],
+                got["mvpnPeStateChanges"]) == (p["restarts"], p["hellos"], p["join_prunes"],
+                                               p["state_changes"]), key
+        left = seconds_left(passive, p["expires_at"]) if p["status"] in ("active", "unexpected") else 0
+        assert got["mvpnPeExpiresIn"] == left, key
+
+
+def test_pe_dates_are_the_capture_times(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnPeTable", "ua")
+    first = rows[(1, "198.18.0.66")]["mvpnPeFirstSeenDate"]
+    # 2026-01-01 00:01:35.0 UTC, the intruder's first Hello (t = 95.0)
+    assert first == bytes([0x07, 0xEA, 1, 1, 0, 1, 35, 0, ord("+"), 0, 0])
+
+
+def test_cgroup_pe_rows_give_both_ends_of_every_join(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau")
+    got = {(v, g, s, KIND[k], pe, ROLE[r]): row for (v, g, s, k, pe, r), row in rows.items()}
+    want = {(w["vpn"], w["group"], w["source"], w["kind"], w["pe"], w["role"]): w
+            for w in passive["cgroup_pe"]}
+    assert sorted(got) == sorted(want)
+    for key, w in want.items():
+        row = got[key]
+        assert STATE[row["mvpnCGroupPeState"]] == w["state"], key
+        assert addr(row, "mvpnCGroupPeOther") == w["other"], key
+        assert row["mvpnCGroupPeJoiners"] == w["joiners"], key
+        assert addr(row, "mvpnCGroupPeRp") == w["rp"], key
+        assert addr(row, "mvpnCGroupPePGroup") == w["pgroup"], key
+        assert row["mvpnCGroupPeHoldTime"] == w["holdtime"], key
+        assert row["mvpnCGroupPeExpiresIn"] == seconds_left(passive, w["expires_at"]), key
+        assert row["mvpnCGroupPeFirstSeen"] == ticks(passive, w["first_seen"]), key
+        assert row["mvpnCGroupPeLastRefresh"] == ticks(passive, w["last_refresh"]), key
+        if "refreshes" in w:
+            assert row["mvpnCGroupPeRefreshes"] == w["refreshes"], key
+
+
+def test_cgroup_pgroup_rows_map_flows_to_provider_groups(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnCGroupPGroupTable", "uaa")
+    want = {(w["vpn"], w["group"], w["source"]): w for w in passive["cgroup_pgroup"]}
+    assert sorted(rows) == sorted(want)
+    for key, w in want.items():
+        row = rows[key]
+        assert MDT[row["mvpnCGroupPGroupMdtType"]] == w["mdt"], key
+        assert addr(row, "mvpnCGroupPGroupPGroup") == w["pgroup"], key
+        if w["mdt"] == "data":
+            assert addr(row, "mvpnCGroupPGroupPe") == w["pe"], key
+            assert row["mvpnCGroupPGroupAnnouncements"] == w["announcements"], key
+            assert row["mvpnCGroupPGroupSwitches"] == w["switches"], key
+            assert row["mvpnCGroupPGroupExpiresIn"] == seconds_left(passive, w["expires_at"]), key
+            assert row["mvpnCGroupPGroupLastAnnounced"] == ticks(passive, w["last_announced"]), key
+        else:
+            assert row["mvpnCGroupPGroupExpiresIn"] == 0, key
+
+
+def test_change_table_is_the_history_in_order(passive, snmp):
+    rows = snmp_rows(snmp, "mvpnChangeTable", "u")
+    assert [i for (i,) in rows] == list(range(1, len(rows) + 1))
+    got = [(row["mvpnChangeTime"], row["mvpnChangeVpnIndex"], CHANGE[row["mvpnChangeKind"]],
+            addr(row, "mvpnChangePe"), addr(row, "mvpnChangeCGroup"),
+            addr(row, "mvpnChangeCSource"), addr(row, "mvpnChangePGroup"))
+           for row in rows.values()]
+    want = [(ticks(passive, c["time"]), c["vpn"], c["kind"], c["pe"], c["group"], c["source"],
+             c["pgroup"]) for c in passive["changes"]]
+    assert got == want
+    # The previous record is kept: the restart of .2 shows both generation IDs.
+    restart = next(r for r in rows.values() if r["mvpnChangeKind"] == 3)
+    assert restart["mvpnChangePrevious"].startswith(b"hold 105s genid 0x")
+    assert restart["mvpnChangeNew"] != restart["mvpnChangePrevious"]
+
+
+def test_malformed_packets_are_counted_and_create_no_state(daemon, snmp):
+    want = replay(daemon, snmp, "malformed")
+    g = scalars(snmp)
+    assert g["mvpnMalformedPackets"] == want["malformed"]
+    assert g["mvpnPacketsSeen"] == want["packets_seen"]
+    vpn = snmp_rows(snmp, "mvpnVpnTable", "u")[(1,)]
+    assert vpn["mvpnVpnMalformedPackets"] == want["malformed"]
+    assert vpn["mvpnVpnControlPackets"] == want["vpns"][0]["control"]
+    assert vpn["mvpnVpnStateRefreshes"] == want["vpns"][0]["refreshes"]
+    pes = snmp_rows(snmp, "mvpnPeTable", "ua")
+    assert list(pes) == [(1, "198.18.0.1")]
+    assert pes[(1, "198.18.0.1")]["mvpnPeHellos"] == 3
+    assert snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau") == {}
+    assert snmp_rows(snmp, "mvpnCGroupPGroupTable", "uaa") == {}
+    assert daemon.proc.poll() is None
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap (tshark) is not installed")
+def test_pcapng_replays_like_pcap(daemon, snmp, tmp_path):
+    import subprocess
+    ng = tmp_path / "passive.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", os.path.join(FIXTURES, "passive.pcap"), str(ng)],
+                   check=True, capture_output=True)
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
+    daemon.start("-r", str(ng))
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
+    want = fixture("passive")
+    g = scalars(snmp)
+    assert (g["mvpnPacketsSeen"], g["mvpnStateRefreshes"], g["mvpnStateChanges"]) == (
+        want["packets_seen"], want["refreshes"], want["state_changes"])
+    assert len(snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau")) == len(want["cgroup_pe"])

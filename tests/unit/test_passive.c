@@ -1,0 +1,283 @@
+/* mib/passive: refresh vs change (patent claim 1), expiry, caps, and table order. */
+#include "unit.h"
+
+#include <stdlib.h>
+
+#include "../../mib/passive.h"
+
+static struct inet_addr A(const char *text)
+{
+	struct inet_addr a;
+	if (!inet_addr_parse(&a, text))
+		abort();
+	return a;
+}
+
+static struct model *offline_model(void)
+{
+	struct model *m = model_new(true);
+	struct inet_addr mdt = A("239.192.0.1"), expected[] = {A("198.18.0.1"), A("198.18.0.5")};
+
+	m->settings.max_pes_per_vpn = 100;
+	m->settings.max_cgroups_per_vpn = 1000;
+	m->settings.max_data_mdts_per_vpn = 100;
+	changelog_resize(&m->changes, 1000);
+	vpn_configure(vpn_get(m, 7), "red", &mdt, expected, 2);
+	mclock_advance(&m->clock, 1000 * MTIME_SEC);
+	return m;
+}
+
+static void at(struct model *m, unsigned seconds)
+{
+	mclock_advance(&m->clock, (1000ull + seconds) * MTIME_SEC);
+	passive_expire(m, mclock_now(&m->clock));
+}
+
+static void hello(struct model *m, const char *pe, uint16_t hold, uint32_t genid)
+{
+	struct hello_event e = {.pe = A(pe), .caddr = A(pe), .has_holdtime = true,
+				.holdtime = hold, .has_genid = true, .genid = genid};
+	passive_hello(m, vpn_find(m, 7), &e);
+}
+
+static void jp(struct model *m, const char *from, const char *up, const char *group,
+	       const char *source, uint8_t kind, bool join, uint16_t hold)
+{
+	struct jp_event e = {.sender = A(from), .upstream = A(up), .holdtime = hold,
+			     .group = A(group), .source = A(source), .kind = kind, .join = join};
+	passive_jp_record(m, vpn_find(m, 7), &e);
+}
+
+TEST(hellos_restate_or_change_pe_state)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+
+	hello(m, "198.18.0.1", 105, 1);            /* up: a change */
+	hello(m, "198.18.0.1", 105, 1);            /* the same again: a refresh */
+	hello(m, "198.18.0.1", 105, 2);            /* new generation ID: a restart */
+	hello(m, "198.18.0.1", 210, 2);            /* new hold time: a change */
+	struct pe *pe = pe_find(&v->pes, &(struct inet_addr){0});
+	CHECK(pe == NULL);
+	pe = pe_find(&v->pes, &v->expected_pes[0]);
+	CHECK(pe && pe->alive && pe->expected);
+	CHECK_EQ_INT(pe->hellos, 4);
+	CHECK_EQ_INT(pe->restarts, 1);
+	CHECK_EQ_INT(pe->changes, 3);
+	CHECK_EQ_INT(v->counters.refreshes, 1);
+	CHECK_EQ_INT(v->counters.changes, 3);
+	CHECK_EQ_INT(m->changes.count, 3);
+	CHECK_EQ_INT(m->changes.ring[1].kind, CHANGE_PE_RESTART);
+	CHECK_EQ_STR(m->changes.ring[1].previous, "hold 105s genid 0x00000001 dr 1");
+	CHECK_EQ_STR(m->changes.ring[1].current, "hold 105s genid 0x00000002 dr 1");
+	model_free(m);
+}
+
+TEST(pes_expire_by_hold_time_and_counts_follow)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct pe_counts pc;
+
+	hello(m, "198.18.0.1", 105, 1);
+	hello(m, "198.18.0.66", 105, 9); /* not expected */
+	vpn_pe_counts(m, v, &pc);
+	CHECK(pc.expected == 2 && pc.active == 2 && pc.missing == 1 && pc.unexpected == 1);
+	at(m, 104);
+	hello(m, "198.18.0.1", 105, 1);
+	at(m, 106); /* .66 is past its hold time; .1 was refreshed at 104 */
+	vpn_pe_counts(m, v, &pc);
+	CHECK(pc.active == 1 && pc.missing == 1 && pc.unexpected == 0);
+	struct inet_addr intruder = A("198.18.0.66");
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &intruder)), PE_DEPARTED);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[1])), PE_MISSING);
+	/* A hold time of 0 says goodbye at once. */
+	hello(m, "198.18.0.1", 0, 1);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[0])), PE_MISSING);
+	CHECK_EQ_INT(m->changes.ring[m->changes.count - 1].kind, CHANGE_PE_DOWN);
+	model_free(m);
+}
+
+TEST(joins_make_downstream_and_upstream_rows)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+
+	hello(m, "198.18.0.2", 105, 1);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true, 210);
+	jp(m, "198.18.0.3", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true, 210);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 3); /* .1 and .3 downstream, .2 upstream */
+	CHECK_EQ_INT(v->cg.n_flows, 1);
+	struct flow *f = flow_find(&v->cg, &(struct inet_addr){0}, &(struct inet_addr){0});
+	CHECK(f == NULL);
+	struct inet_addr g = A("233.252.0.10"), s = A("192.0.2.10"), up = A("198.18.0.2"),
+			 d1 = A("198.18.0.1");
+	f = flow_find(&v->cg, &g, &s);
+	CHECK(f != NULL);
+	struct cgpe *u = cgpe_find(&v->cg, f, CG_SG, &up, CG_UPSTREAM);
+	CHECK(u && u->joiners == 2);
+	struct cgpe *r = cgpe_find(&v->cg, f, CG_SG, &d1, CG_DOWNSTREAM);
+	CHECK(r && r->refreshes == 1 && inet_addr_eq(&r->other, &up));
+	CHECK_EQ_INT(v->counters.refreshes, 1);
+	/* A prune removes .1's row; the upstream row stays for .3. */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	CHECK_EQ_INT(u->joiners, 1);
+	/* .3's row expires; the upstream row and the flow go with it. */
+	at(m, 211);
+	CHECK_EQ_INT(v->cg.n_rows, 0);
+	CHECK_EQ_INT(v->cg.n_flows, 0);
+	CHECK_EQ_INT(m->changes.ring[m->changes.count - 1].kind, CHANGE_EXPIRY);
+	model_free(m);
+}
+
+TEST(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr g = A("233.252.0.20"), s = A("192.0.2.21"), none = {0}, d1 = A("198.18.0.1");
+
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.20", "192.0.2.250", CG_STAR_G, true, 210);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.20", "192.0.2.21", CG_SG_RPT, false, 210);
+	struct flow *star = flow_find(&v->cg, &g, &none), *sg = flow_find(&v->cg, &g, &s);
+	CHECK(star && sg);
+	struct cgpe *r = cgpe_find(&v->cg, star, CG_STAR_G, &d1, CG_DOWNSTREAM);
+	CHECK(r && inet_addr_eq(&r->rp, &(struct inet_addr){.type = INET_IPV4, .bytes = {192, 0, 2, 250}}));
+	struct cgpe *p = cgpe_find(&v->cg, sg, CG_SG_RPT, &d1, CG_DOWNSTREAM);
+	CHECK(p && p->state == CG_PRUNED);
+	/* Joining (S,G,rpt) again removes the prune state. */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.20", "192.0.2.21", CG_SG_RPT, true, 210);
+	CHECK(flow_find(&v->cg, &g, &s) == NULL);
+	/* A new upstream for the (*,G) is a change, not a refresh. */
+	uint64_t changes = v->counters.changes;
+	jp(m, "198.18.0.1", "198.18.0.66", "233.252.0.20", "192.0.2.250", CG_STAR_G, true, 210);
+	CHECK_EQ_INT(v->counters.changes, changes + 1);
+	CHECK_EQ_INT(v->cg.n_rows, 2); /* .1 downstream, .66 upstream; .2's upstream row gone */
+	model_free(m);
+}
+
+TEST(caps_drop_new_state_and_keep_the_old)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+
+	m->settings.max_cgroups_per_vpn = 4;
+	m->settings.max_pes_per_vpn = 3; /* the two expected rows + one */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.2", "192.0.2.1", CG_SG, true, 210);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.3", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 4);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	/* Known state is still refreshed at the cap. */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->counters.refreshes, 1);
+	hello(m, "198.18.0.9", 105, 1);
+	hello(m, "198.18.0.10", 105, 1);
+	CHECK_EQ_INT(v->pes.n, 3);
+	CHECK_EQ_INT(v->counters.limit_drops, 2);
+	CHECK_EQ_INT(m->g.limit_drops, 2);
+	model_free(m);
+}
+
+TEST(data_mdt_announce_refresh_switch_and_expire)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct mdt_event e = {.announcer = A("198.18.0.2"), .c_source = A("192.0.2.10"),
+			      .c_group = A("233.252.0.10"), .p_group = A("239.192.1.1")};
+
+	passive_mdt_join(m, v, &e);
+	at(m, 60);
+	passive_mdt_join(m, v, &e);
+	e.p_group = A("239.192.1.2");
+	at(m, 120);
+	passive_mdt_join(m, v, &e);
+	struct flow *f = flow_find(&v->cg, &e.c_group, &e.c_source);
+	CHECK(f && f->on_data_mdt && f->announcements == 3 && f->switches == 1);
+	CHECK(inet_addr_eq(&f->p_group, &e.p_group));
+	CHECK_EQ_INT(v->cg.n_data, 1);
+	at(m, 299);
+	CHECK(flow_find(&v->cg, &e.c_group, &e.c_source) != NULL);
+	at(m, 300);
+	CHECK(flow_find(&v->cg, &e.c_group, &e.c_source) == NULL);
+	CHECK_EQ_INT(v->cg.n_data, 0);
+	const struct change *last = &m->changes.ring[m->changes.count - 1];
+	CHECK_EQ_INT(last->kind, CHANGE_DATA_MDT_DOWN);
+	CHECK(last->when == 1300 * MTIME_SEC); /* the moment it expired, not the sweep's */
+	model_free(m);
+}
+
+TEST(change_log_is_a_ring_with_a_dropped_count)
+{
+	struct changelog log = {0};
+
+	CHECK(changelog_resize(&log, 3));
+	for (int i = 0; i < 5; i++)
+		changelog_append(&log, (mtime_t)i);
+	CHECK_EQ_INT(log.count, 3);
+	CHECK_EQ_INT(log.dropped, 2);
+	uint32_t want = 0;
+	const struct change *c = changelog_seek(&log, &want, 1, true);
+	CHECK(c && c->index == 3);
+	want = 4;
+	c = changelog_seek(&log, &want, 1, true);
+	CHECK(c && c->index == 5);
+	CHECK(changelog_seek(&log, &c->index, 1, true) == NULL);
+	CHECK(changelog_resize(&log, 2)); /* shrinking keeps the newest */
+	CHECK(log.count == 2 && log.dropped == 3 && changelog_seek(&log, NULL, 0, false)->index == 4);
+	changelog_free(&log);
+}
+
+static struct inet_addr random_addr(bool v6)
+{
+	uint8_t b[16] = {0};
+	struct inet_addr a;
+
+	for (int i = 0; i < 16; i++)
+		b[i] = (uint8_t)(rand() % 3);
+	if (v6) {
+		b[0] = 0xff;
+		inet_addr_v6(&a, b);
+	} else {
+		b[0] = 233;
+		inet_addr_v4(&a, b);
+	}
+	return a;
+}
+
+/* Walking the tree by repeated seeks must give every row once, in strict OID order. */
+TEST(cgroup_rows_seek_in_oid_order)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct oidx prev = {.len = 0}, x;
+
+	m->settings.max_cgroups_per_vpn = 100000;
+	srand(3);
+	for (int i = 0; i < 3000; i++) {
+		struct jp_event e = {.sender = random_addr(rand() % 2), .upstream = random_addr(0),
+				     .holdtime = 210, .group = random_addr(rand() % 2),
+				     .source = random_addr(rand() % 2), .kind = (uint8_t)(1 + rand() % 3),
+				     .join = true};
+		e.sender.bytes[0] = 198;
+		passive_jp_record(m, v, &e);
+	}
+	size_t walked = 0;
+	for (const struct cgpe *r = cgpe_seek(&v->cg, NULL, 0, false); r;
+	     r = cgpe_seek(&v->cg, x.sub, x.len, true)) {
+		oidx_reset(&x);
+		cgpe_oidx(r, &x);
+		CHECK(walked == 0 || oidx_cmp(prev.sub, prev.len, x.sub, x.len) < 0);
+		prev = x;
+		walked++;
+	}
+	CHECK_EQ_INT(walked, v->cg.n_rows);
+	CHECK(walked > 3000);
+	model_free(m);
+}
+
+UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
+	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
+	  T(caps_drop_new_state_and_keep_the_old), T(data_mdt_announce_refresh_switch_and_expire),
+	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order))
