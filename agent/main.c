@@ -1,5 +1,6 @@
 /* mvpnmond: MVPN monitor, an AgentX subagent serving MVPN-MONITOR-MIB. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +34,26 @@ static void usage(FILE *out)
 		"  -h          this help\n");
 }
 
+/* Written to a temporary name and renamed, so that whoever sees the pidfile
+ * (a test, systemd's PIDFile=) never reads it empty or half-written. */
 static int write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	char tmp[4096];
+	FILE *f;
 
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		mvpn_log(LOG_ERR, "%s: pidfile path too long", path);
+		return -1;
+	}
+	f = fopen(tmp, "w");
+	if (f) {
+		bool written = fprintf(f, "%ld\n", (long)getpid()) > 0;
+		if (fclose(f) != 0 || !written)
+			f = NULL;
+	}
+	if (!f || rename(tmp, path) != 0) {
 		mvpn_log(LOG_ERR, "%s: cannot write pidfile: %s", path, strerror(errno));
+		unlink(tmp);
 		return -1;
 	}
 	return 0;
