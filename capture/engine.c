@@ -69,10 +69,14 @@ static char *filter_text(const struct capture *c)
 	}
 	snprintf(all, 4 * size, "(ip proto 47 and (%s)) or (ip6 proto 47 and (%s))",
 		 v4[0] ? v4 : "ip[0:1] = 0", v6[0] ? v6 : "ip6[0:1] = 0");
-	/* The same again behind an 802.1Q tag: "vlan" shifts what follows it. */
-	size_t used = strlen(all);
-	snprintf(all + used, 4 * size - used, " or (vlan and ((ip proto 47 and (%s)) or "
-		 "(ip6 proto 47 and (%s))))", v4[0] ? v4 : "ip[0:1] = 0", v6[0] ? v6 : "ip6[0:1] = 0");
+	/* The same again behind an 802.1Q tag: "vlan" shifts what follows it.
+	 * Only Ethernet has tags; libpcap refuses "vlan" on other link types. */
+	if (pcap_datalink(c->pcap) == DLT_EN10MB) {
+		size_t used = strlen(all);
+		snprintf(all + used, 4 * size - used, " or (vlan and ((ip proto 47 and (%s)) or "
+			 "(ip6 proto 47 and (%s))))", v4[0] ? v4 : "ip[0:1] = 0",
+			 v6[0] ? v6 : "ip6[0:1] = 0");
+	}
 	free(v4);
 	free(v6);
 	return all;
@@ -84,7 +88,8 @@ static char *filter_text(const struct capture *c)
 
 /* GRE to a provider group no VPN has is counted, and read no further than this. */
 #define UNKNOWN_MDT_SNAPLEN 96
-#define ANY_GRE "ip proto 47 or ip6 proto 47 or (vlan and (ip proto 47 or ip6 proto 47))"
+#define ANY_GRE "ip proto 47 or ip6 proto 47"
+#define ANY_GRE_OR_TAGGED ANY_GRE " or (vlan and (" ANY_GRE "))"
 
 /*
  * One kernel program from two compiled filters: the configured groups' filter
@@ -131,7 +136,9 @@ static int install_filter(struct capture *c)
 		snprintf(c->error, sizeof(c->error), "out of memory");
 		return -1;
 	}
-	if (pcap_compile(c->pcap, &gre, ANY_GRE, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+	const char *any_gre = pcap_datalink(c->pcap) == DLT_EN10MB ? ANY_GRE_OR_TAGGED : ANY_GRE;
+
+	if (pcap_compile(c->pcap, &gre, any_gre, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(c->error, sizeof(c->error), "capture filter: %s", pcap_geterr(c->pcap));
 	} else if (pcap_compile(c->pcap, &known, text, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
 		   join_programs(&known, &gre, &both) < 0 || pcap_setfilter(c->pcap, &both) < 0) {

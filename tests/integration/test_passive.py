@@ -190,17 +190,52 @@ def test_malformed_packets_are_counted_and_create_no_state(daemon, snmp):
     assert daemon.proc.poll() is None
 
 
-@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap (tshark) is not installed")
-def test_pcapng_replays_like_pcap(daemon, snmp, tmp_path):
-    import subprocess
-    ng = tmp_path / "passive.pcapng"
-    subprocess.run(["editcap", "-F", "pcapng", os.path.join(FIXTURES, "passive.pcap"), str(ng)],
-                   check=True, capture_output=True)
+def relink(src, dst, linktype):
+    """The fixture again under another link layer, re-encoded by scapy:
+    what a capture taken on another kind of interface looks like."""
+    import logging
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import CookedLinux, Dot1Q, Ether, Raw, rdpcap
+    from scapy.utils import PcapWriter
+    out = PcapWriter(str(dst), linktype=linktype)
+    for pkt in rdpcap(src):
+        ip, ethertype = pkt[Ether].payload, pkt[Ether].type
+        if linktype == 101:  # DLT_RAW: the IP packet alone
+            frame = Raw(bytes(ip))
+        elif linktype == 113:  # DLT_LINUX_SLL: "tcpdump -i any" before libpcap 1.10
+            frame = CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=b"\x02" + bytes(7),
+                                proto=ethertype) / ip
+        else:  # DLT_EN10MB behind an 802.1Q tag
+            frame = Ether(src=pkt.src, dst=pkt.dst) / Dot1Q(vlan=100, type=ethertype) / ip
+        frame.time = pkt.time
+        out.write(frame)
+    out.close()
+
+
+def convert(kind, tmp_path):
+    src = os.path.join(FIXTURES, "passive.pcap")
+    dst = tmp_path / ("passive-" + kind + ".pcap")
+    if kind == "pcapng":
+        if shutil.which("editcap") is None:
+            pytest.skip("editcap (tshark) is not installed")
+        import subprocess
+        subprocess.run(["editcap", "-F", "pcapng", src, str(dst)], check=True, capture_output=True)
+    else:
+        relink(src, dst, {"raw-ip": 101, "linux-sll": 113, "vlan": 1}[kind])
+    return dst
+
+
+@pytest.mark.parametrize("kind", ["pcapng", "raw-ip", "linux-sll", "vlan"])
+def test_other_file_formats_and_link_layers_replay_alike(daemon, snmp, tmp_path, kind):
+    capture = convert(kind, tmp_path)
     shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
-    daemon.start("-r", str(ng))
+    daemon.start("-r", str(capture))
     assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
     want = fixture("passive")
     g = scalars(snmp)
     assert (g["mvpnPacketsSeen"], g["mvpnStateRefreshes"], g["mvpnStateChanges"]) == (
         want["packets_seen"], want["refreshes"], want["state_changes"])
-    assert len(snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau")) == len(want["cgroup_pe"])
+    rows = snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau")
+    assert sorted((v, g_, s, KIND[k], pe, ROLE[r]) for (v, g_, s, k, pe, r) in rows) == sorted(
+        (w["vpn"], w["group"], w["source"], w["kind"], w["pe"], w["role"]) for w in want["cgroup_pe"])
+    assert len(snmp_rows(snmp, "mvpnCGroupPGroupTable", "uaa")) == len(want["cgroup_pgroup"])
