@@ -6,7 +6,7 @@ WARN      := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"'
 PKGS      := libconfuse libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
 
 PREFIX    ?= /usr/local
@@ -18,11 +18,13 @@ SYSCONFDIR?= /etc
 B         := build
 MIB_SRC   := $(wildcard mib/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
+PROBE_SRC := $(wildcard probe/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
+PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
-ENGINE_OBJ := $(CAPTURE_OBJ) $(MIB_OBJ)
+ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
 AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
 
@@ -31,9 +33,13 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Small programs the integration tests drive (e.g. a decoder to compare with tshark).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+# The PE emulator: routers for the probe tests.  Standalone on purpose: it
+# shares no code with mvpnmond and knows nothing of the probe format.
+EMULATOR_SRC := $(wildcard tests/emulator/*.c)
+EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
 
 .PHONY: all deps check unit integration demo install clean bench
-all: $(B)/mvpnmond $(TOOL_BIN)
+all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,6 +57,10 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGIN
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+$(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(EMULATOR_SRC) -o $@ $(LDFLAGS) -lm
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -72,4 +82,4 @@ install: all
 clean:
 	rm -rf $(B)
 
--include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
+-include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
