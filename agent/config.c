@@ -9,6 +9,9 @@
 #include "../mib/log.h"
 #include "config_text.h"
 
+/* The probe header of an IPv4 sender (probe/wire.h): the smallest probe payload. */
+#define PROBE_MIN_SIZE 32
+
 /* Limits that keep a typo from asking for absurd memory or timers. */
 struct int_limit {
 	const char *name;
@@ -25,6 +28,15 @@ static const struct int_limit int_limits[] = {
 	{"max-data-mdts-per-vpn", 1, 100000000L},
 	{"notification-rate-limit", 0, 1000000},
 	{"notification-rate-interval", 1, 86400},
+	{"probe-loss-timeout", 1, 60},
+	{"probe-unreachable-time", 1, 86400},
+	{"echo-interval", 10, 60000},
+	{"igmp-report-interval", 1, 3600},
+	{"rate", 1, 10000},
+	{"size", PROBE_MIN_SIZE, 1400},
+	{"window", 1, 3600},
+	{"port", 1, 65535},
+	{"igmp-version", 2, 3},
 };
 
 static void config_error_sink(cfg_t *cfg, const char *fmt, va_list ap)
@@ -97,12 +109,60 @@ static int parse_expected_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void
 	return 0;
 }
 
+/* A unicast IPv4 address: GRE tunnels and probes are IPv4 in this version. */
+static int parse_ipv4_unicast(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct inet_addr a;
+
+	if (!inet_addr_parse(&a, value) || a.type != INET_IPV4 || !inet_addr_is_unicast(&a)) {
+		cfg_error(cfg, "%s: \"%s\" is not a unicast IPv4 address", opt->name, value);
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
+/* A list of IPv4 unicast addresses, none twice (senders, receivers). */
+static int parse_probe_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct inet_addr a, earlier;
+	unsigned n = cfg_opt_size(opt);
+
+	if (parse_ipv4_unicast(cfg, opt, value, result) < 0)
+		return -1;
+	inet_addr_parse(&a, value);
+	for (unsigned i = 0; i + 1 < n; i++) {
+		inet_addr_parse(&earlier, cfg_opt_getnstr(opt, i));
+		if (inet_addr_eq(&a, &earlier)) {
+			cfg_error(cfg, "%s: \"%s\" is listed twice", opt->name, value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static cfg_t *config_schema(void)
 {
+	static cfg_opt_t probe_opts[] = {
+		CFG_BOOL("enabled", cfg_true, CFGF_NONE),
+		CFG_INT_CB("rate", 10, CFGF_NONE, parse_int),
+		CFG_INT_CB("size", 64, CFGF_NONE, parse_int),
+		CFG_INT_CB("window", 60, CFGF_NONE, parse_int),
+		CFG_INT_CB("port", 5010, CFGF_NONE, parse_int),
+		CFG_INT_CB("igmp-version", 3, CFGF_NONE, parse_int),
+		CFG_STR_LIST_CB("senders", NULL, CFGF_NODEFAULT, parse_probe_pe),
+		CFG_STR_LIST_CB("receivers", NULL, CFGF_NODEFAULT, parse_probe_pe),
+		CFG_END()};
+	static cfg_opt_t tunnel_opts[] = {
+		CFG_STR_CB("remote", NULL, CFGF_NODEFAULT, parse_ipv4_unicast),
+		CFG_END()};
 	static cfg_opt_t vpn_opts[] = {
 		CFG_INT_CB("index", 0, CFGF_NODEFAULT, parse_int),
 		CFG_STR_CB("default-mdt", NULL, CFGF_NODEFAULT, parse_default_mdt),
 		CFG_STR_LIST_CB("expected-pes", "{}", CFGF_NONE, parse_expected_pe),
+		/* MULTI so that an absent section is absent (libconfuse would
+		 * otherwise make a default one); more than one is refused below. */
+		CFG_SEC("probe", probe_opts, CFGF_MULTI | CFGF_NODEFAULT),
 		CFG_END()};
 	static cfg_opt_t opts[] = {
 		CFG_STR("agentx-socket", NULL, CFGF_NODEFAULT),
@@ -116,6 +176,13 @@ static cfg_t *config_schema(void)
 		CFG_INT_CB("max-data-mdts-per-vpn", 10000, CFGF_NONE, parse_int),
 		CFG_INT_CB("notification-rate-limit", 10, CFGF_NONE, parse_int),
 		CFG_INT_CB("notification-rate-interval", 60, CFGF_NONE, parse_int),
+		CFG_STR("probe-interface", NULL, CFGF_NODEFAULT),
+		CFG_STR_CB("probe-local-address", NULL, CFGF_NODEFAULT, parse_ipv4_unicast),
+		CFG_INT_CB("probe-loss-timeout", 2, CFGF_NONE, parse_int),
+		CFG_INT_CB("probe-unreachable-time", 10, CFGF_NONE, parse_int),
+		CFG_INT_CB("echo-interval", 1000, CFGF_NONE, parse_int),
+		CFG_INT_CB("igmp-report-interval", 60, CFGF_NONE, parse_int),
+		CFG_SEC("tunnel", tunnel_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("vpn", vpn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()};
 	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
@@ -136,6 +203,58 @@ static int vpn_config_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+static int addr_cmp_qsort(const void *a, const void *b)
+{
+	return inet_addr_cmp(a, b);
+}
+
+/* A list option into a sorted array (a copy of fallback when it is absent or empty). */
+static int convert_addr_list(cfg_t *sec, const char *name, const struct inet_addr *fallback,
+			     size_t n_fallback, struct inet_addr **out, size_t *n_out)
+{
+	size_t n = cfg_size(sec, name);
+
+	if (!n) { /* absent or empty: the fallback */
+		n = n_fallback;
+		*out = n ? calloc(n, sizeof(**out)) : NULL;
+		if (n && !*out)
+			return -1;
+		if (n)
+			memcpy(*out, fallback, n * sizeof(**out));
+	} else {
+		*out = n ? calloc(n, sizeof(**out)) : NULL;
+		if (n && !*out)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			inet_addr_parse(&(*out)[i], cfg_getnstr(sec, name, (unsigned)i));
+	}
+	*n_out = n;
+	if (n)
+		qsort(*out, n, sizeof(**out), addr_cmp_qsort);
+	return 0;
+}
+
+static int convert_probe(cfg_t *vsec, const struct vpn_config *v, struct probe_config *out)
+{
+	cfg_t *sec = cfg_size(vsec, "probe") ? cfg_getsec(vsec, "probe") : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!sec || !cfg_getbool(sec, "enabled"))
+		return 0;
+	out->enabled = true;
+	out->rate = (unsigned)cfg_getint(sec, "rate");
+	out->size = (unsigned)cfg_getint(sec, "size");
+	out->window = (unsigned)cfg_getint(sec, "window");
+	out->port = (unsigned)cfg_getint(sec, "port");
+	out->igmp_version = (unsigned)cfg_getint(sec, "igmp-version");
+	if (convert_addr_list(sec, "senders", v->expected_pes, v->n_expected, &out->senders,
+			      &out->n_senders) < 0 ||
+	    convert_addr_list(sec, "receivers", v->expected_pes, v->n_expected, &out->receivers,
+			      &out->n_receivers) < 0)
+		return -1;
+	return 0;
+}
+
 static int convert_vpn(cfg_t *sec, struct vpn_config *out)
 {
 	size_t n = cfg_size(sec, "expected-pes");
@@ -149,7 +268,36 @@ static int convert_vpn(cfg_t *sec, struct vpn_config *out)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		inet_addr_parse(&out->expected_pes[i], cfg_getnstr(sec, "expected-pes", (unsigned)i));
+	return convert_probe(sec, out, &out->probe);
+}
+
+static int tunnel_config_cmp(const void *a, const void *b)
+{
+	const struct tunnel_config *x = a, *y = b;
+	return inet_addr_cmp(&x->pe, &y->pe);
+}
+
+static int convert_tunnels(cfg_t *cfg, struct config *c)
+{
+	c->n_tunnels = cfg_size(cfg, "tunnel");
+	c->tunnels = c->n_tunnels ? calloc(c->n_tunnels, sizeof(*c->tunnels)) : NULL;
+	if (c->n_tunnels && !c->tunnels)
+		return -1;
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "tunnel", (unsigned)i);
+		inet_addr_parse(&c->tunnels[i].pe, cfg_title(sec));
+		inet_addr_parse(&c->tunnels[i].remote, cfg_getstr(sec, "remote"));
+	}
+	qsort(c->tunnels, c->n_tunnels, sizeof(*c->tunnels), tunnel_config_cmp);
 	return 0;
+}
+
+struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe)
+{
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (inet_addr_eq(&c->tunnels[i].pe, pe))
+			return c->tunnels[i].remote;
+	return *pe;
 }
 
 static struct config *convert(cfg_t *cfg)
@@ -177,16 +325,101 @@ static struct config *convert(cfg_t *cfg)
 		if (convert_vpn(cfg_getnsec(cfg, "vpn", (unsigned)i), &c->vpns[i]) < 0)
 			goto fail;
 	qsort(c->vpns, c->n_vpns, sizeof(*c->vpns), vpn_config_cmp);
+	c->probe_interface = dup_opt(cfg, "probe-interface");
+	if (cfg_size(cfg, "probe-local-address"))
+		inet_addr_parse(&c->probe_local, cfg_getstr(cfg, "probe-local-address"));
+	c->probe_loss_timeout = (unsigned)cfg_getint(cfg, "probe-loss-timeout");
+	c->probe_unreachable_time = (unsigned)cfg_getint(cfg, "probe-unreachable-time");
+	c->echo_interval_ms = (unsigned)cfg_getint(cfg, "echo-interval");
+	c->igmp_report_interval = (unsigned)cfg_getint(cfg, "igmp-report-interval");
+	if (convert_tunnels(cfg, c) < 0)
+		goto fail;
 	return c;
 fail:
 	config_free(c);
 	return NULL;
 }
 
+static bool all_ipv4(cfg_t *sec, const char *name)
+{
+	struct inet_addr a;
+
+	for (unsigned i = 0; i < cfg_size(sec, name); i++)
+		if (!inet_addr_parse(&a, cfg_getnstr(sec, name, i)) || a.type != INET_IPV4)
+			return false;
+	return true;
+}
+
+/* A probed VPN needs the global probe settings and IPv4 everywhere. */
+static int check_probe(const char *path, const char *text, cfg_t *cfg, cfg_t *vsec)
+{
+	const char *name = cfg_title(vsec);
+	cfg_t *sec = cfg_size(vsec, "probe") ? cfg_getsec(vsec, "probe") : NULL;
+	int line = config_text_section_line(text, "vpn", name);
+	struct inet_addr mdt;
+
+	if (cfg_size(vsec, "probe") > 1) {
+		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\" has more than one probe section", path, line,
+			 name);
+		return -1;
+	}
+	if (!sec || !cfg_getbool(sec, "enabled"))
+		return 0;
+	if (!cfg_size(cfg, "probe-interface") || !cfg_size(cfg, "probe-local-address")) {
+		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\" is probed: probe-interface and "
+			 "probe-local-address must be set", path, line, name);
+		return -1;
+	}
+	inet_addr_parse(&mdt, cfg_getstr(vsec, "default-mdt"));
+	if (mdt.type != INET_IPV4) {
+		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": probing needs an IPv4 default-mdt", path,
+			 config_text_option_line(text, "vpn", name, "default-mdt"), name);
+		return -1;
+	}
+	if ((!cfg_size(sec, "senders") || !cfg_size(sec, "receivers")) &&
+	    !all_ipv4(vsec, "expected-pes")) {
+		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": probing reaches PEs over IPv4 tunnels; list "
+			 "IPv4 senders and receivers, since expected-pes has IPv6 addresses", path,
+			 line, name);
+		return -1;
+	}
+	if (cfg_getint(sec, "rate") * cfg_getint(sec, "window") > 1000000) {
+		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": rate x window is over 1,000,000 probes per "
+			 "pair; shorten the window", path, line, name);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_tunnels(const char *path, const char *text, cfg_t *cfg)
+{
+	struct inet_addr pe;
+
+	for (unsigned i = 0; i < cfg_size(cfg, "tunnel"); i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "tunnel", i);
+		const char *title = cfg_title(sec);
+		int line = config_text_section_line(text, "tunnel", title);
+
+		if (!inet_addr_parse(&pe, title) || pe.type != INET_IPV4 || !inet_addr_is_unicast(&pe)) {
+			mvpn_log(LOG_ERR, "%s:%d: tunnel \"%s\": the title must be the PE's unicast "
+				 "IPv4 address", path, line, title);
+			return -1;
+		}
+		if (!cfg_size(sec, "remote")) {
+			mvpn_log(LOG_ERR, "%s:%d: tunnel \"%s\" needs remote", path, line, title);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Checks that need more than one value; each names the line to blame. */
 static int check_whole(const char *path, const char *text, cfg_t *cfg)
 {
 	unsigned n = cfg_size(cfg, "vpn");
+
+	if (check_tunnels(path, text, cfg) < 0)
+		return -1;
 
 	if (cfg_size(cfg, "capture-interface") && cfg_size(cfg, "capture-file")) {
 		mvpn_log(LOG_ERR, "%s:%d: capture-file and capture-interface are both set; choose one",
@@ -209,6 +442,8 @@ static int check_whole(const char *path, const char *text, cfg_t *cfg)
 				 line, name);
 			return -1;
 		}
+		if (check_probe(path, text, cfg, sec) < 0)
+			return -1;
 		inet_addr_parse(&mdt, cfg_getstr(sec, "default-mdt"));
 		for (unsigned j = 0; j < i; j++) {
 			cfg_t *prev = cfg_getnsec(cfg, "vpn", j);
@@ -300,9 +535,14 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n_vpns; i++)
+	for (size_t i = 0; i < c->n_vpns; i++) {
 		free(c->vpns[i].expected_pes);
+		free(c->vpns[i].probe.senders);
+		free(c->vpns[i].probe.receivers);
+	}
 	free(c->vpns);
+	free(c->tunnels);
+	free(c->probe_interface);
 	free(c->agentx_socket);
 	free(c->capture_interface);
 	free(c->capture_file);

@@ -6,6 +6,7 @@
 #ifndef MVPN_CONFIG_H
 #define MVPN_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,12 +16,30 @@
 /* sysexits.h EX_CONFIG: what init systems and the tests expect on a bad file. */
 #define EXIT_CONFIG 78
 
+/* A VPN's `probe { ... }` section (VMScope-style active probing). */
+struct probe_config {
+	bool enabled;
+	unsigned rate;         /* probes per second per sender */
+	unsigned size;         /* UDP payload bytes */
+	unsigned window;       /* seconds */
+	unsigned port;
+	unsigned igmp_version; /* 2 or 3 */
+	struct inet_addr *senders, *receivers; /* sorted, owned; default: expected-pes */
+	size_t n_senders, n_receivers;
+};
+
 struct vpn_config {
 	uint32_t index;
 	char name[VPN_NAME_MAX + 1];
 	struct inet_addr default_mdt;
 	struct inet_addr *expected_pes; /* owned */
 	size_t n_expected;
+	struct probe_config probe;
+};
+
+/* A `tunnel "PE" { remote = ... }` section: where the PE's GRE end point is. */
+struct tunnel_config {
+	struct inet_addr pe, remote;
 };
 
 struct config {
@@ -37,7 +56,19 @@ struct config {
 	unsigned notify_rate_interval;
 	struct vpn_config *vpns; /* sorted by index, owned */
 	size_t n_vpns;
+	/* Active probing, shared by every probed VPN. */
+	char *probe_interface;        /* where the tunnels' packets come back; NULL unless set */
+	struct inet_addr probe_local; /* the monitor's tunnel address; unknown unless set */
+	unsigned probe_loss_timeout;  /* seconds */
+	unsigned probe_unreachable_time; /* seconds */
+	unsigned echo_interval_ms;
+	unsigned igmp_report_interval; /* seconds: unsolicited refresh when no query comes */
+	struct tunnel_config *tunnels; /* sorted by pe, owned */
+	size_t n_tunnels;
 };
+
+/* The tunnel end point of a PE: its tunnel section's remote, else its own address. */
+struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe);
 
 /* Returns NULL after logging every problem found as "file:line: what". */
 struct config *config_load(const char *path);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../capture/engine.h"
+#include "../probe/engine.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
 
@@ -88,6 +89,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	}
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
+	daemon_apply_probes(d, c);
 	m->g.config_loads++;
 	m->g.config_last_load = mclock_now(&m->clock);
 	config_free(d->config);
@@ -153,4 +155,121 @@ void daemon_close_capture(struct daemon *d)
 	capture_close(d->capture);
 	free(d->capture);
 	d->capture = NULL;
+}
+
+/* ---- active probing ---- */
+
+static struct inet_addr remote_of(const void *arg, const struct inet_addr *pe)
+{
+	return config_tunnel_remote(arg, pe);
+}
+
+static size_t probed_vpns(const struct config *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_vpns; i++)
+		n += c->vpns[i].probe.enabled;
+	return n;
+}
+
+static void mark_probe_status(struct model *m, const struct config *c, enum probe_status st)
+{
+	for (size_t i = 0; i < c->n_vpns; i++) {
+		struct vpn *v = vpn_find(m, c->vpns[i].index);
+		if (v && c->vpns[i].probe.enabled)
+			v->probe = st;
+	}
+}
+
+static struct prober_vpn *plan_vpns(const struct config *c, size_t n)
+{
+	struct prober_vpn *pv = calloc(n ? n : 1, sizeof(*pv));
+	size_t k = 0;
+
+	if (!pv)
+		return NULL;
+	for (size_t i = 0; i < c->n_vpns; i++) {
+		const struct vpn_config *vc = &c->vpns[i];
+		const struct probe_config *pc = &vc->probe;
+		if (!pc->enabled)
+			continue;
+		pv[k].vpn_index = vc->index;
+		pv[k].group = vc->default_mdt;
+		pv[k].s = (struct probe_settings){
+			.rate = pc->rate, .size = pc->size, .window = pc->window,
+			.port = (uint16_t)pc->port, .igmp_version = (uint8_t)pc->igmp_version,
+			.senders = pc->senders, .n_senders = pc->n_senders,
+			.receivers = pc->receivers, .n_receivers = pc->n_receivers};
+		k++;
+	}
+	return pv;
+}
+
+static int open_prober(struct daemon *d, const struct config *c)
+{
+	struct prober *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	if (prober_open(p, d->model, c->probe_interface, &c->probe_local) < 0) {
+		mvpn_log(LOG_ERR, "probe: %s", p->error);
+		prober_close(p);
+		free(p);
+		return -1;
+	}
+	d->prober = p;
+	char local[INET_ADDR_STRLEN];
+	mvpn_log(LOG_INFO, "probe: tunnels from %s on %s, send times from %s",
+		 inet_addr_format(&c->probe_local, local), c->probe_interface,
+		 p->stamping == TX_STAMP_KERNEL ? "the kernel" : "user space");
+	return 0;
+}
+
+void daemon_apply_probes(struct daemon *d, const struct config *c)
+{
+	size_t n = probed_vpns(c);
+	struct prober_vpn *pv;
+
+	if (n && d->model->clock.offline) {
+		mvpn_log(LOG_WARNING, "probe: not probing while replaying a capture");
+		mark_probe_status(d->model, c, PROBE_DISABLED);
+		return;
+	}
+	if (!n) {
+		daemon_close_prober(d);
+		return;
+	}
+	if (d->prober && strcmp(d->prober->interface, c->probe_interface) != 0)
+		mvpn_log(LOG_WARNING, "probe-interface changed: takes effect when mvpnmond restarts");
+	if (!d->prober && open_prober(d, c) < 0) {
+		mark_probe_status(d->model, c, PROBE_FAILED);
+		return;
+	}
+	pv = plan_vpns(c, n);
+	struct prober_plan plan = {
+		.local = c->probe_local, .interface = c->probe_interface,
+		.timing = {.loss_timeout = (mtime_t)c->probe_loss_timeout * MTIME_SEC,
+			   .unreachable_time = (mtime_t)c->probe_unreachable_time * MTIME_SEC},
+		.echo_interval = (mtime_t)c->echo_interval_ms * (MTIME_SEC / 1000),
+		.report_interval = (mtime_t)c->igmp_report_interval * MTIME_SEC,
+		.vpns = pv, .n_vpns = pv ? n : 0, .remote_of = remote_of, .remote_arg = c};
+	if (!pv || prober_configure(d->prober, &plan) < 0) {
+		mvpn_log(LOG_ERR, "probe: %s", pv ? d->prober->error : "out of memory");
+		mark_probe_status(d->model, c, PROBE_FAILED);
+	}
+	free(pv);
+}
+
+void daemon_close_prober(struct daemon *d)
+{
+	if (!d->prober)
+		return;
+	prober_close(d->prober);
+	free(d->prober);
+	d->prober = NULL;
+	for (size_t i = 0; i < d->model->n_vpns; i++)
+		vpn_probe_configure(d->model, d->model->vpns[i], NULL, 0);
+	probing_tunnels_begin(&d->model->probing);
+	probing_tunnels_end(&d->model->probing);
 }

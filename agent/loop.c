@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../capture/engine.h"
+#include "../probe/engine.h"
 #include "daemon.h"
 #include "../mib/log.h"
 
@@ -77,6 +78,22 @@ static bool replaying(const struct daemon *d)
 	return d->capture && d->capture->offline && !d->capture->finished;
 }
 
+/* Wake up when the next probe, echo or report is due. */
+static void probe_timeout(struct daemon *d, struct timeval *timeout, int *block)
+{
+	mtime_t now = mclock_now(&d->model->clock);
+	mtime_t next = prober_run(d->prober, now);
+	mtime_t wait = next > now ? next - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(wait / MTIME_SEC),
+			     .tv_usec = (suseconds_t)(wait % MTIME_SEC / 1000)};
+
+	if (next == MTIME_NEVER)
+		return;
+	if (*block || timercmp(&tv, timeout, <))
+		*timeout = tv;
+	*block = 0;
+}
+
 static void loop_once(struct daemon *d)
 {
 	int numfds = 0, block = 0;
@@ -86,6 +103,11 @@ static void loop_once(struct daemon *d)
 	FD_ZERO(&readfds);
 	snmp_select_info(&numfds, &readfds, &timeout, &block);
 	add_fd(d->signal_fd, &readfds, &numfds);
+	if (d->prober) {
+		add_fd(prober_fd(d->prober), &readfds, &numfds);
+		add_fd(prober_errqueue_fd(d->prober), &readfds, &numfds);
+		probe_timeout(d, &timeout, &block);
+	}
 	if (d->capture)
 		add_fd(capture_fd(d->capture), &readfds, &numfds);
 	if (replaying(d)) {
@@ -104,6 +126,8 @@ static void loop_once(struct daemon *d)
 			FD_CLR(d->signal_fd, &readfds);
 			handle_signals(d);
 		}
+		if (d->prober)
+			prober_read(d->prober); /* cheap when nothing is there */
 		int cfd = d->capture ? capture_fd(d->capture) : -1;
 		if (cfd >= 0 && FD_ISSET(cfd, &readfds)) {
 			FD_CLR(cfd, &readfds);

@@ -162,6 +162,7 @@ int main(int argc, char **argv)
 	else
 		loop_run(&d);
 	agentx_stop();
+	daemon_close_prober(&d);
 	daemon_close_capture(&d);
 	if (d.pidfile)
 		unlink(d.pidfile);

@@ -2,6 +2,8 @@
 #include "daemon.h"
 #include "oids.h"
 
+#include "../probe/engine.h"
+
 static const oid objects_oid[] = {MVPN_OID_OBJECTS};
 
 static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c)
@@ -36,8 +38,25 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_CONFIG_LAST_LOAD: cell_timestamp(c, &m->clock, g->config_last_load); break;
 	case COL_CAPTURE_RESTARTS: cell_counter64(c, g->capture_restarts); break;
 	case COL_CAPTURE_KERNEL_DROPS: cell_counter64(c, g->capture_kernel_drops); break;
-	case COL_PROBE_TX_TIMESTAMPING: cell_int(c, 1 /* none: no probing yet */); break;
+	case COL_PROBE_TX_TIMESTAMPING:
+		cell_int(c, d->prober ? d->prober->stamping : TX_STAMP_NONE);
+		break;
 	case COL_CAPTURE_STATUS: cell_int(c, m->capture); break;
+	case COL_PROBES_SENT: cell_counter64(c, m->probing.tx_total); break;
+	case COL_PROBES_RECEIVED: cell_counter64(c, m->probing.rx_result[PROBE_RX_OK]); break;
+	case COL_PROBE_RX_MALFORMED: cell_counter64(c, m->probing.rx_malformed); break;
+	case COL_PROBE_RX_UNKNOWN:
+		cell_counter64(c, m->probing.rx_result[PROBE_RX_UNKNOWN_VPN] +
+				      m->probing.rx_result[PROBE_RX_UNKNOWN_SENDER] +
+				      m->probing.rx_result[PROBE_RX_UNKNOWN_RECEIVER]);
+		break;
+	case COL_PROBE_RX_OUT_OF_WINDOW:
+		cell_counter64(c, m->probing.rx_result[PROBE_RX_OUT_OF_WINDOW]);
+		break;
+	case COL_PROBE_RX_LATE: cell_counter64(c, m->probing.rx_result[PROBE_RX_LATE]); break;
+	case COL_PROBE_RX_DUPLICATES:
+		cell_counter64(c, m->probing.rx_result[PROBE_RX_DUPLICATE]);
+		break;
 	default: return false;
 	}
 	return true;
@@ -124,6 +143,15 @@ void view_at(struct table_view *tv, const char *name, unsigned arc, bool table)
 	tv->scalar = !table;
 }
 
+void view_table(struct table_view *tv, struct daemon *d, const char *name, unsigned arc,
+		unsigned first, unsigned last)
+{
+	view_at(tv, name, arc, true);
+	tv->first_col = first;
+	tv->last_col = last;
+	tv->ctx = d;
+}
+
 int views_register(struct daemon *d)
 {
 	struct table_view *g = &d->views[VIEW_GLOBALS], *v = &d->views[VIEW_VPN];
@@ -143,6 +171,7 @@ int views_register(struct daemon *d)
 	v->ctx = d;
 
 	views_passive_init(d);
+	views_probe_init(d);
 	for (int i = 0; i < VIEW_COUNT; i++)
 		if (table_view_register(&d->views[i]) < 0)
 			return -1;

@@ -202,33 +202,24 @@ static bool change_view_get(void *ctx, const void *row, unsigned col, struct cel
 	return true;
 }
 
-static void table(struct table_view *tv, struct daemon *d, const char *name, unsigned arc,
-		  unsigned first, unsigned last)
-{
-	view_at(tv, name, arc, true);
-	tv->first_col = first;
-	tv->last_col = last;
-	tv->ctx = d;
-}
-
 void views_passive_init(struct daemon *d)
 {
 	struct table_view *tv;
 
 	tv = &d->views[VIEW_PE];
-	table(tv, d, "mvpnPeTable", ARC_PE_TABLE, COL_PE_STATUS, COL_PE_LAST);
+	view_table(tv, d, "mvpnPeTable", ARC_PE_TABLE, COL_PE_STATUS, COL_PE_LAST);
 	tv->seek = pe_view_seek, tv->row_index = pe_view_index, tv->get = pe_view_get;
 
 	tv = &d->views[VIEW_CGROUP_PE];
-	table(tv, d, "mvpnCGroupPeTable", ARC_CGROUP_PE_TABLE, COL_CGPE_STATE, COL_CGPE_LAST);
+	view_table(tv, d, "mvpnCGroupPeTable", ARC_CGROUP_PE_TABLE, COL_CGPE_STATE, COL_CGPE_LAST);
 	tv->seek = cgpe_view_seek, tv->row_index = cgpe_view_index, tv->get = cgpe_view_get;
 
 	tv = &d->views[VIEW_CGROUP_PGROUP];
-	table(tv, d, "mvpnCGroupPGroupTable", ARC_CGROUP_PGROUP_TABLE, COL_CGPG_MDT_TYPE,
+	view_table(tv, d, "mvpnCGroupPGroupTable", ARC_CGROUP_PGROUP_TABLE, COL_CGPG_MDT_TYPE,
 	      COL_CGPG_LAST);
 	tv->seek = flow_view_seek, tv->row_index = flow_view_index, tv->get = flow_view_get;
 
 	tv = &d->views[VIEW_CHANGE];
-	table(tv, d, "mvpnChangeTable", ARC_CHANGE_TABLE, COL_CHANGE_TIME, COL_CHANGE_LAST);
+	view_table(tv, d, "mvpnChangeTable", ARC_CHANGE_TABLE, COL_CHANGE_TIME, COL_CHANGE_LAST);
 	tv->seek = change_view_seek, tv->row_index = change_view_index, tv->get = change_view_get;
 }

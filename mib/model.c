@@ -16,6 +16,7 @@ struct model *model_new(bool offline)
 		mclock_init_live(&m->clock);
 	m->capture = CAPTURE_OFF;
 	m->next_expiry = MTIME_NEVER;
+	probing_init(&m->probing);
 	return m;
 }
 
@@ -23,6 +24,7 @@ static void vpn_free(struct vpn *v)
 {
 	pe_table_free(&v->pes);
 	cgroup_free(&v->cg);
+	vpn_probe_free(v->probing);
 	free(v->expected_pes);
 	free(v);
 }
@@ -50,6 +52,7 @@ void model_free(struct model *m)
 		vpn_free(m->vpns[i]);
 	free(m->vpns);
 	changelog_free(&m->changes);
+	probing_free(&m->probing);
 	free(m);
 }
 

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "oidx.h"
 #include "pe.h"
+#include "probing.h"
 
 #define VPN_NAME_MAX 64
 
@@ -48,6 +49,7 @@ struct vpn {
 	enum probe_status probe;
 	struct pe_table pes;
 	struct cgroup_state cg;
+	struct vpn_probe *probing; /* NULL unless probing is configured; owned */
 };
 
 struct pe_counts {
@@ -96,6 +98,7 @@ struct model {
 	mtime_t next_expiry; /* no timer of any VPN runs out before this (a hint, never late) */
 	enum capture_status capture;
 	char capture_source[256];
+	struct probing probing; /* tunnels and probe accounting */
 };
 
 struct model *model_new(bool offline);

@@ -23,7 +23,7 @@ vpn "globex" {
 }
 """
 
-SCALARS = 26
+SCALARS = 33
 VPN_COLUMNS = 20
 PE_COLUMNS = 16  # expected PEs have rows (status missing) before anything is heard
 
