@@ -9,8 +9,15 @@ tmp=$(mktemp -d /tmp/mvpnmon-demo.XXXXXX)
 port=${MVPN_DEMO_PORT:-16161}
 snmpd_pid=""
 mvpnmond_pid=""
+prober_pid=""
+emulator_pid=""
+ns="mvpndemo$$"
 
 cleanup() {
+	[ -n "$prober_pid" ] && kill "$prober_pid" 2>/dev/null && wait "$prober_pid" 2>/dev/null
+	[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+	ip netns del "$ns-pe" 2>/dev/null || true
+	ip netns del "$ns-mon" 2>/dev/null || true
 	[ -n "$mvpnmond_pid" ] && kill "$mvpnmond_pid" 2>/dev/null && wait "$mvpnmond_pid" 2>/dev/null
 	[ -n "$snmpd_pid" ] && kill "$snmpd_pid" 2>/dev/null && wait "$snmpd_pid" 2>/dev/null
 	rm -rf "$tmp"
@@ -62,3 +69,52 @@ echo "== daemon log"
 cat "$tmp/mvpnmond.log"
 echo
 echo "(InetAddress values print as hex, e.g. C6 12 00 02 = 198.18.0.2; indexes are decoded.)"
+
+# ---- Part 2: active probing against the PE emulator, in two network namespaces ----
+if [ "$(id -u)" != 0 ]; then
+	echo "== (skipping the probing demo: network namespaces need root)"
+	exit 0
+fi
+kill "$mvpnmond_pid"; wait "$mvpnmond_pid" 2>/dev/null || true; mvpnmond_pid=""
+ip netns add "$ns-pe"; ip netns add "$ns-mon"
+ip link add "${ns}a" netns "$ns-pe" type veth peer name "${ns}b" netns "$ns-mon"
+ip -n "$ns-pe" link set "${ns}a" up; ip -n "$ns-mon" link set "${ns}b" up
+ip -n "$ns-mon" addr add 198.18.1.254/24 dev "${ns}b"
+for i in 1 2 3 4 5; do ip -n "$ns-pe" addr add "198.18.1.$i/24" dev "${ns}a"; done
+cat > "$tmp/emulator.conf" <<CONF
+seed 1
+igmp-query-interval 10
+pe 198.18.1.1
+pe 198.18.1.2
+pe 198.18.1.3
+pe 198.18.1.4
+pe 198.18.1.5
+tunnel 198.18.1.1 up delay 1
+tunnel 198.18.1.1 down delay 1
+pair 198.18.1.1 198.18.1.2 delay 5 loss 5
+pair 198.18.1.3 198.18.1.4 delay 80
+CONF
+ip netns exec "$ns-pe" "$top/build/tools/pe-emulator" -c "$tmp/emulator.conf" -l "$tmp/emulator.log" > /dev/null &
+emulator_pid=$!
+cat > "$tmp/probe.conf" <<CONF
+probe-interface = "${ns}b"
+probe-local-address = "198.18.1.254"
+echo-interval = 200
+vpn "acme" {
+	index = 10
+	default-mdt = "239.192.0.10"
+	expected-pes = { "198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4", "198.18.1.5" }
+	probe { rate = 20  window = 60 }
+}
+CONF
+ip netns exec "$ns-mon" "$top/build/mvpnmond" -f -c "$tmp/probe.conf" -x "$tmp/agentx.sock" -Lf "$tmp/probe.log" &
+prober_pid=$!
+echo
+echo "== probing 5 emulated PEs for 8 s (PE1->PE2 loses 5 %, PE3->PE4 is 80 ms slow, tunnels 0-1 ms)"
+sleep 8
+show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnTunnelTable
+show snmptable -v2c -c public -Cb -Ci -Cw 250 "$agent" mvpnPairTable
+echo
+echo "== the emulator's count of what it did"
+kill "$emulator_pid"; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""
+tail -n 1 "$tmp/emulator.log" | cut -c1-600

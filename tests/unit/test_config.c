@@ -94,6 +94,15 @@ static const struct bad_case bad_cases[] = {
 	 "both set"},
 	{"  index = 10\n", "  index = 10\n}\n", 13, "no such option 'default-mdt'"},
 	{"}\n/*", "}}\n/*", 7, "unexpected closing brace"},
+	/* active probing */
+	{"  index = 10\n", "  index = 10\n probe { rate = 10 }\n", 10,
+	 "probe-interface and probe-local-address must be set"},
+	{"  index = 10\n", "  index = 10\n probe {\n rate = 0 }\n", 13, "rate = 0 is out of range"},
+	{"  index = 10\n", "  index = 10\n probe {\n senders = { \"198.18.0.1\", \"2001:db8::1\" } }\n",
+	 13, "not a unicast IPv4 address"},
+	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { }", 3, "needs remote"},
+	{"agentx-ping-interval = 2", "probe-local-address = \"239.1.1.1\"", 3,
+	 "not a unicast IPv4 address"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
