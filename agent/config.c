@@ -89,22 +89,32 @@ static int parse_default_mdt(cfg_t *cfg, cfg_opt_t *opt, const char *value, void
 	return 0;
 }
 
+/* Is a already in the list before this value's own slot?  Says so if it is. */
+static bool listed_before(cfg_t *cfg, cfg_opt_t *opt, const struct inet_addr *a, const char *value)
+{
+	struct inet_addr earlier;
+	unsigned n = cfg_opt_size(opt); /* already counts this value's slot */
+
+	for (unsigned i = 0; i + 1 < n; i++) {
+		inet_addr_parse(&earlier, cfg_opt_getnstr(opt, i));
+		if (inet_addr_eq(a, &earlier)) {
+			cfg_error(cfg, "%s: \"%s\" is listed twice", opt->name, value);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int parse_expected_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	struct inet_addr a, earlier;
-	unsigned n = cfg_opt_size(opt); /* already counts this value's slot */
+	struct inet_addr a;
 
 	if (!inet_addr_parse(&a, value) || !inet_addr_is_unicast(&a)) {
 		cfg_error(cfg, "%s: \"%s\" is not a unicast IPv4 or IPv6 address", opt->name, value);
 		return -1;
 	}
-	for (unsigned i = 0; i + 1 < n; i++) {
-		inet_addr_parse(&earlier, cfg_opt_getnstr(opt, i));
-		if (inet_addr_eq(&a, &earlier)) {
-			cfg_error(cfg, "%s: \"%s\" is listed twice", opt->name, value);
-			return -1;
-		}
-	}
+	if (listed_before(cfg, opt, &a, value))
+		return -1;
 	*(const char **)result = value;
 	return 0;
 }
@@ -125,20 +135,12 @@ static int parse_ipv4_unicast(cfg_t *cfg, cfg_opt_t *opt, const char *value, voi
 /* A list of IPv4 unicast addresses, none twice (senders, receivers). */
 static int parse_probe_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	struct inet_addr a, earlier;
-	unsigned n = cfg_opt_size(opt);
+	struct inet_addr a;
 
 	if (parse_ipv4_unicast(cfg, opt, value, result) < 0)
 		return -1;
 	inet_addr_parse(&a, value);
-	for (unsigned i = 0; i + 1 < n; i++) {
-		inet_addr_parse(&earlier, cfg_opt_getnstr(opt, i));
-		if (inet_addr_eq(&a, &earlier)) {
-			cfg_error(cfg, "%s: \"%s\" is listed twice", opt->name, value);
-			return -1;
-		}
-	}
-	return 0;
+	return listed_before(cfg, opt, &a, value) ? -1 : 0;
 }
 
 static cfg_t *config_schema(void)
