@@ -56,7 +56,7 @@ class Scenario:
     def monitor_conf(self, rate=50, extra_vpn=""):
         pes = ", ".join(f'"{pe(i)}"' for i in range(1, self.n + 1))
         return (f'probe-interface = "{{iface}}"\nprobe-local-address = "{MONITOR}"\n'
-                f"probe-loss-timeout = 1\nprobe-unreachable-time = 5\necho-interval = 100\n"
+                f"probe-loss-timeout = 1\nprobe-unreachable-time = 5\necho-interval = 50\n"
                 f'vpn "red" {{\n index = 1\n default-mdt = "{GROUP}"\n expected-pes = {{ {pes} }}\n'
                 f" probe {{ rate = {rate}  window = 120  port = {PORT} }}\n{extra_vpn}}}\n")
 
@@ -208,7 +208,7 @@ def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_p
         for j in range(1, 4):
             if i != j:
                 s.pair[(i, j)] = 20.0
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=5)
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=8)
     try:
         for (src, dst), row in rows.items():
             i, j = int(src.split(".")[-1]), int(dst.split(".")[-1])
