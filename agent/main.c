@@ -46,12 +46,10 @@ static int write_pidfile(const char *path)
 		return -1;
 	}
 	f = fopen(tmp, "w");
-	if (f) {
-		bool written = fprintf(f, "%ld\n", (long)getpid()) > 0;
-		if (fclose(f) != 0 || !written)
-			f = NULL;
-	}
-	if (!f || rename(tmp, path) != 0) {
+	bool written = f && fprintf(f, "%ld\n", (long)getpid()) > 0;
+	if (f && fclose(f) != 0)
+		written = false;
+	if (!written || rename(tmp, path) != 0) {
 		mvpn_log(LOG_ERR, "%s: cannot write pidfile: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;

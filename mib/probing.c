@@ -110,15 +110,6 @@ struct tunnel *tunnel_find(const struct tunnel_table *t, const struct inet_addr 
 	return i < t->n && inet_addr_eq(&t->v[i]->pe, pe) ? t->v[i] : NULL;
 }
 
-/* Tunnels are few (one per PE): a scan is fine, and a PE's remote may change. */
-struct tunnel *tunnel_find_by_remote(const struct tunnel_table *t, const struct inet_addr *remote)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (inet_addr_eq(&t->v[i]->remote, remote))
-			return t->v[i];
-	return NULL;
-}
-
 void probing_init(struct probing *p)
 {
 	memset(p, 0, sizeof(*p));

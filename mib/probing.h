@@ -182,7 +182,6 @@ struct tunnel *probing_tunnel_want(struct probing *p, const struct inet_addr *pe
 				   mtime_t window, mtime_t now);
 void probing_tunnels_end(struct probing *p);
 struct tunnel *tunnel_find(const struct tunnel_table *t, const struct inet_addr *pe);
-struct tunnel *tunnel_find_by_remote(const struct tunnel_table *t, const struct inet_addr *remote);
 
 /* Echoes through a tunnel. */
 void tunnel_echo_sent(struct tunnel *t, uint16_t seq, mtime_t now, int64_t tx_wall_ns);
