@@ -119,6 +119,29 @@ def applied_mean_ms(events, n):
     return {k: s[0] / s[1] for k, s in sums.items()}
 
 
+def scheduling_error_ms(events, n):
+    """Per ordered pair, how much later than planned the emulator's own sends
+    made the probes, net of what the same lateness did to the echoes that
+    correct for the tunnels: late(probe i->j) - (late(echo i) + late(echo j))/2.
+    The emulator logs each output's lateness (kernel stamp in, clock out), so
+    this is part of the delay it really applied; on an idle machine it is a
+    few microseconds, on a loaded 2-core CI runner it has reached 0.15 ms."""
+    index = {pe(i): i for i in range(1, n + 1)}
+    fwd, echo = {}, {}
+    for e in events:
+        if e.get("ev") == "fwd" and e.get("group") == GROUP:
+            s = fwd.setdefault((index[e["from"]], index[e["to"]]), [0.0, 0])
+        elif e.get("ev") == "echo" and e.get("pe") in index:
+            s = echo.setdefault(index[e["pe"]], [0.0, 0])
+        else:
+            continue
+        s[0] += float(e["late_us"]) / 1000
+        s[1] += 1
+    mean = lambda s: s[0] / s[1]
+    return {(i, j): mean(f) - (mean(echo[i]) + mean(echo[j])) / 2
+            for (i, j), f in fwd.items()}
+
+
 def quiesce_and_read(daemon, emu, settle=1.5):
     """Stops mvpnmond's sending (SIGSTOP), lets what is in flight land, and
     reads the emulator's log: from then on it is the whole truth.  The pause
@@ -189,9 +212,10 @@ def test_corrected_delay_is_the_provider_delay_within_a_tenth_of_a_ms(lab, tmp_p
     emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=6)
     try:
         applied = applied_mean_ms(events, 5)
+        late = scheduling_error_ms(events, 5)
         for (src, dst), row in rows.items():
             i, j = int(src.split(".")[-1]), int(dst.split(".")[-1])
-            provider = applied[(i, j)] - s.up[i] - s.down[j]
+            provider = applied[(i, j)] - s.up[i] - s.down[j] + late[(i, j)]
             corrected = row["mvpnPairTotalCorrDelayAvg"] / 1000
             assert abs(corrected - provider) <= 0.1, (i, j, corrected, provider)
             raw = row["mvpnPairTotalDelayAvg"] / 1000
@@ -210,10 +234,11 @@ def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_p
                 s.pair[(i, j)] = 20.0
     emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=8)
     try:
+        late = scheduling_error_ms(events, 3)
         for (src, dst), row in rows.items():
             i, j = int(src.split(".")[-1]), int(dst.split(".")[-1])
             # corrected = pair + (up_i - down_i)/2 + (down_j - up_j)/2
-            bias = (s.up[i] - s.down[i]) / 2 + (s.down[j] - s.up[j]) / 2
+            bias = (s.up[i] - s.down[i]) / 2 + (s.down[j] - s.up[j]) / 2 + late[(i, j)]
             corrected = row["mvpnPairTotalCorrDelayAvg"] / 1000
             assert abs(corrected - (20.0 + bias)) <= 0.1, (i, j, corrected, bias)
     finally:
