@@ -2,6 +2,7 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static const struct int_limit int_limits[] = {
 	{"max-pes-per-vpn", 1, 100000000L},
 	{"max-cgroups-per-vpn", 1, 100000000L},
 	{"max-data-mdts-per-vpn", 1, 100000000L},
-	{"notification-rate-limit", 0, 1000000},
+	{"notification-rate-limit", 0, 10000},
+	{"pe-check-interval", 1, 3600},
 	{"notification-rate-interval", 1, 86400},
 	{"probe-loss-timeout", 1, 60},
 	{"probe-unreachable-time", 1, 86400},
@@ -143,8 +145,35 @@ static int parse_probe_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *r
 	return listed_before(cfg, opt, &a, value) ? -1 : 0;
 }
 
+/* Threshold options: loss in percent, delay and jitter in milliseconds. */
+static int parse_threshold(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	bool loss = strncmp(opt->name, "loss-", 5) == 0;
+	double hi = loss ? 100.0 : 3600000.0;
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno || end == value || *end || !(v >= 0 && v <= hi)) {
+		cfg_error(cfg, "%s = \"%s\" is not a number from 0 to %g (%s)", opt->name, value, hi,
+			  loss ? "percent" : "milliseconds");
+		return -1;
+	}
+	*(double *)result = v;
+	return 0;
+}
+
 static cfg_t *config_schema(void)
 {
+	static cfg_opt_t threshold_opts[] = {
+		CFG_FLOAT_CB("loss-rising", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_FLOAT_CB("loss-falling", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_FLOAT_CB("delay-rising", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_FLOAT_CB("delay-falling", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_FLOAT_CB("jitter-rising", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_FLOAT_CB("jitter-falling", 0, CFGF_NODEFAULT, parse_threshold),
+		CFG_END()};
 	static cfg_opt_t probe_opts[] = {
 		CFG_BOOL("enabled", cfg_true, CFGF_NONE),
 		CFG_INT_CB("rate", 10, CFGF_NONE, parse_int),
@@ -165,6 +194,7 @@ static cfg_t *config_schema(void)
 		/* MULTI so that an absent section is absent (libconfuse would
 		 * otherwise make a default one); more than one is refused below. */
 		CFG_SEC("probe", probe_opts, CFGF_MULTI | CFGF_NODEFAULT),
+		CFG_SEC("thresholds", threshold_opts, CFGF_MULTI | CFGF_NODEFAULT),
 		CFG_END()};
 	static cfg_opt_t opts[] = {
 		CFG_STR("agentx-socket", NULL, CFGF_NODEFAULT),
@@ -178,6 +208,8 @@ static cfg_t *config_schema(void)
 		CFG_INT_CB("max-data-mdts-per-vpn", 10000, CFGF_NONE, parse_int),
 		CFG_INT_CB("notification-rate-limit", 10, CFGF_NONE, parse_int),
 		CFG_INT_CB("notification-rate-interval", 60, CFGF_NONE, parse_int),
+		CFG_INT_CB("pe-check-interval", 10, CFGF_NONE, parse_int),
+		CFG_SEC("thresholds", threshold_opts, CFGF_MULTI | CFGF_NODEFAULT),
 		CFG_STR("probe-interface", NULL, CFGF_NODEFAULT),
 		CFG_STR_CB("probe-local-address", NULL, CFGF_NODEFAULT, parse_ipv4_unicast),
 		CFG_INT_CB("probe-loss-timeout", 2, CFGF_NONE, parse_int),
@@ -257,7 +289,46 @@ static int convert_probe(cfg_t *vsec, const struct vpn_config *v, struct probe_c
 	return 0;
 }
 
-static int convert_vpn(cfg_t *sec, struct vpn_config *out)
+static const char *const threshold_names[METRICS][2] = {
+	{"loss-rising", "loss-falling"},
+	{"delay-rising", "delay-falling"},
+	{"jitter-rising", "jitter-falling"}};
+
+/* MIB units per configured unit: ppm per percent, us per ms. */
+static const double threshold_scale[METRICS] = {10000.0, 1000.0, 1000.0};
+
+static cfg_t *thresholds_of(cfg_t *sec)
+{
+	return sec && cfg_size(sec, "thresholds") ? cfg_getsec(sec, "thresholds") : NULL;
+}
+
+/* A threshold option for a VPN: its own, else the global one.  The section
+ * it came from goes to *from (NULL: neither sets it). */
+static bool threshold_opt(cfg_t *cfg, cfg_t *vsec, const char *name, double *out, cfg_t **from)
+{
+	cfg_t *own = thresholds_of(vsec), *global = thresholds_of(cfg);
+
+	*from = own && cfg_size(own, name) ? vsec : global && cfg_size(global, name) ? cfg : NULL;
+	if (*from)
+		*out = cfg_getfloat(thresholds_of(*from), name);
+	return *from != NULL;
+}
+
+static void convert_thresholds(cfg_t *cfg, cfg_t *vsec, struct thresholds *out)
+{
+	cfg_t *from;
+
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < METRICS; k++) {
+		double rising = 0, falling = 0;
+		threshold_opt(cfg, vsec, threshold_names[k][0], &rising, &from);
+		threshold_opt(cfg, vsec, threshold_names[k][1], &falling, &from);
+		out->t[k].rising = (uint32_t)llround(rising * threshold_scale[k]);
+		out->t[k].falling = (uint32_t)llround(falling * threshold_scale[k]);
+	}
+}
+
+static int convert_vpn(cfg_t *cfg, cfg_t *sec, struct vpn_config *out)
 {
 	size_t n = cfg_size(sec, "expected-pes");
 
@@ -270,6 +341,7 @@ static int convert_vpn(cfg_t *sec, struct vpn_config *out)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		inet_addr_parse(&out->expected_pes[i], cfg_getnstr(sec, "expected-pes", (unsigned)i));
+	convert_thresholds(cfg, sec, &out->thresholds);
 	return convert_probe(sec, out, &out->probe);
 }
 
@@ -319,12 +391,13 @@ static struct config *convert(cfg_t *cfg)
 	c->max_data_mdts_per_vpn = (unsigned)cfg_getint(cfg, "max-data-mdts-per-vpn");
 	c->notify_rate_limit = (unsigned)cfg_getint(cfg, "notification-rate-limit");
 	c->notify_rate_interval = (unsigned)cfg_getint(cfg, "notification-rate-interval");
+	c->pe_check_interval = (unsigned)cfg_getint(cfg, "pe-check-interval");
 	c->n_vpns = cfg_size(cfg, "vpn");
 	c->vpns = c->n_vpns ? calloc(c->n_vpns, sizeof(*c->vpns)) : NULL;
 	if (c->n_vpns && !c->vpns)
 		goto fail;
 	for (size_t i = 0; i < c->n_vpns; i++)
-		if (convert_vpn(cfg_getnsec(cfg, "vpn", (unsigned)i), &c->vpns[i]) < 0)
+		if (convert_vpn(cfg, cfg_getnsec(cfg, "vpn", (unsigned)i), &c->vpns[i]) < 0)
 			goto fail;
 	qsort(c->vpns, c->n_vpns, sizeof(*c->vpns), vpn_config_cmp);
 	c->probe_interface = dup_opt(cfg, "probe-interface");
@@ -415,12 +488,67 @@ static int check_tunnels(const char *path, const char *text, cfg_t *cfg)
 	return 0;
 }
 
+/* The line of a threshold option, in the section it came from. */
+static int threshold_line(const char *text, cfg_t *cfg, cfg_t *from, const char *name)
+{
+	if (from == cfg)
+		return config_text_sub_option_line(text, NULL, NULL, "thresholds", name);
+	return config_text_sub_option_line(text, "vpn", cfg_title(from), "thresholds", name);
+}
+
+/* Rising and falling thresholds of a VPN (vsec) or the global defaults (vsec
+ * NULL), as they combine: each needs the other, and falling < rising. */
+static int check_thresholds(const char *path, const char *text, cfg_t *cfg, cfg_t *vsec)
+{
+	cfg_t *sec = vsec ? vsec : cfg;
+	const char *who = vsec ? cfg_title(vsec) : NULL;
+	char where[VPN_NAME_MAX + 16] = "thresholds";
+
+	if (vsec)
+		snprintf(where, sizeof(where), "vpn \"%s\"", who);
+	if (cfg_size(sec, "thresholds") > 1) {
+		mvpn_log(LOG_ERR, "%s:%d: %s: more than one thresholds section", path,
+			 vsec ? config_text_section_line(text, "vpn", who)
+			      : config_text_sub_option_line(text, NULL, NULL, "thresholds", "-"),
+			 where);
+		return -1;
+	}
+	for (int k = 0; k < METRICS; k++) {
+		const char *rn = threshold_names[k][0], *fn = threshold_names[k][1];
+		double rising, falling;
+		cfg_t *rfrom, *ffrom;
+		bool has_r = threshold_opt(cfg, vsec, rn, &rising, &rfrom);
+		bool has_f = threshold_opt(cfg, vsec, fn, &falling, &ffrom);
+
+		if (has_f && !has_r) {
+			mvpn_log(LOG_ERR, "%s:%d: %s: %s is set but %s is not", path,
+				 threshold_line(text, cfg, ffrom, fn), where, fn, rn);
+			return -1;
+		}
+		if (has_r && rising > 0 && !has_f) {
+			mvpn_log(LOG_ERR, "%s:%d: %s: %s needs %s (the level at which the alarm "
+				 "clears)", path, threshold_line(text, cfg, rfrom, rn), where, rn, fn);
+			return -1;
+		}
+		if (has_r && rising > 0 && falling >= rising) {
+			/* Blame the VPN's own line if it has one, else the global falling line. */
+			bool blame_rising = vsec && rfrom == vsec && ffrom != vsec;
+			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g", path,
+				 blame_rising ? threshold_line(text, cfg, rfrom, rn)
+					      : threshold_line(text, cfg, ffrom, fn),
+				 where, fn, falling, rn, rising);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Checks that need more than one value; each names the line to blame. */
 static int check_whole(const char *path, const char *text, cfg_t *cfg)
 {
 	unsigned n = cfg_size(cfg, "vpn");
 
-	if (check_tunnels(path, text, cfg) < 0)
+	if (check_tunnels(path, text, cfg) < 0 || check_thresholds(path, text, cfg, NULL) < 0)
 		return -1;
 
 	if (cfg_size(cfg, "capture-interface") && cfg_size(cfg, "capture-file")) {
@@ -444,7 +572,7 @@ static int check_whole(const char *path, const char *text, cfg_t *cfg)
 				 line, name);
 			return -1;
 		}
-		if (check_probe(path, text, cfg, sec) < 0)
+		if (check_probe(path, text, cfg, sec) < 0 || check_thresholds(path, text, cfg, sec) < 0)
 			return -1;
 		inet_addr_parse(&mdt, cfg_getstr(sec, "default-mdt"));
 		for (unsigned j = 0; j < i; j++) {

@@ -35,6 +35,7 @@ struct vpn_config {
 	struct inet_addr *expected_pes; /* owned */
 	size_t n_expected;
 	struct probe_config probe;
+	struct thresholds thresholds; /* its own, over the global defaults; ppm and us */
 };
 
 /* A `tunnel "PE" { remote = ... }` section: where the PE's GRE end point is. */
@@ -54,6 +55,7 @@ struct config {
 	unsigned max_data_mdts_per_vpn;
 	unsigned notify_rate_limit;
 	unsigned notify_rate_interval;
+	unsigned pe_check_interval; /* seconds */
 	struct vpn_config *vpns; /* sorted by index, owned */
 	size_t n_vpns;
 	/* Active probing, shared by every probed VPN. */

@@ -123,21 +123,32 @@ int config_text_section_line(const char *stripped, const char *kind, const char 
 	return open ? line_at(stripped, open) : 0;
 }
 
-int config_text_option_line(const char *stripped, const char *kind, const char *title,
-			    const char *option)
+/* Skips a quoted string starting at p; returns its closing quote (or the end). */
+static const char *skip_quoted(const char *p)
 {
-	/* kind == NULL: a top-level option, as if the whole file were one section. */
-	const char *open = kind ? section_open(stripped, kind, title) : stripped;
-	int depth = kind ? 0 : 1;
+	char quote = *p;
 
-	if (!open)
-		return 0;
+	for (p++; *p && *p != quote; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return p;
+}
+
+/*
+ * Walks the section that opens at `open` (at depth 1 inside it; open ==
+ * stripped means the whole file).  With sub NULL, finds `option =` at depth 1;
+ * otherwise inside the subsection `sub {` at depth 1, at depth 2.  Returns
+ * the option's line; else the subsection's; else 0.
+ */
+static int find_option(const char *stripped, const char *open, int depth, const char *sub,
+		       const char *option)
+{
+	const char *sub_at = NULL;
+	bool in_sub = false;
+
 	for (const char *p = open; *p; p++) {
 		if (*p == '"' || *p == '\'') {
-			char quote = *p;
-			for (p++; *p && *p != quote; p++)
-				if (*p == '\\' && p[1])
-					p++;
+			p = skip_quoted(p);
 			if (!*p)
 				break;
 		} else if (*p == '{') {
@@ -145,10 +156,41 @@ int config_text_option_line(const char *stripped, const char *kind, const char *
 		} else if (*p == '}') {
 			if (--depth == 0)
 				break;
-		} else if (depth == 1 && word_at(stripped, p, option) &&
-			   *skip_space(p + strlen(option)) == '=') {
+			if (depth == 1)
+				in_sub = false;
+		} else if (sub && depth == 1 && word_at(stripped, p, sub) &&
+			   *skip_space(p + strlen(sub)) == '{') {
+			in_sub = true;
+			sub_at = p;
+		} else if (depth == (sub ? 2 : 1) && (!sub || in_sub) &&
+			   word_at(stripped, p, option) && *skip_space(p + strlen(option)) == '=') {
 			return line_at(stripped, p);
 		}
 	}
-	return line_at(stripped, open);
+	return sub_at ? line_at(stripped, sub_at) : 0;
+}
+
+int config_text_option_line(const char *stripped, const char *kind, const char *title,
+			    const char *option)
+{
+	/* kind == NULL: a top-level option, as if the whole file were one section. */
+	const char *open = kind ? section_open(stripped, kind, title) : stripped;
+	int line;
+
+	if (!open)
+		return 0;
+	line = find_option(stripped, open, kind ? 0 : 1, NULL, option);
+	return line ? line : line_at(stripped, open);
+}
+
+int config_text_sub_option_line(const char *stripped, const char *kind, const char *title,
+				const char *sub, const char *option)
+{
+	const char *open = kind ? section_open(stripped, kind, title) : stripped;
+	int line;
+
+	if (!open)
+		return 0;
+	line = find_option(stripped, open, kind ? 0 : 1, sub, option);
+	return line ? line : line_at(stripped, open);
 }

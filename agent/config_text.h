@@ -18,4 +18,10 @@ int config_text_section_line(const char *stripped, const char *kind, const char 
 int config_text_option_line(const char *stripped, const char *kind, const char *title,
 			    const char *option);
 
+/* Line of `option =` inside the untitled subsection `sub { }` of that section
+ * (kind NULL: sub at top level); the subsection's line if the option is absent,
+ * the section's if the subsection is. */
+int config_text_sub_option_line(const char *stripped, const char *kind, const char *title,
+				const char *sub, const char *option);
+
 #endif

@@ -20,6 +20,11 @@ static void settings_from_config(struct model *m, const struct config *c)
 			 c->change_log_size, m->changes.capacity);
 	m->settings.notify_rate_limit = c->notify_rate_limit;
 	m->settings.notify_rate_interval = c->notify_rate_interval;
+	if (!alarms_set_rate_limit(&m->alarms, c->notify_rate_limit,
+				   (mtime_t)c->notify_rate_interval * MTIME_SEC))
+		m->settings.notify_rate_limit = 0; /* as it now is: unlimited */
+	m->settings.pe_check_interval = (mtime_t)c->pe_check_interval * MTIME_SEC;
+	m->alarms.pe_check_interval = m->settings.pe_check_interval;
 }
 
 static bool same_string(const char *a, const char *b)
@@ -85,11 +90,13 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 			mvpn_log(LOG_ERR, "out of memory configuring vpn \"%s\"", vc->name);
 			continue;
 		}
+		v->thresholds = vc->thresholds;
 		added += !existed;
 	}
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
 	daemon_apply_probes(d, c);
+	alarms_reconfigured(m);
 	m->g.config_loads++;
 	m->g.config_last_load = mclock_now(&m->clock);
 	config_free(d->config);

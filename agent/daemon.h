@@ -13,7 +13,7 @@
 #endif
 
 enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGROUP, VIEW_CHANGE,
-	       VIEW_PAIR, VIEW_TUNNEL, VIEW_COUNT };
+	       VIEW_PAIR, VIEW_TUNNEL, VIEW_ALARM, VIEW_COUNT };
 
 struct capture;
 struct prober;
@@ -51,6 +51,8 @@ int views_register(struct daemon *d);
 void views_passive_init(struct daemon *d);
 /* views_probe.c: the active engine's tables. */
 void views_probe_init(struct daemon *d);
+/* views_alarm.c: the active alarm table. */
+void views_alarm_init(struct daemon *d);
 /* Places a view under mvpnObjects.arc (its entry, for a table). */
 void view_at(struct table_view *tv, const char *name, unsigned arc, bool table);
 /* A table view under arc with accessible columns first..last, read with d. */

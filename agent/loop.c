@@ -10,6 +10,7 @@
 #include "../capture/engine.h"
 #include "../probe/engine.h"
 #include "daemon.h"
+#include "notify.h"
 #include "../mib/log.h"
 
 int loop_signals_open(struct daemon *d)
@@ -140,7 +141,10 @@ static void loop_once(struct daemon *d)
 	}
 	if (replaying(d))
 		replay_some(d);
-	run_alarms();
+	/* Judge what the engines just learned, then announce it. */
+	alarms_run(d->model, mclock_now(&d->model->clock));
+	notify_drain(d);
+	run_alarms(); /* net-snmp's timers */
 	netsnmp_check_outstanding_agent_requests();
 }
 

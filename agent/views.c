@@ -57,6 +57,7 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_PROBE_RX_DUPLICATES:
 		cell_counter64(c, m->probing.rx_result[PROBE_RX_DUPLICATE]);
 		break;
+	case COL_NOTIFICATIONS_LOST: cell_counter64(c, g->notifications_lost); break;
 	default: return false;
 	}
 	return true;
@@ -172,6 +173,7 @@ int views_register(struct daemon *d)
 
 	views_passive_init(d);
 	views_probe_init(d);
+	views_alarm_init(d);
 	for (int i = 0; i < VIEW_COUNT; i++)
 		if (table_view_register(&d->views[i]) < 0)
 			return -1;

@@ -412,11 +412,14 @@ static void advance_clock(struct capture *c, mtime_t ts)
 	if (!c->offline)
 		return;
 	mclock_advance(&m->clock, ts);
-	/* Before the packet is applied, as a live timer would have fired before it arrived. */
+	/* Before the packet is applied, as a live timer would have fired before
+	 * it arrived; and the model judges the previous packet's effects (and
+	 * the expiries) before this one can undo them. */
 	passive_expire(m, mclock_now(&m->clock));
+	alarms_run(m, mclock_now(&m->clock));
 }
 
-void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
+static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
 {
 	struct model *m = c->model;
 	struct frame f;
@@ -454,6 +457,13 @@ void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime
 		m->g.data_discarded++;
 		break;
 	}
+}
+
+void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
+{
+	handle_frame(c, p, len, ts);
+	/* Judged at once, before a later packet can undo what this one did. */
+	alarms_run(c->model, mclock_now(&c->model->clock));
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)

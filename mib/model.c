@@ -17,6 +17,7 @@ struct model *model_new(bool offline)
 	m->capture = CAPTURE_OFF;
 	m->next_expiry = MTIME_NEVER;
 	probing_init(&m->probing);
+	alarms_init(&m->alarms);
 	return m;
 }
 
@@ -35,8 +36,9 @@ void vpn_forget(struct vpn *v)
 	for (size_t i = v->pes.n; i-- > 0;) {
 		struct pe *pe = v->pes.v[i];
 		pe_unschedule(&v->pes, pe);
-		if (pe->expected)
-			*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true};
+		if (pe->expected) /* keeps its alarm: still expected, and now not heard */
+			*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true,
+					  .alarm_index = pe->alarm_index};
 		else
 			pe_delete(&v->pes, pe);
 	}
@@ -53,6 +55,7 @@ void model_free(struct model *m)
 	free(m->vpns);
 	changelog_free(&m->changes);
 	probing_free(&m->probing);
+	alarms_free(&m->alarms);
 	free(m);
 }
 

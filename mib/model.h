@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "alarms.h"
 #include "cgroup.h"
 #include "changelog.h"
 #include "clock.h"
@@ -50,6 +51,9 @@ struct vpn {
 	struct pe_table pes;
 	struct cgroup_state cg;
 	struct vpn_probe *probing; /* NULL unless probing is configured; owned */
+	struct thresholds thresholds; /* for its probed pairs */
+	bool mismatch_announced; /* a PE alarm was raised since the VPN last matched */
+	bool pe_dirty;           /* a PE came or went since its last PE check */
 };
 
 struct pe_counts {
@@ -74,6 +78,7 @@ struct global_counters {
 	uint64_t capture_kernel_drops;
 	uint64_t notifications_sent;
 	uint64_t notifications_suppressed;
+	uint64_t notifications_lost; /* pushed out of a full queue while the master was away */
 	mtime_t last_change;
 	mtime_t config_last_load;
 };
@@ -85,6 +90,7 @@ struct model_settings {
 	uint32_t max_data_mdts_per_vpn;
 	uint32_t notify_rate_limit;
 	uint32_t notify_rate_interval; /* seconds */
+	mtime_t pe_check_interval; /* expected vs active PEs are re-judged at least this often */
 };
 
 struct model {
@@ -99,6 +105,7 @@ struct model {
 	enum capture_status capture;
 	char capture_source[256];
 	struct probing probing; /* tunnels and probe accounting */
+	struct alarms alarms;   /* active alarms and notices waiting for the agent */
 };
 
 struct model *model_new(bool offline);

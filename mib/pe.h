@@ -33,6 +33,7 @@ struct pe {
 	mtime_t first_seen, last_hello, expires; /* 0: never */
 	uint64_t restarts, hellos, join_prunes, changes;
 	TAILQ_ENTRY(pe) expiry; /* on the table's expiry list while alive and mortal */
+	uint32_t alarm_index;   /* its raised peMissing/peUnexpected alarm; 0: none */
 };
 
 TAILQ_HEAD(pe_expiry_list, pe);

@@ -653,16 +653,31 @@ static void pair_set_status(struct model *m, struct pair *pr, enum pair_status s
 	pr->changes++;
 }
 
-static void pair_tick(struct probing *p, struct model *m, struct pair *pr, mtime_t now)
+void pair_update_status(struct probing *p, struct model *m, struct pair *pr, mtime_t now)
 {
 	mtime_t since = pr->last_rx ? pr->last_rx : pr->created;
+	enum pair_status st = pr->status;
 
+	if (now >= since + p->timing.unreachable_time && pr->sent)
+		st = PAIR_UNREACHABLE;
+	else if (pr->last_rx)
+		st = pr->alarm_index[METRIC_LOSS]    ? PAIR_LOSS_ALARM
+		   : pr->alarm_index[METRIC_DELAY]  ? PAIR_DELAY_ALARM
+		   : pr->alarm_index[METRIC_JITTER] ? PAIR_JITTER_ALARM
+						    : PAIR_OK;
+	pair_set_status(m, pr, st, now);
+}
+
+bool pair_window_full(const struct probing *p, const struct pair *pr, mtime_t now)
+{
+	return now >= pr->created + pr->outcomes.span + p->timing.loss_timeout;
+}
+
+static void pair_tick(struct probing *p, struct model *m, struct pair *pr, mtime_t now)
+{
 	outcome_window_expire(&pr->outcomes, now);
 	delay_window_expire(&pr->delays, now);
-	if (now >= since + p->timing.unreachable_time && pr->sent)
-		pair_set_status(m, pr, PAIR_UNREACHABLE, now);
-	else if (pr->last_rx && (pr->status == PAIR_STARTING || pr->status == PAIR_UNREACHABLE))
-		pair_set_status(m, pr, PAIR_OK, now);
+	pair_update_status(p, m, pr, now);
 	pr->last_update = now;
 }
 

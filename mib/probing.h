@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "alarms.h"
 #include "clock.h"
 #include "delaystats.h"
 #include "oidx.h"
@@ -135,6 +136,7 @@ struct pair {
 	struct delay_window delays;
 	struct delay_total total;
 	struct pair_figures fig;
+	uint32_t alarm_index[METRICS]; /* raised threshold alarms; 0: armed for rising */
 };
 
 enum pe_role { ROLE_SENDER = 1, ROLE_RECEIVER = 2 };
@@ -211,6 +213,12 @@ enum probe_rx_result probing_rx(struct probing *p, struct model *m, uint32_t vpn
 /* Once in a while (at least once a second): decides losses, expires windows,
  * updates statuses (logging changes to the change table). */
 void probing_tick(struct probing *p, struct model *m, mtime_t now);
+
+/* Sets the pair's status from its reachability and its raised alarms
+ * (unreachable, then loss, delay, jitter), logging a change. */
+void pair_update_status(struct probing *p, struct model *m, struct pair *pr, mtime_t now);
+/* True once the pair's window has filled: from then on its figures are judged. */
+bool pair_window_full(const struct probing *p, const struct pair *pr, mtime_t now);
 
 /* The agent's figures of a pair, recomputed if older than a second. */
 const struct pair_figures *pair_figures(struct probing *p, struct pair *pr, mtime_t now);

@@ -1,0 +1,497 @@
+#include "alarms.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "model.h"
+
+static const char *const notice_names[NOTICE_KINDS + 1] = {
+	"", "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch",
+	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
+	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling"};
+
+const char *notice_name(enum notice_kind kind)
+{
+	return kind >= 1 && kind <= NOTICE_KINDS ? notice_names[kind] : "?";
+}
+
+void alarms_init(struct alarms *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->table.next_index = 1;
+	a->pe_check_interval = 10 * MTIME_SEC;
+}
+
+static void limiter_free(struct rate_limiter *l)
+{
+	for (size_t k = 0; k <= NOTICE_KINDS; k++) {
+		free(l->sent[k]);
+		l->sent[k] = NULL;
+		l->head[k] = l->len[k] = 0;
+	}
+}
+
+void alarms_free(struct alarms *a)
+{
+	free(a->table.v);
+	a->table.v = NULL;
+	a->table.n = a->table.cap = 0;
+	limiter_free(&a->limiter);
+}
+
+bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval)
+{
+	struct rate_limiter *l = &a->limiter;
+
+	if (l->limit == limit && l->interval == interval)
+		return true; /* keep the history: a reload must not open the gate */
+	limiter_free(l);
+	l->limit = limit;
+	l->interval = interval;
+	for (size_t k = 1; limit && k <= NOTICE_KINDS; k++) {
+		l->sent[k] = calloc(limit, sizeof(*l->sent[k]));
+		if (!l->sent[k]) {
+			limiter_free(l);
+			l->limit = 0;
+			mvpn_log(LOG_ERR, "out of memory for the notification rate limit: unlimited");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* May a notice of this kind go now?  Records it if so. */
+static bool limiter_admit(struct rate_limiter *l, enum notice_kind k, mtime_t now)
+{
+	size_t cap = l->limit;
+
+	if (!cap)
+		return true;
+	if (l->len[k] == cap) {
+		mtime_t oldest = l->sent[k][l->head[k]];
+		if (now < oldest + l->interval)
+			return false;
+		l->head[k] = (l->head[k] + 1) % cap;
+		l->len[k]--;
+	}
+	l->sent[k][(l->head[k] + l->len[k]) % cap] = now;
+	l->len[k]++;
+	return true;
+}
+
+/* ---- the notice queue ---- */
+
+void notice_describe(const struct notice *n, char *out, size_t len)
+{
+	char a[INET_ADDR_STRLEN] = "", b[INET_ADDR_STRLEN] = "";
+
+	if (n->addr.type)
+		inet_addr_format(&n->addr, a);
+	if (n->peer.type)
+		inet_addr_format(&n->peer, b);
+	switch (n->kind) {
+	case NOTICE_PE_MISSING:
+	case NOTICE_PE_UNEXPECTED:
+		snprintf(out, len, "vpn \"%s\" (%u) pe %s", n->vpn_name, n->vpn_index, a);
+		break;
+	case NOTICE_VPN_MATCH:
+		snprintf(out, len, "vpn \"%s\" (%u): %u expected, %u active", n->vpn_name,
+			 n->vpn_index, n->expected, n->active);
+		break;
+	default:
+		snprintf(out, len, "vpn \"%s\" (%u) pair %s -> %s: %u (threshold %u)", n->vpn_name,
+			 n->vpn_index, a, b, n->value, n->threshold);
+	}
+}
+
+static void queue_push(struct model *m, const struct notice *n)
+{
+	struct alarms *a = &m->alarms;
+	struct notice_queue *q = &a->queue;
+	char what[256];
+
+	if (!limiter_admit(&a->limiter, n->kind, n->at)) {
+		a->limiter.suppressed[n->kind]++;
+		m->g.notifications_suppressed++;
+		notice_describe(n, what, sizeof(what));
+		mvpn_log(LOG_NOTICE, "%s not sent: rate limit of %u per %llu s reached (%llu of "
+			 "this kind held back so far): %s", notice_name(n->kind), a->limiter.limit,
+			 (unsigned long long)(a->limiter.interval / MTIME_SEC),
+			 (unsigned long long)a->limiter.suppressed[n->kind], what);
+		return;
+	}
+	if (q->len == NOTICE_QUEUE_CAP) {
+		notice_describe(&q->ring[q->head], what, sizeof(what));
+		mvpn_log(LOG_ERR, "%s lost: %u notifications wait for the master agent: %s",
+			 notice_name(q->ring[q->head].kind), NOTICE_QUEUE_CAP, what);
+		q->head = (q->head + 1) % NOTICE_QUEUE_CAP;
+		q->len--;
+		a->lost++;
+		m->g.notifications_lost++;
+	}
+	q->ring[(q->head + q->len) % NOTICE_QUEUE_CAP] = *n;
+	q->len++;
+}
+
+bool notice_pop(struct alarms *a, struct notice *out)
+{
+	struct notice_queue *q = &a->queue;
+
+	if (!q->len)
+		return false;
+	*out = q->ring[q->head];
+	q->head = (q->head + 1) % NOTICE_QUEUE_CAP;
+	q->len--;
+	return true;
+}
+
+static struct notice notice_for(const struct vpn *v, enum notice_kind kind, mtime_t now)
+{
+	struct notice n = {.kind = kind, .vpn_index = v->index, .at = now};
+
+	snprintf(n.vpn_name, sizeof(n.vpn_name), "%s", v->name);
+	return n;
+}
+
+/* ---- the alarm table ---- */
+
+static size_t alarm_position(const struct alarm_table *t, uint32_t index)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct alarm *alarm_find(const struct alarm_table *t, uint32_t index)
+{
+	size_t pos = alarm_position(t, index);
+
+	return pos < t->n && t->v[pos].index == index ? &t->v[pos] : NULL;
+}
+
+/* Adds a row; returns its index, or 0 when out of memory (logged). */
+static uint32_t alarm_add(struct model *m, const struct alarm *proto)
+{
+	struct alarm_table *t = &m->alarms.table;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct alarm *grown = realloc(t->v, cap * sizeof(*grown));
+		if (!grown) {
+			mvpn_log(LOG_ERR, "out of memory: alarm not entered in the table: %s",
+				 proto->descr);
+			return 0;
+		}
+		t->v = grown;
+		t->cap = cap;
+	}
+	t->v[t->n] = *proto;
+	t->v[t->n].index = t->next_index++;
+	if (t->next_index == 0) /* 2^32 alarms later: 0 means "none" */
+		t->next_index = 1;
+	mvpn_log(LOG_WARNING, "alarm %u raised: %s", t->v[t->n].index, proto->descr);
+	return t->v[t->n++].index;
+}
+
+static void alarm_remove(struct model *m, uint32_t index, const char *why)
+{
+	struct alarm_table *t = &m->alarms.table;
+	size_t pos = alarm_position(t, index);
+
+	if (pos >= t->n || t->v[pos].index != index)
+		return;
+	mvpn_log(LOG_NOTICE, "alarm %u cleared (%s): %s", index, why, t->v[pos].descr);
+	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
+	t->n--;
+}
+
+void alarm_oidx(const struct alarm *al, struct oidx *out)
+{
+	oidx_reset(out);
+	oidx_push(out, al->index);
+}
+
+const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want, size_t wlen,
+			       bool after)
+{
+	size_t pos;
+
+	if (wlen == 0)
+		return t->n ? &t->v[0] : NULL;
+	pos = alarm_position(t, want[0]);
+	if (pos < t->n && t->v[pos].index == want[0]) {
+		struct oidx row;
+		alarm_oidx(&t->v[pos], &row);
+		if (!oidx_seek_ok(&row, want, wlen, after))
+			pos++;
+	}
+	return pos < t->n ? &t->v[pos] : NULL;
+}
+
+/* ---- expected vs active PEs ---- */
+
+static enum alarm_kind pe_alarm_wanted(const struct pe *pe, bool grace_over)
+{
+	if (pe->expected && !pe->alive && grace_over)
+		return ALARM_PE_MISSING;
+	if (!pe->expected && pe->alive)
+		return ALARM_PE_UNEXPECTED;
+	return 0;
+}
+
+static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum alarm_kind kind,
+			   mtime_t now)
+{
+	struct alarm al = {.kind = kind, .vpn_index = v->index, .addr = pe->addr, .raised = now};
+	char addr[INET_ADDR_STRLEN];
+	struct notice n = notice_for(v, kind == ALARM_PE_MISSING ? NOTICE_PE_MISSING
+								 : NOTICE_PE_UNEXPECTED, now);
+
+	inet_addr_format(&pe->addr, addr);
+	snprintf(al.descr, sizeof(al.descr), kind == ALARM_PE_MISSING
+		 ? "vpn %s: expected PE %s is not active" : "vpn %s: PE %s is active but not expected",
+		 v->name, addr);
+	pe->alarm_index = alarm_add(m, &al);
+	v->mismatch_announced = true;
+	n.addr = pe->addr;
+	queue_push(m, &n);
+}
+
+static void check_vpn_pes(struct model *m, struct vpn *v, mtime_t now, bool grace_over)
+{
+	size_t raised = 0;
+
+	for (size_t i = 0; i < v->pes.n; i++) {
+		struct pe *pe = v->pes.v[i];
+		enum alarm_kind want = pe_alarm_wanted(pe, grace_over);
+		const struct alarm *al = pe->alarm_index ? alarm_find(&m->alarms.table,
+								       pe->alarm_index) : NULL;
+
+		if (pe->alarm_index && (!al || al->kind != want)) {
+			alarm_remove(m, pe->alarm_index, "the PE's state changed");
+			pe->alarm_index = 0;
+		}
+		if (want && !pe->alarm_index)
+			raise_pe_alarm(m, v, pe, want, now);
+		raised += want != 0;
+	}
+	if (!raised && v->mismatch_announced) {
+		struct pe_counts pc;
+		struct notice n = notice_for(v, NOTICE_VPN_MATCH, now);
+		vpn_pe_counts(m, v, &pc);
+		n.expected = pc.expected;
+		n.active = pc.active;
+		mvpn_log(LOG_NOTICE, "vpn %s matches its configuration again", v->name);
+		v->mismatch_announced = false;
+		queue_push(m, &n);
+	}
+}
+
+void alarms_pe_changed(struct model *m, struct vpn *v)
+{
+	v->pe_dirty = true;
+	m->alarms.pe_dirty = true;
+}
+
+/* All VPNs, or only those whose PEs changed. */
+static void check_pes(struct model *m, mtime_t now, bool all)
+{
+	struct alarms *a = &m->alarms;
+	mtime_t grace_end = m->clock.origin + m->settings.startup_grace;
+	bool grace_over = now >= grace_end;
+
+	a->pe_dirty = false;
+	if (all) {
+		a->next_pe_check = now + a->pe_check_interval;
+		if (!grace_over && grace_end < a->next_pe_check)
+			a->next_pe_check = grace_end;
+	}
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		/* Without a capture nothing is ever heard: every PE would be "missing". */
+		if ((all || v->pe_dirty) && m->capture != CAPTURE_OFF)
+			check_vpn_pes(m, v, now, grace_over);
+		v->pe_dirty = false;
+	}
+}
+
+/* ---- thresholds on probed pairs ---- */
+
+static const enum notice_kind rising_notice[METRICS] = {NOTICE_LOSS_RISING, NOTICE_DELAY_RISING,
+							NOTICE_JITTER_RISING};
+static const enum notice_kind falling_notice[METRICS] = {
+	NOTICE_LOSS_FALLING, NOTICE_DELAY_FALLING, NOTICE_JITTER_FALLING};
+static const enum alarm_kind metric_alarm[METRICS] = {ALARM_PAIR_LOSS, ALARM_PAIR_DELAY,
+						      ALARM_PAIR_JITTER};
+static const char *const metric_names[METRICS] = {"loss", "delay", "jitter"};
+static const char *const metric_units[METRICS] = {"ppm", "us", "us"};
+
+static uint32_t us_clamped(int64_t ns)
+{
+	int64_t us = (ns + 500) / 1000;
+	return ns <= 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* The pair's value of a metric, in the MIB's units; false if it has none yet. */
+static bool metric_value(const struct pair_figures *f, enum metric k, uint32_t *out)
+{
+	switch (k) {
+	case METRIC_LOSS:
+		*out = f->loss_ppm;
+		return f->window_sent > 0;
+	case METRIC_DELAY: /* the provider's delay: corrected for the tunnels */
+		*out = us_clamped(f->window.avg_ns - f->correction_ns);
+		return f->window.count > 0 && f->have_correction;
+	case METRIC_JITTER:
+		*out = us_clamped(f->window.jitter_ns);
+		return f->window.ipdv_count > 0;
+	default:
+		return false;
+	}
+}
+
+static void pair_notice(struct model *m, const struct vpn *v, const struct pair *pr,
+			enum notice_kind kind, uint32_t value, uint32_t threshold, mtime_t now)
+{
+	struct notice n = notice_for(v, kind, now);
+
+	n.addr = pr->src;
+	n.peer = pr->dst;
+	n.value = value;
+	n.threshold = threshold;
+	queue_push(m, &n);
+}
+
+static void raise_pair_alarm(struct model *m, const struct vpn *v, struct pair *pr,
+			     enum metric k, uint32_t value, uint32_t rising, mtime_t now)
+{
+	struct alarm al = {.kind = metric_alarm[k], .vpn_index = v->index, .addr = pr->src,
+			   .peer = pr->dst, .value = value, .threshold = rising, .raised = now};
+	char src[INET_ADDR_STRLEN], dst[INET_ADDR_STRLEN];
+
+	snprintf(al.descr, sizeof(al.descr), "vpn %s: pair %s -> %s %s %u %s reached %u",
+		 v->name, inet_addr_format(&pr->src, src), inet_addr_format(&pr->dst, dst),
+		 metric_names[k], value, metric_units[k], rising);
+	pr->alarm_index[k] = alarm_add(m, &al);
+	pair_notice(m, v, pr, rising_notice[k], value, rising, now);
+}
+
+/* RMON hysteresis, startup alarm "rising": see the file's comment in alarms.h. */
+static bool judge_metric(struct model *m, const struct vpn *v, struct pair *pr, enum metric k,
+			 const struct pair_figures *f, mtime_t now)
+{
+	const struct threshold *t = &v->thresholds.t[k];
+	uint32_t value;
+
+	if (!t->rising || !metric_value(f, k, &value))
+		return false;
+	if (!pr->alarm_index[k] && value >= t->rising) {
+		raise_pair_alarm(m, v, pr, k, value, t->rising, now);
+		return true;
+	}
+	if (pr->alarm_index[k] && value <= t->falling) {
+		alarm_remove(m, pr->alarm_index[k], "fell to the falling threshold");
+		pr->alarm_index[k] = 0;
+		pair_notice(m, v, pr, falling_notice[k], value, t->falling, now);
+		return true;
+	}
+	return false;
+}
+
+static bool judged(const struct thresholds *t)
+{
+	return t->t[METRIC_LOSS].rising || t->t[METRIC_DELAY].rising || t->t[METRIC_JITTER].rising;
+}
+
+static void check_vpn_pairs(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct vpn_probe *vp = v->probing;
+
+	if (!vp || !judged(&v->thresholds))
+		return;
+	for (size_t i = 0; i < vp->n * vp->n; i++) {
+		struct pair *pr = vp->pairs[i];
+		bool changed = false;
+		if (!pr || !pair_window_full(&m->probing, pr, now))
+			continue;
+		const struct pair_figures *f = pair_figures(&m->probing, pr, now);
+		for (enum metric k = 0; k < METRICS; k++)
+			changed |= judge_metric(m, v, pr, k, f, now);
+		if (changed)
+			pair_update_status(&m->probing, m, pr, now);
+	}
+}
+
+static void check_pairs(struct model *m, mtime_t now)
+{
+	m->alarms.next_threshold_check = now + MTIME_SEC;
+	for (size_t i = 0; i < m->n_vpns; i++)
+		check_vpn_pairs(m, m->vpns[i], now);
+}
+
+void alarms_run(struct model *m, mtime_t now)
+{
+	struct alarms *a = &m->alarms;
+
+	if (now >= a->next_pe_check)
+		check_pes(m, now, true);
+	else if (a->pe_dirty)
+		check_pes(m, now, false);
+	if (now >= a->next_threshold_check)
+		check_pairs(m, now);
+}
+
+/* ---- reconfiguration ---- */
+
+/* Does the alarm still have its owner, and is the owner still judged? */
+static bool alarm_owned(const struct model *m, const struct alarm *al)
+{
+	const struct vpn *v = vpn_find(m, al->vpn_index);
+
+	if (!v)
+		return false;
+	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+		const struct pe *pe = pe_find(&v->pes, &al->addr);
+		return pe && pe->alarm_index == al->index;
+	}
+	const struct vpn_probe *vp = v->probing;
+	long i = vp ? vpn_probe_pe_index(vp, &al->addr) : -1;
+	long j = vp ? vpn_probe_pe_index(vp, &al->peer) : -1;
+	const struct pair *pr = i >= 0 && j >= 0 ? vp->pairs[i * (long)vp->n + j] : NULL;
+	enum metric k = al->kind - ALARM_PAIR_LOSS;
+	return pr && pr->alarm_index[k] == al->index && v->thresholds.t[k].rising;
+}
+
+/* A pair whose metric is no longer judged forgets its alarm. */
+static void disarm_unjudged(struct model *m)
+{
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		struct vpn_probe *vp = v->probing;
+		for (size_t p = 0; vp && p < vp->n * vp->n; p++)
+			for (enum metric k = 0; vp->pairs[p] && k < METRICS; k++)
+				if (!v->thresholds.t[k].rising)
+					vp->pairs[p]->alarm_index[k] = 0;
+	}
+}
+
+void alarms_reconfigured(struct model *m)
+{
+	struct alarm_table *t = &m->alarms.table;
+
+	for (size_t i = t->n; i-- > 0;)
+		if (!alarm_owned(m, &t->v[i]))
+			alarm_remove(m, t->v[i].index, "no longer configured");
+	disarm_unjudged(m);
+	m->alarms.next_pe_check = 0;
+	m->alarms.next_threshold_check = 0;
+}

@@ -1,0 +1,164 @@
+/*
+ * Alarms and the notifications that announce them (patent fig. 5; RFC 4834
+ * 5.2.10).  Pure model logic, no net-snmp: alarms_run() compares what the
+ * engines learned with what the configuration expects, raises and clears
+ * rows of the active alarm table (mvpnAlarmTable), and queues a notice for
+ * each transition.  The agent pops the notices and sends them as SNMP
+ * notifications; the engines never see any of this.
+ *
+ * Two families:
+ *  - PE alarms: an expected PE not active (after the start-up grace), a PE
+ *    active that is not expected.  One notice per PE transition; when a VPN
+ *    that had raised any comes back to match its configuration, one
+ *    VPN-level "match" notice.
+ *  - Threshold alarms on probed pairs (loss, corrected delay, jitter), with
+ *    RMON alarmTable hysteresis and a startup alarm of "rising": a rising
+ *    notice when the value reaches the rising threshold, then nothing until
+ *    it has fallen to the falling threshold, which gives one falling notice,
+ *    and so on.  A pair is judged only once its window has filled.
+ *
+ * Rate limit: at most `limit` notices of one kind within any `interval` of
+ * the model clock (a sliding window).  What is held back is counted
+ * (model.g.notifications_suppressed) and logged; the alarm table always
+ * tells the truth, whatever was sent.
+ *
+ * Ownership: the model owns struct alarms and everything in it.
+ */
+#ifndef MVPN_ALARMS_H
+#define MVPN_ALARMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "oidx.h"
+
+struct model;
+
+/* Values of mvpnAlarmKind. */
+enum alarm_kind {
+	ALARM_PE_MISSING = 1,
+	ALARM_PE_UNEXPECTED = 2,
+	ALARM_PAIR_LOSS = 3,
+	ALARM_PAIR_DELAY = 4,
+	ALARM_PAIR_JITTER = 5,
+};
+
+/* Sub-identifiers of the notifications under mvpnNotifications. */
+enum notice_kind {
+	NOTICE_PE_MISSING = 1,
+	NOTICE_PE_UNEXPECTED,
+	NOTICE_VPN_MATCH,
+	NOTICE_LOSS_RISING,
+	NOTICE_LOSS_FALLING,
+	NOTICE_DELAY_RISING,
+	NOTICE_DELAY_FALLING,
+	NOTICE_JITTER_RISING,
+	NOTICE_JITTER_FALLING,
+	NOTICE_KINDS = NOTICE_JITTER_FALLING
+};
+
+/* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
+enum metric { METRIC_LOSS, METRIC_DELAY, METRIC_JITTER, METRICS };
+
+struct threshold {
+	uint32_t rising, falling; /* ppm or us; rising 0: the metric is not judged */
+};
+
+struct thresholds {
+	struct threshold t[METRICS];
+};
+
+#define ALARM_DESCR_MAX 128
+#define NOTICE_NAME_MAX 64
+
+struct alarm {
+	uint32_t index; /* mvpnAlarmIndex: increasing, never reused while active */
+	enum alarm_kind kind;
+	uint32_t vpn_index;
+	struct inet_addr addr, peer; /* peer: the destination of a pair alarm, else unset */
+	uint32_t value, threshold;   /* at the time it was raised; 0 for PE alarms */
+	mtime_t raised;
+	char descr[ALARM_DESCR_MAX];
+};
+
+/* What one notification carries (mvpnNotifyObjects and the VPN's columns). */
+struct notice {
+	enum notice_kind kind;
+	uint32_t vpn_index;
+	char vpn_name[NOTICE_NAME_MAX + 1];
+	struct inet_addr addr, peer;
+	uint32_t value, threshold; /* thresholds: measured value and the threshold crossed */
+	uint32_t expected, active; /* NOTICE_VPN_MATCH: the VPN's PE counts */
+	mtime_t at;
+};
+
+struct alarm_table {
+	struct alarm *v; /* sorted by index (indexes only grow, so appends keep it sorted) */
+	size_t n, cap;
+	uint32_t next_index;
+};
+
+#define NOTICE_QUEUE_CAP 1024
+
+/* Notices waiting for the agent (it drains them every loop turn; they wait
+ * longer only while the master agent is away). */
+struct notice_queue {
+	struct notice ring[NOTICE_QUEUE_CAP];
+	size_t head, len;
+};
+
+/* Sliding-window limiter: the send times of the last `limit` notices per kind. */
+struct rate_limiter {
+	uint32_t limit; /* 0: unlimited */
+	mtime_t interval;
+	mtime_t *sent[NOTICE_KINDS + 1]; /* rings of limit entries; owned */
+	size_t head[NOTICE_KINDS + 1], len[NOTICE_KINDS + 1];
+	uint64_t suppressed[NOTICE_KINDS + 1];
+};
+
+struct alarms {
+	struct alarm_table table;
+	struct notice_queue queue;
+	struct rate_limiter limiter;
+	mtime_t pe_check_interval;
+	mtime_t next_pe_check;        /* 0: as soon as possible */
+	mtime_t next_threshold_check;
+	bool pe_dirty;                /* some VPN has pe_dirty set */
+	uint64_t lost;                /* notices pushed out of a full queue */
+};
+
+void alarms_init(struct alarms *a);
+void alarms_free(struct alarms *a);
+/* Returns false when out of memory (the limiter is then unlimited, and says so). */
+bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval);
+
+/* A PE of v came up or went down: its VPN is re-judged on the next run. */
+struct vpn;
+void alarms_pe_changed(struct model *m, struct vpn *v);
+/* Re-judges what is due: the VPNs whose PEs changed; every VPN when the check
+ * interval has passed (and at the end of the start-up grace); pair thresholds
+ * once a second.  Cheap when nothing is due: called after every packet of a
+ * replay (so capture time is judged as live time would be) and every loop turn. */
+void alarms_run(struct model *m, mtime_t now);
+/* After a reconfiguration: drops alarms whose VPN, PE or pair is gone or no
+ * longer judged, and has everything re-judged on the next run. */
+void alarms_reconfigured(struct model *m);
+
+/* The next notice to send, oldest first; false when there is none.  The
+ * agent pops only while it can send: meanwhile notices wait, and when the
+ * queue is full the oldest is pushed out (logged, counted in `lost`). */
+bool notice_pop(struct alarms *a, struct notice *out);
+/* "mvpnPeMissing" and so on. */
+const char *notice_name(enum notice_kind kind);
+/* One line for the log: the VPN, the addresses, value and threshold. */
+void notice_describe(const struct notice *n, char *out, size_t len);
+
+const struct alarm *alarm_find(const struct alarm_table *t, uint32_t index);
+void alarm_oidx(const struct alarm *al, struct oidx *out);
+const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want, size_t wlen,
+			       bool after);
+
+#endif
