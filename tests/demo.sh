@@ -2,12 +2,14 @@
 # make demo: a private snmpd master on loopback; mvpnmond behind it replaying the
 # bundled capture (tests/fixtures/passive.pcap: three MVPNs, an intruder PE, a
 # silent expected PE, a PE restart, joins and prunes, data-MDT switches, written
-# by tests/fixtures/gen_fixtures.py with scapy); then what an operator sees.
+# by tests/fixtures/gen_fixtures.py with scapy); then what an operator sees,
+# including the notifications a private snmptrapd received from it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/mvpnmon-demo.XXXXXX)
 port=${MVPN_DEMO_PORT:-16161}
 snmpd_pid=""
+trapd_pid=""
 mvpnmond_pid=""
 prober_pid=""
 emulator_pid=""
@@ -20,29 +22,39 @@ cleanup() {
 	ip netns del "$ns-mon" 2>/dev/null || true
 	[ -n "$mvpnmond_pid" ] && kill "$mvpnmond_pid" 2>/dev/null && wait "$mvpnmond_pid" 2>/dev/null
 	[ -n "$snmpd_pid" ] && kill "$snmpd_pid" 2>/dev/null && wait "$snmpd_pid" 2>/dev/null
+	[ -n "$trapd_pid" ] && kill "$trapd_pid" 2>/dev/null && wait "$trapd_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
+MIBDIRS="$(ls -d /usr/lib/erlang/lib/snmp-*/mibs | head -n 1):$top/mibs"
+MIBS="SNMPv2-MIB:MVPN-MONITOR-MIB"
+export MIBDIRS MIBS
+trap_port=$((port + 1))
+echo "disableAuthorization yes" > "$tmp/snmptrapd.conf"
+# One line per notification, its varbinds tab-separated, decoded with our MIB.
+snmptrapd -f -Lf "$tmp/traps.log" -C -c "$tmp/snmptrapd.conf" -F "%v\n" "127.0.0.1:$trap_port" &
+trapd_pid=$!
 cat > "$tmp/snmpd.conf" <<CONF
 master agentx
 agentXSocket unix:$tmp/agentx.sock
 agentaddress udp:127.0.0.1:$port
 rocommunity public 127.0.0.1
+trap2sink 127.0.0.1:$trap_port public
 CONF
 MIBS="" snmpd -f -Lf "$tmp/snmpd.log" -C -c "$tmp/snmpd.conf" &
 snmpd_pid=$!
 i=0
 while [ ! -S "$tmp/agentx.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 
-conf="$top/tests/fixtures/passive.conf"
+# The fixture's config has no start-up grace (the tests want every PE judged
+# at once); an operator's would have one Hello hold time.
+conf="$tmp/passive.conf"
+sed 's/^startup-grace = 0$/startup-grace = 105/' "$top/tests/fixtures/passive.conf" > "$conf"
 capture="$top/tests/fixtures/passive.pcap"
 "$top/build/mvpnmond" -f -c "$conf" -r "$capture" -x "$tmp/agentx.sock" -Lf "$tmp/mvpnmond.log" &
 mvpnmond_pid=$!
 
-MIBDIRS="$(ls -d /usr/lib/erlang/lib/snmp-*/mibs | head -n 1):$top/mibs"
-MIBS="SNMPv2-MIB:MVPN-MONITOR-MIB"
-export MIBDIRS MIBS
 i=0
 until snmpget -v2c -c public -t 0.5 -r 0 "127.0.0.1:$port" mvpnCaptureStatus.0 2>/dev/null | grep -q finished; do
 	i=$((i + 1))
@@ -55,6 +67,17 @@ show() {
 	echo "\$ $*"
 	"$@"
 }
+# The notifications snmptrapd has logged so far that we have not shown yet.
+shown_traps=0
+show_traps() {
+	sleep 1
+	echo
+	echo "== notifications received by snmptrapd ($1)"
+	grep 'MVPN-MONITOR-MIB::mvpn' "$tmp/traps.log" | tail -n +$((shown_traps + 1)) |
+		sed -e 's/^SNMPv2-MIB::sysUpTime.0 = [^\t]*\tSNMPv2-MIB::snmpTrapOID.0 = OID: //' \
+		    -e 's/\t/\n      /g'
+	shown_traps=$(grep -c 'MVPN-MONITOR-MIB::mvpn' "$tmp/traps.log" || true)
+}
 agent="127.0.0.1:$port"
 echo "== mvpnmond $("$top/build/mvpnmond" -V | cut -d' ' -f2) behind a private snmpd on $agent"
 echo "== replayed $capture with $conf"
@@ -64,6 +87,8 @@ show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnCGroupPeTable
 show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnCGroupPGroupTable
 show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnChangeTable
 show snmpwalk -v2c -c public "$agent" mvpnGlobals
+show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnAlarmTable
+show_traps "the replay"
 echo
 echo "== daemon log"
 cat "$tmp/mvpnmond.log"
@@ -91,7 +116,7 @@ pe 198.18.1.4
 pe 198.18.1.5
 tunnel 198.18.1.1 up delay 1
 tunnel 198.18.1.1 down delay 1
-pair 198.18.1.1 198.18.1.2 delay 5 loss 5
+pair 198.18.1.1 198.18.1.2 delay 5 loss 15
 pair 198.18.1.3 198.18.1.4 delay 80
 CONF
 ip netns exec "$ns-pe" "$top/build/tools/pe-emulator" -c "$tmp/emulator.conf" -l "$tmp/emulator.log" > /dev/null &
@@ -104,16 +129,20 @@ vpn "acme" {
 	index = 10
 	default-mdt = "239.192.0.10"
 	expected-pes = { "198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4", "198.18.1.5" }
-	probe { rate = 20  window = 60 }
+	probe { rate = 20  window = 5 }
+	thresholds { loss-rising = 4  loss-falling = 1  delay-rising = 50  delay-falling = 20 }
 }
 CONF
 ip netns exec "$ns-mon" "$top/build/mvpnmond" -f -c "$tmp/probe.conf" -x "$tmp/agentx.sock" -Lf "$tmp/probe.log" &
 prober_pid=$!
 echo
-echo "== probing 5 emulated PEs for 8 s (PE1->PE2 loses 5 %, PE3->PE4 is 80 ms slow, tunnels 0-1 ms)"
-sleep 8
+echo "== probing 5 emulated PEs for 9 s (PE1->PE2 loses 15 %, PE3->PE4 is 80 ms slow, tunnels 0-1 ms)"
+echo "== thresholds: loss 4 % rising / 1 % falling, delay 50 ms / 20 ms, judged once the 5 s window has filled"
+sleep 9
 show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnTunnelTable
 show snmptable -v2c -c public -Cb -Ci -Cw 250 "$agent" mvpnPairTable
+show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnAlarmTable
+show_traps "probing"
 echo
 echo "== the emulator's count of what it did"
 kill "$emulator_pid"; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""

@@ -88,8 +88,9 @@ class TrapReceiver:
         with open(conf, "w") as f:
             f.write("disableAuthorization yes\n")
         env = dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=CLIENT_MIBS)
+        # One line per notification: "TRAP", then its varbinds, tab-separated.
         self.proc = subprocess.Popen(
-            ["snmptrapd", "-f", "-Lf", self.log, "-C", "-c", conf,
+            ["snmptrapd", "-f", "-Lf", self.log, "-C", "-c", conf, "-F", "TRAP\t%v\n",
              f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         assert wait_for(lambda: "NET-SNMP version" in self.text(), 10), "snmptrapd did not start"
@@ -100,6 +101,23 @@ class TrapReceiver:
                 return f.read()
         except FileNotFoundError:
             return ""
+
+    def notifications(self, name=None):
+        """Each notification received as {varbind name: value}, with '_name' the
+        notification's name (snmpTrapOID.0); only those called name, if given."""
+        out = []
+        for line in self.text().splitlines():
+            if not line.startswith("TRAP\t"):
+                continue
+            n = {}
+            for vb in line.split("\t")[1:]:
+                key, _, value = vb.partition(" = ")
+                value = value.split(": ", 1)[-1] if ": " in value else value
+                n[key.split("::")[-1]] = value.strip().strip('"')
+            n["_name"] = n.get("snmpTrapOID.0", "").split("::")[-1]
+            if name is None or n["_name"] == name:
+                out.append(n)
+        return out
 
     def stop(self):
         stop_process(self.proc)

@@ -103,6 +103,22 @@ static const struct bad_case bad_cases[] = {
 	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { }", 3, "needs remote"},
 	{"agentx-ping-interval = 2", "probe-local-address = \"239.1.1.1\"", 3,
 	 "not a unicast IPv4 address"},
+	/* thresholds */
+	{"agentx-ping-interval = 2", "thresholds { loss-rising = 4 }", 3,
+	 "loss-rising needs loss-falling"},
+	{"agentx-ping-interval = 2", "thresholds { loss-rising = 4 loss-falling = 5 }", 3,
+	 "thresholds: loss-falling = 5 must be below loss-rising = 4"},
+	{"agentx-ping-interval = 2", "thresholds { delay-falling = 5 }", 3,
+	 "delay-falling is set but delay-rising is not"},
+	{"agentx-ping-interval = 2", "thresholds { loss-rising = 101 }", 3,
+	 "not a number from 0 to 100 (percent)"},
+	{"agentx-ping-interval = 2", "thresholds { jitter-rising = -1 }", 3,
+	 "not a number from 0 to 3.6e+06 (milliseconds)"},
+	{"  index = 10\n", "  index = 10\n thresholds {\n loss-rising = 4\n loss-falling = 5 }\n", 14,
+	 "vpn \"red\": loss-falling = 5 must be below loss-rising = 4"},
+	{"  index = 10\n", "  index = 10\n thresholds { }\n thresholds { }\n", 10,
+	 "more than one thresholds section"},
+	{"agentx-ping-interval = 2", "pe-check-interval = 0", 3, "out of range"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
@@ -179,6 +195,36 @@ TEST(section_and_option_lines_are_found)
 	CHECK_EQ_INT(config_text_option_line(text, NULL, NULL, "x"), 1);
 }
 
+TEST(thresholds_merge_the_vpn_over_the_global_defaults)
+{
+	static const char text[] =
+		"thresholds { loss-rising = 5  loss-falling = 1\n"
+		"             delay-rising = 50 delay-falling = 30 }\n"
+		"vpn \"red\" { index = 1  default-mdt = \"239.192.0.1\"\n"
+		"  thresholds { loss-rising = 10\n jitter-rising = 2.5  jitter-falling = 0 } }\n"
+		"vpn \"blue\" { index = 2  default-mdt = \"239.192.0.2\"\n"
+		"  thresholds { delay-rising = 0 } }\n";
+	struct config *c = load_text(text);
+
+	CHECK(c != NULL);
+	const struct thresholds *red = &c->vpns[0].thresholds, *blue = &c->vpns[1].thresholds;
+	CHECK_EQ_INT(red->t[METRIC_LOSS].rising, 100000); /* ppm */
+	CHECK_EQ_INT(red->t[METRIC_LOSS].falling, 10000);
+	CHECK_EQ_INT(red->t[METRIC_DELAY].rising, 50000); /* us */
+	CHECK_EQ_INT(red->t[METRIC_DELAY].falling, 30000);
+	CHECK_EQ_INT(red->t[METRIC_JITTER].rising, 2500);
+	CHECK_EQ_INT(red->t[METRIC_JITTER].falling, 0);
+	CHECK_EQ_INT(blue->t[METRIC_LOSS].rising, 50000);
+	CHECK_EQ_INT(blue->t[METRIC_DELAY].rising, 0); /* switched off for blue */
+	CHECK_EQ_INT(blue->t[METRIC_JITTER].rising, 0);
+	CHECK_EQ_INT(c->pe_check_interval, 10);
+	CHECK_EQ_INT(config_text_sub_option_line(text, "vpn", "red", "thresholds", "jitter-rising"), 5);
+	CHECK_EQ_INT(config_text_sub_option_line(text, NULL, NULL, "thresholds", "delay-rising"), 2);
+	CHECK_EQ_INT(config_text_sub_option_line(text, "vpn", "blue", "thresholds", "loss-rising"), 7);
+	config_free(c);
+}
+
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
-	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found))
+	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found),
+	  T(thresholds_merge_the_vpn_over_the_global_defaults))

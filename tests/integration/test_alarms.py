@@ -1,0 +1,205 @@
+"""Alarms as real notifications: mvpnmond -> AgentX -> a private snmpd ->
+trap2sink -> a private snmptrapd that decodes them by name with our MIB.
+
+Passive alarms replay captures written by scapy (tests/fixtures/
+gen_alarm_fixtures.py), whose expected notifications come from the
+generator's own reading of its timeline.  Threshold alarms use the PE
+emulator: the loss, delay or jitter it applies to a pair is stepped by
+reloading it, and the notifications must follow RMON hysteresis.
+"""
+import ipaddress
+import json
+import os
+import shutil
+import time
+
+from conftest import FIXTURES, addr_text, scalars, serving, snmp_rows, wait_for
+from test_probe import GROUP, MONITOR, PORT, Scenario, lab, pe, start_emulator  # noqa: F401
+
+MVPN_NOTIFICATIONS = ("mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch",
+                      "mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
+                      "mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling")
+ALARM_KIND = {1: "missing", 2: "unexpected", 3: "pairLoss", 4: "pairDelay", 5: "pairJitter"}
+
+
+def ours(traps):
+    return [n for n in traps.notifications() if n["_name"] in MVPN_NOTIFICATIONS]
+
+
+def hex_addr(text):
+    """'C6 12 00 42' (snmptrapd's Hex-STRING) -> '198.18.0.66'."""
+    return str(ipaddress.ip_address(bytes.fromhex(text.replace(" ", ""))))
+
+
+def replay(daemon, snmp, name):
+    shutil.copy(os.path.join(FIXTURES, name + ".conf"), daemon.conf)
+    daemon.start("-r", os.path.join(FIXTURES, name + ".pcap"))
+    assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
+    with open(os.path.join(FIXTURES, name + ".expected.json")) as f:
+        return json.load(f)
+
+
+def received(traps, expected_count, settle=1.5):
+    """Waits for expected_count of our notifications, then a little longer, so
+    that one too many would be seen too."""
+    wait_for(lambda: len(ours(traps)) >= expected_count, 10)
+    time.sleep(settle)
+    return ours(traps)
+
+
+def summary(n):
+    """What identifies a passive notification: name, VPN, PE."""
+    return (n["_name"], n.get(f"mvpnVpnName.{n['mvpnNotifyVpnIndex.0']}"),
+            hex_addr(n["mvpnNotifyAddr.0"]) if "mvpnNotifyAddr.0" in n else "")
+
+
+def alarm_rows(snmp):
+    return [r for _, r in sorted(snmp_rows(snmp, "mvpnAlarmTable", "u").items())]
+
+
+def test_intruder_and_silent_pe_give_exactly_the_expected_notifications(daemon, snmp, traps):
+    expected = replay(daemon, snmp, "alarms")
+    got = received(traps, len(expected["sent"]))
+    assert [summary(n) for n in got] == [(e["notification"], e["vpn"], e["pe"])
+                                         for e in expected["sent"]], traps.text()
+    for n in got:
+        vpn = n[f"mvpnVpnName.{n['mvpnNotifyVpnIndex.0']}"]
+        assert int(n["mvpnNotifyVpnIndex.0"]) == expected["vpns"][vpn]["index"]
+        if n["_name"] == "mvpnVpnConfigMatch":
+            index = n["mvpnNotifyVpnIndex.0"]
+            assert int(n[f"mvpnVpnExpectedPes.{index}"]) == expected["vpns"][vpn]["expected"]
+            assert int(n[f"mvpnVpnActivePes.{index}"]) == expected["vpns"][vpn]["expected"]
+        else:
+            assert n["mvpnNotifyAddrType.0"] == "ipv4(1)"
+    # The active alarm table tells the same story to a manager that missed the traps.
+    kinds = {"missing": 1, "unexpected": 2}
+    index_of = {v: d["index"] for v, d in expected["vpns"].items()}
+    rows = alarm_rows(snmp)
+    assert sorted((r["mvpnAlarmVpnIndex"], addr_text(r["mvpnAlarmAddrType"], r["mvpnAlarmAddr"]),
+                   r["mvpnAlarmKind"]) for r in rows) == sorted(
+        (index_of[a["vpn"]], a["pe"], kinds[a["kind"]]) for a in expected["alarms"])
+    for r in rows:
+        assert r["mvpnAlarmPeerType"] == 0 and r["mvpnAlarmPeer"] == b""
+        assert "198.18.0." in r["mvpnAlarmDescr"].decode()
+    g = scalars(snmp)
+    assert g["mvpnNotificationsSent"] == len(expected["sent"])
+    assert g["mvpnNotificationsSuppressed"] == 0
+    assert g["mvpnNotificationsLost"] == 0
+
+
+def test_a_flapping_pe_is_held_to_the_rate_limit_and_the_rest_is_counted(daemon, snmp, traps):
+    expected = replay(daemon, snmp, "flap")
+    got = received(traps, len(expected["sent"]))
+    assert [summary(n) for n in got] == [(e["notification"], e["vpn"], e["pe"])
+                                         for e in expected["sent"]], traps.text()
+    g = scalars(snmp)
+    assert g["mvpnNotificationsSent"] == len(expected["sent"])
+    assert g["mvpnNotificationsSuppressed"] == expected["suppressed"] > 0
+    assert g["mvpnNotificationRateLimit"] == 3
+    # Every one held back is in the log, with what it would have said.
+    held = [l for l in daemon.log_text().splitlines() if "not sent: rate limit" in l]
+    assert len(held) == expected["suppressed"], daemon.log_text()
+    assert all("198.18.0.2" in l or "expected" in l for l in held)
+    rows = alarm_rows(snmp)
+    assert [(addr_text(1, r["mvpnAlarmAddr"]), r["mvpnAlarmKind"]) for r in rows] == [
+        (a["pe"], 1) for a in expected["alarms"]]
+
+
+# ---- thresholds, with the PE emulator ----
+
+def threshold_conf(lab, rate, window, thresholds, senders, receivers):
+    s = ", ".join(f'"{pe(i)}"' for i in senders)
+    r = ", ".join(f'"{pe(i)}"' for i in receivers)
+    every = ", ".join(f'"{pe(i)}"' for i in sorted(set(senders) | set(receivers)))
+    return (f'probe-interface = "{lab["monitor_if"]}"\nprobe-local-address = "{MONITOR}"\n'
+            f"probe-loss-timeout = 1\nprobe-unreachable-time = 5\necho-interval = 100\n"
+            f"notification-rate-limit = 0\n"
+            f'vpn "red" {{\n index = 1\n default-mdt = "{GROUP}"\n expected-pes = {{ {every} }}\n'
+            f" probe {{ rate = {rate}  window = {window}  port = {PORT}\n"
+            f"   senders = {{ {s} }}  receivers = {{ {r} }} }}\n"
+            f" thresholds {{ {thresholds} }}\n}}\n")
+
+
+def pair_notifications(traps):
+    out = []
+    for n in ours(traps):
+        out.append((n["_name"], hex_addr(n["mvpnNotifyAddr.0"]), hex_addr(n["mvpnNotifyPeerAddr.0"]),
+                    int(n["mvpnNotifyValue.0"]), int(n["mvpnNotifyThreshold.0"])))
+    return out
+
+
+def test_loss_steps_give_rising_falling_rising_and_nothing_at_3_percent(lab, tmp_path, daemon,
+                                                                        snmp, traps):
+    s = Scenario(2)
+    s.pair[(1, 2)] = 2.0
+    emu = start_emulator(lab, tmp_path, s)
+    try:
+        daemon.write_config(threshold_conf(lab, 1000, 2, "loss-rising = 4  loss-falling = 1",
+                                           [1], [2]))
+        daemon.start(netns=lab["monitor"])
+        assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+        seen = []
+        # Each phase outlasts the loss timeout (1 s) + the window (2 s) + a check (1 s).
+        for loss, phase_s in ((0, 5), (5, 6), (3, 6), (0.5, 6), (6, 6)):
+            s.pair_loss[(1, 2)] = loss
+            assert emu.reload(s.emulator_conf())["ev"] == "reload"
+            time.sleep(phase_s)
+            seen.append([n[0] for n in pair_notifications(traps)])
+        assert seen == [[],
+                        ["mvpnPairLossRising"],
+                        ["mvpnPairLossRising"],                          # nothing at 3 %
+                        ["mvpnPairLossRising", "mvpnPairLossFalling"],
+                        ["mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairLossRising"]], \
+            daemon.log_text()
+        rising, falling, again = pair_notifications(traps)
+        assert rising[1:3] == (pe(1), pe(2))
+        assert rising[3] >= 40000 and rising[4] == 40000     # ppm
+        assert falling[3] <= 10000 and falling[4] == 10000
+        assert again[3] >= 40000 and again[4] == 40000
+        rows = alarm_rows(snmp)
+        assert [(r["mvpnAlarmKind"], r["mvpnAlarmThreshold"]) for r in rows] == [(3, 40000)]
+        assert rows[0]["mvpnAlarmValue"] == again[3]
+        pair = snmp_rows(snmp, "mvpnPairTable", "uaa")
+        assert [r["mvpnPairStatus"] for r in pair.values()] == [3]  # lossAlarm
+    finally:
+        emu.stop()
+
+
+def test_delay_and_jitter_cross_their_thresholds_both_ways(lab, tmp_path, daemon, snmp, traps):
+    s = Scenario(2)
+    s.pair[(1, 2)] = 5.0
+    s.pair[(2, 1)] = 5.0
+    emu = start_emulator(lab, tmp_path, s)
+    try:
+        daemon.write_config(threshold_conf(
+            lab, 200, 2, "delay-rising = 20  delay-falling = 10  "
+                         "jitter-rising = 1  jitter-falling = 0.5", [1, 2], [1, 2]))
+        daemon.start(netns=lab["monitor"])
+        assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+        time.sleep(5)
+        assert pair_notifications(traps) == []
+        # 1 -> 2 slows down to 40 ms; 2 -> 1 gets +-3 ms of jitter (mean |IPDV| 2 ms).
+        text = s.emulator_conf().replace(f"pair {pe(1)} {pe(2)} delay 5.0",
+                                         f"pair {pe(1)} {pe(2)} delay 40.0")
+        text = text.replace(f"pair {pe(2)} {pe(1)} delay 5.0 loss 0",
+                            f"pair {pe(2)} {pe(1)} delay 5.0 loss 0 jitter 3")
+        assert emu.reload(text)["ev"] == "reload"
+        time.sleep(6)
+        up = {n[0]: n for n in pair_notifications(traps)}
+        assert set(up) == {"mvpnPairDelayRising", "mvpnPairJitterRising"}, daemon.log_text()
+        assert up["mvpnPairDelayRising"][1:3] == (pe(1), pe(2))
+        assert up["mvpnPairDelayRising"][3] >= 20000 and up["mvpnPairDelayRising"][4] == 20000
+        assert up["mvpnPairJitterRising"][1:3] == (pe(2), pe(1))
+        assert up["mvpnPairJitterRising"][3] >= 1000 and up["mvpnPairJitterRising"][4] == 1000
+        kinds = sorted(r["mvpnAlarmKind"] for r in alarm_rows(snmp))
+        assert kinds == [4, 5]
+        assert emu.reload(s.emulator_conf())["ev"] == "reload"
+        time.sleep(6)
+        names = [n[0] for n in pair_notifications(traps)]
+        assert sorted(names[2:]) == ["mvpnPairDelayFalling", "mvpnPairJitterFalling"], names
+        assert alarm_rows(snmp) == []
+        pair = snmp_rows(snmp, "mvpnPairTable", "uaa")
+        assert [r["mvpnPairStatus"] for r in pair.values()] == [2, 2]  # ok
+    finally:
+        emu.stop()
