@@ -38,7 +38,12 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 EMULATOR_SRC := $(wildcard tests/emulator/*.c)
 EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
 
-.PHONY: all deps check unit integration demo install clean bench
+# make check runs the suite twice: on build/, then on this build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (any report is a failure).
+ASAN_B     := build-asan
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+.PHONY: all deps check check-plain asan unit integration demo install clean bench
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -67,7 +72,14 @@ deps:
 	@sh tests/deps.sh
 
 check: all $(UNIT_BIN)
-	@sh tests/run.sh $(UNIT_BIN)
+	@$(if $(filter 1,$(MVPN_SKIP_ASAN)),,$(MAKE) --no-print-directory asan)
+	@sh tests/run.sh
+
+# The sanitizer build: the same sources and unit tests, in $(ASAN_B)/.
+asan:
+	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_FLAGS)" \
+		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond \
+		$(TOOL_BIN:$(B)/%=$(ASAN_B)/%) $(UNIT_BIN:$(B)/%=$(ASAN_B)/%)
 
 demo: deps all
 	@sh tests/demo.sh
@@ -80,6 +92,6 @@ install: all
 	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B)
 
 -include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)

@@ -118,6 +118,24 @@ void daemon_reload(struct daemon *d)
 	daemon_apply_config(d, c);
 }
 
+void daemon_capture_lost(struct daemon *d)
+{
+	mvpn_log(LOG_ERR, "capture: %s; capture stopped, trying again every second",
+		 d->capture->error);
+	capture_suspend(d->capture);
+}
+
+/* Once a second while the interface is missing: quietly, until it is back. */
+static void capture_retry(struct daemon *d)
+{
+	struct capture *c = d->capture;
+
+	if (capture_resume(c) < 0)
+		return;
+	mvpn_log(LOG_NOTICE, "capture: %s is back; capturing again (capture restarts: %llu)",
+		 c->source, (unsigned long long)d->model->g.capture_restarts);
+}
+
 /* Live, the model's clock runs by itself: expire what is due once a second. */
 static void expire_tick(unsigned int reg, void *arg)
 {
@@ -125,6 +143,8 @@ static void expire_tick(unsigned int reg, void *arg)
 
 	(void)reg;
 	passive_expire(d->model, mclock_now(&d->model->clock));
+	if (d->capture && capture_suspended(d->capture))
+		capture_retry(d);
 	if (d->capture)
 		capture_update_stats(d->capture);
 }

@@ -41,6 +41,8 @@ void daemon_reload(struct daemon *d);
 /* Passive capture from a file or an interface (exactly one non-NULL). */
 int daemon_open_capture(struct daemon *d, const char *file, const char *iface);
 void daemon_close_capture(struct daemon *d);
+/* Live capture failed (interface gone or down): suspend it, retry every second. */
+void daemon_capture_lost(struct daemon *d);
 /* Active probing as the configuration says (opened on first need). */
 void daemon_apply_probes(struct daemon *d, const struct config *c);
 void daemon_close_prober(struct daemon *d);

@@ -133,7 +133,7 @@ static void loop_once(struct daemon *d)
 		if (cfd >= 0 && FD_ISSET(cfd, &readfds)) {
 			FD_CLR(cfd, &readfds);
 			if (capture_read(d->capture, -1) < 0)
-				mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
+				daemon_capture_lost(d);
 		}
 		snmp_read(&readfds);
 	} else {

@@ -41,7 +41,8 @@ static int build_routes(struct capture *c)
 		routes[i].group = m->vpns[i]->default_mdt;
 		routes[i].vpn_index = m->vpns[i]->index;
 	}
-	qsort(routes, m->n_vpns, sizeof(*routes), route_cmp);
+	if (m->n_vpns) /* qsort(NULL, 0) is undefined */
+		qsort(routes, m->n_vpns, sizeof(*routes), route_cmp);
 	free(c->routes);
 	c->routes = routes;
 	c->n_routes = m->n_vpns;
@@ -217,12 +218,14 @@ int capture_open_file(struct capture *c, struct model *m, const char *path)
 	return capture_configure(c);
 }
 
-int capture_open_live(struct capture *c, struct model *m, const char *ifname)
+/* Opens the live handle on c->source (at start, and again after the interface
+ * came back); on failure c->pcap is NULL and c->error says why. */
+static int open_live_handle(struct capture *c)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
+	const char *ifname = c->source;
 
-	capture_reset(c, m);
-	snprintf(c->source, sizeof(c->source), "%s", ifname);
+	/* The index changes when an interface is deleted and created again. */
 	c->if_index = if_nametoindex(ifname);
 	c->pcap = pcap_create(ifname, errbuf);
 	/*
@@ -235,19 +238,69 @@ int capture_open_live(struct capture *c, struct model *m, const char *ifname)
 	    pcap_set_buffer_size(c->pcap, LIVE_BUFFER_BYTES) ||
 	    pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO) ||
 	    pcap_activate(c->pcap) < 0 || pcap_setnonblock(c->pcap, 1, errbuf) < 0) {
-		snprintf(c->error, sizeof(c->error), "%s: %s", ifname,
+		/* Interface names are short (IFNAMSIZ); the bound keeps the message whole. */
+		snprintf(c->error, sizeof(c->error), "%.64s: %s", ifname,
 			 c->pcap ? pcap_geterr(c->pcap) : errbuf);
+		if (c->pcap)
+			pcap_close(c->pcap);
+		c->pcap = NULL;
 		return -1;
 	}
 	c->dlt = pcap_datalink(c->pcap);
+	return 0;
+}
+
+int capture_open_live(struct capture *c, struct model *m, const char *ifname)
+{
+	capture_reset(c, m);
+	snprintf(c->source, sizeof(c->source), "%s", ifname);
+	if (open_live_handle(c) < 0)
+		return -1;
 	snprintf(m->capture_source, sizeof(m->capture_source), "interface:%s", ifname);
 	m->capture = CAPTURE_RUNNING;
 	return capture_configure(c);
 }
 
+void capture_suspend(struct capture *c)
+{
+	if (c->offline || !c->pcap)
+		return;
+	capture_update_stats(c);
+	c->drops_before = c->model->g.capture_kernel_drops; /* the counter never goes back */
+	pcap_close(c->pcap);
+	c->pcap = NULL;
+	c->model->capture = CAPTURE_FAILED;
+}
+
+int capture_resume(struct capture *c)
+{
+	if (c->offline || c->pcap)
+		return 0;
+	if (open_live_handle(c) < 0)
+		return -1;
+	/* A new handle needs the filter; the memberships were on the old interface. */
+	if (capture_configure(c) < 0) {
+		pcap_close(c->pcap);
+		c->pcap = NULL;
+		return -1;
+	}
+	c->model->capture = CAPTURE_RUNNING;
+	c->model->g.capture_restarts++;
+	return 0;
+}
+
+bool capture_suspended(const struct capture *c)
+{
+	return !c->offline && !c->pcap;
+}
+
 int capture_configure(struct capture *c)
 {
-	if (build_routes(c) < 0 || install_filter(c) < 0)
+	if (build_routes(c) < 0)
+		return -1;
+	if (!c->pcap) /* suspended: the filter and the joins come with the new handle */
+		return 0;
+	if (install_filter(c) < 0)
 		return -1;
 	if (!c->offline)
 		join_groups(c);
@@ -482,7 +535,7 @@ void capture_update_stats(struct capture *c)
 
 	if (c->offline || !c->pcap || pcap_stats(c->pcap, &st) < 0)
 		return;
-	c->model->g.capture_kernel_drops = (uint64_t)st.ps_drop + st.ps_ifdrop;
+	c->model->g.capture_kernel_drops = c->drops_before + st.ps_drop + st.ps_ifdrop;
 }
 
 int capture_read(struct capture *c, int max)

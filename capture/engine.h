@@ -34,6 +34,7 @@ struct capture {
 	unsigned if_index;
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
 	uint64_t packets_read;
+	uint64_t drops_before;  /* kernel drops counted by handles closed since */
 	char error[PCAP_ERRBUF_SIZE + 128];
 };
 
@@ -47,6 +48,16 @@ int capture_configure(struct capture *c);
 int capture_fd(const struct capture *c);
 /* Reads up to max packets (offline) or what is waiting (live); -1 on error. */
 int capture_read(struct capture *c, int max);
+/*
+ * Live, when reading fails (the interface was deleted or went down): closes
+ * the handle and marks the capture failed; the routes stay.  capture_resume
+ * then tries to open it again (-1 and c->error while it cannot); on success
+ * the capture runs again with its filter and memberships, and the model counts
+ * a capture restart.
+ */
+void capture_suspend(struct capture *c);
+int capture_resume(struct capture *c);
+bool capture_suspended(const struct capture *c);
 void capture_close(struct capture *c);
 /* Live: copies the capture layer's own drop count into the model. */
 void capture_update_stats(struct capture *c);

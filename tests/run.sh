@@ -1,6 +1,10 @@
 #!/bin/sh
-# make check: the unit test binaries given as arguments, then the integration
-# tests (pytest), then one summary line "N passed, N failed" for CI.
+# make check: the unit tests and the integration tests (pytest), first on
+# build/, then on build-asan/ (ASan + UBSan; skipped with MVPN_SKIP_ASAN=1),
+# then one summary line "N passed, N failed" for CI.
+#
+# In the sanitizer pass every report is written to a file (the daemons run with
+# their stderr closed) and each report counts as a failure: leaks included.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 passed=0
@@ -8,21 +12,26 @@ failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for t in "$@"; do
-	"$t" > "$tmp/out" 2>&1
-	cat "$tmp/out"
-	p=$(grep -c '^ok ' "$tmp/out")
-	f=$(grep -c '^not ok ' "$tmp/out")
-	# A binary that dies before its plan is complete counts as one more failure.
-	plan=$(sed -n 's/^1\.\.//p' "$tmp/out" | head -n 1)
-	[ -n "$plan" ] && [ $((p + f)) -eq "$plan" ] || f=$((f + 1))
-	passed=$((passed + p))
-	failed=$((failed + f))
-done
+run_units() {
+	for t in "$1"/tests/test_*; do
+		[ -x "$t" ] || continue
+		"$t" > "$tmp/out" 2>&1
+		cat "$tmp/out"
+		p=$(grep -c '^ok ' "$tmp/out")
+		f=$(grep -c '^not ok ' "$tmp/out")
+		# A binary that dies before its plan is complete counts as one more failure.
+		plan=$(sed -n 's/^1\.\.//p' "$tmp/out" | head -n 1)
+		[ -n "$plan" ] && [ $((p + f)) -eq "$plan" ] || f=$((f + 1))
+		passed=$((passed + p))
+		failed=$((failed + f))
+	done
+}
 
-if [ "${MVPN_SKIP_INTEGRATION:-0}" != 1 ]; then
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$tmp/junit.xml" \
-		"$top/tests/integration"
+run_integration() {
+	[ "${MVPN_SKIP_INTEGRATION:-0}" != 1 ] || return 0
+	rm -f "$tmp/junit.xml"
+	MVPN_BUILD="$1" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		--junitxml="$tmp/junit.xml" "$top/tests/integration"
 	rc=$?
 	if [ -f "$tmp/junit.xml" ]; then
 		counts=$(/usr/bin/python3 - "$tmp/junit.xml" <<'PY'
@@ -40,6 +49,30 @@ PY
 	fi
 	# pytest itself failing to run (not a test failing) must not pass silently.
 	case $rc in 0|1) ;; *) failed=$((failed + 1)) ;; esac
+}
+
+echo "== plain build (build/)"
+run_units "$top/build"
+run_integration "$top/build"
+
+if [ "${MVPN_SKIP_ASAN:-0}" != 1 ]; then
+	echo "== ASan + UBSan build (build-asan/)"
+	mkdir -p "$tmp/sanitizer"
+	ASAN_OPTIONS="log_path=$tmp/sanitizer/asan:detect_leaks=1:abort_on_error=0"
+	UBSAN_OPTIONS="log_path=$tmp/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
+	MVPN_SANITIZED=1
+	export ASAN_OPTIONS UBSAN_OPTIONS MVPN_SANITIZED
+	run_units "$top/build-asan"
+	run_integration "$top/build-asan"
+	unset ASAN_OPTIONS UBSAN_OPTIONS MVPN_SANITIZED
+	reports=$(ls "$tmp/sanitizer" | wc -l)
+	for r in "$tmp"/sanitizer/*; do
+		[ -f "$r" ] || continue
+		echo "== sanitizer report $(basename "$r"):"
+		head -n 60 "$r"
+	done
+	echo "== sanitizer reports: $reports"
+	failed=$((failed + reports))
 fi
 
 echo "$passed passed, $failed failed"

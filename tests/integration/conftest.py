@@ -14,7 +14,22 @@ import time
 import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MVPNMOND = os.path.join(TOP, "build", "mvpnmond")
+# MVPN_BUILD points the suite at another build of mvpnmond and its tools (make
+# check runs it twice: build/, then build-asan/ with ASan and UBSan).  The PE
+# emulator is test equipment, not the product: it always comes from build/.
+BUILD = os.environ.get("MVPN_BUILD") or os.path.join(TOP, "build")
+MVPNMOND = os.path.join(BUILD, "mvpnmond")
+# Set by tests/run.sh for the sanitizer pass: ASan then checks every read, and
+# valgrind cannot run an ASan binary.
+SANITIZED = os.environ.get("MVPN_SANITIZED") == "1"
+
+
+def memcheck(argv):
+    """argv under valgrind's memcheck (any error or leak: exit 99), or as it is
+    in the sanitizer build, where ASan and LeakSanitizer check the same."""
+    if SANITIZED:
+        return list(argv)
+    return ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full", *argv]
 CLIENT_MIBS = "SNMPv2-MIB:MVPN-MONITOR-MIB"
 MIB_DIRS = ":".join(sorted(glob.glob("/usr/lib/erlang/lib/snmp-*/mibs")) + [os.path.join(TOP, "mibs")])
 

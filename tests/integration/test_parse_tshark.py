@@ -23,9 +23,9 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, TOP
+from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck
 
-DECODER = os.path.join(TOP, "build", "tools", "pcap_decode")
+DECODER = os.path.join(BUILD, "tools", "pcap_decode")
 CAPTURES = os.path.join(TOP, "..", "shared", "captures", "tcpdump-tests")
 TCPDUMP_CAPTURES = sorted(glob.glob(os.path.join(CAPTURES, "*.pcap")))
 FIXTURE_CAPTURES = sorted(glob.glob(os.path.join(FIXTURES, "*.pcap")))
@@ -240,11 +240,11 @@ def test_cross_check_covers_joins_prunes_and_hellos():
             "join-starg", "join-sg", "join-sgrpt", "prune-sg"} <= kinds, kinds
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+@pytest.mark.skipif(shutil.which("valgrind") is None and not SANITIZED,
+                    reason="valgrind not installed")
 @pytest.mark.skipif(not CRASH_CAPTURES, reason="tcpdump crash captures not present")
 @pytest.mark.parametrize("path", CRASH_CAPTURES, ids=capture_id)
 def test_crash_captures_read_in_bounds(path):
-    out = subprocess.run(["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                          DECODER, "--mdt", path],
+    out = subprocess.run(memcheck([DECODER, "--mdt", path]),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

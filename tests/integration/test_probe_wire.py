@@ -20,9 +20,9 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, TOP
+from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck
 
-DUMP = os.path.join(TOP, "build", "tools", "probe_wire_dump")
+DUMP = os.path.join(BUILD, "tools", "probe_wire_dump")
 GENERATOR = os.path.join(FIXTURES, "gen_probe_fixtures.py")
 PCAP = os.path.join(FIXTURES, "probe_rx.pcap")
 EXPECTED = os.path.join(FIXTURES, "probe_rx.expected.json")
@@ -382,12 +382,13 @@ def test_real_igmp_through_a_tunnel_reads_as_tshark_reads_it(tmp_path):
     assert all(queries.values()), queries
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+@pytest.mark.skipif(shutil.which("valgrind") is None and not SANITIZED,
+                    reason="valgrind not installed")
 @pytest.mark.parametrize("path", [PCAP] + [os.path.join(CAPTURES, c) for c in GRE_CAPTURES],
                          ids=os.path.basename)
 def test_reader_stays_in_bounds(path):
     if not os.path.exists(path):
         pytest.skip(f"{path} absent")
-    out = subprocess.run(["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                          DUMP, "parse", path], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(memcheck([DUMP, "parse", path]), capture_output=True, text=True,
+                         timeout=120)
     assert out.returncode == 0, out.stderr

@@ -174,10 +174,11 @@ TEST(header_accepts_v4_hello_and_join_prune)
 TEST(header_refuses_a_flipped_bit)
 {
 	uint8_t m[sizeof(hello_v4)];
-	struct ip_packet ip = pim_ip(m, sizeof(m), "198.18.0.1", "224.0.0.13");
+	struct ip_packet ip;
 	enum pim_type type;
 
 	memcpy(m, hello_v4, sizeof(m));
+	ip = pim_ip(m, sizeof(m), "198.18.0.1", "224.0.0.13");
 	m[9] ^= 0x01; /* hold time 105 -> 104 */
 	CHECK_EQ_INT(pim_parse_header(&ip, &type), PARSE_BAD_CHECKSUM);
 }
@@ -203,10 +204,11 @@ TEST(header_checks_the_ipv6_pseudo_header)
 TEST(header_refuses_other_versions_before_the_checksum)
 {
 	uint8_t m[sizeof(hello_v4)];
-	struct ip_packet ip = pim_ip(m, sizeof(m), "198.18.0.1", "224.0.0.13");
+	struct ip_packet ip;
 	enum pim_type type;
 
 	memcpy(m, hello_v4, sizeof(m));
+	ip = pim_ip(m, sizeof(m), "198.18.0.1", "224.0.0.13");
 	m[0] = 0x10; /* version 1, type 0 */
 	CHECK_EQ_INT(pim_parse_header(&ip, &type), PARSE_BAD_VERSION);
 	m[0] = 0x30; /* version 3 */

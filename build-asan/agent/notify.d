@@ -1,0 +1,27 @@
+build-asan/agent/notify.o: agent/notify.c agent/notify.h agent/daemon.h \
+ agent/../mib/model.h agent/../mib/addr.h agent/../mib/alarms.h \
+ agent/../mib/clock.h agent/../mib/oidx.h agent/../mib/cgroup.h \
+ agent/../mib/rbtree.h agent/../mib/changelog.h agent/../mib/pe.h \
+ agent/../mib/probing.h agent/../mib/delaystats.h agent/config.h \
+ agent/../mib/addr.h agent/table_view.h agent/../mib/clock.h \
+ agent/../mib/oidx.h agent/oids.h agent/../mib/log.h
+agent/notify.h:
+agent/daemon.h:
+agent/../mib/model.h:
+agent/../mib/addr.h:
+agent/../mib/alarms.h:
+agent/../mib/clock.h:
+agent/../mib/oidx.h:
+agent/../mib/cgroup.h:
+agent/../mib/rbtree.h:
+agent/../mib/changelog.h:
+agent/../mib/pe.h:
+agent/../mib/probing.h:
+agent/../mib/delaystats.h:
+agent/config.h:
+agent/../mib/addr.h:
+agent/table_view.h:
+agent/../mib/clock.h:
+agent/../mib/oidx.h:
+agent/oids.h:
+agent/../mib/log.h:

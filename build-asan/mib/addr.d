@@ -1,0 +1,2 @@
+build-asan/mib/addr.o: mib/addr.c mib/addr.h
+mib/addr.h:

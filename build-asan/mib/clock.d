@@ -1,0 +1,2 @@
+build-asan/mib/clock.o: mib/clock.c mib/clock.h
+mib/clock.h:

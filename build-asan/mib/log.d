@@ -1,0 +1,2 @@
+build-asan/mib/log.o: mib/log.c mib/log.h
+mib/log.h:

@@ -1,0 +1,14 @@
+build-asan/mib/model.o: mib/model.c mib/model.h mib/addr.h mib/alarms.h \
+ mib/clock.h mib/oidx.h mib/cgroup.h mib/rbtree.h mib/changelog.h \
+ mib/pe.h mib/probing.h mib/delaystats.h
+mib/model.h:
+mib/addr.h:
+mib/alarms.h:
+mib/clock.h:
+mib/oidx.h:
+mib/cgroup.h:
+mib/rbtree.h:
+mib/changelog.h:
+mib/pe.h:
+mib/probing.h:
+mib/delaystats.h:

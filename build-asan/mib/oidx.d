@@ -1,0 +1,3 @@
+build-asan/mib/oidx.o: mib/oidx.c mib/oidx.h mib/addr.h
+mib/oidx.h:
+mib/addr.h:
