@@ -3,6 +3,7 @@
 #include <confuse.h>
 #include <errno.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,19 @@ static int parse_threshold(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *
 	return 0;
 }
 
+/* The user to run as must exist now, not only when the daemon drops to it. */
+static int parse_user(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	errno = 0;
+	if (!getpwnam(value)) {
+		cfg_error(cfg, "%s = \"%s\": %s", opt->name, value,
+			  errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
 static cfg_t *config_schema(void)
 {
 	static cfg_opt_t threshold_opts[] = {
@@ -198,6 +212,7 @@ static cfg_t *config_schema(void)
 		CFG_END()};
 	static cfg_opt_t opts[] = {
 		CFG_STR("agentx-socket", NULL, CFGF_NODEFAULT),
+		CFG_STR_CB("user", NULL, CFGF_NODEFAULT, parse_user),
 		CFG_INT_CB("agentx-ping-interval", 5, CFGF_NONE, parse_int),
 		CFG_STR("capture-interface", NULL, CFGF_NODEFAULT),
 		CFG_STR("capture-file", NULL, CFGF_NODEFAULT),
@@ -382,6 +397,7 @@ static struct config *convert(cfg_t *cfg)
 	if (!c)
 		return NULL;
 	c->agentx_socket = dup_opt(cfg, "agentx-socket");
+	c->user = dup_opt(cfg, "user");
 	c->capture_interface = dup_opt(cfg, "capture-interface");
 	c->capture_file = dup_opt(cfg, "capture-file");
 	c->agentx_ping_interval = (unsigned)cfg_getint(cfg, "agentx-ping-interval");
@@ -676,6 +692,7 @@ void config_free(struct config *c)
 	free(c->tunnels);
 	free(c->probe_interface);
 	free(c->agentx_socket);
+	free(c->user);
 	free(c->capture_interface);
 	free(c->capture_file);
 	free(c);

@@ -45,6 +45,7 @@ struct tunnel_config {
 
 struct config {
 	char *agentx_socket;     /* NULL: net-snmp's default */
+	char *user;              /* run as this user once started; NULL: stay as started */
 	unsigned agentx_ping_interval; /* seconds; 0 turns reconnection off */
 	char *capture_interface; /* NULL unless set */
 	char *capture_file;      /* NULL unless set */

@@ -40,6 +40,8 @@ static void warn_restart_only(const struct config *old, const struct config *c)
 	if (!same_string(old->capture_interface, c->capture_interface) ||
 	    !same_string(old->capture_file, c->capture_file))
 		mvpn_log(LOG_WARNING, "capture source changed: takes effect when mvpnmond restarts");
+	if (!same_string(old->user, c->user))
+		mvpn_log(LOG_WARNING, "user changed: takes effect when mvpnmond restarts");
 	if (old->agentx_ping_interval != c->agentx_ping_interval)
 		mvpn_log(LOG_WARNING,
 			 "agentx-ping-interval changed: takes effect when mvpnmond restarts");

@@ -12,6 +12,7 @@
 #include "agentx.h"
 #include "daemon.h"
 #include "loop.h"
+#include "privilege.h"
 #include "../mib/log.h"
 
 #define DEFAULT_CONFIG "/etc/mvpnmon/mvpnmond.conf"
@@ -154,6 +155,9 @@ int main(int argc, char **argv)
 	if (loop_signals_open(&d) < 0 || (d.pidfile && write_pidfile(d.pidfile) < 0))
 		return 1;
 	if ((file || iface) && daemon_open_capture(&d, file, iface) < 0)
+		status = 1;
+	/* Everything privileged is open: the capture, the probe sockets, the log. */
+	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
 		status = 1;
 	else if (agentx_start(&d) < 0)
 		status = 1;

@@ -65,7 +65,9 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=5):
 class Master:
     """A private snmpd acting as AgentX master, on a loopback port."""
 
-    def __init__(self, tmp, trap_port):
+    def __init__(self, tmp, trap_port, access="rocommunity public 127.0.0.1\n", extra=""):
+        """access: who may read what (the default: community public, everything);
+        extra: more snmpd.conf lines (agentXPerms, say)."""
         self.tmp = tmp
         self.port = free_udp_port()
         self.socket = os.path.join(tmp, "agentx.sock")
@@ -73,9 +75,8 @@ class Master:
         self.log = os.path.join(tmp, "snmpd.log")
         with open(self.conf, "w") as f:
             f.write(f"master agentx\nagentXSocket unix:{self.socket}\n"
-                    f"agentaddress udp:127.0.0.1:{self.port}\n"
-                    f"rocommunity public 127.0.0.1\n"
-                    f"trap2sink 127.0.0.1:{trap_port} public\nagentXTimeout 5\n")
+                    f"agentaddress udp:127.0.0.1:{self.port}\n{access}"
+                    f"trap2sink 127.0.0.1:{trap_port} public\nagentXTimeout 5\n{extra}")
         self.proc = None
 
     def start(self):
@@ -83,7 +84,9 @@ class Master:
             ["snmpd", "-f", "-Lf", self.log, "-C", "-c", self.conf,
              "-p", os.path.join(self.tmp, "snmpd.pid")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, MIBS=""))  # the master needs no MIB text
+            # The master needs no MIB text; what it persists (SNMPv3 users) stays in
+            # a directory of its own (it writes a file called snmpd.conf there).
+            env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=os.path.join(self.tmp, "persist")))
         assert wait_for(lambda: os.path.exists(self.socket), 10), "snmpd did not open its AgentX socket"
 
     def stop(self, sig=signal.SIGTERM):
