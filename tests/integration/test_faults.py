@@ -5,6 +5,7 @@ count and log what happened."""
 import os
 import shutil
 import signal
+import struct
 import subprocess
 
 import pytest
@@ -95,3 +96,39 @@ def test_capture_resumes_when_its_interface_is_deleted_and_created_again(tmp_pat
     for k in ("mvpnControlPackets", "mvpnDataPacketsDiscarded", "mvpnUnknownMdtPackets"):
         assert again[k] == 2 * g[k], k
     assert daemon.proc.poll() is None
+
+
+def long_capture(src, dst, repeats):
+    """src's frames repeated, each pass later than the last (a long capture)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    header, frames, off = data[:24], [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        frames.append((sec, frac, incl, orig, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    span = frames[-1][0] - frames[0][0] + 1
+    with open(dst, "wb") as f:
+        f.write(header)
+        for r in range(repeats):
+            for sec, frac, incl, orig, body in frames:
+                f.write(struct.pack("<IIII", sec + r * span, frac, incl, orig) + body)
+    return len(frames) * repeats
+
+
+def test_sigterm_during_a_replay_exits_cleanly_and_removes_the_pidfile(tmp_path, daemon, snmp):
+    big = str(tmp_path / "long.pcap")
+    total = long_capture(os.path.join(FIXTURES, "passive.pcap"), big, 600)  # ~500k frames
+    pidfile = tmp_path / "mvpnmond.pid"
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
+    daemon.start("-r", big, "-p", str(pidfile))
+    seen = wait_for(lambda: serving(snmp, "mvpnPacketsSeen.0") and
+                    int(snmp.get("mvpnPacketsSeen.0") or 0), 20)
+    assert seen, daemon.log_text()
+    assert pidfile.read_text().strip() == str(daemon.proc.pid)
+    daemon.signal(signal.SIGTERM)
+    assert daemon.proc.wait(10) == 0
+    log = daemon.log_text()
+    assert 0 < seen < total and "replayed:" not in log, "the replay ended before the signal"
+    assert "signal 15: stopping" in log
+    assert not pidfile.exists()
