@@ -8,7 +8,7 @@ build-asan/agent/main.o: agent/main.c agent/../capture/engine.h \
  agent/../capture/../mib/addr.h agent/agentx.h agent/daemon.h \
  agent/../mib/model.h agent/config.h agent/../mib/addr.h \
  agent/table_view.h agent/../mib/clock.h agent/../mib/oidx.h agent/loop.h \
- agent/../mib/log.h
+ agent/privilege.h agent/../mib/log.h
 agent/../capture/engine.h:
 agent/../capture/../mib/model.h:
 agent/../capture/../mib/addr.h:
@@ -32,4 +32,5 @@ agent/table_view.h:
 agent/../mib/clock.h:
 agent/../mib/oidx.h:
 agent/loop.h:
+agent/privilege.h:
 agent/../mib/log.h:

@@ -442,8 +442,21 @@ def test_configured_loss_drops_exactly_what_the_log_says(lab):
     echoes = [echo_request(PE1, 99, seq) for seq in range(n_echoes)]
     echo_ids = {inner_id(p): seq for seq, p in enumerate(echoes)}
     mon.send(*echoes, gap=0.001)
-    time.sleep(0.5)
-    received = mon.received()
+
+    def accounted():
+        """Every probe and echo has arrived or is logged as dropped (on a loaded
+        machine the last replies can take longer than any fixed sleep)."""
+        got = mon.received(settle=0)
+        arrived = {pe: {probe_seq(p[GRE].payload) for p in ps} for pe, ps in copies(got).items()}
+        lost = lost_per_receiver(emu, ids)
+        replies = {p[GRE].payload[ICMP].seq for _, p in got if ICMP in p}
+        echo_lost = {echo_ids[d["id"]] for d in emu.events("drop") if d.get("echo")}
+        return (replies | echo_lost == set(range(n_echoes)) and
+                all(arrived.get(r, set()) | lost.get(r, set()) == set(range(n_probes))
+                    for r in (PE1, PE2)))
+
+    wait_for(accounted, 10)
+    received = mon.received()  # and a little longer, so that extra packets show too
     assert emu.stop() == 0
 
     arrived = {pe: {probe_seq(p[GRE].payload) for p in ps} for pe, ps in copies(received).items()}
