@@ -51,7 +51,7 @@ static int build_routes(struct capture *c)
 /* ---- the BPF filter ---- */
 
 /* "ip proto 47 and (dst host A or ...)": only GRE to our groups reaches user space. */
-static char *filter_text(const struct capture *c)
+char *capture_filter_text(const struct capture *c)
 {
 	size_t size = 256 + c->n_routes * 2 * (INET_ADDR_STRLEN + 16);
 	char *v4 = calloc(1, size), *v6 = calloc(1, size), *all = calloc(1, 4 * size);
@@ -129,7 +129,7 @@ static int join_programs(const struct bpf_program *known, const struct bpf_progr
 static int install_filter(struct capture *c)
 {
 	struct bpf_program known = {0}, gre = {0}, both = {0};
-	char *text = filter_text(c);
+	char *text = capture_filter_text(c);
 	int rc = -1;
 
 	if (!text) {

@@ -51,6 +51,11 @@ void capture_close(struct capture *c);
 /* Live: copies the capture layer's own drop count into the model. */
 void capture_update_stats(struct capture *c);
 
+/* The text of the configured groups' filter (malloc'd; NULL when out of memory).
+ * The program installed runs it, then, where it rejects, "any GRE" cut to 96
+ * bytes.  Exposed so a benchmark can give the same filter to tcpdump. */
+char *capture_filter_text(const struct capture *c);
+
 /* One frame, as if captured at time ts (nanoseconds); exposed for tests and tools. */
 void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts);
 
