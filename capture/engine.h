@@ -19,6 +19,8 @@
 struct mdt_route {
 	struct inet_addr group;
 	uint32_t vpn_index;
+	struct vpn *vpn; /* valid until the next capture_configure, which every change
+			  * of the model's VPNs must be followed by */
 };
 
 struct capture {
@@ -30,6 +32,8 @@ struct capture {
 	char source[256];      /* interface name or file path */
 	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
 	size_t n_routes;
+	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
+	size_t route_mask;        /* slots - 1 (a power of two) */
 	int join_fd;           /* live: the socket holding our IGMP/MLD memberships */
 	unsigned if_index;
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
