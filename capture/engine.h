@@ -30,6 +30,7 @@ struct capture {
 	bool offline;
 	bool finished;         /* offline: the whole file has been read */
 	char source[256];      /* interface name or file path */
+	char *file_buf;        /* offline: stdio's buffer for the file */
 	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
