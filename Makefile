@@ -37,8 +37,12 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 # shares no code with mvpnmond and knows nothing of the probe format.
 EMULATOR_SRC := $(wildcard tests/emulator/*.c)
 EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
+# The engine benchmarks (make bench-engines): drivers linking the engines like
+# the tools do, and a capture generator that links nothing of ours.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check unit integration demo install clean bench
+.PHONY: all deps check unit integration demo install clean bench bench-engines
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -61,6 +65,14 @@ $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(EMULATOR_SRC) -o $@ $(LDFLAGS) -lm
+
+$(B)/bench/gen_capture: tests/bench/gen_capture.c $(wildcard tests/bench/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS)
+
+$(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
