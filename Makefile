@@ -74,6 +74,13 @@ $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
+# The engines' speed and scale beside their references (tests/bench/engines.py);
+# writes tests/bench/results/engines.txt.  Not part of check.
+bench-engines: $(B)/mvpnmond $(EMULATOR_BIN) $(BENCH_BIN)
+	@/usr/bin/python3 tests/bench/engines.py
+
+bench: bench-engines
+
 # Installs every Debian package the build, the tests and the demo need.
 deps:
 	@sh tests/deps.sh
