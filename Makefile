@@ -85,7 +85,7 @@ bench: bench-engines
 deps:
 	@sh tests/deps.sh
 
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(BENCH_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
 
 demo: deps all
