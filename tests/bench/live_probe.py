@@ -78,14 +78,17 @@ def one_rate(tmp, lab, n, rate, seconds):
         daemon.start(netns=lab["monitor"])
         if not wait_for(lambda: serving(snmp), 10):
             raise RuntimeError("mvpnmond did not serve: " + daemon.log_text())
-        received = lambda: scalars(snmp)["mvpnProbesReceived"]
-        if not wait_for(lambda: received() > 0, 10):
+        def counts():
+            g = scalars(snmp)
+            return g["mvpnProbesReceived"], g["mvpnProbesSent"]
+
+        if not wait_for(lambda: counts()[0] > 0, 10):
             raise RuntimeError("no probe came back: " + daemon.log_text())
         time.sleep(1.0)  # every receiver joined, the schedule settled
-        r0, c0, e0, t0 = received(), cpu_seconds(daemon.proc.pid), cpu_seconds(emu.pid), \
+        (r0, s0), c0, e0, t0 = counts(), cpu_seconds(daemon.proc.pid), cpu_seconds(emu.pid), \
             time.monotonic()
         time.sleep(seconds)
-        r1, c1, e1, t1 = received(), cpu_seconds(daemon.proc.pid), cpu_seconds(emu.pid), \
+        (r1, s1), c1, e1, t1 = counts(), cpu_seconds(daemon.proc.pid), cpu_seconds(emu.pid), \
             time.monotonic()
         # Everything in flight lands while the daemon sends nothing more.
         daemon.signal(signal.SIGSTOP)
@@ -93,14 +96,15 @@ def one_rate(tmp, lab, n, rate, seconds):
         emu.stop()
         daemon.signal(signal.SIGCONT)
         time.sleep(0.5)
-        r2 = received()
+        r2 = counts()[0]
         summary = emu.summary() or {}
         forwarded = sum(p["forwarded"] for p in summary.get("pairs", []))
         refused = summary.get("refused", {})
         rx = (r1 - r0) / (t1 - t0)
         cpu = c1 - c0
         return {"pes": n, "rate": rate, "offered_per_s": n * (n - 1) * rate,
-                "received_per_s": round(rx), "daemon_cpu": round(cpu / (t1 - t0), 3),
+                "sent_per_s": round((s1 - s0) / (t1 - t0)), "received_per_s": round(rx),
+                "daemon_cpu": round(cpu / (t1 - t0), 3),
                 "per_cpu_s": round((r1 - r0) / cpu) if cpu > 0 else None,
                 "emulator_cpu": round((e1 - e0) / (t1 - t0), 3),
                 "forwarded": forwarded, "received": r2, "lost": forwarded - r2,
