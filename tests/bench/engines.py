@@ -493,10 +493,11 @@ def main():
                          f"probes/s planned, at {100 * x['daemon_cpu']:.0f} % of a core: its "
                          f"sender fell behind its schedule (probe/engine.c skips a probe that "
                          f"is late by a whole interval, {1000 / x['rate']:.2f} ms here), not for "
-                         f"want of CPU.  With the emulator ({100 * x['emulator_cpu']:.0f} % CPU), "
-                         f"the kernel's veth work and any other load on the same 2 cores, "
-                         f"mvpnmond is preempted for longer than that.  Every copy that came "
-                         f"back was counted: the receive path is not what limits it.")
+                         f"want of CPU: its one loop reads each capture block (up to 10 ms of "
+                         f"returns) in one go before it sends again, and on 2 cores shared with "
+                         f"the emulator ({100 * x['emulator_cpu']:.0f} % CPU), the kernel's veth "
+                         f"work and any other load it is preempted for longer than that.  Every "
+                         f"copy that came back was counted: the receive path is not the limit.")
     notes.append(f"total time {time.monotonic() - t0:.0f} s")
     text = report(res, args)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
