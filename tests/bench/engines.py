@@ -468,6 +468,15 @@ def main():
                      "the row's columns; it keeps no upstream rows, flows, expiry order or "
                      "change log.  Bytes per row: VmRSS growth over the create pass / rows "
                      "(downstream + upstream); the reference's: per record.")
+    st = res.get("state")
+    if st and any(s[k] < GOAL_RECORDS for s in st["sizes"] for k in ("create", "prune")):
+        notes.append("state: creates and prunes fall short of 5M/s.  Each writes a change-log "
+                     "entry (the patent's history: text, ring slot, the sender's counter) and "
+                     "makes or drops two rows (the PE's and its upstream's) and, for a new "
+                     "C-group, a flow; a prune also recomputes the upstream row from the "
+                     "remaining joiners.  To see where: valgrind --tool=callgrind "
+                     "build/bench/bench_state 1000 100 10 10, then callgrind_annotate "
+                     "--inclusive=yes.")
     if res.get("probe"):
         notes.append(f"probe: VPNs of 10 PEs probing a full mesh at {PROBE_RATE} probes/s per "
                      f"sender, 64-byte probes, {si(probe_frames)} frames; ours = reading, "
