@@ -37,13 +37,17 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 # shares no code with mvpnmond and knows nothing of the probe format.
 EMULATOR_SRC := $(wildcard tests/emulator/*.c)
 EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
+# The engine benchmarks (make bench-engines): drivers linking the engines like
+# the tools do, and a capture generator that links nothing of ours.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 # make check runs the suite twice: on build/, then on this build with
 # AddressSanitizer and UndefinedBehaviorSanitizer (any report is a failure).
 ASAN_B     := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps check check-plain asan unit integration demo install clean bench
+.PHONY: all deps check asan unit integration demo install clean bench bench-engines
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -67,11 +71,26 @@ $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(EMULATOR_SRC) -o $@ $(LDFLAGS) -lm
 
+$(B)/bench/gen_capture: tests/bench/gen_capture.c $(wildcard tests/bench/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS)
+
+$(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+# The engines' speed and scale beside their references (tests/bench/engines.py);
+# writes tests/bench/results/engines.txt.  Not part of check.
+bench-engines: $(B)/mvpnmond $(EMULATOR_BIN) $(BENCH_BIN)
+	@/usr/bin/python3 tests/bench/engines.py
+
+bench: bench-engines
+
 # Installs every Debian package the build, the tests and the demo need.
 deps:
 	@sh tests/deps.sh
 
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(BENCH_BIN)
 	@$(if $(filter 1,$(MVPN_SKIP_ASAN)),,$(MAKE) --no-print-directory asan)
 	@sh tests/run.sh
 

@@ -19,6 +19,8 @@
 struct mdt_route {
 	struct inet_addr group;
 	uint32_t vpn_index;
+	struct vpn *vpn; /* valid until the next capture_configure, which every change
+			  * of the model's VPNs must be followed by */
 };
 
 struct capture {
@@ -28,8 +30,11 @@ struct capture {
 	bool offline;
 	bool finished;         /* offline: the whole file has been read */
 	char source[256];      /* interface name or file path */
+	char *file_buf;        /* offline: stdio's buffer for the file */
 	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
 	size_t n_routes;
+	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
+	size_t route_mask;        /* slots - 1 (a power of two) */
 	int join_fd;           /* live: the socket holding our IGMP/MLD memberships */
 	unsigned if_index;
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
@@ -61,6 +66,11 @@ bool capture_suspended(const struct capture *c);
 void capture_close(struct capture *c);
 /* Live: copies the capture layer's own drop count into the model. */
 void capture_update_stats(struct capture *c);
+
+/* The text of the configured groups' filter (malloc'd; NULL when out of memory).
+ * The program installed runs it, then, where it rejects, "any GRE" cut to 96
+ * bytes.  Exposed so a benchmark can give the same filter to tcpdump. */
+char *capture_filter_text(const struct capture *c);
 
 /* One frame, as if captured at time ts (nanoseconds); exposed for tests and tools. */
 void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts);

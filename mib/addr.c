@@ -70,16 +70,3 @@ bool inet_addr_is_unicast(const struct inet_addr *a)
 		return false;
 	return true;
 }
-
-int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b)
-{
-	/* The type decides the length, so comparing types first orders lengths too. */
-	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
-	return memcmp(a->bytes, b->bytes, inet_addr_len(a));
-}
-
-bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b)
-{
-	return inet_addr_cmp(a, b) == 0;
-}

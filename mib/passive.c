@@ -1,6 +1,5 @@
 #include "passive.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* ---- timers ---- */
@@ -9,6 +8,65 @@ static void note_expiry(struct model *m, mtime_t t)
 {
 	if (t < m->next_expiry)
 		m->next_expiry = t;
+}
+
+/* ---- the change log's text ----
+ * Built by hand: snprintf and inet_ntop were two thirds of the cost of every
+ * state change (a new row, a prune, a PE up), which a replay's first minutes
+ * are full of.  The text is what "%s via %s hold %us" and the like would
+ * give, cut at the buffer's end as snprintf cuts. */
+
+struct text {
+	char *p, *end; /* end: the last byte, kept for the NUL */
+};
+
+static void text_init(struct text *t, char *buf, size_t size)
+{
+	t->p = buf;
+	t->end = buf + size - 1;
+	*buf = '\0';
+}
+
+static void text_str(struct text *t, const char *s)
+{
+	while (*s && t->p < t->end)
+		*t->p++ = *s++;
+	*t->p = '\0';
+}
+
+static void text_uint(struct text *t, uint32_t v)
+{
+	char digits[10];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n && t->p < t->end)
+		*t->p++ = digits[--n];
+	*t->p = '\0';
+}
+
+static void text_hex8(struct text *t, uint32_t v)
+{
+	for (int shift = 28; shift >= 0 && t->p < t->end; shift -= 4)
+		*t->p++ = "0123456789abcdef"[v >> shift & 0xf];
+	*t->p = '\0';
+}
+
+static void text_addr(struct text *t, const struct inet_addr *a)
+{
+	char buf[INET_ADDR_STRLEN];
+
+	if (a->type != INET_IPV4) {
+		text_str(t, inet_addr_format(a, buf));
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			text_str(t, ".");
+		text_uint(t, a->bytes[i]);
+	}
 }
 
 /* ---- counting and the change log ---- */
@@ -57,21 +115,32 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	c->c_source = w->c_source ? *w->c_source : none;
 	c->c_group = w->c_group ? *w->c_group : none;
 	c->p_group = w->p_group ? *w->p_group : none;
-	snprintf(c->previous, sizeof(c->previous), "%s", w->previous ? w->previous : "");
-	snprintf(c->current, sizeof(c->current), "%s", w->current ? w->current : "");
+	struct text t;
+	text_init(&t, c->previous, sizeof(c->previous));
+	text_str(&t, w->previous ? w->previous : "");
+	text_init(&t, c->current, sizeof(c->current));
+	text_str(&t, w->current ? w->current : "");
 }
 
 /* ---- PEs, from Hellos ---- */
 
+/* "hold %us genid 0x%08x dr %u", without the genid when there is none; "" when gone. */
 static void describe_pe(const struct pe *pe, char *buf, size_t size)
 {
+	struct text t;
+
+	text_init(&t, buf, size);
 	if (!pe->alive)
-		snprintf(buf, size, "%s", "");
-	else if (pe->has_genid)
-		snprintf(buf, size, "hold %us genid 0x%08x dr %u", pe->holdtime, pe->genid,
-			 pe->dr_priority);
-	else
-		snprintf(buf, size, "hold %us dr %u", pe->holdtime, pe->dr_priority);
+		return;
+	text_str(&t, "hold ");
+	text_uint(&t, pe->holdtime);
+	text_str(&t, "s");
+	if (pe->has_genid) {
+		text_str(&t, " genid 0x");
+		text_hex8(&t, pe->genid);
+	}
+	text_str(&t, " dr ");
+	text_uint(&t, pe->dr_priority);
 }
 
 static struct pe *pe_for_hello(struct model *m, struct vpn *v, const struct inet_addr *addr)
@@ -151,16 +220,19 @@ void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *
 
 /* ---- C-group to PE rows, from Join/Prune records ---- */
 
+/* "%s via %s hold %us": joined or pruned, the other end, the hold time. */
 static void describe_row(const struct cgpe *r, char *buf, size_t size)
 {
-	char other[INET_ADDR_STRLEN];
+	struct text t;
 
-	if (!r) {
-		snprintf(buf, size, "%s", "");
+	text_init(&t, buf, size);
+	if (!r)
 		return;
-	}
-	snprintf(buf, size, "%s via %s hold %us", r->state == CG_PRUNED ? "pruned" : "joined",
-		 inet_addr_format(&r->other, other), r->holdtime);
+	text_str(&t, r->state == CG_PRUNED ? "pruned via " : "joined via ");
+	text_addr(&t, &r->other);
+	text_str(&t, " hold ");
+	text_uint(&t, r->holdtime);
+	text_str(&t, "s");
 }
 
 /* The upstream neighbor as a PE's provider address, when a Hello told us its C-address. */
@@ -344,15 +416,18 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 
 /* ---- customer flows to data MDTs, from MDT Join TLVs ---- */
 
+/* "data MDT %s from %s", or "" on the default MDT. */
 static void describe_flow(const struct flow *f, char *buf, size_t size)
 {
-	char p[INET_ADDR_STRLEN], a[INET_ADDR_STRLEN];
+	struct text t;
 
+	text_init(&t, buf, size);
 	if (!f || !f->on_data_mdt)
-		snprintf(buf, size, "%s", "");
-	else
-		snprintf(buf, size, "data MDT %s from %s", inet_addr_format(&f->p_group, p),
-			 inet_addr_format(&f->announcer, a));
+		return;
+	text_str(&t, "data MDT ");
+	text_addr(&t, &f->p_group);
+	text_str(&t, " from ");
+	text_addr(&t, &f->announcer);
 }
 
 void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)

@@ -1,6 +1,7 @@
 /* mib/passive: refresh vs change (patent claim 1), expiry, caps, and table order. */
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../../mib/passive.h"
@@ -277,7 +278,41 @@ TEST(cgroup_rows_seek_in_oid_order)
 	model_free(m);
 }
 
+/* The change log's texts are built by hand (mib/passive.c); they must read
+ * exactly as the printf formats they replace, at the extremes too. */
+TEST(change_texts_read_as_printf_would_write_them)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	char want[CHANGE_TEXT_MAX];
+	struct hello_event h = {.pe = A("198.18.0.1"), .caddr = A("198.18.0.1"), .has_holdtime = true,
+				.holdtime = 65534, .has_genid = true, .genid = 0xffffffffu,
+				.has_dr_priority = true, .dr_priority = 4294967295u};
+
+	passive_hello(m, v, &h);
+	snprintf(want, sizeof(want), "hold %us genid 0x%08x dr %u", 65534u, 0xffffffffu, 4294967295u);
+	CHECK_EQ_STR(m->changes.ring[0].current, want);
+	h.has_genid = false;
+	h.holdtime = 0xffff;
+	h.dr_priority = 0;
+	passive_hello(m, v, &h);
+	CHECK_EQ_STR(m->changes.ring[1].current, "hold 65535s dr 0");
+	jp(m, "198.18.0.5", "255.255.255.254", "233.252.0.1", "192.0.2.1", CG_SG, true, 65535);
+	CHECK_EQ_STR(m->changes.ring[2].current, "joined via 255.255.255.254 hold 65535s");
+	jp(m, "198.18.0.5", "2001:db8::ffff:0:1", "ff3e::1", "2001:db8::10", CG_SG, true, 0);
+	CHECK_EQ_STR(m->changes.ring[3].current, "joined via 2001:db8::ffff:0:1 hold 0s");
+	jp(m, "198.18.0.5", "0.0.0.0", "233.252.0.1", "192.0.2.1", CG_SG_RPT, false, 9);
+	CHECK_EQ_STR(m->changes.ring[4].current, "pruned via 0.0.0.0 hold 9s");
+	struct mdt_event d = {.announcer = A("198.18.0.1"), .c_source = A("192.0.2.1"),
+			      .c_group = A("233.252.0.1"), .p_group = A("239.255.255.255")};
+	passive_mdt_join(m, v, &d);
+	CHECK_EQ_STR(m->changes.ring[5].current, "data MDT 239.255.255.255 from 198.18.0.1");
+	CHECK_EQ_INT(m->changes.count, 6);
+	model_free(m);
+}
+
 UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
 	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
 	  T(caps_drop_new_state_and_keep_the_old), T(data_mdt_announce_refresh_switch_and_expire),
-	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order))
+	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
+	  T(change_texts_read_as_printf_would_write_them))

@@ -1,2 +1,0 @@
-build-asan/mib/log.o: mib/log.c mib/log.h
-mib/log.h:

@@ -1,0 +1,358 @@
+/*
+ * bench_state: the state engine alone.  Join/Prune records applied per second
+ * into the model (passive_jp_record, as capture/engine.c calls it for each
+ * joined or pruned source), and the memory a C-group->PE row takes.
+ *
+ *	bench_state VPNS PES CGROUPS JOINERS [messages|shuffled]
+ *
+ * VPNS VPNs of PES PEs (each comes up with a Hello first); in each VPN, C-group
+ * c (an (S,G)) is joined by JOINERS PEs, all towards the same upstream PE: the
+ * model then holds VPNS x CGROUPS x JOINERS downstream rows and VPNS x CGROUPS
+ * upstream rows.  1000 100 100 10 is RFC 4834's scale (section 4.2: thousands
+ * of VPNs, hundreds of PEs each, hundreds of streams per VPN).  The records
+ * come as Join/Prune messages carry them (messages, the default: VPN after
+ * VPN, each joiner's records together, as its periodic message lists them)
+ * or in a shuffled order (fixed seed: every record lands somewhere else in
+ * memory, the worst case); the model clock moves 1 us per record, and
+ * nothing expires.  Three passes over the same records:
+ *   create   every record a join that makes a row (and its upstream row)
+ *   refresh  the same joins again: each restates its row
+ *   prune    every record a prune: the rows go
+ * Memory: VmRSS before and after the create pass, over the rows it made.
+ *
+ * The reference, in the same process and on the same records: a plain
+ * ordered store, glibc's tsearch(3) (a red-black tree), of one malloc'd
+ * record per (VPN, group, source, kind, PE, role) holding the row's columns
+ * (the other end, hold time, first seen, last refresh, expiry, refreshes);
+ * create = tsearch, refresh = tfind + update, prune = tdelete + free.  It
+ * keeps no upstream rows, no flows, no expiry order, no change log, no
+ * counters: what the model adds over the least an ordered table must do.
+ *
+ * Every pass is checked (rows, refresh and change counters); a mismatch fails
+ * the run.  Prints key=value lines.
+ */
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../mib/log.h"
+#include "../../mib/model.h"
+#include "../../mib/passive.h"
+#include "bench.h"
+
+#define T0 (1767225600ull * MTIME_SEC)
+#define JP_HOLD 210
+
+struct plan {
+	uint32_t vpns, pes, cgroups, joiners;
+};
+
+static void quiet(int priority, const char *fmt, va_list ap)
+{
+	(void)priority, (void)fmt, (void)ap;
+}
+
+static struct inet_addr v4(uint32_t a)
+{
+	uint8_t b[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
+	struct inet_addr out;
+
+	inet_addr_v4(&out, b);
+	return out;
+}
+
+/* C-group c's upstream PE, and its joiners: the JOINERS PEs after it. */
+static uint32_t upstream_of(const struct plan *pl, uint32_t c)
+{
+	return (c * 7) % pl->pes;
+}
+
+/* Record r (a packed v, c, j) as the engine would hand it to the model. */
+static void make_event(const struct plan *pl, uint64_t r, bool join, struct jp_event *e)
+{
+	uint32_t j = (uint32_t)(r % pl->joiners), c = (uint32_t)(r / pl->joiners % pl->cgroups);
+	uint32_t v = (uint32_t)(r / pl->joiners / pl->cgroups), up = upstream_of(pl, c);
+
+	*e = (struct jp_event){.sender = v4(plan_pe(v, (up + 1 + j) % pl->pes)),
+			       .upstream = v4(plan_pe(v, up)),
+			       .holdtime = JP_HOLD,
+			       .group = v4(plan_cgroup(c % 254)),
+			       .source = v4(plan_csource(c / 254)),
+			       .kind = CG_SG,
+			       .join = join};
+}
+
+static uint32_t vpn_of(const struct plan *pl, uint64_t r)
+{
+	return (uint32_t)(r / pl->joiners / pl->cgroups);
+}
+
+/* ---- the model ---- */
+
+static struct model *configured_model(const struct plan *pl, struct vpn **vpns)
+{
+	struct model *m = model_new(true);
+	struct inet_addr *expected = calloc(pl->pes, sizeof(*expected));
+
+	if (!m || !expected || !changelog_resize(&m->changes, 10000))
+		return NULL;
+	m->settings = (struct model_settings){.startup_grace = 105 * MTIME_SEC,
+					      .max_pes_per_vpn = 1000,
+					      .max_cgroups_per_vpn = 100000,
+					      .max_data_mdts_per_vpn = 10000,
+					      .notify_rate_limit = 10,
+					      .notify_rate_interval = 60};
+	mclock_advance(&m->clock, T0);
+	for (uint32_t v = 0; v < pl->vpns; v++) {
+		char name[32];
+		struct inet_addr mdt = v4(plan_mdt(v));
+		for (uint32_t k = 0; k < pl->pes; k++)
+			expected[k] = v4(plan_pe(v, k));
+		snprintf(name, sizeof(name), "bench-%u", v + 1);
+		vpns[v] = vpn_get(m, v + 1);
+		if (!vpns[v] || !vpn_configure(vpns[v], name, &mdt, expected, pl->pes))
+			return NULL;
+	}
+	free(expected);
+	return m;
+}
+
+/* Every PE says Hello, so upstream neighbors map to PEs. */
+static uint64_t hellos(struct model *m, const struct plan *pl, struct vpn **vpns)
+{
+	uint64_t t0 = cpu_now();
+
+	for (uint32_t v = 0; v < pl->vpns; v++)
+		for (uint32_t k = 0; k < pl->pes; k++) {
+			struct hello_event h = {.pe = v4(plan_pe(v, k)), .caddr = v4(plan_pe(v, k)),
+						.has_holdtime = true, .holdtime = 0xffff,
+						.has_genid = true, .genid = k + 1};
+			passive_hello(m, vpns[v], &h);
+		}
+	return cpu_now() - t0;
+}
+
+static uint64_t model_pass(struct model *m, const struct plan *pl, struct vpn **vpns,
+			   const uint32_t *order, uint64_t n, bool join, mtime_t *clock)
+{
+	struct jp_event e;
+	uint64_t t0 = cpu_now();
+
+	for (uint64_t i = 0; i < n; i++) {
+		/* As capture_handle_frame does before each packet. */
+		mclock_advance(&m->clock, *clock += 1000);
+		passive_expire(m, mclock_now(&m->clock));
+		make_event(pl, order[i], join, &e);
+		passive_jp_record(m, vpns[vpn_of(pl, order[i])], &e);
+	}
+	return cpu_now() - t0;
+}
+
+static uint64_t model_rows(const struct model *m, uint64_t *flows)
+{
+	uint64_t rows = 0;
+
+	*flows = 0;
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		rows += m->vpns[i]->cg.n_rows;
+		*flows += m->vpns[i]->cg.n_flows;
+	}
+	return rows;
+}
+
+/* ---- the reference: tsearch(3) ---- */
+
+struct ref_row {
+	/* the key */
+	uint32_t vpn;
+	struct inet_addr group, source;
+	uint8_t kind, role;
+	struct inet_addr pe;
+	/* the columns */
+	struct inet_addr other;
+	uint16_t holdtime;
+	mtime_t first_seen, last_refresh, expires;
+	uint64_t refreshes;
+};
+
+#define REF_KEY_END offsetof(struct ref_row, other)
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, REF_KEY_END);
+}
+
+static void ref_key(const struct plan *pl, uint64_t r, const struct jp_event *e, struct ref_row *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->vpn = vpn_of(pl, r);
+	k->group = e->group;
+	k->source = e->source;
+	k->kind = e->kind;
+	k->role = CG_DOWNSTREAM;
+	k->pe = e->sender;
+}
+
+static uint64_t ref_pass(void **root, const struct plan *pl, const uint32_t *order, uint64_t n,
+			 int pass, mtime_t *clock, uint64_t *bad)
+{
+	struct jp_event e;
+	struct ref_row key;
+	uint64_t t0 = cpu_now();
+
+	for (uint64_t i = 0; i < n; i++) {
+		mtime_t now = *clock += 1000;
+		make_event(pl, order[i], pass != 2, &e);
+		ref_key(pl, order[i], &e, &key);
+		if (pass == 0) {
+			struct ref_row *row = malloc(sizeof(*row));
+			*row = key;
+			row->other = e.upstream;
+			row->holdtime = e.holdtime;
+			row->first_seen = row->last_refresh = now;
+			row->expires = now + (mtime_t)e.holdtime * MTIME_SEC;
+			struct ref_row **at = tsearch(row, root, ref_cmp);
+			if (!at || *at != row)
+				(*bad)++, free(row);
+		} else if (pass == 1) {
+			struct ref_row **at = tfind(&key, root, ref_cmp);
+			if (!at) {
+				(*bad)++;
+				continue;
+			}
+			(*at)->last_refresh = now;
+			(*at)->expires = now + (mtime_t)e.holdtime * MTIME_SEC;
+			(*at)->refreshes++;
+		} else {
+			struct ref_row **at = tfind(&key, root, ref_cmp);
+			struct ref_row *row = at ? *at : NULL;
+			if (!row || !tdelete(&key, root, ref_cmp))
+				(*bad)++;
+			free(row);
+		}
+	}
+	return cpu_now() - t0;
+}
+
+/* ---- the run ---- */
+
+static int check(const char *what, unsigned long long got, unsigned long long want)
+{
+	if (got == want)
+		return 0;
+	fprintf(stderr, "bench_state: %s is %llu, should be %llu\n", what, got, want);
+	return 1;
+}
+
+static void rate(const char *name, uint64_t n, uint64_t ns)
+{
+	printf("%s_s=%.6f\n%s_per_s=%.0f\n", name, ns / 1e9, name, n / (ns / 1e9));
+}
+
+int main(int argc, char **argv)
+{
+	bool shuffled = argc == 6 && strcmp(argv[5], "shuffled") == 0;
+	if (argc != 5 && !(argc == 6 && (shuffled || strcmp(argv[5], "messages") == 0))) {
+		fprintf(stderr, "usage: bench_state VPNS PES CGROUPS JOINERS [messages|shuffled]\n");
+		return 2;
+	}
+	struct plan pl = {(uint32_t)arg_num(argv[1], "VPNS"), (uint32_t)arg_num(argv[2], "PES"),
+			  (uint32_t)arg_num(argv[3], "CGROUPS"), (uint32_t)arg_num(argv[4], "JOINERS")};
+	if (!pl.vpns || pl.pes < 2 || pl.pes > PLAN_PE_POOL || !pl.cgroups ||
+	    pl.cgroups > 254 * 254 || !pl.joiners || pl.joiners >= pl.pes) {
+		fprintf(stderr, "bench_state: need 0 < JOINERS < PES <= %u, 0 < CGROUPS <= 64516\n",
+			PLAN_PE_POOL);
+		return 2;
+	}
+	mvpn_log_set_sink(quiet);
+	uint64_t n = (uint64_t)pl.vpns * pl.cgroups * pl.joiners, flows;
+	uint32_t *order = malloc(n * sizeof(*order));
+	struct vpn **vpns = calloc(pl.vpns, sizeof(*vpns));
+	if (!order || !vpns || n > UINT32_MAX) {
+		fprintf(stderr, "bench_state: too big\n");
+		return 1;
+	}
+	if (shuffled) {
+		uint64_t rng = 4834;
+		for (uint64_t i = 0; i < n; i++)
+			order[i] = (uint32_t)i;
+		for (uint64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t j = (rng >> 33) % (i + 1);
+			uint32_t t = order[i];
+			order[i] = order[j], order[j] = t;
+		}
+	} else {
+		/* As Join/Prune messages carry them: VPN by VPN, each joiner's records
+		 * together (its periodic message lists all it has joined). */
+		uint64_t i = 0;
+		for (uint64_t v = 0; v < pl.vpns; v++)
+			for (uint64_t j = 0; j < pl.joiners; j++)
+				for (uint64_t c = 0; c < pl.cgroups; c++)
+					order[i++] = (uint32_t)((v * pl.cgroups + c) * pl.joiners + j);
+	}
+	long rss_start = status_kb("VmRSS");
+	struct model *m = configured_model(&pl, vpns);
+	if (!m) {
+		fprintf(stderr, "bench_state: out of memory\n");
+		return 1;
+	}
+	uint64_t hello_ns = hellos(m, &pl, vpns);
+	uint64_t changes0 = m->g.changes, refreshes0 = m->g.refreshes;
+	mtime_t clock = T0;
+	int bad = 0;
+
+	/* ours: create, memory, refresh */
+	long rss0 = status_kb("VmRSS");
+	uint64_t create_ns = model_pass(m, &pl, vpns, order, n, true, &clock);
+	long rss1 = status_kb("VmRSS");
+	uint64_t rows = model_rows(m, &flows);
+	bad |= check("rows after create", rows, n + (uint64_t)pl.vpns * pl.cgroups);
+	bad |= check("changes after create", m->g.changes - changes0, n);
+	bad |= check("limit drops", m->g.limit_drops, 0);
+	uint64_t refresh_ns = model_pass(m, &pl, vpns, order, n, true, &clock);
+	bad |= check("refreshes", m->g.refreshes - refreshes0, n);
+	bad |= check("rows after refresh", model_rows(m, &flows), rows);
+
+	/* the reference: create, memory, refresh */
+	void *root = NULL;
+	uint64_t ref_bad = 0;
+	mtime_t ref_clock = T0;
+	long rss2 = status_kb("VmRSS");
+	uint64_t ref_create_ns = ref_pass(&root, &pl, order, n, 0, &ref_clock, &ref_bad);
+	long rss3 = status_kb("VmRSS");
+	uint64_t ref_refresh_ns = ref_pass(&root, &pl, order, n, 1, &ref_clock, &ref_bad);
+
+	/* prunes, both */
+	uint64_t prune_ns = model_pass(m, &pl, vpns, order, n, false, &clock);
+	bad |= check("rows after prune", model_rows(m, &flows), 0);
+	bad |= check("flows after prune", flows, 0);
+	uint64_t ref_prune_ns = ref_pass(&root, &pl, order, n, 2, &ref_clock, &ref_bad);
+	bad |= check("reference misses", ref_bad, 0);
+	bad |= check("reference rows left", root != NULL, 0);
+
+	printf("records=%llu\nrows=%llu\ndown_rows=%llu\nup_rows=%llu\nflows=%llu\npes=%llu\n",
+	       (unsigned long long)n, (unsigned long long)rows, (unsigned long long)n,
+	       (unsigned long long)(rows - n), (unsigned long long)pl.vpns * pl.cgroups,
+	       (unsigned long long)pl.vpns * pl.pes);
+	rate("hello", (uint64_t)pl.vpns * pl.pes, hello_ns);
+	rate("create", n, create_ns);
+	rate("refresh", n, refresh_ns);
+	rate("prune", n, prune_ns);
+	rate("ref_create", n, ref_create_ns);
+	rate("ref_refresh", n, ref_refresh_ns);
+	rate("ref_prune", n, ref_prune_ns);
+	printf("rss_start_kb=%ld\nrss_before_kb=%ld\nrss_after_kb=%ld\nrss_peak_kb=%ld\n", rss_start,
+	       rss0, rss1, status_kb("VmHWM"));
+	printf("model_kb=%ld\n", rss1 - rss_start);
+	printf("bytes_per_row=%.1f\n", (rss1 - rss0) * 1024.0 / (double)rows);
+	printf("bytes_per_record=%.1f\n", (rss1 - rss0) * 1024.0 / (double)n);
+	printf("ref_bytes_per_record=%.1f\n", (rss3 - rss2) * 1024.0 / (double)n);
+	printf("sizeof_cgpe=%zu\nsizeof_flow=%zu\nsizeof_ref_row=%zu\n", sizeof(struct cgpe),
+	       sizeof(struct flow), sizeof(struct ref_row));
+	model_free(m);
+	free(order);
+	free(vpns);
+	return bad;
+}
