@@ -320,15 +320,23 @@ static void row_set_timers(struct model *m, struct vpn *v, struct cgpe *r,
 	note_expiry(m, r->expires);
 }
 
-static void row_create(struct model *m, struct vpn *v, const struct jp_event *e,
+/* Would the rows a record adds still fit the cap? */
+static bool rows_fit(const struct model *m, const struct vpn *v, uint32_t adding, uint32_t freeing)
+{
+	return (uint64_t)v->cg.n_rows - freeing + adding <= m->settings.max_cgroups_per_vpn;
+}
+
+static void row_create(struct model *m, struct vpn *v, struct flow *f, const struct jp_event *e,
 		       const struct inet_addr *source, const struct inet_addr *up, mtime_t now)
 {
-	/* A new downstream row may need its upstream row too: room for both, or neither. */
-	if (v->cg.n_rows + 2 > m->settings.max_cgroups_per_vpn) {
+	/* A new downstream row, and its upstream row unless another joiner made it:
+	 * room for both, or neither. */
+	bool have_up = f && cgpe_find(&v->cg, f, e->kind, up, CG_UPSTREAM);
+	if (!rows_fit(m, v, have_up ? 1 : 2, 0)) {
 		count_limit_drop(m, v);
 		return;
 	}
-	struct flow *f = flow_get(&v->cg, v->index, &e->group, source, now);
+	f = flow_get(&v->cg, v->index, &e->group, source, now);
 	struct cgpe *r = f ? cgpe_insert(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM, now) : NULL;
 	char after[CHANGE_TEXT_MAX];
 
@@ -365,7 +373,16 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 		count_refresh(m, v);
 		return;
 	}
-	/* The PE now joins through another upstream neighbor (or towards another RP). */
+	/* The PE now joins through another upstream neighbor (or towards another RP).
+	 * A new upstream row must fit, counting the one this row leaves if it is the
+	 * last joiner there; if it does not, the record is dropped and the row stays. */
+	if (!cgpe_find(&v->cg, r->flow, r->kind, up, CG_UPSTREAM)) {
+		const struct cgpe *old = cgpe_find(&v->cg, r->flow, r->kind, &r->other, CG_UPSTREAM);
+		if (!rows_fit(m, v, 1, old && old->joiners == 1)) {
+			count_limit_drop(m, v);
+			return;
+		}
+	}
 	describe_row(r, before, sizeof(before));
 	upstream_leave(v, r);
 	r->other = *up;
@@ -407,7 +424,7 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 	if (makes_state && r)
 		row_restate(m, v, r, e, &up, now);
 	else if (makes_state)
-		row_create(m, v, e, source, &up, now);
+		row_create(m, v, f, e, source, &up, now);
 	else if (r)
 		row_remove(m, v, r, e->kind == CG_SG_RPT ? CHANGE_JOIN : CHANGE_PRUNE, now);
 	else

@@ -181,6 +181,65 @@ TEST(caps_drop_new_state_and_keep_the_old)
 	model_free(m);
 }
 
+/* A join onto an upstream row another joiner made needs one row, not two: it fits the last one. */
+TEST(caps_count_only_the_rows_a_join_needs)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+
+	m->settings.max_cgroups_per_vpn = 4;
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	jp(m, "198.18.0.3", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 3); /* .1 and .3 downstream, .2 upstream */
+	/* A new flow needs a downstream and an upstream row: only one is left. */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.2", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 3);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	/* .4 joins through .2 too: the upstream row is there, so its one row fits. */
+	jp(m, "198.18.0.4", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 4);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	struct inet_addr g = A("233.252.0.1"), s = A("192.0.2.1"), up = A("198.18.0.2");
+	struct cgpe *u = cgpe_find(&v->cg, flow_find(&v->cg, &g, &s), CG_SG, &up, CG_UPSTREAM);
+	CHECK(u && u->joiners == 3);
+	model_free(m);
+}
+
+/* A known row moving to another upstream neighbor may need a new upstream row: it must fit too. */
+TEST(caps_hold_when_a_join_moves_upstream)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr g = A("233.252.0.1"), s = A("192.0.2.1"), d1 = A("198.18.0.1"),
+			 d3 = A("198.18.0.3"), u2 = A("198.18.0.2"), u66 = A("198.18.0.66");
+
+	m->settings.max_cgroups_per_vpn = 3;
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	jp(m, "198.18.0.3", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 3);
+	/* .1 moves to .66: .2's row stays for .3, and there is no room for .66's. */
+	at(m, 10);
+	uint64_t changes = v->counters.changes;
+	jp(m, "198.18.0.1", "198.18.0.66", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 3);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	CHECK_EQ_INT(v->counters.changes, changes);
+	struct flow *f = flow_find(&v->cg, &g, &s);
+	struct cgpe *r1 = cgpe_find(&v->cg, f, CG_SG, &d1, CG_DOWNSTREAM);
+	CHECK(r1 && inet_addr_eq(&r1->other, &u2) && r1->last_refresh == 1000 * MTIME_SEC);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &u66, CG_UPSTREAM) == NULL);
+	/* .3 prunes: .1 is .2's last joiner, so moving frees the row it needs. */
+	jp(m, "198.18.0.3", "198.18.0.2", "233.252.0.1", "192.0.2.1", CG_SG, false, 210);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &d3, CG_DOWNSTREAM) == NULL);
+	jp(m, "198.18.0.1", "198.18.0.66", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	CHECK(inet_addr_eq(&r1->other, &u66));
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &u66, CG_UPSTREAM) != NULL);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &u2, CG_UPSTREAM) == NULL);
+	model_free(m);
+}
+
 TEST(data_mdt_announce_refresh_switch_and_expire)
 {
 	struct model *m = offline_model();
@@ -313,6 +372,7 @@ TEST(change_texts_read_as_printf_would_write_them)
 
 UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
 	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
-	  T(caps_drop_new_state_and_keep_the_old), T(data_mdt_announce_refresh_switch_and_expire),
+	  T(caps_drop_new_state_and_keep_the_old), T(caps_count_only_the_rows_a_join_needs),
+	  T(caps_hold_when_a_join_moves_upstream), T(data_mdt_announce_refresh_switch_and_expire),
 	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
 	  T(change_texts_read_as_printf_would_write_them))
