@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../capture/engine.h"
@@ -44,8 +45,22 @@ static void handle_signals(struct daemon *d)
 	}
 }
 
-/* Packets of a replay read per loop turn: small enough to keep SNMP answering meanwhile. */
-#define REPLAY_BATCH 4096
+/*
+ * A replay reads in chunks until a loop turn has spent REPLAY_SLICE_NS on it.
+ * Answering one AgentX request takes net-snmp two or three loop turns (its
+ * internal callback pipe), so the slice, not a packet count, bounds how long
+ * a manager waits while a big capture replays.
+ */
+#define REPLAY_CHUNK 256
+#define REPLAY_SLICE_NS 5000000ll
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 
 static void add_fd(int fd, fd_set *set, int *numfds)
 {
@@ -59,13 +74,16 @@ static void add_fd(int fd, fd_set *set, int *numfds)
 static void replay_some(struct daemon *d)
 {
 	struct capture *c = d->capture;
+	int64_t until = monotonic_ns() + REPLAY_SLICE_NS;
 
-	if (capture_read(c, REPLAY_BATCH) < 0) {
-		mvpn_log(LOG_ERR, "capture: %s", c->error);
-		c->finished = true;
-		d->model->capture = CAPTURE_FAILED;
-		return;
-	}
+	do {
+		if (capture_read(c, REPLAY_CHUNK) < 0) {
+			mvpn_log(LOG_ERR, "capture: %s", c->error);
+			c->finished = true;
+			d->model->capture = CAPTURE_FAILED;
+			return;
+		}
+	} while (!c->finished && monotonic_ns() < until);
 	if (c->finished)
 		mvpn_log(LOG_INFO, "capture: %s replayed: %llu packets, %llu malformed, %llu on "
 			 "unknown MDTs; serving the final state", c->source,

@@ -37,6 +37,9 @@ void alarms_free(struct alarms *a)
 {
 	free(a->table.v);
 	a->table.v = NULL;
+	free(a->dirty);
+	a->dirty = NULL;
+	a->n_dirty = a->cap_dirty = 0;
 	a->table.n = a->table.cap = 0;
 	limiter_free(&a->limiter);
 }
@@ -266,62 +269,101 @@ static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum a
 	queue_push(m, &n);
 }
 
+/* Brings one PE's alarm in line with its state. */
+static void judge_pe(struct model *m, struct vpn *v, struct pe *pe, mtime_t now, bool grace_over)
+{
+	enum alarm_kind want = pe_alarm_wanted(pe, grace_over);
+
+	if (pe->alarm_index && pe->alarm_kind != want) {
+		alarm_remove(m, pe->alarm_index, "the PE's state changed");
+		pe->alarm_index = 0;
+		pe->alarm_kind = 0;
+		v->n_pe_alarms--;
+	}
+	if (want && !pe->alarm_index) {
+		raise_pe_alarm(m, v, pe, want, now);
+		if (pe->alarm_index) {
+			pe->alarm_kind = (uint8_t)want;
+			v->n_pe_alarms++;
+		}
+	}
+}
+
+/* Once a VPN that raised PE alarms has none left: one "match" notice. */
+static void announce_match(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct pe_counts pc;
+	struct notice n;
+
+	if (v->n_pe_alarms || !v->mismatch_announced)
+		return;
+	n = notice_for(v, NOTICE_VPN_MATCH, now);
+	vpn_pe_counts(m, v, &pc);
+	n.expected = pc.expected;
+	n.active = pc.active;
+	mvpn_log(LOG_NOTICE, "vpn %s matches its configuration again", v->name);
+	v->mismatch_announced = false;
+	queue_push(m, &n);
+}
+
 static void check_vpn_pes(struct model *m, struct vpn *v, mtime_t now, bool grace_over)
 {
-	size_t raised = 0;
-
-	for (size_t i = 0; i < v->pes.n; i++) {
-		struct pe *pe = v->pes.v[i];
-		enum alarm_kind want = pe_alarm_wanted(pe, grace_over);
-		const struct alarm *al = pe->alarm_index ? alarm_find(&m->alarms.table,
-								       pe->alarm_index) : NULL;
-
-		if (pe->alarm_index && (!al || al->kind != want)) {
-			alarm_remove(m, pe->alarm_index, "the PE's state changed");
-			pe->alarm_index = 0;
-		}
-		if (want && !pe->alarm_index)
-			raise_pe_alarm(m, v, pe, want, now);
-		raised += want != 0;
-	}
-	if (!raised && v->mismatch_announced) {
-		struct pe_counts pc;
-		struct notice n = notice_for(v, NOTICE_VPN_MATCH, now);
-		vpn_pe_counts(m, v, &pc);
-		n.expected = pc.expected;
-		n.active = pc.active;
-		mvpn_log(LOG_NOTICE, "vpn %s matches its configuration again", v->name);
-		v->mismatch_announced = false;
-		queue_push(m, &n);
-	}
+	for (size_t i = 0; i < v->pes.n; i++)
+		judge_pe(m, v, v->pes.v[i], now, grace_over);
+	announce_match(m, v, now);
 }
 
-void alarms_pe_changed(struct model *m, struct vpn *v)
+#define DIRTY_PES_MAX 4096
+
+void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe)
 {
-	v->pe_dirty = true;
-	m->alarms.pe_dirty = true;
+	struct alarms *a = &m->alarms;
+
+	if (!pe || a->dirty_overflow)
+		return;
+	if (a->n_dirty == a->cap_dirty) {
+		size_t cap = a->cap_dirty ? a->cap_dirty * 2 : 64;
+		struct dirty_pe *grown = cap <= DIRTY_PES_MAX ? realloc(a->dirty, cap * sizeof(*grown))
+							      : NULL;
+		if (!grown) {
+			a->dirty_overflow = true; /* judge everything instead */
+			return;
+		}
+		a->dirty = grown;
+		a->cap_dirty = cap;
+	}
+	a->dirty[a->n_dirty++] = (struct dirty_pe){.vpn = v, .pe = pe};
 }
 
-/* All VPNs, or only those whose PEs changed. */
+static void forget_dirty(struct alarms *a)
+{
+	a->n_dirty = 0;
+	a->dirty_overflow = false;
+}
+
+/* Every VPN (all), or only the PEs that changed. */
 static void check_pes(struct model *m, mtime_t now, bool all)
 {
 	struct alarms *a = &m->alarms;
 	mtime_t grace_end = m->clock.origin + m->settings.startup_grace;
 	bool grace_over = now >= grace_end;
 
-	a->pe_dirty = false;
+	/* Without a capture nothing is ever heard: every PE would be "missing". */
+	bool judging = m->capture != CAPTURE_OFF;
+
 	if (all) {
 		a->next_pe_check = now + a->pe_check_interval;
 		if (!grace_over && grace_end < a->next_pe_check)
 			a->next_pe_check = grace_end;
+		for (size_t i = 0; judging && i < m->n_vpns; i++)
+			check_vpn_pes(m, m->vpns[i], now, grace_over);
+	} else if (judging) {
+		for (size_t i = 0; i < a->n_dirty; i++)
+			judge_pe(m, a->dirty[i].vpn, a->dirty[i].pe, now, grace_over);
+		for (size_t i = 0; i < a->n_dirty; i++)
+			announce_match(m, a->dirty[i].vpn, now);
 	}
-	for (size_t i = 0; i < m->n_vpns; i++) {
-		struct vpn *v = m->vpns[i];
-		/* Without a capture nothing is ever heard: every PE would be "missing". */
-		if ((all || v->pe_dirty) && m->capture != CAPTURE_OFF)
-			check_vpn_pes(m, v, now, grace_over);
-		v->pe_dirty = false;
-	}
+	forget_dirty(a);
 }
 
 /* ---- thresholds on probed pairs ---- */
@@ -442,9 +484,9 @@ void alarms_run(struct model *m, mtime_t now)
 {
 	struct alarms *a = &m->alarms;
 
-	if (now >= a->next_pe_check)
+	if (now >= a->next_pe_check || a->dirty_overflow)
 		check_pes(m, now, true);
-	else if (a->pe_dirty)
+	else if (a->n_dirty)
 		check_pes(m, now, false);
 	if (now >= a->next_threshold_check)
 		check_pairs(m, now);
@@ -492,6 +534,14 @@ void alarms_reconfigured(struct model *m)
 		if (!alarm_owned(m, &t->v[i]))
 			alarm_remove(m, t->v[i].index, "no longer configured");
 	disarm_unjudged(m);
+	/* PEs may have been freed: judge everything afresh, counting again. */
+	forget_dirty(&m->alarms);
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		v->n_pe_alarms = 0;
+		for (size_t k = 0; k < v->pes.n; k++)
+			v->n_pe_alarms += v->pes.v[k]->alarm_index != 0;
+	}
 	m->alarms.next_pe_check = 0;
 	m->alarms.next_threshold_check = 0;
 }

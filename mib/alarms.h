@@ -126,7 +126,15 @@ struct alarms {
 	mtime_t pe_check_interval;
 	mtime_t next_pe_check;        /* 0: as soon as possible */
 	mtime_t next_threshold_check;
-	bool pe_dirty;                /* some VPN has pe_dirty set */
+	/* PEs that came or went since the last run, judged one by one (a flood of
+	 * spoofed PEs must not cost a scan of the VPN per Hello); when more pile
+	 * up than DIRTY_PES_MAX, the next run judges every VPN instead. */
+	struct dirty_pe {
+		struct vpn *vpn;
+		struct pe *pe;
+	} *dirty;
+	size_t n_dirty, cap_dirty;
+	bool dirty_overflow;
 	uint64_t lost;                /* notices pushed out of a full queue */
 };
 
@@ -135,9 +143,10 @@ void alarms_free(struct alarms *a);
 /* Returns false when out of memory (the limiter is then unlimited, and says so). */
 bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval);
 
-/* A PE of v came up or went down: its VPN is re-judged on the next run. */
+/* A PE of v came up or went down: it is re-judged on the next run. */
 struct vpn;
-void alarms_pe_changed(struct model *m, struct vpn *v);
+struct pe;
+void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe);
 /* Re-judges what is due: the VPNs whose PEs changed; every VPN when the check
  * interval has passed (and at the end of the start-up grace); pair thresholds
  * once a second.  Cheap when nothing is due: called after every packet of a

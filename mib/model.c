@@ -38,7 +38,8 @@ void vpn_forget(struct vpn *v)
 		pe_unschedule(&v->pes, pe);
 		if (pe->expected) /* keeps its alarm: still expected, and now not heard */
 			*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true,
-					  .alarm_index = pe->alarm_index};
+					  .alarm_index = pe->alarm_index,
+					  .alarm_kind = pe->alarm_kind};
 		else
 			pe_delete(&v->pes, pe);
 	}

@@ -53,7 +53,7 @@ struct vpn {
 	struct vpn_probe *probing; /* NULL unless probing is configured; owned */
 	struct thresholds thresholds; /* for its probed pairs */
 	bool mismatch_announced; /* a PE alarm was raised since the VPN last matched */
-	bool pe_dirty;           /* a PE came or went since its last PE check */
+	uint32_t n_pe_alarms;    /* its PEs with a raised alarm */
 };
 
 struct pe_counts {

@@ -105,8 +105,8 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	}
 	v->last_change = now;
 	m->g.last_change = now;
-	if (w->kind == CHANGE_PE_UP || w->kind == CHANGE_PE_DOWN)
-		alarms_pe_changed(m, v);
+	if ((w->kind == CHANGE_PE_UP || w->kind == CHANGE_PE_DOWN) && w->pe)
+		alarms_pe_changed(m, v, pe_find(&v->pes, w->pe));
 	if (!c)
 		return;
 	c->vpn_index = v->index;

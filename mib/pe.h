@@ -34,6 +34,7 @@ struct pe {
 	uint64_t restarts, hellos, join_prunes, changes;
 	TAILQ_ENTRY(pe) expiry; /* on the table's expiry list while alive and mortal */
 	uint32_t alarm_index;   /* its raised peMissing/peUnexpected alarm; 0: none */
+	uint8_t alarm_kind;     /* that alarm's enum alarm_kind */
 };
 
 TAILQ_HEAD(pe_expiry_list, pe);
