@@ -225,20 +225,51 @@ static int install_filter(struct capture *c)
 
 /* ---- live: join the groups so the provider network delivers them ---- */
 
+/* Closing a socket drops every membership it held. */
+static void leave_groups(struct capture *c)
+{
+	for (size_t i = 0; i < c->n_join_fds; i++)
+		close(c->join_fds[i]);
+	free(c->join_fds);
+	c->join_fds = NULL;
+	c->n_join_fds = 0;
+}
+
+/*
+ * Linux lets one socket hold igmp_max_memberships (20 by default) IPv4
+ * groups, so every JOINS_PER_SOCKET groups get a socket of their own.
+ */
+#define JOINS_PER_SOCKET 20
+
+static int join_socket(struct capture *c, size_t k)
+{
+	if (k < c->n_join_fds)
+		return c->join_fds[k];
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	int *grown = fd >= 0 ? realloc(c->join_fds, (k + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		mvpn_log(LOG_ERR, "capture: cannot open a socket to join groups: %s",
+			 fd < 0 ? strerror(errno) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	c->join_fds = grown;
+	c->join_fds[c->n_join_fds++] = fd;
+	return fd;
+}
+
 static void join_groups(struct capture *c)
 {
-	if (c->join_fd >= 0)
-		close(c->join_fd); /* closing drops every old membership */
-	c->join_fd = socket(AF_INET6, SOCK_DGRAM, 0);
-	if (c->join_fd < 0) {
-		mvpn_log(LOG_ERR, "capture: cannot open a socket to join groups: %s", strerror(errno));
-		return;
-	}
+	leave_groups(c);
 	for (size_t i = 0; i < c->n_routes; i++) {
 		const struct inet_addr *g = &c->routes[i].group;
 		struct group_req req = {.gr_interface = c->if_index};
 		char text[INET_ADDR_STRLEN];
+		int fd = join_socket(c, i / JOINS_PER_SOCKET);
 
+		if (fd < 0)
+			return;
 		if (g->type == INET_IPV4) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&req.gr_group;
 			sin->sin_family = AF_INET;
@@ -249,7 +280,7 @@ static void join_groups(struct capture *c)
 			memcpy(&sin6->sin6_addr, g->bytes, 16);
 		}
 		int level = g->type == INET_IPV4 ? IPPROTO_IP : IPPROTO_IPV6;
-		if (setsockopt(c->join_fd, level, MCAST_JOIN_GROUP, &req, sizeof(req)) < 0)
+		if (setsockopt(fd, level, MCAST_JOIN_GROUP, &req, sizeof(req)) < 0)
 			mvpn_log(LOG_WARNING, "capture: cannot join %s on %s: %s",
 				 inet_addr_format(g, text), c->source, strerror(errno));
 	}
@@ -261,7 +292,6 @@ static void capture_reset(struct capture *c, struct model *m)
 {
 	memset(c, 0, sizeof(*c));
 	c->model = m;
-	c->join_fd = -1;
 }
 
 int capture_open_file(struct capture *c, struct model *m, const char *path)
@@ -392,8 +422,7 @@ void capture_close(struct capture *c)
 {
 	if (c->pcap)
 		pcap_close(c->pcap);
-	if (c->join_fd >= 0)
-		close(c->join_fd);
+	leave_groups(c);
 	free(c->file_buf); /* after pcap_close, which closed the file using it */
 	free(c->routes);
 	free(c->route_slots);
@@ -401,7 +430,6 @@ void capture_close(struct capture *c)
 	c->pcap = NULL;
 	c->routes = NULL;
 	c->route_slots = NULL;
-	c->join_fd = -1;
 }
 
 /* ---- per packet ---- */

@@ -35,7 +35,8 @@ struct capture {
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
-	int join_fd;           /* live: the socket holding our IGMP/MLD memberships */
+	int *join_fds;         /* live: sockets holding our IGMP/MLD memberships; owned */
+	size_t n_join_fds;
 	unsigned if_index;
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
 	uint64_t packets_read;

@@ -79,3 +79,29 @@ def test_live_capture_matches_the_offline_replay(tmp_path, master, snmp, wire):
         assert snapshot(snmp) == want
     finally:
         live.stop()
+
+
+def test_live_capture_joins_every_default_mdt_even_past_20(tmp_path, master, snmp, wire):
+    """Linux holds at most 20 IPv4 memberships per socket by default
+    (net.ipv4.igmp_max_memberships): 25 VPNs need more than one socket."""
+    n = 25
+    conf = "".join(f'vpn "v{i}" {{ index = {i}  default-mdt = "239.192.0.{i}" }}\n'
+                   for i in range(1, n + 1))
+    live = Daemon(str(tmp_path), master)
+    live.write_config(conf)
+    live.start("-i", wire["monitor_if"], netns=wire["monitor"])
+    try:
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "running", 10), live.log_text()
+        igmp = wire["monitor"].run("cat", "/proc/net/igmp").stdout
+        # The interface's block lists the groups joined on it, as hex in host order.
+        block = igmp.split(wire["monitor_if"], 1)[1].split("\n")
+        groups = set()
+        for line in block[1:]:
+            fields = line.split()
+            if len(fields) < 4 or not all(c in "0123456789ABCDEF" for c in fields[0]):
+                break
+            groups.add(".".join(str(b) for b in bytes.fromhex(fields[0])[::-1]))
+        assert {f"239.192.0.{i}" for i in range(1, n + 1)} <= groups, igmp
+        assert "cannot join" not in live.log_text()
+    finally:
+        live.stop()
