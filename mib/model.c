@@ -43,6 +43,7 @@ void vpn_forget(struct vpn *v)
 		else
 			pe_delete(&v->pes, pe);
 	}
+	pe_reindex_caddr(&v->pes);
 	if (v->passive == PASSIVE_ACTIVE)
 		v->passive = PASSIVE_WAITING;
 }

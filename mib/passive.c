@@ -190,7 +190,7 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 	if (!pe->first_seen)
 		pe->first_seen = now;
 	pe->last_hello = now;
-	pe->caddr = e->caddr;
+	pe_set_caddr(&v->pes, pe, &e->caddr);
 	pe->holdtime = hold;
 	pe->dr_priority = dr;
 	pe->has_genid = e->has_genid;

@@ -14,6 +14,7 @@ void pe_table_free(struct pe_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i]);
 	free(t->v);
+	free(t->by_caddr);
 	pe_table_init(t);
 }
 
@@ -38,17 +39,80 @@ struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr)
 	return pos < t->n && inet_addr_eq(&t->v[pos]->addr, addr) ? t->v[pos] : NULL;
 }
 
+static int caddr_order(const struct pe *a, const struct inet_addr *caddr,
+		       const struct inet_addr *addr)
+{
+	int c = inet_addr_cmp(&a->caddr, caddr);
+	return c ? c : inet_addr_cmp(&a->addr, addr);
+}
+
+/* Position among the first n of by_caddr of the first PE at or after (caddr, addr). */
+static size_t caddr_lower_bound(const struct pe_table *t, size_t n, const struct inet_addr *caddr,
+				const struct inet_addr *addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (caddr_order(t->by_caddr[mid], caddr, addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void caddr_index_remove(struct pe_table *t, struct pe *pe, size_t n)
+{
+	size_t pos = caddr_lower_bound(t, n, &pe->caddr, &pe->addr);
+
+	if (pos < n && t->by_caddr[pos] == pe)
+		memmove(&t->by_caddr[pos], &t->by_caddr[pos + 1], (n - pos - 1) * sizeof(*t->v));
+}
+
+/* Inserts pe into by_caddr, which holds n - 1 PEs (pe is the n-th). */
+static void caddr_index_add(struct pe_table *t, struct pe *pe, size_t n)
+{
+	size_t pos = caddr_lower_bound(t, n - 1, &pe->caddr, &pe->addr);
+
+	memmove(&t->by_caddr[pos + 1], &t->by_caddr[pos], (n - 1 - pos) * sizeof(*t->v));
+	t->by_caddr[pos] = pe;
+}
+
+static int caddr_qsort_cmp(const void *a, const void *b)
+{
+	const struct pe *x = *(const struct pe *const *)a, *y = *(const struct pe *const *)b;
+	return caddr_order(x, &y->caddr, &y->addr);
+}
+
+void pe_reindex_caddr(struct pe_table *t)
+{
+	memcpy(t->by_caddr, t->v, t->n * sizeof(*t->v));
+	if (t->n)
+		qsort(t->by_caddr, t->n, sizeof(*t->by_caddr), caddr_qsort_cmp);
+}
+
+void pe_set_caddr(struct pe_table *t, struct pe *pe, const struct inet_addr *caddr)
+{
+	if (inet_addr_eq(&pe->caddr, caddr) && pe->caddr.type == caddr->type)
+		return;
+	caddr_index_remove(t, pe, t->n);
+	pe->caddr = *caddr;
+	caddr_index_add(t, pe, t->n);
+}
+
 struct pe *pe_find_by_caddr(const struct pe_table *t, const struct inet_addr *caddr)
 {
 	struct pe *pe = pe_find(t, caddr);
+	static const struct inet_addr lowest;
+	size_t pos;
 
 	if (pe && (pe->caddr.type == INET_UNKNOWN || inet_addr_eq(&pe->caddr, caddr)))
 		return pe;
-	/* C-addresses differ from provider addresses (an IPv6 C-instance): look through. */
-	for (size_t i = 0; i < t->n; i++)
-		if (inet_addr_eq(&t->v[i]->caddr, caddr))
-			return t->v[i];
-	return NULL;
+	/* C-addresses differ from provider addresses (an IPv6 C-instance). */
+	pos = caddr_lower_bound(t, t->n, caddr, &lowest);
+	return pos < t->n && inet_addr_eq(&t->by_caddr[pos]->caddr, caddr) ? t->by_caddr[pos]
+									    : NULL;
 }
 
 struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_addr *addr)
@@ -59,6 +123,10 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 		if (!grown)
 			return NULL;
 		t->v = grown;
+		grown = realloc(t->by_caddr, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		t->by_caddr = grown;
 		t->cap = cap;
 	}
 	struct pe *pe = calloc(1, sizeof(*pe));
@@ -70,6 +138,7 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 	memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
 	t->v[pos] = pe;
 	t->n++;
+	caddr_index_add(t, pe, t->n);
 	return pe;
 }
 
@@ -80,6 +149,7 @@ void pe_delete(struct pe_table *t, struct pe *pe)
 	if (pos >= t->n || t->v[pos] != pe)
 		return;
 	pe_unschedule(t, pe);
+	caddr_index_remove(t, pe, t->n);
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
 	free(pe);

@@ -41,6 +41,7 @@ TAILQ_HEAD(pe_expiry_list, pe);
 
 struct pe_table {
 	struct pe **v; /* sorted by addr */
+	struct pe **by_caddr; /* the same PEs sorted by (caddr, addr); same n and cap */
 	size_t n, cap;
 	struct pe_expiry_list expiry; /* alive PEs by expires, soonest first */
 };
@@ -50,6 +51,10 @@ void pe_table_free(struct pe_table *t);
 struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr);
 /* The PE whose C-instance address is caddr (most often its provider address too). */
 struct pe *pe_find_by_caddr(const struct pe_table *t, const struct inet_addr *caddr);
+/* After PEs' caddr were changed in place (vpn_forget): puts the index back in order. */
+void pe_reindex_caddr(struct pe_table *t);
+/* Sets a PE's C-instance address, keeping the by-caddr index in order. */
+void pe_set_caddr(struct pe_table *t, struct pe *pe, const struct inet_addr *caddr);
 /* Adds a row for addr (which must not exist); NULL when out of memory. */
 struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_addr *addr);
 void pe_delete(struct pe_table *t, struct pe *pe);

@@ -303,7 +303,9 @@ def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, da
       VmHWM(base) + MEMORY_FACTOR x (MAX_CGROUPS x bytes/row + MAX_PES x bytes/PE),
     which is also checked to be far below what storing the flood would take."""
     flood = tmp_path / "flood.pcap"
-    made = generate(flood, "--spoofed-pes", SPOOFED_PES, "--joins", JOINS)
+    # One join per message: a million packets, so that the replay lasts long
+    # enough (a second or more) for SNMP answers during it to mean something.
+    made = generate(flood, "--spoofed-pes", SPOOFED_PES, "--joins", JOINS, "--per-msg", 1)
     want = expected_outcome(MAX_PES, MAX_CGROUPS, SPOOFED_PES, JOINS, made["per_msg"])
     assert made["packets"] == want["packets"]
     assert made["spoofed_records"] == JOINS and made["spoofed_hellos"] == SPOOFED_PES
@@ -340,6 +342,7 @@ def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, da
         assert daemon.proc.poll() is None, daemon.log_text()
         assert time.monotonic() - started < 600, (answers, daemon.log_text())
     replay_seconds = time.monotonic() - started
+    flood.unlink()  # 176 MB: pytest keeps the last runs' directories
     peak_kb = vm_hwm_kb(daemon.proc.pid)
     during = [n for n, status in answers if status == CAPTURE_RUNNING]
     report = (f"{JOINS} joins + {SPOOFED_PES} PEs in {made['packets']} packets, replayed in "

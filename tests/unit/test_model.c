@@ -129,6 +129,41 @@ TEST(live_clock_maps_to_wall_time)
 	CHECK(mclock_timestamp_cs(&c, c.origin + 2 * MTIME_SEC) == 200);
 }
 
-UNIT_MAIN("model", T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
+/* The C-address index agrees with a linear scan through inserts, changes and deletes. */
+TEST(pes_are_found_by_c_address_as_a_scan_would)
+{
+	struct pe_table t;
+	struct inet_addr a, c;
+	char text[64];
+
+	pe_table_init(&t);
+	srand(6037);
+	for (int round = 0; round < 3000; round++) {
+		snprintf(text, sizeof(text), "198.18.0.%d", rand() % 60);
+		inet_addr_parse(&a, text);
+		snprintf(text, sizeof(text), "2001:db8::%x", rand() % 40);
+		inet_addr_parse(&c, text);
+		struct pe *pe = pe_find(&t, &a);
+		if (!pe)
+			pe = pe_insert(&t, 1, &a);
+		else if (rand() % 4 == 0) {
+			pe_delete(&t, pe);
+			pe = NULL;
+		}
+		if (pe)
+			pe_set_caddr(&t, pe, &c);
+		snprintf(text, sizeof(text), "2001:db8::%x", rand() % 40);
+		inet_addr_parse(&c, text);
+		struct pe *want = NULL;
+		for (size_t i = 0; i < t.n && !want; i++)
+			if (inet_addr_eq(&t.v[i]->caddr, &c))
+				want = t.v[i];
+		CHECK(pe_find_by_caddr(&t, &c) == want);
+	}
+	CHECK(t.n > 10);
+	pe_table_free(&t);
+}
+
+UNIT_MAIN("model", T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
 	  T(expected_pes_are_looked_up_in_any_order), T(config_status_is_pending_during_the_grace),
 	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time))
