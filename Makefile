@@ -62,6 +62,12 @@ $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(EMULATOR_SRC) -o $@ $(LDFLAGS) -lm
 
+# The walk benchmark's reference (issue 6, item 1): an AgentX subagent on
+# net-snmp's own table_container helper.  Not part of all or check.
+$(B)/bench/ref_subagent: tests/bench/ref_subagent.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS) $(SNMP_LIBS)
+
 # Installs every Debian package the build, the tests and the demo need.
 deps:
 	@sh tests/deps.sh
