@@ -38,7 +38,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 EMULATOR_SRC := $(wildcard tests/emulator/*.c)
 EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
 
-.PHONY: all deps check unit integration demo install clean bench
+.PHONY: all deps check unit integration demo install clean bench bench-walk
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -62,11 +62,14 @@ $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(EMULATOR_SRC) -o $@ $(LDFLAGS) -lm
 
-# The walk benchmark's reference (issue 6, item 1): an AgentX subagent on
-# net-snmp's own table_container helper.  Not part of all or check.
+# The walk benchmark (issue 6, item 1): mvpnmond against a reference subagent on
+# net-snmp's own table_container helper, through private snmpds.  Not part of check.
 $(B)/bench/ref_subagent: tests/bench/ref_subagent.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS) $(SNMP_LIBS)
+
+bench-walk: $(B)/mvpnmond $(B)/bench/ref_subagent
+	nice -n 5 /usr/bin/python3 tests/bench/walk.py
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
