@@ -68,8 +68,9 @@ $(B)/bench/ref_subagent: tests/bench/ref_subagent.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS) $(SNMP_LIBS)
 
+# WALK_ARGS: e.g. --sizes 10000,100000 --rounds 6 for a quick look (walk.py --help).
 bench-walk: $(B)/mvpnmond $(B)/bench/ref_subagent
-	nice -n 5 /usr/bin/python3 tests/bench/walk.py
+	nice -n 5 /usr/bin/python3 tests/bench/walk.py $(WALK_ARGS)
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
