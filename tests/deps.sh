@@ -8,7 +8,7 @@ packages="make gcc pkg-config libc6-dev
 	smitools erlang-snmp
 	python3 python3-pytest python3-scapy
 	iproute2 tcpreplay tcpdump tshark
-	strace linux-perf"
+	strace linux-perf valgrind"
 
 missing=""
 for p in $packages; do

@@ -2,7 +2,8 @@
 """The SNMP-walk benchmark (issue 6, item 1): mvpnmond against net-snmp's table_container.
 
     /usr/bin/python3 tests/bench/walk.py [--sizes 10000,100000,1000000]
-        [--table-sizes 1000,3000,10000] [--rounds 24] [--repeats 2] [--no-profile]
+        [--table-sizes 1000,2000,5000] [--table-rounds 2] [--rounds 12] [--repeats 1]
+        [--full-max 100000] [--no-profile] [--no-callgrind]
 
 For every size N it writes a capture that makes mvpnmond learn exactly N
 mvpnCGroupPeTable rows (gen_walk_capture.py) and starts two private snmpd
@@ -12,19 +13,25 @@ one with ref_subagent (net-snmp's table_container) serving the same N rows.
 Once every subagent answers a GET on its last row, it measures, always
 alternating between ours and the reference:
 
-  - snmptable -Cr 50 of the whole table (14 columns) at --table-sizes;
+  - snmptable -Cr 50 of the whole table (14 columns) at --table-sizes, in
+    --table-rounds rounds;
   - syscalls per varbind: strace -c -f attached to each subagent during a
-    bulkwalk of 5,000 rows of the smallest table;
+    bulkwalk of 5,000 rows of the smallest table, and per cell during an
+    snmptable of the smallest of --table-sizes;
   - interleaved walks: --rounds rounds in which every agent (each size, ours
     and the reference) does `snmpbulkwalk -Cr50` of the column
     mvpnCGroupPeState under one customer group (5,000 rows; the groups are
     spread over the table), in a rotating order.  All agents see the same
     load on the machine, so the goals are judged on these, as medians;
   - whole-column walks, `snmpbulkwalk -Cr50` of mvpnCGroupPeState (N
-    varbinds), --repeats times per agent up to 100k rows, and once above
-    (ours only above --full-ref-max rows: a minute per walk);
+    varbinds), --repeats times per agent, for tables up to --full-max rows
+    (100k: a 1M-row walk takes a minute; above 100k rows it is walked once,
+    and by the reference only up to --full-ref-max rows);
   - a perf profile of each subagent at 100k and 1M rows: how much of the
-    round trip is mvpnmond's own code.
+    round trip is mvpnmond's own code;
+  - user-space instructions per varbind, each subagent run under callgrind
+    (behind its own snmpd, after everything timed): what the code costs,
+    whatever the load on the machine.
 
 Every walk must return the expected count, and ours and the reference the same
 bytes (same OIDs, same values).  CPU and run-queue time of each subagent and
@@ -36,6 +43,8 @@ import argparse
 import glob
 import hashlib
 import os
+import re
+import resource
 import signal
 import socket
 import statistics
@@ -60,6 +69,7 @@ CAPTURE_STATUS = ".1.3.6.1.3.6037.1.1.26.0"   # mvpnCaptureStatus: 3 = finished
 LIMIT_DROPS = ".1.3.6.1.3.6037.1.1.12.0"      # mvpnStateLimitDrops
 MALFORMED = ".1.3.6.1.3.6037.1.1.7.0"          # mvpnMalformedPackets
 COLUMNS = 14
+GROUP_ROWS = gen.SOURCES_PER_GROUP * gen.ROWS_PER_FLOW  # rows under one customer group
 WALK_GOAL = 0.95
 LINEAR_GOAL = 0.9
 
@@ -102,10 +112,11 @@ def sched_ns(pid):
 class Agent:
     """A private snmpd master and one subagent under it: mvpnmond or the reference."""
 
-    def __init__(self, kind, rows, tmp):
+    def __init__(self, kind, rows, tmp, wrap=None):
         self.kind, self.rows = kind, rows
-        self.dir = os.path.join(tmp, f"{kind}-{rows}")
+        self.dir = os.path.join(tmp, f"{kind}-{rows}" + ("-wrapped" if wrap else ""))
         os.makedirs(self.dir)
+        self.wrap = [a.replace("DIR", self.dir) for a in wrap or []]
         self.port = free_udp_port()
         self.socket = os.path.join(self.dir, "agentx.sock")
         self.master = self.sub = None
@@ -130,7 +141,8 @@ class Agent:
             argv = [MVPNMOND, "-f", "-c", conf, "-x", self.socket, "-Lf", log, "-r", pcap]
         else:
             argv = [REF, "-x", self.socket, "-n", str(self.rows), "-L", log]
-        self.sub = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sub = subprocess.Popen(self.wrap + argv, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
 
     def cmd(self, tool, *args):
         return [tool, "-v2c", "-c", "public", "-t", "10", "-r", "0", *args,
@@ -162,10 +174,14 @@ class Walk:
 
     def __init__(self, agent, argv, out, env, count):
         a_sub, a_master = sched_ns(agent.sub.pid), sched_ns(agent.master.pid)
+        a_client = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         with open(out, "wb") as f:
             proc = subprocess.run(argv, stdout=f, stderr=subprocess.PIPE, env=env, timeout=900)
         self.wall = time.monotonic() - t0
+        b_client = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.client_ns = 1e9 * (b_client.ru_utime + b_client.ru_stime -
+                                a_client.ru_utime - a_client.ru_stime)
         b_sub, b_master = sched_ns(agent.sub.pid), sched_ns(agent.master.pid)
         self.sub_ns, self.master_ns = b_sub[0] - a_sub[0], b_master[0] - a_master[0]
         # Time both were runnable but another process had the CPU: load on the machine.
@@ -210,8 +226,9 @@ def median_rate(walks):
     return statistics.median(w.rate for w in walks)
 
 
-def strace_count(agent, tmp):
-    """Syscalls the subagent makes per varbind of a bulkwalk, and the most frequent ones."""
+def strace_count(agent, tmp, client):
+    """Syscalls the subagent makes per varbind while client(agent, tmp) runs, and the most
+    frequent ones."""
     out = os.path.join(tmp, f"strace-{agent.kind}.txt")
     tracer = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(agent.sub.pid)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -220,7 +237,7 @@ def strace_count(agent, tmp):
         stop(tracer)
         raise RuntimeError(f"strace: {line}")
     try:
-        w = bulkwalk(agent, tmp, group_oid(agent.rows, 0, 1), GROUP_ROWS)
+        varbinds = client(agent, tmp)
     finally:
         stop(tracer, signal.SIGINT)
     calls, top = 0, []
@@ -233,7 +250,15 @@ def strace_count(agent, tmp):
                 else:
                     top.append((int(fields[3]), fields[-1]))
     top.sort(reverse=True)
-    return calls / w.count, [(name, n / w.count) for n, name in top[:6]]
+    return calls / varbinds, [(name, n / varbinds) for n, name in top[:6]]
+
+
+def traced_bulkwalk(agent, tmp):
+    return bulkwalk(agent, tmp, group_oid(agent.rows, 0, 1), GROUP_ROWS).count
+
+
+def traced_snmptable(agent, tmp):
+    return snmptable(agent, tmp).count * COLUMNS
 
 
 def perf_report(data, lines, *opts):
@@ -266,14 +291,74 @@ def profile(agent, tmp):
             bulkwalk(agent, tmp, group_oid(agent.rows, i, PROFILE_GROUPS), GROUP_ROWS)
     finally:
         stop(rec, signal.SIGINT)
-    shares = {}
-    for ln in perf_report(data, 100, "--sort", "dso"):
-        pct, dso = ln.split(" ", 1)
-        shares[dso] = float(pct.rstrip("%")) / 100
-    top = perf_report(data, 8, "--sort", "dso,symbol", "--percent-limit", "1.5")
-    ours = (perf_report(data, 8, "--sort", "symbol", "--dsos", "mvpnmond",
-                        "--percent-limit", "0.2") if agent.kind == "ours" else [])
+    shares, top, ours = {}, [], []
+    for ln in perf_report(data, 10 ** 6, "--sort", "dso,symbol", "--percent-limit", "0"):
+        parts = ln.split(" ", 3)  # "1.23% mvpnmond [.] cgpe_oidx"
+        if len(parts) != 4 or not parts[0].endswith("%"):
+            continue
+        pct, dso, sym = float(parts[0].rstrip("%")), parts[1], parts[3]
+        shares[dso] = shares.get(dso, 0.0) + pct / 100
+        if pct >= 1.5 and len(top) < 8:
+            top.append(ln)
+        if dso == "mvpnmond" and pct >= 0.2 and len(ours) < 8:
+            ours.append(f"{pct:.2f}% {sym}")
     return shares, top, ours
+
+
+CALLGRIND = ["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
+             "--callgrind-out-file=DIR/callgrind.out"]
+
+
+def callgrind_counts(agent, tmp):
+    """User-space instructions the subagent (run under callgrind) executes per varbind while
+    serving one group's rows, mid-table: {object: instructions per varbind}.  Unlike time,
+    this does not move with the machine's load."""
+    pid = str(agent.sub.pid)
+    subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=60,
+                   check=True)
+    groups = agent.rows // GROUP_ROWS
+    w = bulkwalk(agent, tmp, group_oid(agent.rows, groups // 2, groups), GROUP_ROWS)
+    subprocess.run(["callgrind_control", "-d", pid], capture_output=True, timeout=60, check=True)
+    subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=60)
+    dump = os.path.join(agent.dir, "callgrind.out.1")
+    if not wait_for(lambda: os.path.exists(dump), 30):
+        raise RuntimeError(f"callgrind wrote no {dump}")
+    # Run from the top: callgrind_annotate names our sources relative to its directory.
+    out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--auto=no",
+                          "--threshold=100", dump], capture_output=True, text=True, timeout=120,
+                         cwd=TOP)
+    by_object = {}
+    for ln in out.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*\S)\s*$", ln)
+        if not m or "PROGRAM TOTALS" in m.group(2):
+            continue
+        ir, what = int(m.group(1).replace(",", "")), m.group(2)
+        obj = re.search(r"\[([^\]]+)\]$", what)
+        if obj:
+            name = os.path.basename(obj.group(1))
+        else:  # inlined code is named by its source file only
+            src = what.rsplit(":", 1)[0]
+            ours = not src.startswith(("./", "/", "?")) and not src.startswith("tests/")
+            name = "mvpnmond" if ours and os.path.exists(os.path.join(TOP, src)) else "?"
+        by_object[name] = by_object.get(name, 0) + ir / w.count
+    return by_object
+
+
+def instruction_counts(args, sizes, tmp, log):
+    """Every size, ours and the reference, each under callgrind behind its own snmpd."""
+    agents = {}
+    try:
+        for n in sizes:
+            for kind in ("ours", "ref"):
+                agents[n, kind] = Agent(kind, n, tmp, CALLGRIND)
+                agents[n, kind].start()
+        for a in agents.values():
+            a.wait_ready(300 + a.rows / 2000)
+        log("callgrind agents serving")
+        return {key: callgrind_counts(a, tmp) for key, a in agents.items()}
+    finally:
+        for a in agents.values():
+            a.stop()
 
 
 def fmt_n(n):
@@ -301,9 +386,6 @@ class Report:
 
 def met(ok):
     return "yes" if ok else "NO"
-
-
-GROUP_ROWS = gen.SOURCES_PER_GROUP * gen.ROWS_PER_FLOW  # rows under one customer group
 
 
 def full_order(sizes, repeats, ref_max):
@@ -364,16 +446,23 @@ def measure(args, sizes, table_sizes, tmp, log):
         for a in agents.values():
             a.wait_ready(120 + a.rows / 10000)
         res = dict(serving=time.monotonic() - t0, table={}, full={}, seg={}, strace=None,
-                   profile={})
+                   strace_table=None, profile={}, callgrind={})
         log(f"{len(agents)} agents serving")
 
-        for i, n in enumerate(table_sizes):
-            kinds = ("ours", "ref") if i % 2 == 0 else ("ref", "ours")
-            res["table"][n] = {k: [snmptable(agents[n, k], tmp)] for k in kinds}
-            same_bytes(f"snmptable {n}", [w for ws in res["table"][n].values() for w in ws])
-            log(f"snmptable {fmt_n(n)} rows")
+        # snmptable in rounds too: ours then the reference, the other way round next time.
+        res["table"] = {n: {"ours": [], "ref": []} for n in table_sizes}
+        for r in range(args.table_rounds):
+            for n in table_sizes:
+                for k in (("ours", "ref") if r % 2 == 0 else ("ref", "ours")):
+                    res["table"][n][k].append(snmptable(agents[n, k], tmp))
+                same_bytes(f"snmptable {n}", res["table"][n]["ours"] + res["table"][n]["ref"])
+            log(f"snmptable round {r + 1}")
 
-        res["strace"] = {k: strace_count(agents[sizes[0], k], tmp) for k in ("ours", "ref")}
+        res["strace"] = {k: strace_count(agents[sizes[0], k], tmp, traced_bulkwalk)
+                         for k in ("ours", "ref")}
+        if table_sizes:
+            res["strace_table"] = {k: strace_count(agents[table_sizes[0], k], tmp,
+                                                   traced_snmptable) for k in ("ours", "ref")}
         log("strace")
 
         if args.rounds:
@@ -396,6 +485,14 @@ def measure(args, sizes, table_sizes, tmp, log):
             except (OSError, RuntimeError) as e:
                 res["profile"] = {"error": str(e)}
             log("profile")
+        if not args.no_callgrind:
+            # Last, and on their own: valgrind's agents must not load the timed walks.
+            for a in agents.values():
+                a.stop()
+            try:
+                res["callgrind"] = instruction_counts(args, sizes, tmp, log)
+            except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+                res["callgrind"] = {"error": str(e)}
         return res
     finally:
         for a in agents.values():
@@ -455,7 +552,8 @@ def report(args, sizes, table_sizes, res, elapsed):
                  if full[n]["ref"] else 0)
             rep.add(f"growth: whole-column rate at {fmt_n(n)} / at {fmt_n(base)}", f"{o:.3f}",
                     f"{r:.3f}" if r else "", ratio(o, r))
-    for n in profile_sizes(sizes) if "error" not in prof else []:
+    profiled = [n for n in profile_sizes(sizes) if (n, "ours") in prof]
+    for n in profiled:
         walks = seg.get((n, "ours")) or full[n]["ours"]
         ours_code = prof[n, "ours"][0].get("mvpnmond", 0.0)
         us = ours_code * med_us(walks, "sub_ns")
@@ -463,18 +561,38 @@ def report(args, sizes, table_sizes, res, elapsed):
         rep.add(f"our code's time per varbind, us (% of the round trip), {fmt_n(n)} rows",
                 f"{us:.2f} ({100 * us / round_trip:.1f} %)", "", "", "< 5 % of the round trip",
                 met(us / round_trip < 0.05))
-    for n in profile_sizes(sizes) if "error" not in prof else []:
+    for n in profiled:
         helper = sum(v for d, v in prof[n, "ref"][0].items()
                      if d.startswith(("libnetsnmpagent", "ref_subagent")))
         rep.add(f"  share of subagent CPU: mvpnmond binary / ref's agent lib + handler, "
                 f"{fmt_n(n)}", f"{100 * prof[n, 'ours'][0].get('mvpnmond', 0.0):.1f} %",
                 f"{100 * helper:.1f} %")
+    cg = res["callgrind"]
+    if cg and "error" not in cg:
+        total = {key: sum(v.values()) for key, v in cg.items()}
+        for n in sizes:
+            o, r = total[n, "ours"], total[n, "ref"]
+            rep.add(f"user-space instructions/varbind (callgrind), {fmt_n(n)} rows",
+                    f"{o:,.0f}", f"{r:,.0f}", ratio(o, r))
+        for n in sizes:
+            rep.add(f"  of which mvpnmond's own code, {fmt_n(n)} rows",
+                    f"{cg[n, 'ours'].get('mvpnmond', 0):,.0f}")
+        for n in sizes:
+            if n != base:
+                o, r = total[n, "ours"] / total[base, "ours"], total[n, "ref"] / total[base, "ref"]
+                rep.add(f"growth: instructions/varbind at {fmt_n(n)} / at {fmt_n(base)}",
+                        f"{o:.3f}", f"{r:.3f}", ratio(o, r))
     for n in table_sizes:
         o, r = median_rate(table[n]["ours"]), median_rate(table[n]["ref"])
+        q = statistics.median(x.rate / y.rate for x, y in zip(table[n]["ours"], table[n]["ref"]))
         goal = n == table_sizes[-1]
         rep.add(f"snmptable rows/s ({COLUMNS} columns), {fmt_n(n)} rows", f"{o:,.0f}",
-                f"{r:,.0f}", ratio(o, r), f">= {WALK_GOAL}x ref" if goal else "",
-                met(o / r >= WALK_GOAL) if goal else "")
+                f"{r:,.0f}", f"{q:.3f}", f">= {WALK_GOAL}x ref" if goal else "",
+                met(q >= WALK_GOAL) if goal else "")
+    for label, attr in (("subagent CPU", "sub_ns"), ("snmptable client CPU", "client_ns")):
+        for n in table_sizes:
+            o, r = med_us(table[n]["ours"], attr), med_us(table[n]["ref"], attr)
+            rep.add(f"  {label} us/row, {fmt_n(n)} rows", f"{o:,.0f}", f"{r:,.0f}", ratio(o, r))
     if len(table_sizes) >= 2:
         a, b = table_sizes[0], table_sizes[-1]
         o = median_rate(table[b]["ours"]) / median_rate(table[a]["ours"])
@@ -484,27 +602,33 @@ def report(args, sizes, table_sizes, res, elapsed):
     o, r = res["strace"]["ours"][0], res["strace"]["ref"][0]
     rep.add(f"syscalls/varbind in the subagent (strace -c, {GROUP_ROWS:,} of "
             f"{fmt_n(sizes[0])} rows)", f"{o:.2f}", f"{r:.2f}", ratio(o, r), "report")
+    if res["strace_table"]:
+        o, r = res["strace_table"]["ours"][0], res["strace_table"]["ref"][0]
+        rep.add(f"syscalls/cell in the subagent (strace -c, snmptable, {fmt_n(table_sizes[0])} "
+                "rows)", f"{o:.2f}", f"{r:.2f}", ratio(o, r), "report")
     rep.add("start to serving every table, s (ours: replay of the captures)",
             f"{res['serving']:.1f}")
 
     notes = rep.notes
     notes.append(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end; "
                  f"total bench time {elapsed:.0f} s.")
-    notes.append("Whole column: snmpbulkwalk of mvpnCGroupPeState (one varbind per row), "
-                 f"median of {args.repeats} walks per agent up to 100k rows, alternated "
-                 "between ours and the reference, half before and half after the bigger "
-                 "tables (walked once, a minute each"
-                 + (f"; the reference's is left out above {fmt_n(args.full_ref_max)} rows "
-                    "to keep the bench under five minutes" if args.full_ref_max < sizes[-1]
-                    else "") + ").")
+    walked = [n for n in sizes if full[n]["ours"]]
+    notes.append("Whole column: snmpbulkwalk of mvpnCGroupPeState (one varbind per row) at "
+                 f"{', '.join(fmt_n(n) for n in walked)} rows, {args.repeats} walk(s) per agent "
+                 "(median), ours and the reference in turn.  Single walks move with the "
+                 "machine's other load: context only."
+                 + (f"  Larger tables are not walked whole (a minute per walk; "
+                    f"WALK_ARGS='--full-max {sizes[-1]}' does)." if walked != sizes else ""))
     if seg:
         notes.append(f"Interleaved: {args.rounds} rounds; in each, every agent walks the column "
                      f"for one customer group ({GROUP_ROWS:,} rows, spread over the table), in "
                      "a rotating order, so a change in the machine's other load hits all of "
                      "them alike.  Figures are medians over the rounds; ratios are medians "
                      "of the ratios within each round.  The goals are judged on these.")
-    notes.append("In every walk ours and the reference returned byte-identical output; "
-                 "snmptable reads all 14 columns, once per agent.")
+    notes.append("In every walk ours and the reference returned byte-identical output.  "
+                 f"snmptable reads all {COLUMNS} columns; the master still sends the subagent "
+                 "one AgentX request per cell (see its syscalls per cell), so a cell costs what "
+                 "a bulkwalk varbind does.")
     for n in sizes:
         for k in kinds:
             if full[n][k]:
@@ -515,10 +639,25 @@ def report(args, sizes, table_sizes, res, elapsed):
     for k in kinds:
         top = ", ".join(f"{name} {v:.2f}" for name, v in res["strace"][k][1])
         notes.append(f"syscalls/varbind, {k}: {top}")
-    if table_sizes:
-        notes.append(f"snmptable stops at {fmt_n(table_sizes[-1])} rows: the snmptable client "
-                     "itself is quadratic in the rows (its CPU grows about 4x per doubling), "
-                     "so larger tables would measure snmptable, not the agents.")
+    if len(table_sizes) >= 2:
+        a, b = table_sizes[0], table_sizes[-1]
+        ca = med_us(table[a]["ours"] + table[a]["ref"], "client_ns")
+        cb = med_us(table[b]["ours"] + table[b]["ref"], "client_ns")
+        notes.append(f"snmptable stops at {fmt_n(b)} rows: the snmptable client's own CPU per "
+                     f"row grows with the table ({ca:,.0f} us at {fmt_n(a)} rows, {cb:,.0f} us "
+                     f"at {fmt_n(b)}: it is quadratic), so bigger tables would time snmptable, "
+                     f"not the agents.  snmptable ran {args.table_rounds} times per agent, "
+                     "alternated; its ratio is the median of the ratios of each pair.")
+    if cg and "error" not in cg:
+        for k in kinds:
+            n = base
+            parts = sorted(cg[n, k].items(), key=lambda kv: -kv[1])
+            notes.append(f"callgrind, {k}, {fmt_n(n)} rows, instructions/varbind by object: " +
+                         ", ".join(f"{o} {v:,.0f}" for o, v in parts if v >= 50))
+        notes.append("callgrind counts user space only; the kernel's share of each round trip "
+                     "(the same syscalls in both) is in the perf profiles below.")
+    elif cg:
+        notes.append(f"no instruction counts: {cg['error']}")
     if "error" in prof:
         notes.append(f"no profile: {prof['error']}")
     for n, k in prof if "error" not in prof else []:
@@ -534,13 +673,15 @@ def report(args, sizes, table_sizes, res, elapsed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="10000,100000,1000000", help="rows, bulkwalk")
-    p.add_argument("--table-sizes", default="1000,3000,10000", help="rows, snmptable")
-    p.add_argument("--repeats", type=int, default=2, help="whole-column walks per size <= 100k")
-    p.add_argument("--rounds", type=int, default=24, help="interleaved group walks (0: none)")
+    p.add_argument("--table-sizes", default="1000,2000,5000", help="rows, snmptable")
+    p.add_argument("--table-rounds", type=int, default=2, help="snmptable runs per agent")
+    p.add_argument("--repeats", type=int, default=1, help="whole-column walks per size <= 100k")
+    p.add_argument("--rounds", type=int, default=12, help="interleaved group walks (0: none)")
     p.add_argument("--full-ref-max", type=int, default=100000,
                    help="largest table the reference walks whole")
-    p.add_argument("--full-max", type=int, default=10**9, help="largest table walked whole")
+    p.add_argument("--full-max", type=int, default=100000, help="largest table walked whole")
     p.add_argument("--no-profile", action="store_true", help="skip perf record")
+    p.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
     p.add_argument("--out", default=RESULTS)
     args = p.parse_args()
     sizes = sorted(int(x) for x in args.sizes.split(","))
