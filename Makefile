@@ -39,7 +39,7 @@ EMULATOR_SRC := $(wildcard tests/emulator/*.c)
 EMULATOR_BIN := $(if $(EMULATOR_SRC),$(B)/tools/pe-emulator)
 # The engine benchmarks (make bench-engines): drivers linking the engines like
 # the tools do, and a capture generator that links nothing of ours.
-BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_SRC := $(filter-out tests/bench/ref_subagent.c,$(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 # make check runs the suite twice: on build/, then on this build with
@@ -47,7 +47,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 ASAN_B     := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps check asan unit integration demo install clean bench bench-engines
+.PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -84,7 +84,18 @@ $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 bench-engines: $(B)/mvpnmond $(EMULATOR_BIN) $(BENCH_BIN)
 	@/usr/bin/python3 tests/bench/engines.py
 
-bench: bench-engines
+# The walk benchmark (issue 6, item 1): mvpnmond against a reference subagent on
+# net-snmp's own table_container helper, through private snmpds.  Not part of check.
+$(B)/bench/ref_subagent: tests/bench/ref_subagent.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS) $(SNMP_LIBS)
+
+# WALK_ARGS: e.g. --sizes 10000,100000 --rounds 6 for a quick look (walk.py --help).
+bench-walk: $(B)/mvpnmond $(B)/bench/ref_subagent
+	nice -n 5 /usr/bin/python3 tests/bench/walk.py $(WALK_ARGS)
+
+# make bench: every benchmark; the README quotes tests/bench/results/*.txt.
+bench: bench-engines bench-walk
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

@@ -7,7 +7,8 @@ packages="make gcc pkg-config libc6-dev
 	libpcap-dev libconfuse-dev libbsd-dev
 	smitools erlang-snmp
 	python3 python3-pytest python3-scapy
-	iproute2 tcpreplay tcpdump tshark"
+	iproute2 tcpreplay tcpdump tshark
+	strace linux-perf valgrind"
 
 missing=""
 for p in $packages; do
