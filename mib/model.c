@@ -33,15 +33,17 @@ static void vpn_free(struct vpn *v)
 void vpn_forget(struct vpn *v)
 {
 	cgroup_free(&v->cg);
-	for (size_t i = v->pes.n; i-- > 0;) {
+	/* Deletes first, while the C-address index still matches the rows... */
+	for (size_t i = v->pes.n; i-- > 0;)
+		if (!v->pes.v[i]->expected)
+			pe_delete(&v->pes, v->pes.v[i]);
+	/* ...then the expected PEs forget what was heard (and the index is rebuilt). */
+	for (size_t i = 0; i < v->pes.n; i++) {
 		struct pe *pe = v->pes.v[i];
 		pe_unschedule(&v->pes, pe);
-		if (pe->expected) /* keeps its alarm: still expected, and now not heard */
-			*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true,
-					  .alarm_index = pe->alarm_index,
-					  .alarm_kind = pe->alarm_kind};
-		else
-			pe_delete(&v->pes, pe);
+		/* It keeps its alarm: still expected, and now not heard. */
+		*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true,
+				  .alarm_index = pe->alarm_index, .alarm_kind = pe->alarm_kind};
 	}
 	pe_reindex_caddr(&v->pes);
 	if (v->passive == PASSIVE_ACTIVE)

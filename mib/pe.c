@@ -87,9 +87,10 @@ static int caddr_qsort_cmp(const void *a, const void *b)
 
 void pe_reindex_caddr(struct pe_table *t)
 {
+	if (!t->n) /* by_caddr may be NULL: no memcpy or qsort of NULL, even empty */
+		return;
 	memcpy(t->by_caddr, t->v, t->n * sizeof(*t->v));
-	if (t->n)
-		qsort(t->by_caddr, t->n, sizeof(*t->by_caddr), caddr_qsort_cmp);
+	qsort(t->by_caddr, t->n, sizeof(*t->by_caddr), caddr_qsort_cmp);
 }
 
 void pe_set_caddr(struct pe_table *t, struct pe *pe, const struct inet_addr *caddr)

@@ -156,10 +156,14 @@ class Daemon:
             f.write(text)
 
     def start(self, *extra, netns=None):
-        """Starts mvpnmond; inside netns if given (`ip netns exec` execs it: same pid)."""
+        """Starts mvpnmond; inside netns if given (`ip netns exec` execs it: same pid).
+        Its stderr goes to a file, where a sanitizer build writes its reports
+        (UBSan ignores log_path when linked with ASan); stop() fails on any."""
         argv = [MVPNMOND, "-f", "-c", self.conf, "-x", self.master.socket, "-Lf", self.log, *extra]
-        self.proc = subprocess.Popen(netns.cmd(*argv) if netns else argv,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.stderr_path = self.log + ".stderr"
+        with open(self.stderr_path, "a") as err:
+            self.proc = subprocess.Popen(netns.cmd(*argv) if netns else argv,
+                                         stdout=subprocess.DEVNULL, stderr=err)
 
     def log_text(self):
         try:
@@ -174,6 +178,16 @@ class Daemon:
     def stop(self):
         if self.proc:
             stop_process(self.proc)
+            self.check_sanitizers()
+
+    def check_sanitizers(self):
+        try:
+            with open(self.stderr_path) as f:
+                err = f.read()
+        except (AttributeError, FileNotFoundError):
+            return
+        for mark in ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer"):
+            assert mark not in err, err[:4000]
 
 
 class Snmp:

@@ -104,7 +104,7 @@ def test_sighup_with_a_valid_change_updates_the_table(daemon, snmp):
                               '  index = 20\n  default-mdt = "239.192.0.21"\n')
     daemon.write_config(changed)
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "2", 5)
+    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "2", 5), daemon.log_text()
     rows = vpn_rows(snmp)
     assert list(rows) == ["5", "10", "20"]  # sorted by the configured index, never renumbered
     assert [rows[i]["mvpnVpnName"] for i in rows] == ["initech", "acme-east", "globex"]
