@@ -641,22 +641,30 @@ static int parse_text(cfg_t *cfg, const char *path, char *text, size_t len)
 	return rc == CFG_SUCCESS ? 0 : -1;
 }
 
-struct config *config_load(const char *path)
+struct config *config_load_text(const char *name, const char *text, size_t len)
 {
 	struct config *c = NULL;
-	size_t len = 0;
-	char *raw = read_file(path, &len);
-	char *text = raw ? config_text_strip(raw, len) : NULL;
-	cfg_t *cfg = text ? config_schema() : NULL;
+	char *stripped = config_text_strip(text, len);
+	cfg_t *cfg = stripped ? config_schema() : NULL;
 
-	if (cfg && parse_text(cfg, path, text, len) == 0 && check_whole(path, text, cfg) == 0) {
+	if (cfg && parse_text(cfg, name, stripped, len) == 0 &&
+	    check_whole(name, stripped, cfg) == 0) {
 		c = convert(cfg);
 		if (!c)
-			mvpn_log(LOG_ERR, "%s: out of memory loading the configuration", path);
+			mvpn_log(LOG_ERR, "%s: out of memory loading the configuration", name);
 	}
 	if (cfg)
 		cfg_free(cfg);
-	free(text);
+	free(stripped);
+	return c;
+}
+
+struct config *config_load(const char *path)
+{
+	size_t len = 0;
+	char *raw = read_file(path, &len);
+	struct config *c = raw ? config_load_text(path, raw, len) : NULL;
+
 	free(raw);
 	return c;
 }

@@ -166,6 +166,22 @@ TEST(unreadable_file_says_why)
 	CHECK(strstr(last_error, "No such file") != NULL);
 }
 
+TEST(text_in_memory_loads_like_a_file_and_names_itself)
+{
+	static const char bad[] = "vpn \"x\" {\n index = 0 }";
+	struct config *c = config_load_text("mem.conf", good, strlen(good));
+
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->n_vpns, 2);
+	CHECK_EQ_STR(c->vpns[0].name, "red");
+	config_free(c);
+	mvpn_log_set_sink(capture_log);
+	c = config_load_text("mem.conf", bad, strlen(bad));
+	mvpn_log_set_sink(NULL);
+	CHECK(c == NULL);
+	CHECK(strstr(last_error, "mem.conf:2: index = 0 is out of range") == last_error);
+}
+
 TEST(strip_keeps_lines_and_quoted_hashes)
 {
 	const char *text = "a = \"x#y//z\" # c\n/* 1\n2 */ b = 'q#'\n// end";
@@ -226,5 +242,6 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
+	  T(text_in_memory_loads_like_a_file_and_names_itself),
 	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))
