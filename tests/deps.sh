@@ -1,5 +1,6 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
+# (clang and its sanitizer/libFuzzer runtime are for make fuzz.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -7,7 +8,8 @@ packages="make gcc pkg-config libc6-dev
 	libpcap-dev libconfuse-dev libbsd-dev
 	smitools erlang-snmp
 	python3 python3-pytest python3-scapy
-	iproute2 tcpreplay tcpdump tshark"
+	iproute2 tcpreplay tcpdump tshark
+	clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do
