@@ -4,8 +4,9 @@
 #   sh tests/fuzz/run.sh BUILDDIR NAME...
 # Each harness runs for FUZZ_SECONDS (default 60) or, if FUZZ_RUNS is set, for
 # that many executions, at nice FUZZ_NICE (default 10), on BUILDDIR/corpus/NAME
-# (kept between runs: each run starts where the last one stopped) and the
-# seeds in BUILDDIR/seeds/NAME.  A crash, leak, timeout or out-of-memory
+# (kept between runs: each run starts where the last one stopped), the
+# seeds in BUILDDIR/seeds/NAME and tests/fuzz/regressions/NAME (every input
+# that once broke something, tried first).  A crash, leak, timeout or out-of-memory
 # leaves its input in BUILDDIR/artifacts/NAME/ and fails the run.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,12 +41,14 @@ for name in "$@"; do
 		limit="-max_total_time=$seconds"
 	fi
 	dict=""
+	regressions=""
+	[ -d "$top/tests/fuzz/regressions/$name" ] && regressions="$top/tests/fuzz/regressions/$name"
 	[ -f "$top/tests/fuzz/$name.dict" ] && dict="-dict=$top/tests/fuzz/$name.dict"
 	echo "fuzz: $name ($limit)"
 	# shellcheck disable=SC2086
 	nice -n "$nice_level" "$bin" $limit $dict -max_len="$(max_len "$name")" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$b/artifacts/$name/" \
-		"$b/corpus/$name" "$b/seeds/$name" > "$log" 2>&1
+		"$b/corpus/$name" "$b/seeds/$name" $regressions > "$log" 2>&1
 	rc=$?
 	execs=$(stat_of number_of_executed_units "$log")
 	rate=$(stat_of average_exec_per_sec "$log")
