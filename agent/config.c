@@ -362,7 +362,8 @@ static int convert_tunnels(cfg_t *cfg, struct config *c)
 		inet_addr_parse(&c->tunnels[i].pe, cfg_title(sec));
 		inet_addr_parse(&c->tunnels[i].remote, cfg_getstr(sec, "remote"));
 	}
-	qsort(c->tunnels, c->n_tunnels, sizeof(*c->tunnels), tunnel_config_cmp);
+	if (c->n_tunnels) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(c->tunnels, c->n_tunnels, sizeof(*c->tunnels), tunnel_config_cmp);
 	return 0;
 }
 
@@ -399,7 +400,8 @@ static struct config *convert(cfg_t *cfg)
 	for (size_t i = 0; i < c->n_vpns; i++)
 		if (convert_vpn(cfg, cfg_getnsec(cfg, "vpn", (unsigned)i), &c->vpns[i]) < 0)
 			goto fail;
-	qsort(c->vpns, c->n_vpns, sizeof(*c->vpns), vpn_config_cmp);
+	if (c->n_vpns)
+		qsort(c->vpns, c->n_vpns, sizeof(*c->vpns), vpn_config_cmp);
 	c->probe_interface = dup_opt(cfg, "probe-interface");
 	if (cfg_size(cfg, "probe-local-address"))
 		inet_addr_parse(&c->probe_local, cfg_getstr(cfg, "probe-local-address"));

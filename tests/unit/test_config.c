@@ -182,6 +182,18 @@ TEST(text_in_memory_loads_like_a_file_and_names_itself)
 	CHECK(strstr(last_error, "mem.conf:2: index = 0 is out of range") == last_error);
 }
 
+/* Found by fuzz_config (tests/fuzz/regressions/config/empty): no VPN and no
+ * tunnel once handed qsort a NULL array, undefined even for 0 elements. */
+TEST(empty_text_is_a_config_of_defaults)
+{
+	struct config *c = config_load_text("empty.conf", "", 0);
+
+	CHECK(c != NULL);
+	CHECK(c->n_vpns == 0 && c->vpns == NULL && c->n_tunnels == 0 && c->tunnels == NULL);
+	CHECK_EQ_INT(c->startup_grace, 105);
+	config_free(c);
+}
+
 TEST(strip_keeps_lines_and_quoted_hashes)
 {
 	const char *text = "a = \"x#y//z\" # c\n/* 1\n2 */ b = 'q#'\n// end";
@@ -242,6 +254,6 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
-	  T(text_in_memory_loads_like_a_file_and_names_itself),
+	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))
