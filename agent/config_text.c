@@ -28,7 +28,8 @@ static size_t blank_until(const char *text, size_t len, size_t i, const char *st
 	size_t stop_len = strlen(stop);
 
 	for (; i < len; i++) {
-		if (strncmp(text + i, stop, stop_len) == 0 && stop[0] != '\n') {
+		/* text need not be NUL-terminated: compare only what is there. */
+		if (stop[0] != '\n' && len - i >= stop_len && memcmp(text + i, stop, stop_len) == 0) {
 			memset(out + i, ' ', stop_len);
 			return i + stop_len;
 		}

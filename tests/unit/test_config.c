@@ -211,6 +211,21 @@ TEST(strip_keeps_lines_and_quoted_hashes)
 	free(s);
 }
 
+/* Found by fuzz_config (tests/fuzz/regressions/config/unterminated-comment):
+ * a comment still open at the end of text that is not NUL-terminated made
+ * strip compare "* /" one byte past the end. */
+TEST(strip_reads_nothing_past_len)
+{
+	char *text = malloc(2), *s;
+
+	memcpy(text, "/*", 2); /* exactly 2 bytes, as config_load_text may get them */
+	s = config_text_strip(text, 2);
+	CHECK(s != NULL);
+	CHECK_EQ_STR(s, "  ");
+	free(s);
+	free(text);
+}
+
 TEST(section_and_option_lines_are_found)
 {
 	const char *text = "x = 1\nvpn \"a\" {\n index = 1\n}\nvpn b {\n\n index = 2\n}\n";
@@ -255,5 +270,6 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
-	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found),
+	  T(strip_keeps_lines_and_quoted_hashes), T(strip_reads_nothing_past_len),
+	  T(section_and_option_lines_are_found),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))
