@@ -45,6 +45,7 @@ for name in "$@"; do
 	[ -d "$top/tests/fuzz/regressions/$name" ] && regressions="$top/tests/fuzz/regressions/$name"
 	[ -f "$top/tests/fuzz/$name.dict" ] && dict="-dict=$top/tests/fuzz/$name.dict"
 	echo "fuzz: $name ($limit)"
+	touch "$b/logs/$name.start" # what this run finds is newer than this
 	# shellcheck disable=SC2086
 	nice -n "$nice_level" "$bin" $limit $dict -max_len="$(max_len "$name")" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$b/artifacts/$name/" \
@@ -54,7 +55,7 @@ for name in "$@"; do
 	rate=$(stat_of average_exec_per_sec "$log")
 	corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-	findings=$(find "$b/artifacts/$name" -type f | wc -l)
+	findings=$(find "$b/artifacts/$name" -type f -newer "$b/logs/$name.start" | wc -l)
 	if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
 		failed=1
 		echo "fuzz: $name FAILED (exit $rc; see $log and $b/artifacts/$name/)"
