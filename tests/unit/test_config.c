@@ -226,6 +226,18 @@ TEST(strip_reads_nothing_past_len)
 	free(text);
 }
 
+/* A block comment ends at a "* /" after its opening: "/ * /" does not close
+ * itself (as in C and in libconfuse's own lexer). */
+TEST(strip_does_not_close_a_comment_with_its_own_star)
+{
+	const char *text = "/*/ a = 1 */b";
+	char *s = config_text_strip(text, strlen(text));
+
+	CHECK(s != NULL);
+	CHECK_EQ_STR(s, "            b");
+	free(s);
+}
+
 TEST(section_and_option_lines_are_found)
 {
 	const char *text = "x = 1\nvpn \"a\" {\n index = 1\n}\nvpn b {\n\n index = 2\n}\n";
@@ -271,5 +283,6 @@ UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(strip_keeps_lines_and_quoted_hashes), T(strip_reads_nothing_past_len),
+	  T(strip_does_not_close_a_comment_with_its_own_star),
 	  T(section_and_option_lines_are_found),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))
