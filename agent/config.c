@@ -297,6 +297,12 @@ static const char *const threshold_names[METRICS][2] = {
 /* MIB units per configured unit: ppm per percent, us per ms. */
 static const double threshold_scale[METRICS] = {10000.0, 1000.0, 1000.0};
 
+/* A configured threshold in the MIB's units, as the alarms compare it. */
+static uint32_t threshold_units(int k, double v)
+{
+	return (uint32_t)llround(v * threshold_scale[k]);
+}
+
 static cfg_t *thresholds_of(cfg_t *sec)
 {
 	return sec && cfg_size(sec, "thresholds") ? cfg_getsec(sec, "thresholds") : NULL;
@@ -323,8 +329,8 @@ static void convert_thresholds(cfg_t *cfg, cfg_t *vsec, struct thresholds *out)
 		double rising = 0, falling = 0;
 		threshold_opt(cfg, vsec, threshold_names[k][0], &rising, &from);
 		threshold_opt(cfg, vsec, threshold_names[k][1], &falling, &from);
-		out->t[k].rising = (uint32_t)llround(rising * threshold_scale[k]);
-		out->t[k].falling = (uint32_t)llround(falling * threshold_scale[k]);
+		out->t[k].rising = threshold_units(k, rising);
+		out->t[k].falling = threshold_units(k, falling);
 	}
 }
 
@@ -532,13 +538,17 @@ static int check_thresholds(const char *path, const char *text, cfg_t *cfg, cfg_
 				 "clears)", path, threshold_line(text, cfg, rfrom, rn), where, rn, fn);
 			return -1;
 		}
-		if (has_r && rising > 0 && falling >= rising) {
+		/* Compared as the alarms will compare them: two levels closer than
+		 * a ppm or a microsecond would be one level, and no hysteresis. */
+		if (has_r && rising > 0 &&
+		    (falling >= rising || threshold_units(k, falling) >= threshold_units(k, rising))) {
 			/* Blame the VPN's own line if it has one, else the global falling line. */
 			bool blame_rising = vsec && rfrom == vsec && ffrom != vsec;
-			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g", path,
+			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g%s", path,
 				 blame_rising ? threshold_line(text, cfg, rfrom, rn)
 					      : threshold_line(text, cfg, ffrom, fn),
-				 where, fn, falling, rn, rising);
+				 where, fn, falling, rn, rising,
+				 falling < rising ? " by at least 1 ppm (loss) or 1 us" : "");
 			return -1;
 		}
 	}

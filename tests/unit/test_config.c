@@ -119,6 +119,12 @@ static const struct bad_case bad_cases[] = {
 	{"  index = 10\n", "  index = 10\n thresholds { }\n thresholds { }\n", 10,
 	 "more than one thresholds section"},
 	{"agentx-ping-interval = 2", "pe-check-interval = 0", 3, "out of range"},
+	/* fuzz_config's invariant (tests/fuzz/regressions/config/threshold-rounding):
+	 * distinct in the file, one level in ppm or us */
+	{"agentx-ping-interval = 2", "thresholds { loss-rising = 1.00004 loss-falling = 1.00001 }", 3,
+	 "loss-falling = 1.00001 must be below loss-rising = 1.00004 by at least 1 ppm"},
+	{"  index = 10\n", "  index = 10\n thresholds {\n delay-rising = 0.0004\n delay-falling = 0 }\n",
+	 14, "delay-falling = 0 must be below delay-rising = 0.0004 by at least"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
