@@ -8,6 +8,9 @@
  * MDT, sorted unique IPv4 unicast senders and receivers, options within
  * their ranges; tunnels sorted by PE, IPv4 unicast ends; thresholds whose
  * falling level is below a non-zero rising one; at most one capture source.
+ * And whatever the input did, the next load of a good file gives what it
+ * always gives: a bad file refused at reload leaves nothing behind (in
+ * libconfuse's lexer state, say) that changes the one after it.
  */
 #include <stdarg.h>
 
@@ -94,7 +97,10 @@ static void check_config(const struct config *c)
 	FUZZ_CHECK(c->change_log_size >= 1 && c->change_log_size <= 10000000);
 	FUZZ_CHECK(c->max_pes_per_vpn >= 1 && c->max_cgroups_per_vpn >= 1 &&
 		   c->max_data_mdts_per_vpn >= 1);
-	FUZZ_CHECK(c->pe_check_interval >= 1 && c->notify_rate_interval >= 1);
+	FUZZ_CHECK(c->pe_check_interval >= 1 && c->pe_check_interval <= 3600);
+	FUZZ_CHECK(c->notify_rate_interval >= 1 && c->notify_rate_limit <= 10000);
+	FUZZ_CHECK(c->probe_loss_timeout >= 1 && c->probe_loss_timeout <= 60);
+	FUZZ_CHECK(c->probe_unreachable_time >= 1 && c->igmp_report_interval >= 1);
 	FUZZ_CHECK(c->echo_interval_ms >= 10 && c->echo_interval_ms <= 60000);
 	FUZZ_CHECK(!(c->capture_interface && c->capture_file));
 	FUZZ_CHECK(c->n_vpns == 0 || c->vpns != NULL);
@@ -115,6 +121,22 @@ static void check_config(const struct config *c)
 	}
 }
 
+/* The next file after the input: a little of everything the lexer does
+ * (a comment, both quotes, a list, a section in a section). */
+static void check_next_load(void)
+{
+	static const char next[] = "# next\nstartup-grace = 7\n"
+				   "vpn 'a' { index = 3 default-mdt = \"239.1.1.1\"\n"
+				   "  expected-pes = { \"198.18.0.1\", '198.18.0.2' }\n"
+				   "  thresholds { loss-rising = 2 loss-falling = 1 } }\n";
+	struct config *c = config_load_text("next.conf", next, sizeof(next) - 1);
+
+	FUZZ_CHECK(c != NULL && c->startup_grace == 7 && c->n_vpns == 1);
+	FUZZ_CHECK(c->vpns[0].index == 3 && strcmp(c->vpns[0].name, "a") == 0);
+	FUZZ_CHECK(c->vpns[0].n_expected == 2 && c->vpns[0].thresholds.t[0].rising == 20000);
+	config_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config *c;
@@ -125,5 +147,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_config(c);
 		config_free(c);
 	}
+	check_next_load();
 	return 0;
 }
