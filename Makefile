@@ -82,12 +82,12 @@ $(B)/fuzz-replay/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZ
 		$(CONFIG_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) \
-		-DFUZZ_REGRESSIONS='"tests/fuzz/regressions/config"' tests/fuzz/fuzz_config.c \
+		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/config"' tests/fuzz/fuzz_config.c \
 		tests/fuzz/replay.c $(CONFIG_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS) $(CONFIG_LIBS)
 
 $(B)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_REGRESSIONS='"tests/fuzz/regressions/$*"' \
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/$*"' \
 		$< tests/fuzz/replay.c $(PARSER_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS)
 
 check: all $(UNIT_BIN) $(FUZZ_REPLAY_BIN)
