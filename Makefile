@@ -50,7 +50,7 @@ CONFIG_LIBS = $(shell pkg-config --libs libconfuse 2>/dev/null) -lm
 PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/parse_pim.c \
 	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
 
-.PHONY: all deps check unit integration demo install clean bench fuzz fuzz-build
+.PHONY: all deps check unit integration demo install clean bench fuzz fuzz-build fuzz-coverage
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -135,6 +135,22 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	/usr/bin/python3 tests/fuzz/seeds.py $(FB)/seeds
 	FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_RUNS='$(FUZZ_RUNS)' sh tests/fuzz/run.sh $(FB) $(FUZZ_NAMES)
+
+# What the corpora cover: the harnesses again, with source-based coverage.
+FUZZ_COV := -O0 -g -fprofile-instr-generate -fcoverage-mapping
+
+$(FB)/cov/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZZ_HDR) $(CONFIG_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_config.c \
+		tests/fuzz/replay.c $(CONFIG_SRC) -o $@ $(CONFIG_LIBS)
+
+$(FB)/cov/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) $< tests/fuzz/replay.c \
+		$(PARSER_SRC) -o $@
+
+fuzz-coverage: $(FUZZ_NAMES:%=$(FB)/cov/fuzz_%)
+	sh tests/fuzz/coverage.sh $(FB) $(FUZZ_NAMES)
 
 clean:
 	rm -rf $(B) $(FB)
