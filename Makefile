@@ -1,4 +1,4 @@
-# mvpnmon: plain make.  make deps | make | make check | make demo | make install | make bench
+# mvpnmon: plain make.  make deps | make | make check | make demo | make install | make bench | make fuzz
 VERSION   := 0.1.0
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -47,7 +47,22 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 ASAN_B     := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk
+
+# Fuzz harnesses (tests/fuzz/, see its README): libFuzzer under `make fuzz`;
+# under make check, replay.c runs each over its saved regression inputs.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_HDR   := $(wildcard tests/fuzz/*.h)
+FUZZ_REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/fuzz-replay/fuzz_%)
+# What the config harness links: no net-snmp, no capture.
+CONFIG_SRC := agent/config.c agent/config_text.c mib/addr.c mib/log.c
+CONFIG_LIBS = $(shell pkg-config --libs libconfuse 2>/dev/null) -lm
+# What the packet harnesses link: the parsers alone.
+PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/parse_pim.c \
+	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
+
+
+.PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
+	fuzz fuzz-build fuzz-coverage
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
 
 $(B)/%.o: %.c
@@ -101,15 +116,27 @@ bench: bench-engines bench-walk
 deps:
 	@sh tests/deps.sh
 
-check: all $(UNIT_BIN) $(BENCH_BIN)
+$(B)/fuzz-replay/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZZ_HDR) \
+		$(CONFIG_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) \
+		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/config"' tests/fuzz/fuzz_config.c \
+		tests/fuzz/replay.c $(CONFIG_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS) $(CONFIG_LIBS)
+
+$(B)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/$*"' \
+		$< tests/fuzz/replay.c $(PARSER_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS)
+
+check: all $(UNIT_BIN) $(BENCH_BIN) $(FUZZ_REPLAY_BIN)
 	@$(if $(filter 1,$(MVPN_SKIP_ASAN)),,$(MAKE) --no-print-directory asan)
 	@sh tests/run.sh
 
-# The sanitizer build: the same sources and unit tests, in $(ASAN_B)/.
+# The sanitizer build: the same sources, unit tests and fuzz replays, in $(ASAN_B)/.
 asan:
 	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_FLAGS)" \
-		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond \
-		$(TOOL_BIN:$(B)/%=$(ASAN_B)/%) $(UNIT_BIN:$(B)/%=$(ASAN_B)/%)
+		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond $(TOOL_BIN:$(B)/%=$(ASAN_B)/%) \
+		$(UNIT_BIN:$(B)/%=$(ASAN_B)/%) $(FUZZ_REPLAY_BIN:$(B)/%=$(ASAN_B)/%)
 
 demo: deps all
 	@sh tests/demo.sh
@@ -121,7 +148,57 @@ install: all
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
 	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
 
+# ---- make fuzz: clang + libFuzzer, ASan and UBSan, in a tree of its own ----
+FUZZ_CC      ?= clang
+FB           := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?=
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FB)/fuzz_%)
+# Objects a pattern rule makes are intermediate to make: keep them.
+.SECONDARY: $(PARSER_SRC:%.c=$(FB)/obj/%.o)
+
+$(FB)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS) $(PKG_CFLAGS) \
+		-MMD -MP -c $< -o $@
+
+$(FB)/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_HDR) $(CONFIG_SRC:%.c=$(FB)/obj/%.o)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
+		$(CONFIG_SRC:%.c=$(FB)/obj/%.o) -o $@ $(CONFIG_LIBS)
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(FB)/obj/%.o)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
+		$(PARSER_SRC:%.c=$(FB)/obj/%.o) -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# Seeds from the fixtures, then each harness for FUZZ_SECONDS (or FUZZ_RUNS
+# executions), one after the other; the table goes to tests/fuzz/results.txt
+# and any crash, leak or timeout fails the target.
+fuzz: fuzz-build
+	/usr/bin/python3 tests/fuzz/seeds.py $(FB)/seeds
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_RUNS='$(FUZZ_RUNS)' sh tests/fuzz/run.sh $(FB) $(FUZZ_NAMES)
+
+# What the corpora cover: the harnesses again, with source-based coverage.
+FUZZ_COV := -O0 -g -fprofile-instr-generate -fcoverage-mapping
+
+$(FB)/cov/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZZ_HDR) $(CONFIG_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_config.c \
+		tests/fuzz/replay.c $(CONFIG_SRC) -o $@ $(CONFIG_LIBS)
+
+$(FB)/cov/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) $< tests/fuzz/replay.c \
+		$(PARSER_SRC) -o $@
+
+fuzz-coverage: $(FUZZ_NAMES:%=$(FB)/cov/fuzz_%)
+	sh tests/fuzz/coverage.sh $(FB) $(FUZZ_NAMES)
+
 clean:
-	rm -rf $(B) $(ASAN_B)
+	rm -rf $(B) $(ASAN_B) $(FB)
 
 -include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
+-include $(wildcard $(FB)/obj/*/*.d)

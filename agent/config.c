@@ -312,6 +312,12 @@ static const char *const threshold_names[METRICS][2] = {
 /* MIB units per configured unit: ppm per percent, us per ms. */
 static const double threshold_scale[METRICS] = {10000.0, 1000.0, 1000.0};
 
+/* A configured threshold in the MIB's units, as the alarms compare it. */
+static uint32_t threshold_units(int k, double v)
+{
+	return (uint32_t)llround(v * threshold_scale[k]);
+}
+
 static cfg_t *thresholds_of(cfg_t *sec)
 {
 	return sec && cfg_size(sec, "thresholds") ? cfg_getsec(sec, "thresholds") : NULL;
@@ -338,8 +344,8 @@ static void convert_thresholds(cfg_t *cfg, cfg_t *vsec, struct thresholds *out)
 		double rising = 0, falling = 0;
 		threshold_opt(cfg, vsec, threshold_names[k][0], &rising, &from);
 		threshold_opt(cfg, vsec, threshold_names[k][1], &falling, &from);
-		out->t[k].rising = (uint32_t)llround(rising * threshold_scale[k]);
-		out->t[k].falling = (uint32_t)llround(falling * threshold_scale[k]);
+		out->t[k].rising = threshold_units(k, rising);
+		out->t[k].falling = threshold_units(k, falling);
 	}
 }
 
@@ -377,7 +383,7 @@ static int convert_tunnels(cfg_t *cfg, struct config *c)
 		inet_addr_parse(&c->tunnels[i].pe, cfg_title(sec));
 		inet_addr_parse(&c->tunnels[i].remote, cfg_getstr(sec, "remote"));
 	}
-	if (c->n_tunnels)
+	if (c->n_tunnels) /* qsort's base must not be NULL, even for 0 elements */
 		qsort(c->tunnels, c->n_tunnels, sizeof(*c->tunnels), tunnel_config_cmp);
 	return 0;
 }
@@ -548,13 +554,17 @@ static int check_thresholds(const char *path, const char *text, cfg_t *cfg, cfg_
 				 "clears)", path, threshold_line(text, cfg, rfrom, rn), where, rn, fn);
 			return -1;
 		}
-		if (has_r && rising > 0 && falling >= rising) {
+		/* Compared as the alarms will compare them: two levels closer than
+		 * a ppm or a microsecond would be one level, and no hysteresis. */
+		if (has_r && rising > 0 &&
+		    (falling >= rising || threshold_units(k, falling) >= threshold_units(k, rising))) {
 			/* Blame the VPN's own line if it has one, else the global falling line. */
 			bool blame_rising = vsec && rfrom == vsec && ffrom != vsec;
-			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g", path,
+			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g%s", path,
 				 blame_rising ? threshold_line(text, cfg, rfrom, rn)
 					      : threshold_line(text, cfg, ffrom, fn),
-				 where, fn, falling, rn, rising);
+				 where, fn, falling, rn, rising,
+				 falling < rising ? " by at least 1 ppm (loss) or 1 us" : "");
 			return -1;
 		}
 	}
@@ -659,22 +669,30 @@ static int parse_text(cfg_t *cfg, const char *path, char *text, size_t len)
 	return rc == CFG_SUCCESS ? 0 : -1;
 }
 
-struct config *config_load(const char *path)
+struct config *config_load_text(const char *name, const char *text, size_t len)
 {
 	struct config *c = NULL;
-	size_t len = 0;
-	char *raw = read_file(path, &len);
-	char *text = raw ? config_text_strip(raw, len) : NULL;
-	cfg_t *cfg = text ? config_schema() : NULL;
+	char *stripped = config_text_strip(text, len);
+	cfg_t *cfg = stripped ? config_schema() : NULL;
 
-	if (cfg && parse_text(cfg, path, text, len) == 0 && check_whole(path, text, cfg) == 0) {
+	if (cfg && parse_text(cfg, name, stripped, len) == 0 &&
+	    check_whole(name, stripped, cfg) == 0) {
 		c = convert(cfg);
 		if (!c)
-			mvpn_log(LOG_ERR, "%s: out of memory loading the configuration", path);
+			mvpn_log(LOG_ERR, "%s: out of memory loading the configuration", name);
 	}
 	if (cfg)
 		cfg_free(cfg);
-	free(text);
+	free(stripped);
+	return c;
+}
+
+struct config *config_load(const char *path)
+{
+	size_t len = 0;
+	char *raw = read_file(path, &len);
+	struct config *c = raw ? config_load_text(path, raw, len) : NULL;
+
 	free(raw);
 	return c;
 }

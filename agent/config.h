@@ -75,6 +75,9 @@ struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_
 
 /* Returns NULL after logging every problem found as "file:line: what". */
 struct config *config_load(const char *path);
+/* The same from text in memory (len bytes, NUL-terminated or not); name
+ * stands for the file in messages. */
+struct config *config_load_text(const char *name, const char *text, size_t len);
 void config_free(struct config *c);
 
 #endif

@@ -28,7 +28,8 @@ static size_t blank_until(const char *text, size_t len, size_t i, const char *st
 	size_t stop_len = strlen(stop);
 
 	for (; i < len; i++) {
-		if (strncmp(text + i, stop, stop_len) == 0 && stop[0] != '\n') {
+		/* text need not be NUL-terminated: compare only what is there. */
+		if (stop[0] != '\n' && len - i >= stop_len && memcmp(text + i, stop, stop_len) == 0) {
 			memset(out + i, ' ', stop_len);
 			return i + stop_len;
 		}
@@ -47,13 +48,16 @@ char *config_text_strip(const char *text, size_t len)
 	if (!out)
 		return NULL;
 	while (i < len) {
-		if (text[i] == '"' || text[i] == '\'')
+		if (text[i] == '"' || text[i] == '\'') {
 			i = copy_quoted(text, len, i, out);
-		else if (text[i] == '#' || (text[i] == '/' && i + 1 < len && text[i + 1] == '/'))
+		} else if (text[i] == '#' || (text[i] == '/' && i + 1 < len && text[i + 1] == '/')) {
 			i = blank_until(text, len, i, "\n", out);
-		else if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
-			i = blank_until(text, len, i, "*/", out);
-		else {
+		} else if (text[i] == '/' && i + 1 < len && text[i + 1] == '*') {
+			/* The end is looked for after the opening pair: slash, star,
+			 * slash is still an open comment. */
+			out[i] = out[i + 1] = ' ';
+			i = blank_until(text, len, i + 2, "*/", out);
+		} else {
 			out[i] = text[i];
 			i++;
 		}

@@ -1,5 +1,6 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
+# (clang and its sanitizer/libFuzzer runtime are for make fuzz.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -8,7 +9,8 @@ packages="make gcc pkg-config libc6-dev
 	smitools erlang-snmp
 	python3 python3-pytest python3-scapy
 	iproute2 tcpreplay tcpdump tshark
-	strace linux-perf valgrind"
+	strace linux-perf valgrind
+	clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

@@ -13,7 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 run_units() {
-	for t in "$1"/tests/test_*; do
+	# Unit tests, then each fuzz harness replaying its saved regression inputs.
+	for t in "$1"/tests/test_* "$1"/fuzz-replay/fuzz_*; do
 		[ -x "$t" ] || continue
 		"$t" > "$tmp/out" 2>&1
 		cat "$tmp/out"

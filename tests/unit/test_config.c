@@ -119,6 +119,12 @@ static const struct bad_case bad_cases[] = {
 	{"  index = 10\n", "  index = 10\n thresholds { }\n thresholds { }\n", 10,
 	 "more than one thresholds section"},
 	{"agentx-ping-interval = 2", "pe-check-interval = 0", 3, "out of range"},
+	/* fuzz_config's invariant (tests/fuzz/regressions/config/threshold-rounding):
+	 * distinct in the file, one level in ppm or us */
+	{"agentx-ping-interval = 2", "thresholds { loss-rising = 1.00004 loss-falling = 1.00001 }", 3,
+	 "loss-falling = 1.00001 must be below loss-rising = 1.00004 by at least 1 ppm"},
+	{"  index = 10\n", "  index = 10\n thresholds {\n delay-rising = 0.0004\n delay-falling = 0 }\n",
+	 14, "delay-falling = 0 must be below delay-rising = 0.0004 by at least"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
@@ -166,6 +172,34 @@ TEST(unreadable_file_says_why)
 	CHECK(strstr(last_error, "No such file") != NULL);
 }
 
+TEST(text_in_memory_loads_like_a_file_and_names_itself)
+{
+	static const char bad[] = "vpn \"x\" {\n index = 0 }";
+	struct config *c = config_load_text("mem.conf", good, strlen(good));
+
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->n_vpns, 2);
+	CHECK_EQ_STR(c->vpns[0].name, "red");
+	config_free(c);
+	mvpn_log_set_sink(capture_log);
+	c = config_load_text("mem.conf", bad, strlen(bad));
+	mvpn_log_set_sink(NULL);
+	CHECK(c == NULL);
+	CHECK(strstr(last_error, "mem.conf:2: index = 0 is out of range") == last_error);
+}
+
+/* Found by fuzz_config (tests/fuzz/regressions/config/empty): no VPN and no
+ * tunnel once handed qsort a NULL array, undefined even for 0 elements. */
+TEST(empty_text_is_a_config_of_defaults)
+{
+	struct config *c = config_load_text("empty.conf", "", 0);
+
+	CHECK(c != NULL);
+	CHECK(c->n_vpns == 0 && c->vpns == NULL && c->n_tunnels == 0 && c->tunnels == NULL);
+	CHECK_EQ_INT(c->startup_grace, 105);
+	config_free(c);
+}
+
 TEST(strip_keeps_lines_and_quoted_hashes)
 {
 	const char *text = "a = \"x#y//z\" # c\n/* 1\n2 */ b = 'q#'\n// end";
@@ -180,6 +214,33 @@ TEST(strip_keeps_lines_and_quoted_hashes)
 	for (const char *p = s; *p; p++)
 		lines += *p == '\n';
 	CHECK_EQ_INT(lines, 3);
+	free(s);
+}
+
+/* Found by fuzz_config (tests/fuzz/regressions/config/unterminated-comment):
+ * a comment still open at the end of text that is not NUL-terminated made
+ * strip compare "* /" one byte past the end. */
+TEST(strip_reads_nothing_past_len)
+{
+	char *text = malloc(2), *s;
+
+	memcpy(text, "/*", 2); /* exactly 2 bytes, as config_load_text may get them */
+	s = config_text_strip(text, 2);
+	CHECK(s != NULL);
+	CHECK_EQ_STR(s, "  ");
+	free(s);
+	free(text);
+}
+
+/* A block comment ends at a "* /" after its opening: "/ * /" does not close
+ * itself (as in C and in libconfuse's own lexer). */
+TEST(strip_does_not_close_a_comment_with_its_own_star)
+{
+	const char *text = "/*/ a = 1 */b";
+	char *s = config_text_strip(text, strlen(text));
+
+	CHECK(s != NULL);
+	CHECK_EQ_STR(s, "            b");
 	free(s);
 }
 
@@ -226,5 +287,8 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
-	  T(strip_keeps_lines_and_quoted_hashes), T(section_and_option_lines_are_found),
+	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
+	  T(strip_keeps_lines_and_quoted_hashes), T(strip_reads_nothing_past_len),
+	  T(strip_does_not_close_a_comment_with_its_own_star),
+	  T(section_and_option_lines_are_found),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))

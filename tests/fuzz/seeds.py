@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Seed corpora for the fuzz harnesses, cut from the fixtures.
+
+    /usr/bin/python3 tests/fuzz/seeds.py OUTDIR
+
+Reads every tests/fixtures/*.pcap (pcap or pcapng, any byte order) and the
+configuration files, and writes OUTDIR/<harness>/<sha1 of the content>, one
+file per distinct input, in the input format each harness expects (see the
+comment at the top of tests/fuzz/fuzz_<harness>.c):
+
+  gre        the GRE header and payload of every outer GRE packet
+  ip         a switch byte (0) + every outer and inner IP packet
+  pim_hello  every inner PIM Hello message (the PIM header included)
+  pim_jp     every inner PIM Join/Prune message
+  mdt_join   the UDP payload of every inner UDP 3232 -> 3232 datagram
+  probe      a mode byte (0) + the UDP payload of every probe in probe_rx.pcap,
+             and a mode byte (odd: link type) + port (2 bytes) + every frame
+  frame      a link-type byte + every frame, once per link type the engine
+             reads (Ethernet as captured; the others rebuilt around the IP packet)
+  config     tests/fixtures/*.conf, mvpnmond.conf.example, tests/fuzz/configs/*
+
+Only the standard library: the decoding here is a plain walk of the headers
+(a frame it cannot walk still seeds fuzz_frame and fuzz_probe whole), and it
+shares nothing with mvpnmon's parsers.
+"""
+
+import glob
+import hashlib
+import os
+import struct
+import sys
+
+TOP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+# Index of each link type in fuzz.h's table (fuzz_dlt): the selector byte.
+DLT_INDEX = {"en10mb": 0, "raw": 1, "ipv4": 2, "ipv6": 3, "sll": 4, "sll2": 5, "null": 6,
+             "loop": 7}
+PROBE_PORT = 9950  # gen_probe_fixtures.py's PORT
+
+
+def read_pcap(path):
+    """(linktype, frame bytes) for every packet of a pcap or pcapng file."""
+    data = open(path, "rb").read()
+    magic = data[:4]
+    if magic == b"\x0a\x0d\x0d\x0a":
+        return list(read_pcapng(data))
+    for endian in "<>":
+        m = struct.unpack(endian + "I", magic)[0]
+        if m in (0xa1b2c3d4, 0xa1b23c4d):
+            break
+    else:
+        raise ValueError("%s: not a pcap file" % path)
+    linktype = struct.unpack(endian + "I", data[20:24])[0] & 0x0fffffff
+    out, at = [], 24
+    while at + 16 <= len(data):
+        caplen = struct.unpack(endian + "I", data[at + 8:at + 12])[0]
+        out.append((linktype, data[at + 16:at + 16 + caplen]))
+        at += 16 + caplen
+    return out
+
+
+def read_pcapng(data):
+    endian, linktypes, at = "<", [], 0
+    while at + 12 <= len(data):
+        btype = struct.unpack(endian + "I", data[at:at + 4])[0]
+        if btype == 0x0a0d0d0a:
+            endian = "<" if data[at + 8:at + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            linktypes = []
+        blen = struct.unpack(endian + "I", data[at + 4:at + 8])[0]
+        body = data[at + 8:at + blen - 4]
+        if btype == 1:
+            linktypes.append(struct.unpack(endian + "H", body[:2])[0])
+        elif btype == 6:
+            iface, _, _, caplen = struct.unpack(endian + "IIII", body[:16])
+            yield linktypes[iface], body[20:20 + caplen]
+        if blen < 12:
+            break
+        at += blen
+
+
+def ether_payload(frame):
+    """(ethertype, IP packet) of an Ethernet frame, through up to two VLAN tags."""
+    if len(frame) < 14:
+        return None, b""
+    etype, at = struct.unpack("!H", frame[12:14])[0], 14
+    for _ in range(2):
+        if etype not in (0x8100, 0x88a8) or len(frame) < at + 4:
+            break
+        etype, at = struct.unpack("!H", frame[at + 2:at + 4])[0], at + 4
+    return etype, frame[at:]
+
+
+def ip_layer(pkt):
+    """(version, proto, src, dst, payload) of an IPv4/IPv6 packet, or None."""
+    if len(pkt) >= 20 and pkt[0] >> 4 == 4:
+        hlen, total = (pkt[0] & 15) * 4, struct.unpack("!H", pkt[2:4])[0]
+        if hlen < 20 or total < hlen or total > len(pkt):
+            return None
+        return 4, pkt[9], pkt[12:16], pkt[16:20], pkt[hlen:total]
+    if len(pkt) >= 40 and pkt[0] >> 4 == 6:
+        plen, nh = struct.unpack("!H", pkt[4:6])[0], pkt[6]
+        payload = pkt[40:40 + plen]
+        while nh in (0, 43, 60) and len(payload) >= 2:
+            nh, payload = payload[0], payload[(payload[1] + 1) * 8:]
+        return 6, nh, pkt[8:24], pkt[24:40], payload
+    return None
+
+
+def gre_payload(gre):
+    if len(gre) < 4:
+        return None, b""
+    flags, proto = struct.unpack("!HH", gre[:4])
+    hlen = 4 + 4 * sum(1 for bit in (0x8000, 0x2000, 0x1000) if flags & bit)
+    return proto, gre[hlen:]
+
+
+class Seeds:
+    def __init__(self, outdir):
+        self.outdir, self.count = outdir, {}
+
+    def add(self, harness, data):
+        d = os.path.join(self.outdir, harness)
+        os.makedirs(d, exist_ok=True)
+        name = os.path.join(d, hashlib.sha1(data).hexdigest())
+        if not os.path.exists(name):
+            with open(name, "wb") as f:
+                f.write(data)
+            self.count[harness] = self.count.get(harness, 0) + 1
+
+
+def link_variants(ip):
+    """The IP packet framed for every other link type link_parse reads."""
+    v6 = ip[:1] and ip[0] >> 4 == 6
+    etype = 0x86dd if v6 else 0x0800
+    family = 10 if v6 else 2
+    yield "raw", ip
+    yield ("ipv6" if v6 else "ipv4"), ip
+    yield "sll", struct.pack("!HHH8sH", 0, 1, 6, b"\x02\x00\xc6\x12\x00\x01\x00\x00", etype) + ip
+    yield "sll2", struct.pack("!HHIHBB8s", etype, 0, 2, 1, 0, 6, b"\x02\x00\xc6\x12\x00\x01\x00\x00") + ip
+    yield "null", struct.pack("<I", family) + ip
+    yield "loop", struct.pack("!I", family) + ip
+
+
+def seed_frame(s, linktype, frame, probe_capture):
+    if linktype != 1:  # the fixtures are Ethernet; anything else seeds the frame harness whole
+        return
+    s.add("frame", bytes([DLT_INDEX["en10mb"]]) + frame)
+    s.add("probe", bytes([1 | DLT_INDEX["en10mb"] << 1]) + struct.pack("!H", PROBE_PORT) + frame)
+    etype, ip = ether_payload(frame)
+    if etype not in (0x0800, 0x86dd):
+        return
+    for name, framed in link_variants(ip):
+        s.add("frame", bytes([DLT_INDEX[name]]) + framed)
+    if probe_capture:
+        # Any port, through a Linux cooked capture as well.
+        s.add("probe", bytes([1 | DLT_INDEX["sll"] << 1, 0, 0]) + dict(link_variants(ip))["sll"])
+    s.add("ip", b"\x00" + ip)
+    outer = ip_layer(ip)
+    if not outer or outer[1] != 47:
+        return
+    s.add("gre", outer[4])
+    proto, inner_pkt = gre_payload(outer[4])
+    if proto not in (0x0800, 0x86dd):
+        return
+    s.add("ip", b"\x00" + inner_pkt)
+    inner = ip_layer(inner_pkt)
+    if not inner:
+        return
+    _, iproto, _, _, payload = inner
+    if iproto == 103 and payload:
+        ptype = payload[0] & 15
+        if ptype == 0:
+            s.add("pim_hello", payload)
+        elif ptype == 3:
+            s.add("pim_jp", payload)
+    elif iproto == 17 and len(payload) >= 8:
+        sport, dport, ulen = struct.unpack("!HHH", payload[:6])
+        udp_payload = payload[8:ulen] if ulen >= 8 else payload[8:]
+        if sport == 3232 and dport == 3232:
+            s.add("mdt_join", udp_payload)
+        if probe_capture and udp_payload[:4] == b"MVPb":
+            s.add("probe", b"\x00" + udp_payload)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: seeds.py OUTDIR")
+    s = Seeds(sys.argv[1])
+    for path in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.pcap"))):
+        probe_capture = os.path.basename(path).startswith("probe")
+        for linktype, frame in read_pcap(path):
+            seed_frame(s, linktype, frame, probe_capture)
+    confs = sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.conf")) +
+                   glob.glob(os.path.join(TOP, "tests", "fuzz", "configs", "*")) +
+                   [os.path.join(TOP, "mvpnmond.conf.example")])
+    for path in confs:
+        s.add("config", open(path, "rb").read())
+    print("seeds: " + ", ".join("%s %d" % kv for kv in sorted(s.count.items())) +
+          " (new files in %s)" % sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
