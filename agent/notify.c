@@ -2,8 +2,9 @@
 
 #include <string.h>
 
-#include "daemon.h"
+#include "daemon.h" /* net-snmp's headers first, as agent_callbacks.h needs them */
 #include <net-snmp/agent/agent_callbacks.h>
+
 #include "oids.h"
 #include "../mib/log.h"
 

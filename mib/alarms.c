@@ -174,13 +174,6 @@ static size_t alarm_position(const struct alarm_table *t, uint32_t index)
 	return lo;
 }
 
-const struct alarm *alarm_find(const struct alarm_table *t, uint32_t index)
-{
-	size_t pos = alarm_position(t, index);
-
-	return pos < t->n && t->v[pos].index == index ? &t->v[pos] : NULL;
-}
-
 /* Adds a row; returns its index, or 0 when out of memory (logged). */
 static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 {

@@ -165,7 +165,6 @@ const char *notice_name(enum notice_kind kind);
 /* One line for the log: the VPN, the addresses, value and threshold. */
 void notice_describe(const struct notice *n, char *out, size_t len);
 
-const struct alarm *alarm_find(const struct alarm_table *t, uint32_t index);
 void alarm_oidx(const struct alarm *al, struct oidx *out);
 const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want, size_t wlen,
 			       bool after);
