@@ -24,7 +24,6 @@ static void settings_from_config(struct model *m, const struct config *c)
 				   (mtime_t)c->notify_rate_interval * MTIME_SEC))
 		m->settings.notify_rate_limit = 0; /* as it now is: unlimited */
 	m->settings.pe_check_interval = (mtime_t)c->pe_check_interval * MTIME_SEC;
-	m->alarms.pe_check_interval = m->settings.pe_check_interval;
 }
 
 static bool same_string(const char *a, const char *b)

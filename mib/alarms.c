@@ -21,7 +21,6 @@ void alarms_init(struct alarms *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->table.next_index = 1;
-	a->pe_check_interval = 10 * MTIME_SEC;
 }
 
 static void limiter_free(struct rate_limiter *l)
@@ -345,7 +344,7 @@ static void check_pes(struct model *m, mtime_t now, bool all)
 	bool judging = m->capture != CAPTURE_OFF;
 
 	if (all) {
-		a->next_pe_check = now + a->pe_check_interval;
+		a->next_pe_check = now + m->settings.pe_check_interval;
 		if (!grace_over && grace_end < a->next_pe_check)
 			a->next_pe_check = grace_end;
 		for (size_t i = 0; judging && i < m->n_vpns; i++)

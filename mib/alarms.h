@@ -123,7 +123,6 @@ struct alarms {
 	struct alarm_table table;
 	struct notice_queue queue;
 	struct rate_limiter limiter;
-	mtime_t pe_check_interval;
 	mtime_t next_pe_check;        /* 0: as soon as possible */
 	mtime_t next_threshold_check;
 	/* PEs that came or went since the last run, judged one by one (a flood of

@@ -18,6 +18,7 @@ struct model *model_new(bool offline)
 	m->next_expiry = MTIME_NEVER;
 	probing_init(&m->probing);
 	alarms_init(&m->alarms);
+	m->settings.pe_check_interval = 10 * MTIME_SEC; /* the config's default, until one is applied */
 	return m;
 }
 
