@@ -32,6 +32,7 @@
 #include "../../mib/model.h"
 #include "../../probe/wire.h"
 #include "bench.h"
+#include "bench_engine.h"
 #include "probe_plan.h"
 
 #define FILE_BUFFER_BYTES (1 << 20) /* capture/engine.c's */
@@ -65,26 +66,12 @@ struct bench {
 	uint64_t tx_cpu_ns, sent, frames, malformed, other, bad_seq;
 };
 
-static void quiet(int priority, const char *fmt, va_list ap)
-{
-	(void)priority, (void)fmt, (void)ap;
-}
-
-static struct inet_addr v4(uint32_t a)
-{
-	uint8_t b[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
-	struct inet_addr out;
-
-	inet_addr_v4(&out, b);
-	return out;
-}
-
 static int setup(struct bench *b)
 {
 	const struct probe_plan *pp = &b->plan;
 	struct probing *pr;
 	mtime_t now = PROBE_PLAN_T0_NS;
-	struct inet_addr monitor = v4(PLAN_MONITOR);
+	struct inet_addr monitor = bench_v4(PLAN_MONITOR);
 
 	b->m = model_new(true);
 	if (!b->m || !changelog_resize(&b->m->changes, 10000))
@@ -105,7 +92,7 @@ static int setup(struct bench *b)
 		struct bvpn *bv = &b->vpns[v];
 		char name[32];
 		for (uint32_t k = 0; k < pp->pes; k++) {
-			pes[k] = v4(probe_plan_pe(v, k));
+			pes[k] = bench_v4(probe_plan_pe(v, k));
 			b->tunnels[(size_t)v * pp->pes + k] = (struct btunnel){pes[k], pes[k]};
 			if (!probing_tunnel_want(pr, &pes[k], &monitor, &pes[k], 60 * MTIME_SEC, now))
 				return -1;
@@ -115,7 +102,7 @@ static int setup(struct bench *b)
 					   .igmp_version = 3, .senders = pes, .receivers = pes,
 					   .n_senders = pp->pes, .n_receivers = pp->pes};
 		bv->vpn_index = v + 1;
-		bv->group = v4(plan_mdt(v));
+		bv->group = bench_v4(plan_mdt(v));
 		bv->port = PROBE_PLAN_PORT;
 		snprintf(name, sizeof(name), "probe-%u", v + 1);
 		bv->v = vpn_get(b->m, v + 1);
@@ -255,7 +242,7 @@ static int run_engine(const char *file, const struct probe_plan *pp)
 	char *buf;
 	int bad = 0;
 
-	mvpn_log_set_sink(quiet);
+	mvpn_log_set_sink(bench_quiet);
 	if (setup(&b) < 0) {
 		fprintf(stderr, "bench_probe: out of memory\n");
 		return 1;
@@ -302,15 +289,6 @@ static int run_engine(const char *file, const struct probe_plan *pp)
 	return bad;
 }
 
-static void count(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-	uint64_t *sum = (uint64_t *)user;
-
-	(void)bytes;
-	sum[0]++;
-	sum[1] += h->caplen;
-}
-
 static int run_libpcap(const char *file)
 {
 	uint64_t sum[2] = {0, 0};
@@ -321,7 +299,7 @@ static int run_libpcap(const char *file)
 
 	if (!p)
 		return 1;
-	while ((n = pcap_dispatch(p, 256, count, (u_char *)sum)) > 0)
+	while ((n = pcap_dispatch(p, 256, bench_count_frame, (u_char *)sum)) > 0)
 		;
 	uint64_t wall = wall_now() - w0, cpu = cpu_now() - c0;
 	printf("frames=%llu\nbytes=%llu\ncpu_s=%.6f\nwall_s=%.6f\nper_s=%.0f\n",

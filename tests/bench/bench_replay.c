@@ -29,6 +29,7 @@
 #include "../../mib/log.h"
 #include "../../mib/model.h"
 #include "bench.h"
+#include "bench_engine.h"
 
 #define REPLAY_BATCH 4096 /* agent/loop.c's */
 #define FILE_BUFFER_BYTES (1 << 20) /* capture/engine.c's */
@@ -36,11 +37,6 @@
  * (capture/engine.c, ANY_GRE_OR_TAGGED): such packets are kept, cut short. */
 #define ANY_GRE "ip proto 47 or ip6 proto 47"
 #define ANY_GRE_OR_TAGGED ANY_GRE " or (vlan and (" ANY_GRE "))"
-
-static void quiet(int priority, const char *fmt, va_list ap)
-{
-	(void)priority, (void)fmt, (void)ap;
-}
 
 /* The configuration's defaults (agent/config.c), applied as daemon.c does. */
 static struct model *configured_model(uint32_t vpns, uint32_t pes)
@@ -50,12 +46,7 @@ static struct model *configured_model(uint32_t vpns, uint32_t pes)
 
 	if (!m || !expected || !changelog_resize(&m->changes, 10000))
 		return NULL;
-	m->settings = (struct model_settings){.startup_grace = 105 * MTIME_SEC,
-					      .max_pes_per_vpn = 1000,
-					      .max_cgroups_per_vpn = 100000,
-					      .max_data_mdts_per_vpn = 10000,
-					      .notify_rate_limit = 10,
-					      .notify_rate_interval = 60};
+	m->settings = bench_default_settings();
 	for (uint32_t v = 0; v < vpns; v++) {
 		char name[32], text[16];
 		struct inet_addr mdt;
@@ -195,15 +186,6 @@ static int run_engine(const char *file, uint32_t vpns, uint32_t pes, const char 
 	return bad;
 }
 
-static void count(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-	uint64_t *sum = (uint64_t *)user;
-
-	(void)bytes;
-	sum[0]++;
-	sum[1] += h->caplen;
-}
-
 static int run_libpcap(const char *file, const char *filter_file)
 {
 	char errbuf[PCAP_ERRBUF_SIZE], *text = NULL;
@@ -232,7 +214,7 @@ static int run_libpcap(const char *file, const char *filter_file)
 		return 1;
 	}
 	int n;
-	while ((n = pcap_dispatch(p, REPLAY_BATCH, count, (u_char *)sum)) > 0)
+	while ((n = pcap_dispatch(p, REPLAY_BATCH, bench_count_frame, (u_char *)sum)) > 0)
 		;
 	uint64_t wall = wall_now() - w0, cpu = cpu_now() - c0;
 	if (n < 0) {
@@ -250,7 +232,7 @@ static int run_libpcap(const char *file, const char *filter_file)
 
 int main(int argc, char **argv)
 {
-	mvpn_log_set_sink(quiet);
+	mvpn_log_set_sink(bench_quiet);
 	if ((argc == 5 || argc == 6) && strcmp(argv[1], "engine") == 0)
 		return run_engine(argv[2], (uint32_t)arg_num(argv[3], "VPNS"),
 				  (uint32_t)arg_num(argv[4], "PES"), argc == 6 ? argv[5] : NULL);

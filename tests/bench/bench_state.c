@@ -40,6 +40,7 @@
 #include "../../mib/model.h"
 #include "../../mib/passive.h"
 #include "bench.h"
+#include "bench_engine.h"
 
 #define T0 (1767225600ull * MTIME_SEC)
 #define JP_HOLD 210
@@ -47,20 +48,6 @@
 struct plan {
 	uint32_t vpns, pes, cgroups, joiners;
 };
-
-static void quiet(int priority, const char *fmt, va_list ap)
-{
-	(void)priority, (void)fmt, (void)ap;
-}
-
-static struct inet_addr v4(uint32_t a)
-{
-	uint8_t b[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
-	struct inet_addr out;
-
-	inet_addr_v4(&out, b);
-	return out;
-}
 
 /* C-group c's upstream PE, and its joiners: the JOINERS PEs after it. */
 static uint32_t upstream_of(const struct plan *pl, uint32_t c)
@@ -74,11 +61,11 @@ static void make_event(const struct plan *pl, uint64_t r, bool join, struct jp_e
 	uint32_t j = (uint32_t)(r % pl->joiners), c = (uint32_t)(r / pl->joiners % pl->cgroups);
 	uint32_t v = (uint32_t)(r / pl->joiners / pl->cgroups), up = upstream_of(pl, c);
 
-	*e = (struct jp_event){.sender = v4(plan_pe(v, (up + 1 + j) % pl->pes)),
-			       .upstream = v4(plan_pe(v, up)),
+	*e = (struct jp_event){.sender = bench_v4(plan_pe(v, (up + 1 + j) % pl->pes)),
+			       .upstream = bench_v4(plan_pe(v, up)),
 			       .holdtime = JP_HOLD,
-			       .group = v4(plan_cgroup(c % 254)),
-			       .source = v4(plan_csource(c / 254)),
+			       .group = bench_v4(plan_cgroup(c % 254)),
+			       .source = bench_v4(plan_csource(c / 254)),
 			       .kind = CG_SG,
 			       .join = join};
 }
@@ -97,18 +84,13 @@ static struct model *configured_model(const struct plan *pl, struct vpn **vpns)
 
 	if (!m || !expected || !changelog_resize(&m->changes, 10000))
 		return NULL;
-	m->settings = (struct model_settings){.startup_grace = 105 * MTIME_SEC,
-					      .max_pes_per_vpn = 1000,
-					      .max_cgroups_per_vpn = 100000,
-					      .max_data_mdts_per_vpn = 10000,
-					      .notify_rate_limit = 10,
-					      .notify_rate_interval = 60};
+	m->settings = bench_default_settings();
 	mclock_advance(&m->clock, T0);
 	for (uint32_t v = 0; v < pl->vpns; v++) {
 		char name[32];
-		struct inet_addr mdt = v4(plan_mdt(v));
+		struct inet_addr mdt = bench_v4(plan_mdt(v));
 		for (uint32_t k = 0; k < pl->pes; k++)
-			expected[k] = v4(plan_pe(v, k));
+			expected[k] = bench_v4(plan_pe(v, k));
 		snprintf(name, sizeof(name), "bench-%u", v + 1);
 		vpns[v] = vpn_get(m, v + 1);
 		if (!vpns[v] || !vpn_configure(vpns[v], name, &mdt, expected, pl->pes))
@@ -125,7 +107,8 @@ static uint64_t hellos(struct model *m, const struct plan *pl, struct vpn **vpns
 
 	for (uint32_t v = 0; v < pl->vpns; v++)
 		for (uint32_t k = 0; k < pl->pes; k++) {
-			struct hello_event h = {.pe = v4(plan_pe(v, k)), .caddr = v4(plan_pe(v, k)),
+			struct inet_addr pe = bench_v4(plan_pe(v, k));
+			struct hello_event h = {.pe = pe, .caddr = pe,
 						.has_holdtime = true, .holdtime = 0xffff,
 						.has_genid = true, .genid = k + 1};
 			passive_hello(m, vpns[v], &h);
@@ -265,7 +248,7 @@ int main(int argc, char **argv)
 			PLAN_PE_POOL);
 		return 2;
 	}
-	mvpn_log_set_sink(quiet);
+	mvpn_log_set_sink(bench_quiet);
 	uint64_t n = (uint64_t)pl.vpns * pl.cgroups * pl.joiners, flows;
 	uint32_t *order = malloc(n * sizeof(*order));
 	struct vpn **vpns = calloc(pl.vpns, sizeof(*vpns));
