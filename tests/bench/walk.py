@@ -46,7 +46,6 @@ import os
 import re
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import gen_walk_capture as gen  # noqa: E402
+# The test harness's helpers: a free loopback port, polling with a deadline.
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from conftest import free_udp_port, wait_for  # noqa: E402
 
 MVPNMOND = os.path.join(TOP, "build", "mvpnmond")
 REF = os.path.join(TOP, "build", "bench", "ref_subagent")
@@ -73,20 +75,6 @@ GROUP_ROWS = gen.SOURCES_PER_GROUP * gen.ROWS_PER_FLOW  # rows under one custome
 WALK_GOAL = 0.95
 LINEAR_GOAL = 0.9
 
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def stop(proc, sig=signal.SIGTERM):
