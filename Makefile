@@ -33,6 +33,9 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Small programs the integration tests drive (e.g. a decoder to compare with tshark).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+# Fault injectors the integration tests LD_PRELOAD into mvpnmond.
+PRELOAD_SRC := $(wildcard tests/preload/*.c)
+PRELOAD_BIN := $(PRELOAD_SRC:tests/preload/%.c=$(B)/preload/%.so)
 # The PE emulator: routers for the probe tests.  Standalone on purpose: it
 # shares no code with mvpnmond and knows nothing of the probe format.
 EMULATOR_SRC := $(wildcard tests/emulator/*.c)
@@ -63,7 +66,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
 	fuzz fuzz-build fuzz-coverage
-all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN)
+all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +84,10 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGIN
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+$(B)/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -shared -fPIC $< -o $@ $(LDFLAGS) -ldl
 
 $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 	@mkdir -p $(dir $@)

@@ -323,10 +323,11 @@ static void send_echo(struct prober *p, struct ptunnel *t, mtime_t now)
 	uint16_t seq = ++t->echo_seq;
 	size_t len = echo_build(pkt, sizeof(pkt), &t->ends, p->ip_id++, p->echo_ident, seq,
 				ECHO_PAYLOAD);
+	int64_t before_send = wall_ns(); /* see send_probe */
 
 	if (!mt || !send_packet(p, t, pkt, len))
 		return;
-	tunnel_echo_sent(mt, seq, now, wall_ns());
+	tunnel_echo_sent(mt, seq, now, before_send);
 	remember_send(p, true, 0, 0, seq, &t->pe);
 }
 
@@ -348,7 +349,10 @@ static void send_probe(struct prober *p, struct pvpn *v, struct psender *s, mtim
 			  &h, v->size);
 	if (!send_packet(p, t, pkt, len))
 		return;
-	probing_tx_stamp(mv->probing, s->pos, h.seq, wall_ns());
+	/* Until the kernel's stamp comes: the clock read before sendto(), never
+	 * after it, since a stall after the send would put the stamp later than the
+	 * reply and make the delay zero. */
+	probing_tx_stamp(mv->probing, s->pos, h.seq, (int64_t)h.send_ns);
 	remember_send(p, false, v->vpn_index, s->pos, h.seq, NULL);
 }
 
@@ -492,9 +496,11 @@ void prober_read(struct prober *p)
 {
 	if (!p->pcap)
 		return;
+	/* Send stamps first: the kernel queues a datagram's stamp before the
+	 * datagram leaves, so every reply read next finds its send's stamp. */
+	prober_read_stamps(p);
 	while (pcap_dispatch(p->pcap, 256, on_frame, (u_char *)p) > 0)
 		;
-	prober_read_stamps(p);
 }
 
 /* ---- the schedule ---- */

@@ -155,7 +155,7 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(text)
 
-    def start(self, *extra, netns=None):
+    def start(self, *extra, netns=None, env=None):
         """Starts mvpnmond; inside netns if given (`ip netns exec` execs it: same pid).
         Its stderr goes to a file, where a sanitizer build writes its reports
         (UBSan ignores log_path when linked with ASan); stop() fails on any."""
@@ -163,7 +163,8 @@ class Daemon:
         self.stderr_path = self.log + ".stderr"
         with open(self.stderr_path, "a") as err:
             self.proc = subprocess.Popen(netns.cmd(*argv) if netns else argv,
-                                         stdout=subprocess.DEVNULL, stderr=err)
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         env=dict(os.environ, **env) if env else None)
 
     def log_text(self):
         try:

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import snmp_rows, serving, wait_for
+from conftest import SANITIZED, TOP, snmp_rows, serving, wait_for
 from emulator import Emulator
 
 MONITOR = "198.18.1.254"
@@ -241,6 +241,53 @@ def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_p
             bias = (s.up[i] - s.down[i]) / 2 + (s.down[j] - s.up[j]) / 2 + late[(i, j)]
             corrected = row["mvpnPairTotalCorrDelayAvg"] / 1000
             assert abs(corrected - (20.0 + bias)) <= 0.1, (i, j, corrected, bias)
+    finally:
+        emu.stop()
+
+
+STALL_AFTER_SEND = os.path.join(TOP, "build", "preload", "stall_after_send.so")
+
+
+def test_a_stall_right_after_a_send_neither_shortens_nor_zeroes_a_delay(lab, tmp_path, daemon, snmp):
+    """A loaded host stalls mvpnmond between sendto() and whatever follows it;
+    the reply can then be waiting before the send's kernel stamp has been read.
+    An LD_PRELOAD fault injector stalls it 80 ms after every 40th raw send
+    (probes and echoes; the pairs take 22 ms).  Every delay must still be
+    measured from the kernel's send stamp: no pair's smallest delay below
+    what the emulator applied, and the corrected mean still the provider's."""
+    assert os.path.exists(STALL_AFTER_SEND), "build it first: make"
+    s = Scenario(3)
+    for i in range(1, 4):
+        s.up[i] = s.down[i] = 1.0
+        for j in range(1, 4):
+            if i != j:
+                s.pair[(i, j)] = 20.0
+    stall_log = tmp_path / "stalls.log"
+    env = {"LD_PRELOAD": STALL_AFTER_SEND, "STALL_EVERY": "40", "STALL_MS": "80",
+           "STALL_LOG": str(stall_log)}
+    if SANITIZED:  # the injector is loaded before the ASan runtime, on purpose
+        env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+    emu = start_emulator(lab, tmp_path, s)
+    try:
+        daemon.write_config(s.monitor_conf().replace("{iface}", lab["monitor_if"]))
+        daemon.start(netns=lab["monitor"], env=env)
+        assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+        time.sleep(6)
+        events = quiesce_and_read(daemon, emu)
+        time.sleep(0.3)
+        rows = pair_rows(snmp)
+        stalls = stall_log.read_text().count("\n") if stall_log.exists() else 0
+        assert stalls >= 20, f"the injector stalled mvpnmond {stalls} times"
+        applied = applied_mean_ms(events, 3)
+        late = scheduling_error_ms(events, 3)
+        assert len(rows) == 6, sorted(rows)
+        for (src, dst), row in rows.items():
+            i, j = int(src.split(".")[-1]), int(dst.split(".")[-1])
+            smallest = row["mvpnPairTotalDelayMin"] / 1000
+            assert smallest >= 22.0, (i, j, smallest, stalls)
+            corrected = row["mvpnPairTotalCorrDelayAvg"] / 1000
+            provider = applied[(i, j)] - s.up[i] - s.down[j] + late[(i, j)]
+            assert abs(corrected - provider) <= 0.1, (i, j, corrected, provider, stalls)
     finally:
         emu.stop()
 
