@@ -58,6 +58,7 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 		cell_counter64(c, m->probing.rx_result[PROBE_RX_DUPLICATE]);
 		break;
 	case COL_NOTIFICATIONS_LOST: cell_counter64(c, g->notifications_lost); break;
+	case COL_PE_ROWS_RECLAIMED: cell_counter64(c, g->pe_rows_reclaimed); break;
 	default: return false;
 	}
 	return true;

@@ -327,6 +327,21 @@ void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe)
 	a->dirty[a->n_dirty++] = (struct dirty_pe){.vpn = v, .pe = pe};
 }
 
+void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe)
+{
+	struct alarms *a = &m->alarms;
+
+	if (pe->alarm_index) {
+		alarm_remove(m, pe->alarm_index, "the PE's row was reclaimed");
+		pe->alarm_index = 0;
+		pe->alarm_kind = 0;
+		v->n_pe_alarms--;
+	}
+	for (size_t i = 0; i < a->n_dirty; i++)
+		if (a->dirty[i].pe == pe)
+			a->dirty[i].pe = NULL;
+}
+
 static void forget_dirty(struct alarms *a)
 {
 	a->n_dirty = 0;
@@ -351,7 +366,8 @@ static void check_pes(struct model *m, mtime_t now, bool all)
 			check_vpn_pes(m, m->vpns[i], now, grace_over);
 	} else if (judging) {
 		for (size_t i = 0; i < a->n_dirty; i++)
-			judge_pe(m, a->dirty[i].vpn, a->dirty[i].pe, now, grace_over);
+			if (a->dirty[i].pe) /* NULL: reclaimed since */
+				judge_pe(m, a->dirty[i].vpn, a->dirty[i].pe, now, grace_over);
 		for (size_t i = 0; i < a->n_dirty; i++)
 			announce_match(m, a->dirty[i].vpn, now);
 	}

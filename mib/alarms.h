@@ -146,6 +146,9 @@ bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval);
 struct vpn;
 struct pe;
 void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe);
+/* pe's row is about to be freed: its alarm goes and nothing keeps a pointer to
+ * it; v is still judged for its "match" notice. */
+void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe);
 /* Re-judges what is due: the VPNs whose PEs changed; every VPN when the check
  * interval has passed (and at the end of the start-up grace); pair thresholds
  * once a second.  Cheap when nothing is due: called after every packet of a

@@ -29,6 +29,7 @@ enum change_kind {
 	CHANGE_PAIR_STATUS,
 	CHANGE_TUNNEL_STATUS,
 	CHANGE_CONFIG_RELOAD,
+	CHANGE_PE_RECLAIMED, /* a departed PE's row was given up for a new PE */
 };
 
 #define CHANGE_TEXT_MAX 96

@@ -79,6 +79,7 @@ struct global_counters {
 	uint64_t notifications_sent;
 	uint64_t notifications_suppressed;
 	uint64_t notifications_lost; /* pushed out of a full queue while the master was away */
+	uint64_t pe_rows_reclaimed;  /* departed PEs' rows given up for new PEs */
 	mtime_t last_change;
 	mtime_t config_last_load;
 };

@@ -85,7 +85,7 @@ static void count_limit_drop(struct model *m, struct vpn *v)
 
 struct change_what {
 	uint8_t kind;
-	bool by_timer; /* an expiry: logged, but no message changed anything */
+	bool not_counted; /* an expiry or a reclaimed row: logged, but no message changed it */
 	const struct inet_addr *pe, *c_source, *c_group, *p_group;
 	const char *previous, *current;
 };
@@ -95,7 +95,7 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	static const struct inet_addr none;
 	struct change *c = changelog_append(&m->changes, now);
 
-	if (!w->by_timer) {
+	if (!w->not_counted) {
 		/* Every message-caused change names the PE that sent the message. */
 		struct pe *sender = w->pe ? pe_find(&v->pes, w->pe) : NULL;
 		if (sender)
@@ -143,13 +143,38 @@ static void describe_pe(const struct pe *pe, char *buf, size_t size)
 	text_uint(&t, pe->dr_priority);
 }
 
-static struct pe *pe_for_hello(struct model *m, struct vpn *v, const struct inet_addr *addr)
+/* A full table gives up the unexpected PE gone longest for a new one: else
+ * PEs that came and went (a spoofed flood that stopped, say) would keep a
+ * real new PE out until a restart.  Logged as peReclaimed; not a state change. */
+static bool reclaim_departed_pe(struct model *m, struct vpn *v, mtime_t now)
+{
+	struct pe *victim = pe_oldest_departed(&v->pes);
+	char before[CHANGE_TEXT_MAX];
+	struct text t;
+
+	if (!victim)
+		return false;
+	text_init(&t, before, sizeof(before));
+	text_str(&t, "departed after ");
+	text_uint(&t, victim->hellos > UINT32_MAX ? UINT32_MAX : (uint32_t)victim->hellos);
+	text_str(&t, " hellos");
+	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_RECLAIMED, .not_counted = true,
+				.pe = &victim->addr, .previous = before}, now);
+	alarms_pe_removed(m, v, victim);
+	pe_delete(&v->pes, victim);
+	m->g.pe_rows_reclaimed++;
+	return true;
+}
+
+static struct pe *pe_for_hello(struct model *m, struct vpn *v, const struct inet_addr *addr,
+			       mtime_t now)
 {
 	struct pe *pe = pe_find(&v->pes, addr);
 
 	if (pe)
 		return pe;
-	if (v->pes.n >= m->settings.max_pes_per_vpn || !(pe = pe_insert(&v->pes, v->index, addr))) {
+	if ((v->pes.n >= m->settings.max_pes_per_vpn && !reclaim_departed_pe(m, v, now)) ||
+	    !(pe = pe_insert(&v->pes, v->index, addr))) {
 		count_limit_drop(m, v);
 		return NULL;
 	}
@@ -174,7 +199,7 @@ static uint8_t hello_change_kind(const struct pe *pe, const struct hello_event *
 void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 {
 	mtime_t now = mclock_now(&m->clock);
-	struct pe *pe = pe_for_hello(m, v, &e->pe);
+	struct pe *pe = pe_for_hello(m, v, &e->pe, now);
 	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
 
 	if (!pe)
@@ -399,14 +424,14 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 
 static void row_remove(struct model *m, struct vpn *v, struct cgpe *r, uint8_t kind, mtime_t now)
 {
-	bool by_timer = kind == CHANGE_EXPIRY;
+	bool not_counted = kind == CHANGE_EXPIRY;
 	char before[CHANGE_TEXT_MAX];
 	struct inet_addr pe = r->pe, group = r->flow->group, source = r->flow->source;
 
 	describe_row(r, before, sizeof(before));
 	upstream_leave(v, r);
 	cgpe_delete(&v->cg, r);
-	record_change(m, v, &(struct change_what){.kind = kind, .by_timer = by_timer, .pe = &pe,
+	record_change(m, v, &(struct change_what){.kind = kind, .not_counted = not_counted, .pe = &pe,
 				.c_source = &source, .c_group = &group, .previous = before}, now);
 }
 
@@ -504,8 +529,8 @@ static void expire_pes(struct model *m, struct vpn *v, mtime_t now)
 	while ((pe = TAILQ_FIRST(&v->pes.expiry)) && pe->expires <= now) {
 		describe_pe(pe, before, sizeof(before));
 		pe->alive = false;
-		pe_unschedule(&v->pes, pe);
-		record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .by_timer = true,
+		pe_schedule(&v->pes, pe); /* onto the departed list */
+		record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
 					.pe = &pe->addr, .previous = before}, pe->expires);
 	}
 }
@@ -534,7 +559,7 @@ static void expire_data_mdts(struct model *m, struct vpn *v, mtime_t now)
 		flow_unschedule(&v->cg, f);
 		flow_release(&v->cg, f);
 		record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
-					.by_timer = true, .pe = &announcer, .c_source = &source, .c_group = &group,
+					.not_counted = true, .pe = &announcer, .c_source = &source, .c_group = &group,
 					.p_group = &pgroup, .previous = before}, when);
 	}
 }

@@ -7,6 +7,7 @@ void pe_table_init(struct pe_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	TAILQ_INIT(&t->expiry);
+	TAILQ_INIT(&t->departed);
 }
 
 void pe_table_free(struct pe_table *t)
@@ -143,6 +144,51 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 	return pe;
 }
 
+/* Is pe on the departed list?  tqe_prev is set exactly while it is. */
+static bool departed(const struct pe *pe)
+{
+	return pe->gone.tqe_prev != NULL;
+}
+
+static void unmark_departed(struct pe_table *t, struct pe *pe)
+{
+	if (departed(pe)) {
+		TAILQ_REMOVE(&t->departed, pe, gone);
+		pe->gone.tqe_prev = NULL;
+	}
+}
+
+struct pe *pe_oldest_departed(const struct pe_table *t)
+{
+	struct pe *pe;
+
+	/* Expected PEs are never given up; there are only as many as configured. */
+	TAILQ_FOREACH(pe, &t->departed, gone)
+		if (!pe->expected)
+			return pe;
+	return NULL;
+}
+
+/* Is pe on the list?  tqe_prev is set exactly while it is. */
+static bool scheduled(const struct pe *pe)
+{
+	return pe->expiry.tqe_prev != NULL;
+}
+
+static void off_expiry(struct pe_table *t, struct pe *pe)
+{
+	if (scheduled(pe)) {
+		TAILQ_REMOVE(&t->expiry, pe, expiry);
+		pe->expiry.tqe_prev = NULL;
+	}
+}
+
+void pe_unschedule(struct pe_table *t, struct pe *pe)
+{
+	off_expiry(t, pe);
+	unmark_departed(t, pe);
+}
+
 void pe_delete(struct pe_table *t, struct pe *pe)
 {
 	size_t pos = pe_lower_bound(t, &pe->addr);
@@ -156,24 +202,16 @@ void pe_delete(struct pe_table *t, struct pe *pe)
 	free(pe);
 }
 
-/* Is pe on the list?  tqe_prev is set exactly while it is. */
-static bool scheduled(const struct pe *pe)
-{
-	return pe->expiry.tqe_prev != NULL;
-}
-
-void pe_unschedule(struct pe_table *t, struct pe *pe)
-{
-	if (scheduled(pe)) {
-		TAILQ_REMOVE(&t->expiry, pe, expiry);
-		pe->expiry.tqe_prev = NULL;
-	}
-}
-
 void pe_schedule(struct pe_table *t, struct pe *pe)
 {
-	pe_unschedule(t, pe);
-	if (!pe->alive || pe->holdtime == PE_HOLDTIME_FOREVER)
+	off_expiry(t, pe);
+	if (!pe->alive) {
+		if (pe->first_seen && !departed(pe))
+			TAILQ_INSERT_TAIL(&t->departed, pe, gone);
+		return;
+	}
+	unmark_departed(t, pe);
+	if (pe->holdtime == PE_HOLDTIME_FOREVER)
 		return;
 	/* Hold times rarely differ, so the new time almost always belongs at the tail. */
 	struct pe *after = TAILQ_LAST(&t->expiry, pe_expiry_list);

@@ -474,3 +474,48 @@ def check_cgroup_table(snmp, want):
                 r["mvpnCGroupPeLastRefresh"], r["mvpnCGroupPeRefreshes"]) == (
             1, w["other"], w["joiners"], w["rp"], MDT, JP_HOLD, left(w["expires"]),
             ticks(w["first"]), ticks(w["last"]), w["refreshes"]), key
+
+
+# ---- a departed spoofed PE gives its row back ----
+
+def test_a_full_pe_table_gives_the_longest_departed_row_to_a_new_pe(tmp_path, daemon, snmp):
+    """Spoofed PEs that filled max-pes-per-vpn and then went quiet must not keep
+    a real new PE out until a restart: the new PE takes the row of the
+    unexpected PE gone longest (peReclaimed in the change log, counted in
+    mvpnPeRowsReclaimed); while every row is alive or expected it is refused.
+    The capture is written by scapy (gen_alarm_fixtures.write_pcap)."""
+    import sys
+    sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+    from gen_alarm_fixtures import write_pcap
+
+    pe = "198.18.0.%d".__mod__
+    hellos = [(0.0, pe(1), MDT, 105),     # expected
+              (0.1, pe(20), MDT, 5),      # spoofed: gone at 5.1
+              (0.2, pe(21), MDT, 5),      # spoofed: gone at 5.2
+              (1.0, pe(22), MDT, 105),    # full of live PEs: refused
+              (6.0, pe(1), MDT, 0),       # the expected PE says goodbye: never given up
+              (10.0, pe(30), MDT, 105),   # takes .20's row
+              (11.0, pe(31), MDT, 105),   # takes .21's row
+              (12.0, pe(32), MDT, 105)]   # only the expected .1 is gone: refused
+    pcap = tmp_path / "reclaim.pcap"
+    write_pcap(str(pcap), hellos)
+    daemon.write_config("startup-grace = 0\nmax-pes-per-vpn = 3\n"
+                        f'vpn "red" {{\n\tindex = 1\n\tdefault-mdt = "{MDT}"\n'
+                        f'\texpected-pes = {{ "{pe(1)}" }}\n}}\n')
+    daemon.start("-r", str(pcap))
+    assert wait_for(lambda: serving(snmp), 20), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
+
+    g = scalars(snmp)
+    assert g["mvpnPeRowsReclaimed"] == 2
+    assert g["mvpnStateLimitDrops"] == 2
+    pes = {addr: row for (_, addr), row in snmp_rows(snmp, "mvpnPeTable", "ua").items()}
+    assert sorted(pes) == sorted([pe(1), pe(30), pe(31)])
+    changes = [(row["mvpnChangeKind"], addr_text(1, row["mvpnChangePe"]))
+               for row in snmp_rows(snmp, "mvpnChangeTable", "u").values()]
+    reclaimed = [a for kind, a in changes if kind == 14]
+    assert reclaimed == [pe(20), pe(21)], changes
+    # Each reclaim is logged just before the new PE comes up (peUp = 1).
+    for gone, new in ((pe(20), pe(30)), (pe(21), pe(31))):
+        i = changes.index((14, gone))
+        assert changes[i + 1] == (1, new), changes

@@ -18,7 +18,7 @@ STATE = {1: "joined", 2: "pruned"}
 MDT = {1: "default", 2: "data"}
 CONFIG_STATUS = {1: "pending", 2: "match", 3: "mismatch"}
 CHANGE = {1: "peUp", 2: "peDown", 3: "peRestart", 4: "peChange", 5: "join", 6: "prune",
-          7: "expiry", 8: "dataMdtUp", 9: "dataMdtSwitch", 10: "dataMdtDown"}
+          7: "expiry", 8: "dataMdtUp", 9: "dataMdtSwitch", 10: "dataMdtDown", 14: "peReclaimed"}
 
 
 def fixture(name):

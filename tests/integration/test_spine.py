@@ -23,7 +23,7 @@ vpn "globex" {
 }
 """
 
-SCALARS = 34
+SCALARS = 35
 VPN_COLUMNS = 20
 PE_COLUMNS = 16  # expected PEs have rows (status missing) before anything is heard
 

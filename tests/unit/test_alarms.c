@@ -97,6 +97,36 @@ TEST(missing_waits_for_the_grace_but_unexpected_does_not)
 	model_free(m);
 }
 
+/* A departed PE whose row is reclaimed before the model judged its departure:
+ * its alarm goes with the row and nothing judges the freed row (ASan watches). */
+TEST(a_reclaimed_pe_takes_its_alarm_and_leaves_no_pointer_behind)
+{
+	struct model *m = pe_model(0, 60 * S);
+	struct inet_addr gone = A("198.18.0.7"), late = A("198.18.0.8");
+	struct vpn *v = vpn_find(m, 1);
+
+	m->settings.max_pes_per_vpn = 3; /* the two expected rows + one */
+	hello(m, 0, "198.18.0.7", 5);
+	CHECK_EQ_STR(drain(m), "2:7");
+	CHECK_EQ_INT(v->n_pe_alarms, 1);
+	/* Its hold time passes; the departure is noted but not yet judged... */
+	mclock_advance(&m->clock, T0 + 6 * S);
+	passive_expire(m, T0 + 6 * S);
+	CHECK(pe_find(&v->pes, &gone)->alarm_index != 0);
+	/* ...when a new PE needs the room. */
+	passive_hello(m, v, &(struct hello_event){.pe = late, .caddr = late, .has_holdtime = true,
+						  .holdtime = 105});
+	CHECK(pe_find(&v->pes, &gone) == NULL);
+	CHECK_EQ_INT(m->alarms.table.n, 0);
+	CHECK_EQ_INT(v->n_pe_alarms, 0);
+	at(m, 6.5);
+	CHECK_EQ_STR(drain(m), "2:8"); /* from one mismatch to another: no match between */
+	CHECK_EQ_INT(m->alarms.table.n, 1);
+	CHECK(inet_addr_eq(&m->alarms.table.v[0].addr, &late));
+	CHECK_EQ_INT(v->n_pe_alarms, 1);
+	model_free(m);
+}
+
 TEST(a_pe_heard_within_the_grace_is_never_reported)
 {
 	struct model *m = pe_model(0, 60 * S);
@@ -348,6 +378,7 @@ TEST(thresholds_switched_off_by_a_reload_clear_their_alarms_silently)
 
 UNIT_MAIN("alarms", T(missing_waits_for_the_grace_but_unexpected_does_not),
 	  T(a_pe_heard_within_the_grace_is_never_reported),
+	  T(a_reclaimed_pe_takes_its_alarm_and_leaves_no_pointer_behind),
 	  T(match_is_announced_once_when_every_alarm_of_the_vpn_has_cleared),
 	  T(hold_time_expiry_makes_an_expected_pe_missing),
 	  T(the_rate_limit_is_a_sliding_window_per_kind_and_counts_what_it_holds),

@@ -181,6 +181,52 @@ TEST(caps_drop_new_state_and_keep_the_old)
 	model_free(m);
 }
 
+static const struct change *last_change(const struct model *m, unsigned back)
+{
+	const struct changelog *l = &m->changes;
+	return &l->ring[(l->head + l->count - 1 - back) % l->capacity];
+}
+
+/* At the cap, a new PE takes the row of the unexpected PE gone longest; expected
+ * PEs and PEs heard again are never given up; with none departed it is dropped. */
+TEST(a_full_pe_table_gives_up_the_longest_departed_unexpected_pe)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr nine = A("198.18.0.9"), ten = A("198.18.0.10"), eleven = A("198.18.0.11");
+
+	m->settings.max_pes_per_vpn = 5; /* the two expected rows + three */
+	hello(m, "198.18.0.1", 1, 1);   /* expected: gone first, at 1 s, but never given up */
+	hello(m, "198.18.0.9", 10, 1);
+	at(m, 2);
+	hello(m, "198.18.0.10", 10, 1);
+	hello(m, "198.18.0.11", 10, 1);
+	hello(m, "198.18.0.12", 105, 1); /* full: refused */
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	at(m, 13);                       /* .9 went at 10 s, .10 and .11 at 12 s */
+	hello(m, "198.18.0.11", 0, 1);   /* a goodbye from one already gone keeps its place */
+	hello(m, "198.18.0.9", 10, 1);   /* heard again: no longer departed */
+	uint64_t changes = v->counters.changes;
+	hello(m, "198.18.0.12", 105, 1);
+	CHECK(pe_find(&v->pes, &ten) == NULL);
+	CHECK(pe_find(&v->pes, &nine) && pe_find(&v->pes, &eleven));
+	CHECK_EQ_INT(v->pes.n, 5);
+	CHECK_EQ_INT(m->g.pe_rows_reclaimed, 1);
+	CHECK_EQ_INT(v->counters.limit_drops, 1);
+	CHECK_EQ_INT(v->counters.changes, changes + 1); /* .12 came up; the reclaim is not a change */
+	CHECK_EQ_INT(last_change(m, 1)->kind, CHANGE_PE_RECLAIMED);
+	CHECK(inet_addr_eq(&last_change(m, 1)->pe, &ten));
+	CHECK_EQ_STR(last_change(m, 1)->previous, "departed after 1 hellos");
+	CHECK_EQ_INT(last_change(m, 0)->kind, CHANGE_PE_UP);
+	hello(m, "198.18.0.13", 105, 1); /* takes .11's row */
+	CHECK(pe_find(&v->pes, &eleven) == NULL);
+	hello(m, "198.18.0.14", 105, 1); /* only the expected .1 is gone: refused */
+	CHECK_EQ_INT(m->g.pe_rows_reclaimed, 2);
+	CHECK_EQ_INT(v->counters.limit_drops, 2);
+	CHECK(pe_find(&v->pes, &v->expected_pes[0]) != NULL);
+	model_free(m);
+}
+
 /* A join onto an upstream row another joiner made needs one row, not two: it fits the last one. */
 TEST(caps_count_only_the_rows_a_join_needs)
 {
@@ -373,6 +419,8 @@ TEST(change_texts_read_as_printf_would_write_them)
 UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
 	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
 	  T(caps_drop_new_state_and_keep_the_old), T(caps_count_only_the_rows_a_join_needs),
-	  T(caps_hold_when_a_join_moves_upstream), T(data_mdt_announce_refresh_switch_and_expire),
+	  T(caps_hold_when_a_join_moves_upstream),
+	  T(a_full_pe_table_gives_up_the_longest_departed_unexpected_pe),
+	  T(data_mdt_announce_refresh_switch_and_expire),
 	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
 	  T(change_texts_read_as_printf_would_write_them))
