@@ -24,6 +24,7 @@ MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
 ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
 AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
@@ -130,6 +131,13 @@ $(B)/fuzz-replay/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZ
 		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/config"' tests/fuzz/fuzz_config.c \
 		tests/fuzz/replay.c $(CONFIG_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS) $(CONFIG_LIBS)
 
+# The model harness takes frames the whole way into the model: the engines.
+$(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) \
+		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/model"' tests/fuzz/fuzz_model.c \
+		tests/fuzz/replay.c $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
 $(B)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/$*"' \
@@ -164,7 +172,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?=
 FUZZ_BIN     := $(FUZZ_NAMES:%=$(FB)/fuzz_%)
 # Objects a pattern rule makes are intermediate to make: keep them.
-.SECONDARY: $(PARSER_SRC:%.c=$(FB)/obj/%.o)
+.SECONDARY: $(PARSER_SRC:%.c=$(FB)/obj/%.o) $(ENGINE_SRC:%.c=$(FB)/obj/%.o)
 
 $(FB)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -174,6 +182,10 @@ $(FB)/obj/%.o: %.c
 $(FB)/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_HDR) $(CONFIG_SRC:%.c=$(FB)/obj/%.o)
 	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
 		$(CONFIG_SRC:%.c=$(FB)/obj/%.o) -o $@ $(CONFIG_LIBS)
+
+$(FB)/fuzz_model: tests/fuzz/fuzz_model.c $(FUZZ_HDR) $(ENGINE_SRC:%.c=$(FB)/obj/%.o)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
+		$(ENGINE_SRC:%.c=$(FB)/obj/%.o) -o $@ $(PKG_LIBS)
 
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(FB)/obj/%.o)
 	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
@@ -195,6 +207,11 @@ $(FB)/cov/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZZ_HDR) 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_config.c \
 		tests/fuzz/replay.c $(CONFIG_SRC) -o $@ $(CONFIG_LIBS)
+
+$(FB)/cov/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_model.c \
+		tests/fuzz/replay.c $(ENGINE_SRC) -o $@ $(PKG_LIBS)
 
 $(FB)/cov/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC)
 	@mkdir -p $(dir $@)

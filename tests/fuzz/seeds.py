@@ -17,6 +17,9 @@ comment at the top of tests/fuzz/fuzz_<harness>.c):
              and a mode byte (odd: link type) + port (2 bytes) + every frame
   frame      a link-type byte + every frame, once per link type the engine
              reads (Ethernet as captured; the others rebuilt around the IP packet)
+  model      a flags byte (1: fix checksums) + consecutive frames of each capture as
+             [quarter seconds since the last][length][IP packet] records, cut
+             to inputs of at most 4 KB
   config     tests/fixtures/*.conf, mvpnmond.conf.example, tests/fuzz/configs/*
 
 Only the standard library: the decoding here is a plain walk of the headers
@@ -40,6 +43,11 @@ PROBE_PORT = 9950  # gen_probe_fixtures.py's PORT
 
 def read_pcap(path):
     """(linktype, frame bytes) for every packet of a pcap or pcapng file."""
+    return [(linktype, frame) for linktype, frame, _ in read_pcap_timed(path)]
+
+
+def read_pcap_timed(path):
+    """(linktype, frame bytes, seconds) for every packet of a pcap or pcapng file."""
     data = open(path, "rb").read()
     magic = data[:4]
     if magic == b"\x0a\x0d\x0d\x0a":
@@ -51,10 +59,11 @@ def read_pcap(path):
     else:
         raise ValueError("%s: not a pcap file" % path)
     linktype = struct.unpack(endian + "I", data[20:24])[0] & 0x0fffffff
+    frac = 1e-9 if m == 0xa1b23c4d else 1e-6
     out, at = [], 24
     while at + 16 <= len(data):
-        caplen = struct.unpack(endian + "I", data[at + 8:at + 12])[0]
-        out.append((linktype, data[at + 16:at + 16 + caplen]))
+        sec, sub, caplen = struct.unpack(endian + "III", data[at:at + 12])
+        out.append((linktype, data[at + 16:at + 16 + caplen], sec + sub * frac))
         at += 16 + caplen
     return out
 
@@ -71,8 +80,8 @@ def read_pcapng(data):
         if btype == 1:
             linktypes.append(struct.unpack(endian + "H", body[:2])[0])
         elif btype == 6:
-            iface, _, _, caplen = struct.unpack(endian + "IIII", body[:16])
-            yield linktypes[iface], body[20:20 + caplen]
+            iface, hi, lo, caplen = struct.unpack(endian + "IIII", body[:16])
+            yield linktypes[iface], body[20:20 + caplen], (hi << 32 | lo) * 1e-6
         if blen < 12:
             break
         at += blen
@@ -182,14 +191,36 @@ def seed_frame(s, linktype, frame, probe_capture):
             s.add("probe", b"\x00" + udp_payload)
 
 
+def seed_model(s, frames, max_len=4096):
+    """The capture's IP packets, in order and timed, as fuzz_model inputs."""
+    chunk, last = bytearray([1]), None
+    for linktype, frame, t in frames:
+        if linktype != 1:
+            continue
+        etype, ip = ether_payload(frame)
+        if etype not in (0x0800, 0x86dd) or len(ip) > 0xffff:
+            continue
+        dt = 0 if last is None else min(255, max(0, round((t - last) * 4)))
+        last = t
+        record = bytes([dt]) + struct.pack("!H", len(ip)) + ip
+        if len(chunk) + len(record) > max_len and len(chunk) > 1:
+            s.add("model", bytes(chunk))
+            chunk = bytearray([1])
+        chunk += record
+    if len(chunk) > 1:
+        s.add("model", bytes(chunk))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: seeds.py OUTDIR")
     s = Seeds(sys.argv[1])
     for path in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.pcap"))):
         probe_capture = os.path.basename(path).startswith("probe")
-        for linktype, frame in read_pcap(path):
+        frames = read_pcap_timed(path)
+        for linktype, frame, _ in frames:
             seed_frame(s, linktype, frame, probe_capture)
+        seed_model(s, frames)
     confs = sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.conf")) +
                    glob.glob(os.path.join(TOP, "tests", "fuzz", "configs", "*")) +
                    [os.path.join(TOP, "mvpnmond.conf.example")])
