@@ -166,11 +166,53 @@ def test_loss_steps_give_rising_falling_rising_and_nothing_at_3_percent(lab, tmp
         emu.stop()
 
 
+def emulator_jitter_us(events, src, dst, window=2.0):
+    """The largest RFC 3393 mean |IPDV| (us) of the src -> dst probes over any
+    window seconds, from what the emulator itself did: each forward's delay is
+    the delay it drew plus its logged lateness (late_us: its own scheduling,
+    the part of the jitter no configuration asked for, up to 7 ms on a loaded
+    2-core runner).  Probes in arrival order; the window by output time."""
+    fwd = [e for e in events if e.get("ev") == "fwd" and e.get("group") == GROUP
+           and e["from"] == pe(src) and e["to"] == pe(dst)]
+    applied = [(e["t"], (float(e["delay_us"]) + float(e["late_us"]))) for e in fwd]
+    arrival = sorted(applied, key=lambda x: x[0] - x[1] / 1e6)
+    ipdv = [(b[0], abs(b[1] - a[1])) for a, b in zip(arrival, arrival[1:])]
+    ipdv.sort()
+    best, lo, total = 0.0, 0, 0.0
+    for hi, (t, v) in enumerate(ipdv):
+        total += v
+        while ipdv[lo][0] < t - window:
+            total -= ipdv[lo][1]
+            lo += 1
+        if hi - lo + 1 >= 50:
+            best = max(best, total / (hi - lo + 1))
+    return best
+
+
+def unasked_jitter(traps, events, quiet_pairs, rising_us):
+    """Drops the jitter notifications of pairs meant to be quiet when the
+    emulator's own lateness really did make them jitter: at least half the
+    rising threshold over some window (half, because late_us misses what
+    happens between the emulator's clock read and the packet's arrival; on
+    an unloaded run the figure is 0.1-0.3 ms, the 35 ms step alone giving
+    0.09 ms).  Any other stays and fails the test."""
+    excused = {(pe(i), pe(j)) for i, j in quiet_pairs
+               if emulator_jitter_us(events, i, j) >= 0.5 * rising_us}
+    return [n for n in pair_notifications(traps)
+            if not (n[0].startswith("mvpnPairJitter") and n[1:3] in excused)]
+
+
 def test_delay_and_jitter_cross_their_thresholds_both_ways(lab, tmp_path, daemon, snmp, traps):
+    """1 -> 2 steps from 5 to 40 ms and back (delay rising, then falling); 2 -> 1
+    gets +-3 ms of jitter and loses it (jitter rising, then falling).  Jitter
+    the emulator's own lateness put on 1 -> 2 may raise its alarm too: that is
+    the network jittering, measured right; it is excused only when the
+    emulator's log shows it (unasked_jitter)."""
     s = Scenario(2)
     s.pair[(1, 2)] = 5.0
     s.pair[(2, 1)] = 5.0
     emu = start_emulator(lab, tmp_path, s)
+    jitter_rising = 1000
     try:
         daemon.write_config(threshold_conf(
             lab, 200, 2, "delay-rising = 20  delay-falling = 10  "
@@ -178,7 +220,8 @@ def test_delay_and_jitter_cross_their_thresholds_both_ways(lab, tmp_path, daemon
         daemon.start(netns=lab["monitor"])
         assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
         time.sleep(5)
-        assert pair_notifications(traps) == []
+        quiet = [(1, 2), (2, 1)]
+        assert unasked_jitter(traps, emu.events(), quiet, jitter_rising) == [], daemon.log_text()
         # 1 -> 2 slows down to 40 ms; 2 -> 1 gets +-3 ms of jitter (mean |IPDV| 2 ms).
         text = s.emulator_conf().replace(f"pair {pe(1)} {pe(2)} delay 5.0",
                                          f"pair {pe(1)} {pe(2)} delay 40.0")
@@ -186,19 +229,22 @@ def test_delay_and_jitter_cross_their_thresholds_both_ways(lab, tmp_path, daemon
                             f"pair {pe(2)} {pe(1)} delay 5.0 loss 0 jitter 3")
         assert emu.reload(text)["ev"] == "reload"
         time.sleep(6)
-        up = {n[0]: n for n in pair_notifications(traps)}
-        assert set(up) == {"mvpnPairDelayRising", "mvpnPairJitterRising"}, daemon.log_text()
+        got = unasked_jitter(traps, emu.events(), [(1, 2)], jitter_rising)
+        up = {n[0]: n for n in got}
+        assert sorted(n[0] for n in got) == ["mvpnPairDelayRising", "mvpnPairJitterRising"], \
+            (got, daemon.log_text())
         assert up["mvpnPairDelayRising"][1:3] == (pe(1), pe(2))
         assert up["mvpnPairDelayRising"][3] >= 20000 and up["mvpnPairDelayRising"][4] == 20000
         assert up["mvpnPairJitterRising"][1:3] == (pe(2), pe(1))
         assert up["mvpnPairJitterRising"][3] >= 1000 and up["mvpnPairJitterRising"][4] == 1000
-        kinds = sorted(r["mvpnAlarmKind"] for r in alarm_rows(snmp))
-        assert kinds == [4, 5]
+        alarms = {(r["mvpnAlarmKind"], addr_text(1, r["mvpnAlarmAddr"])) for r in alarm_rows(snmp)}
+        assert {(4, pe(1)), (5, pe(2))} <= alarms, alarms
         assert emu.reload(s.emulator_conf())["ev"] == "reload"
         time.sleep(6)
-        names = [n[0] for n in pair_notifications(traps)]
+        got = unasked_jitter(traps, emu.events(), [(1, 2)], jitter_rising)
+        names = [n[0] for n in got]
         assert sorted(names[2:]) == ["mvpnPairDelayFalling", "mvpnPairJitterFalling"], names
-        assert alarm_rows(snmp) == []
+        assert wait_for(lambda: alarm_rows(snmp) == [], 5), alarm_rows(snmp)
         pair = snmp_rows(snmp, "mvpnPairTable", "uaa")
         assert [r["mvpnPairStatus"] for r in pair.values()] == [2, 2]  # ok
     finally:
