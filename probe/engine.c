@@ -342,17 +342,16 @@ static void send_probe(struct prober *p, struct pvpn *v, struct psender *s, mtim
 	if (!mv || !mv->probing || !t)
 		return;
 	/* The sequence is taken first so a failed send still counts as sent and lost:
-	 * from the VPN's point of view that probe did not arrive. */
-	h.seq = probing_tx(&p->m->probing, mv->probing, s->pos, now, 0);
+	 * from the VPN's point of view that probe did not arrive.  The send time
+	 * stands until the kernel's stamp comes: read before sendto(), never after,
+	 * since a stall after the send would put it later than the reply and make
+	 * the delay zero. */
 	h.send_ns = (uint64_t)wall_ns();
+	h.seq = probing_tx(&p->m->probing, mv->probing, s->pos, now, (int64_t)h.send_ns);
 	len = probe_build(pkt, sizeof(pkt), &t->ends, p->ip_id++, &v->group, v->port, INNER_TTL,
 			  &h, v->size);
 	if (!send_packet(p, t, pkt, len))
 		return;
-	/* Until the kernel's stamp comes: the clock read before sendto(), never
-	 * after it, since a stall after the send would put the stamp later than the
-	 * reply and make the delay zero. */
-	probing_tx_stamp(mv->probing, s->pos, h.seq, (int64_t)h.send_ns);
 	remember_send(p, false, v->vpn_index, s->pos, h.seq, NULL);
 }
 
