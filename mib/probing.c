@@ -535,6 +535,15 @@ uint64_t probing_tx(struct probing *p, struct vpn_probe *vp, size_t sender, mtim
 	return seq;
 }
 
+void probing_tx_sent(struct vpn_probe *vp, size_t sender, uint64_t seq, mtime_t sent_at)
+{
+	struct probe_stream *s = &vp->streams[sender];
+	struct tx_slot *slot = &s->ring[seq & (s->cap - 1)];
+
+	if (slot->seq == seq && sent_at > slot->sent_at)
+		slot->sent_at = sent_at;
+}
+
 void probing_tx_stamp(struct vpn_probe *vp, size_t sender, uint64_t seq, int64_t tx_wall_ns)
 {
 	struct probe_stream *s = &vp->streams[sender];

@@ -203,6 +203,10 @@ long vpn_probe_pe_index(const struct vpn_probe *vp, const struct inet_addr *pe);
 /* A probe of sender i is about to leave: returns its sequence number. */
 uint64_t probing_tx(struct probing *p, struct vpn_probe *vp, size_t sender, mtime_t now,
 		    int64_t tx_wall_ns);
+/* The probe really left at sent_at (monotonic): its loss timeout counts from
+ * then, not from when its sequence was taken, so a stall of the sender between
+ * the two is not taken for loss. */
+void probing_tx_sent(struct vpn_probe *vp, size_t sender, uint64_t seq, mtime_t sent_at);
 /* The kernel's send stamp, when it arrives after the send. */
 void probing_tx_stamp(struct vpn_probe *vp, size_t sender, uint64_t seq, int64_t tx_wall_ns);
 /* A probe came back through receiver's tunnel. */

@@ -316,7 +316,7 @@ static void report_groups(struct prober *p, struct ptunnel *t, const struct inet
 	}
 }
 
-static void send_echo(struct prober *p, struct ptunnel *t, mtime_t now)
+static void send_echo(struct prober *p, struct ptunnel *t)
 {
 	uint8_t pkt[PKT_MAX];
 	struct tunnel *mt = tunnel_find(&p->m->probing.tunnels, &t->pe);
@@ -327,7 +327,8 @@ static void send_echo(struct prober *p, struct ptunnel *t, mtime_t now)
 
 	if (!mt || !send_packet(p, t, pkt, len))
 		return;
-	tunnel_echo_sent(mt, seq, now, before_send);
+	/* The clock after the send, not the tick's: see send_probe. */
+	tunnel_echo_sent(mt, seq, mclock_now(&p->m->clock), before_send);
 	remember_send(p, true, 0, 0, seq, &t->pe);
 }
 
@@ -352,6 +353,9 @@ static void send_probe(struct prober *p, struct pvpn *v, struct psender *s, mtim
 			  &h, v->size);
 	if (!send_packet(p, t, pkt, len))
 		return;
+	/* Its loss timeout runs from now: the tick's time is stale if this process
+	 * was stalled (loaded, or stopped) since the tick began. */
+	probing_tx_sent(mv->probing, s->pos, h.seq, mclock_now(&p->m->clock));
 	remember_send(p, false, v->vpn_index, s->pos, h.seq, NULL);
 }
 
@@ -512,7 +516,7 @@ static mtime_t earliest(mtime_t a, mtime_t b)
 static mtime_t run_tunnel(struct prober *p, struct ptunnel *t, mtime_t now)
 {
 	if (t->next_echo <= now) {
-		send_echo(p, t, now);
+		send_echo(p, t);
 		t->next_echo = now + p->echo_interval;
 	}
 	if (t->answer_at && t->answer_at <= now) {

@@ -128,6 +128,30 @@ TEST(loss_is_decided_after_the_timeout_and_only_for_the_missing_receiver)
 	model_free(m);
 }
 
+/* A sender stalled between taking a sequence and sending it: the loss timeout
+ * runs from the send, so the reply that comes soon after it is no loss. */
+TEST(the_loss_timeout_runs_from_the_send_not_from_the_sequence)
+{
+	struct model *m = probed_model(10);
+	struct vpn_probe *vp = vpn_find(m, 1)->probing;
+	size_t a = sender(m, "198.18.1.1");
+	struct pair *p12 = pair_of(m, "198.18.1.1", "198.18.1.2");
+
+	uint64_t seq = probing_tx(&m->probing, vp, a, 1 * S, wall(0));
+	probing_tx_sent(vp, a, seq, 2500 * MS); /* stalled 1.5 s before the send */
+	probing_tick(&m->probing, m, 3200 * MS);  /* 2.2 s after the sequence, 0.7 s after the send */
+	CHECK_EQ_INT(p12->lost, 0);
+	CHECK_EQ_INT(rx(m, "198.18.1.1", seq, "198.18.1.2", 1520, 3300 * MS), PROBE_RX_OK);
+	probing_tick(&m->probing, m, 10 * S);
+	CHECK_EQ_INT(p12->lost, 0);
+	CHECK_EQ_INT(p12->received, 1);
+	/* Without the send time, the same tick would have judged it lost. */
+	seq = probing_tx(&m->probing, vp, a, 11 * S, wall(10000));
+	probing_tick(&m->probing, m, 13200 * MS);
+	CHECK_EQ_INT(p12->lost, 1);
+	model_free(m);
+}
+
 TEST(duplicates_reordering_late_and_forged_sequences)
 {
 	struct model *m = probed_model(10);
@@ -362,6 +386,8 @@ int main(void)
 		{"reconfiguring_keeps_pairs_that_stay_and_drops_the_rest",
 		 reconfiguring_keeps_pairs_that_stay_and_drops_the_rest},
 		{"pairs_seek_in_oid_order", pairs_seek_in_oid_order},
+		{"the_loss_timeout_runs_from_the_send_not_from_the_sequence",
+		 the_loss_timeout_runs_from_the_send_not_from_the_sequence},
 	};
 	return unit_main("probing", tests, sizeof(tests) / sizeof(tests[0]));
 }
