@@ -127,7 +127,7 @@ static bool tunnel_rtt_cell(struct model *m, const struct tunnel *t, unsigned co
 {
 	struct delay_summary s;
 
-	delay_window_summary(&t->rtt, m->probing.scratch, &s);
+	probing_window_summary(&m->probing, &t->rtt, &s);
 	switch (col) {
 	case COL_TUNNEL_RTT_MIN: cell_gauge(c, s.count ? gauge_us(s.min_ns) : 0); break;
 	case COL_TUNNEL_RTT_AVG: cell_gauge(c, s.count ? gauge_us(s.avg_ns) : 0); break;

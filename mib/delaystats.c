@@ -304,14 +304,17 @@ static void window_ipdv(const struct delay_window *w, int64_t *scratch, struct d
 	out->jitter_ns = count ? mean_ns((i128)sum, count) : 0;
 }
 
-void delay_window_summary(const struct delay_window *w, int64_t *scratch, struct delay_summary *out)
+bool delay_window_summary(const struct delay_window *w, int64_t *scratch, size_t scratch_len,
+			  struct delay_summary *out)
 {
 	size_t n = w->len;
 	i128 sum = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (n > scratch_len)
+		return false;
 	if (!n)
-		return;
+		return true;
 	out->min_ns = INT64_MAX;
 	out->max_ns = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
@@ -334,6 +337,7 @@ void delay_window_summary(const struct delay_window *w, int64_t *scratch, struct
 	out->p99_ns = scratch[k99];
 
 	window_ipdv(w, scratch, out);
+	return true;
 }
 
 /* ---- since start ---- */

@@ -53,8 +53,11 @@ void delay_window_add(struct delay_window *w, const struct delay_sample *s);
 void delay_window_expire(struct delay_window *w, mtime_t now);
 /* Exact figures over what the window holds (expire first).  Percentiles are
  * nearest-rank (RFC 2330 style: the smallest value with at least p% of the
- * samples at or below it).  scratch must hold w->cap int64_t; no allocation. */
-void delay_window_summary(const struct delay_window *w, int64_t *scratch, struct delay_summary *out);
+ * samples at or below it).  scratch holds scratch_len int64_t; no allocation.
+ * The owner sizes it to w->cap when it creates w; a scratch shorter than the
+ * window's samples is refused (false, zero summary), never written past. */
+bool delay_window_summary(const struct delay_window *w, int64_t *scratch, size_t scratch_len,
+			  struct delay_summary *out);
 
 /* ---- since start ---- */
 

@@ -63,7 +63,38 @@ static size_t window_capacity(uint32_t per_second, mtime_t span)
 
 /* ---- tunnels ---- */
 
-static bool tunnel_init(struct tunnel *t, mtime_t window, mtime_t now)
+/* The window scratch must hold the largest window of any pair or tunnel. */
+static bool scratch_reserve(struct probing *p, size_t n)
+{
+	if (n <= p->scratch_len)
+		return true;
+	int64_t *s = realloc(p->scratch, n * sizeof(*s));
+	if (!s)
+		return false;
+	p->scratch = s;
+	p->scratch_len = n;
+	return true;
+}
+
+/* Every delay window of pairs and tunnels is made here, so that the one
+ * scratch their summaries share is sized from every window that uses it (a
+ * tunnel's echo window, max(60 s, the pair window) at the echo rate, can be
+ * larger than any pair's). */
+static bool probing_window_init(struct probing *p, struct delay_window *w, mtime_t span,
+				size_t cap)
+{
+	if (!scratch_reserve(p, cap))
+		return false;
+	return delay_window_init(w, span, cap) == 0;
+}
+
+bool probing_window_summary(const struct probing *p, const struct delay_window *w,
+			    struct delay_summary *out)
+{
+	return delay_window_summary(w, p->scratch, p->scratch_len, out);
+}
+
+static bool tunnel_init(struct probing *p, struct tunnel *t, mtime_t window, mtime_t now)
 {
 	/* Echoes go out at most a few per second: 16/s of headroom. */
 	size_t cap = window_capacity(16, window);
@@ -73,7 +104,7 @@ static bool tunnel_init(struct tunnel *t, mtime_t window, mtime_t now)
 	delay_total_init(&t->rtt_total);
 	if (!outcome_window_init(&t->outcomes, window, cap))
 		return false;
-	if (delay_window_init(&t->rtt, window, cap) < 0) {
+	if (!probing_window_init(p, &t->rtt, window, cap)) {
 		outcome_window_free(&t->outcomes);
 		return false;
 	}
@@ -152,7 +183,7 @@ struct tunnel *probing_tunnel_want(struct probing *p, const struct inet_addr *pe
 			tt->cap = cap;
 		}
 		t = calloc(1, sizeof(*t));
-		if (!t || !tunnel_init(t, window, now)) {
+		if (!t || !tunnel_init(p, t, window, now)) {
 			free(t);
 			return NULL;
 		}
@@ -270,7 +301,8 @@ static bool tunnel_window_rtt(struct probing *p, const struct tunnel *t, int64_t
 
 	if (!t || !t->rtt.len)
 		return false;
-	delay_window_summary(&t->rtt, p->scratch, &s);
+	if (!probing_window_summary(p, &t->rtt, &s))
+		return false;
 	*avg = s.avg_ns;
 	return true;
 }
@@ -321,7 +353,7 @@ static void pair_free(struct pair *pr)
 	free(pr);
 }
 
-static struct pair *pair_new(uint32_t vpn_index, const struct inet_addr *src,
+static struct pair *pair_new(struct probing *p, uint32_t vpn_index, const struct inet_addr *src,
 			     const struct inet_addr *dst, const struct probe_settings *cfg,
 			     size_t stream_cap, mtime_t now)
 {
@@ -339,7 +371,7 @@ static struct pair *pair_new(uint32_t vpn_index, const struct inet_addr *src,
 	delay_total_init(&pr->total);
 	pr->rx_bits = calloc((stream_cap + 63) / 64, sizeof(uint64_t));
 	if (!pr->rx_bits || !outcome_window_init(&pr->outcomes, span, cap) ||
-	    delay_window_init(&pr->delays, span, cap) < 0) {
+	    !probing_window_init(p, &pr->delays, span, cap)) {
 		pair_free(pr);
 		return NULL;
 	}
@@ -466,25 +498,12 @@ static bool fill_layout(struct probing *p, struct vpn_probe *vp, struct vpn_prob
 				*slot = NULL;
 				continue;
 			}
-			vp->pairs[i * vp->n + j] = pair_new(vp->vpn_index, &vp->pes[i], &vp->pes[j],
+			vp->pairs[i * vp->n + j] = pair_new(p, vp->vpn_index, &vp->pes[i], &vp->pes[j],
 							    &vp->cfg, vp->streams[i].cap, now);
 			if (!vp->pairs[i * vp->n + j])
 				return false;
 		}
 	}
-	return true;
-}
-
-/* The window scratch must hold the largest window of any pair or tunnel. */
-static bool scratch_reserve(struct probing *p, size_t n)
-{
-	if (n <= p->scratch_len)
-		return true;
-	int64_t *s = realloc(p->scratch, n * sizeof(*s));
-	if (!s)
-		return false;
-	p->scratch = s;
-	p->scratch_len = n;
 	return true;
 }
 
@@ -500,8 +519,7 @@ bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_sett
 		return true;
 	}
 	vp = layout_new(v->index, s);
-	if (!vp || !fill_layout(&m->probing, vp, old, now) ||
-	    !scratch_reserve(&m->probing, window_capacity(s->rate, (mtime_t)s->window * MTIME_SEC))) {
+	if (!vp || !fill_layout(&m->probing, vp, old, now)) {
 		vpn_probe_free(vp);
 		return false;
 	}
@@ -752,7 +770,7 @@ const struct pair_figures *pair_figures(struct probing *p, struct pair *pr, mtim
 		return f;
 	delay_window_expire(&pr->delays, now);
 	outcome_window_expire(&pr->outcomes, now);
-	delay_window_summary(&pr->delays, p->scratch, &f->window);
+	probing_window_summary(p, &pr->delays, &f->window);
 	delay_total_summary(&pr->total, &f->total);
 	/* VMScope's correction: half of each tunnel's round trip. */
 	f->have_correction = tunnel_window_rtt(p, ts, &rs) && tunnel_window_rtt(p, td, &rd);

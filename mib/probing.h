@@ -167,7 +167,7 @@ enum probe_rx_result {
 struct probing {
 	struct tunnel_table tunnels;
 	struct probe_timing timing;
-	int64_t *scratch;  /* for window percentiles; owned */
+	int64_t *scratch;  /* for window percentiles, sized by every window made; owned */
 	size_t scratch_len;
 	uint64_t rx_result[PROBE_RX_OUT_OF_WINDOW + 1];
 	uint64_t tx_total, rx_malformed, rx_other;
@@ -184,6 +184,10 @@ struct tunnel *probing_tunnel_want(struct probing *p, const struct inet_addr *pe
 				   mtime_t window, mtime_t now);
 void probing_tunnels_end(struct probing *p);
 struct tunnel *tunnel_find(const struct tunnel_table *t, const struct inet_addr *pe);
+/* The exact figures of a pair's or tunnel's delay window, through the shared
+ * scratch; false (and a zero summary) only if the window outgrew it. */
+bool probing_window_summary(const struct probing *p, const struct delay_window *w,
+			    struct delay_summary *out);
 
 /* Echoes through a tunnel. */
 void tunnel_echo_sent(struct tunnel *t, uint16_t seq, mtime_t now, int64_t tx_wall_ns);

@@ -201,7 +201,7 @@ static int window_against_reference(enum dist d, enum order o, size_t n, size_t 
 		if (i % 41 == 0 || i + 1 == n) {
 			size_t from = expired_to > i + 1 - (i + 1 < cap ? i + 1 : cap) ?
 					      expired_to : i + 1 - (i + 1 < cap ? i + 1 : cap);
-			delay_window_summary(&w, scratch, &got);
+			delay_window_summary(&w, scratch, cap, &got);
 			ref_summary(v + from, i + 1 - from, &want);
 			if (summary_diff(&got, &want) || w.dropped != dropped || w.len != i + 1 - from) {
 				printf("#   dist %d order %d after sample %zu (len %zu dropped %llu)\n", d, o,
@@ -229,7 +229,7 @@ static struct delay_summary window_of(const int64_t *delays, const uint64_t *seq
 					 .seq = seqs ? seqs[i] : i};
 		delay_window_add(&w, &x);
 	}
-	delay_window_summary(&w, scratch, &s);
+	delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 	delay_window_free(&w);
 	return s;
 }
@@ -276,12 +276,12 @@ TEST(empty_window_summarises_to_zero)
 	struct delay_summary s, zero = {0};
 
 	CHECK_EQ_INT(delay_window_init(&w, MTIME_SEC, 8), 0);
-	delay_window_summary(&w, scratch, &s);
+	delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 	CHECK(memcmp(&s, &zero, sizeof(s)) == 0);
 	delay_window_add(&w, &(struct delay_sample){.at = 5, .delay_ns = 9, .seq = 1});
 	delay_window_expire(&w, 5 + MTIME_SEC);
 	CHECK_EQ_INT(w.len, 0);
-	delay_window_summary(&w, scratch, &s);
+	delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 	CHECK(memcmp(&s, &zero, sizeof(s)) == 0);
 	delay_window_free(&w);
 	CHECK(w.ring == NULL);
@@ -318,7 +318,7 @@ TEST(expiry_forgets_samples_at_exactly_at_plus_span)
 	CHECK_EQ_INT(w.len, 2);
 	delay_window_expire(&w, 12 * MTIME_SEC - 1);
 	CHECK_EQ_INT(w.len, 2);
-	delay_window_summary(&w, scratch, &s);
+	delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 	CHECK_EQ_INT(s.min_ns, 200);
 	CHECK_EQ_INT(s.avg_ns, 250);
 	CHECK_EQ_INT(s.ipdv_count, 1);
@@ -344,7 +344,7 @@ TEST(full_ring_pushes_out_the_oldest_and_counts_it)
 		delay_window_add(&w, &(struct delay_sample){.at = i, .delay_ns = (int64_t)(i * i), .seq = i});
 	CHECK_EQ_INT(w.len, 4);
 	CHECK_EQ_INT(w.dropped, 6);
-	delay_window_summary(&w, scratch, &s);
+	delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 	CHECK_EQ_INT(s.count, 4);
 	CHECK_EQ_INT(s.min_ns, 49);
 	CHECK_EQ_INT(s.max_ns, 100);
@@ -423,7 +423,7 @@ TEST(window_sorts_long_reversed_and_adversarial_runs)
 					pattern == 3 ? (int64_t)((i * i) % 1009) : (int64_t)i;
 			delay_window_add(&w, &v[i]);
 		}
-		delay_window_summary(&w, scratch, &got);
+		delay_window_summary(&w, scratch, cap, &got);
 		ref_summary(v, N, &want);
 		delay_window_free(&w);
 		CHECK(!summary_diff(&got, &want));
@@ -668,7 +668,7 @@ static double ns_per_summary(size_t n, enum order o)
 		delay_window_add(&w, &v[i]);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	do {
-		delay_window_summary(&w, scratch, &s);
+		delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
 		runs++;
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);

@@ -242,6 +242,40 @@ TEST(correction_subtracts_half_of_each_tunnel_round_trip)
 	model_free(m);
 }
 
+/* The demo's settings (issue 11): probes at 20/s over a 5 s window, echoes
+ * every 200 ms.  A tunnel's echo window spans max(60 s, the pair window), so
+ * 300 round trips outnumber the largest pair window (189 samples); the shared
+ * scratch must be sized for them too (it was not: a heap overflow at 39 s). */
+TEST(a_tunnel_window_larger_than_every_pair_window_is_summarised_whole)
+{
+	struct model *m = model_new(false);
+	struct inet_addr mdt = A("239.192.1.1"), local = A("198.18.1.254"), a = A("198.18.1.1");
+	struct probe_settings s = settings(pes3(), 3, 20);
+	struct delay_summary sum;
+
+	s.window = 5;
+	vpn_configure(vpn_get(m, 1), "red", &mdt, pes3(), 3);
+	CHECK(vpn_probe_configure(m, vpn_find(m, 1), &s, 1 * S));
+	probing_tunnels_begin(&m->probing);
+	for (int i = 0; i < 3; i++)
+		probing_tunnel_want(&m->probing, &pes3()[i], &local, &pes3()[i], 60 * S, 1 * S);
+	probing_tunnels_end(&m->probing);
+	struct tunnel *t = tunnel_find(&m->probing.tunnels, &a);
+	for (int k = 0; k < 300; k++) {
+		mtime_t at = 1 * S + (mtime_t)k * 200 * MS;
+		tunnel_echo_sent(t, (uint16_t)(k + 1), at, wall(k * 200));
+		tunnel_echo_reply(t, (uint16_t)(k + 1), wall(k * 200 + 2 + k % 3), at);
+	}
+	CHECK_EQ_INT(t->rtt.len, 300);
+	CHECK(m->probing.scratch_len >= t->rtt.cap);
+	CHECK(probing_window_summary(&m->probing, &t->rtt, &sum));
+	CHECK_EQ_INT(sum.count, 300);
+	CHECK_EQ_INT(sum.min_ns, 2 * MS);
+	CHECK_EQ_INT(sum.max_ns, 4 * MS);
+	CHECK_EQ_INT(sum.avg_ns, 3 * MS);
+	model_free(m);
+}
+
 TEST(loss_correction_divides_out_the_tunnels_one_way_loss)
 {
 	struct model *m = probed_model(100);
@@ -378,6 +412,8 @@ int main(void)
 		{"a_ring_overrun_sequence_is_out_of_window", a_ring_overrun_sequence_is_out_of_window},
 		{"correction_subtracts_half_of_each_tunnel_round_trip",
 		 correction_subtracts_half_of_each_tunnel_round_trip},
+		{"a_tunnel_window_larger_than_every_pair_window_is_summarised_whole",
+		 a_tunnel_window_larger_than_every_pair_window_is_summarised_whole},
 		{"loss_correction_divides_out_the_tunnels_one_way_loss",
 		 loss_correction_divides_out_the_tunnels_one_way_loss},
 		{"status_goes_starting_ok_unreachable_ok_and_is_logged",
