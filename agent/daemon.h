@@ -23,6 +23,7 @@ struct daemon {
 	const char *agentx_socket_arg; /* -x, overrides the config */
 	const char *pidfile;
 	bool foreground;
+	bool check_only;           /* -n: load the configuration, report, exit */
 	struct config *config; /* in force; owned */
 	struct model *model;   /* owned */
 	int signal_fd;

@@ -20,7 +20,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mvpnmond [-fhV] [-c FILE] [-r CAPTURE | -i IF] [-x SOCKET] [-p PIDFILE]\n"
+		"usage: mvpnmond [-fhnV] [-c FILE] [-r CAPTURE | -i IF] [-x SOCKET] [-p PIDFILE]\n"
 		"                [-D TOKENS] [-L OPTS]\n"
 		"  -c FILE     configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -r CAPTURE  replay a pcap/pcapng file (its timestamps are the clock), then\n"
@@ -28,6 +28,8 @@ static void usage(FILE *out)
 		"  -i IF       capture live on interface IF (overrides capture-interface)\n"
 		"  -x SOCKET   AgentX socket of the master agent (overrides agentx-socket)\n"
 		"  -f          stay in the foreground\n"
+		"  -n          check the configuration (errors as file:line on stderr) and exit:\n"
+		"              0 if it loads, 78 if not\n"
 		"  -p PIDFILE  write the process id here, remove it on exit\n"
 		"  -D TOKENS   net-snmp debug tokens, e.g. -Dmvpnmon,agentx\n"
 		"  -L OPTS     logging as snmpd's -L: -Le stderr, -Lf FILE, -Ls FACILITY, ...\n"
@@ -87,13 +89,14 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 	int opt;
 	bool logging_set = false;
 
-	while ((opt = getopt(argc, argv, "c:r:i:x:fp:D:L:Vh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:r:i:x:fnp:D:L:Vh")) != -1) {
 		switch (opt) {
 		case 'c': d->config_path = optarg; break;
 		case 'r': d->capture_file_arg = optarg; break;
 		case 'i': d->capture_interface_arg = optarg; break;
 		case 'x': d->agentx_socket_arg = optarg; break;
 		case 'f': d->foreground = true; break;
+		case 'n': d->check_only = true; break;
 		case 'p': d->pidfile = optarg; break;
 		case 'D':
 			debug_register_tokens(optarg);
@@ -118,7 +121,7 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 		return 1;
 	}
 	/* As snmpd: stderr in the foreground, syslog (daemon facility) in the background. */
-	if (!logging_set && d->foreground)
+	if (!logging_set && (d->foreground || d->check_only))
 		snmp_enable_stderrlog();
 	else if (!logging_set)
 		snmp_enable_syslog_ident("mvpnmond", LOG_DAEMON);
@@ -136,6 +139,12 @@ int main(int argc, char **argv)
 	struct config *c = config_load(d.config_path);
 	if (!c)
 		return EXIT_CONFIG;
+	/* -n, as snmpd -t or ospfd -C: the same load a start or a reload does. */
+	if (d.check_only) {
+		printf("%s: configuration OK (%zu VPNs)\n", d.config_path, c->n_vpns);
+		config_free(c);
+		return 0;
+	}
 	/* The command line wins over the file; a file and an interface exclude each other. */
 	const char *file = d.capture_file_arg, *iface = d.capture_interface_arg;
 	if (!file && !iface) {
