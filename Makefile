@@ -66,7 +66,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	fuzz fuzz-build fuzz-coverage
+	fuzz fuzz-build fuzz-coverage check-repeat
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
 $(B)/%.o: %.c
@@ -146,6 +146,12 @@ $(B)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(P
 check: all $(UNIT_BIN) $(BENCH_BIN) $(FUZZ_REPLAY_BIN)
 	@$(if $(filter 1,$(MVPN_SKIP_ASAN)),,$(MAKE) --no-print-directory asan)
 	@sh tests/run.sh
+
+# make check-repeat N=5 [OUT=dir]: N runs of make check, each in a fresh clone of
+# HEAD, beside a CPU hog; per-test failures in a table (tests/check_repeat.sh).
+# Not part of check.
+check-repeat:
+	@sh tests/check_repeat.sh $(if $(OUT),--out '$(OUT)') $(or $(N),5)
 
 # The sanitizer build: the same sources, unit tests and fuzz replays, in $(ASAN_B)/.
 asan:

@@ -5,12 +5,21 @@
 #
 # In the sanitizer pass every report is written to a file (the daemons run with
 # their stderr closed) and each report counts as a failure: leaks included.
+#
+# MVPN_RESULTS_DIR (opt-in, used by tests/check_repeat.sh): when set, each pass
+# (plain, asan) leaves there junit-<pass>.xml, unit-<pass>.txt (each unit
+# binary's "not ok" lines and incomplete plans), errors-<pass>.txt (pytest not
+# running, sanitizer reports) and sanitizer-asan/ (the reports).
+# MVPN_PYTEST_ARGS: pytest arguments instead of tests/integration (e.g. one file).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 passed=0
 failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+res=${MVPN_RESULTS_DIR:-}
+[ -z "$res" ] || mkdir -p "$res"
+pass=plain
 
 run_units() {
 	# Unit tests, then each fuzz harness replaying its saved regression inputs.
@@ -22,7 +31,11 @@ run_units() {
 		f=$(grep -c '^not ok ' "$tmp/out")
 		# A binary that dies before its plan is complete counts as one more failure.
 		plan=$(sed -n 's/^1\.\.//p' "$tmp/out" | head -n 1)
-		[ -n "$plan" ] && [ $((p + f)) -eq "$plan" ] || f=$((f + 1))
+		[ -n "$plan" ] && [ $((p + f)) -eq "$plan" ] || {
+			f=$((f + 1))
+			[ -z "$res" ] || echo "$(basename "$t"): incomplete plan (died or exited early)" >> "$res/unit-$pass.txt"
+		}
+		[ -z "$res" ] || grep '^not ok ' "$tmp/out" | sed "s|^|$(basename "$t"): |" >> "$res/unit-$pass.txt"
 		passed=$((passed + p))
 		failed=$((failed + f))
 	done
@@ -32,8 +45,9 @@ run_integration() {
 	[ "${MVPN_SKIP_INTEGRATION:-0}" != 1 ] || return 0
 	rm -f "$tmp/junit.xml"
 	MVPN_BUILD="$1" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-		--junitxml="$tmp/junit.xml" "$top/tests/integration"
+		--junitxml="$tmp/junit.xml" ${MVPN_PYTEST_ARGS:-"$top/tests/integration"}
 	rc=$?
+	[ -z "$res" ] || [ ! -f "$tmp/junit.xml" ] || cp "$tmp/junit.xml" "$res/junit-$pass.xml"
 	if [ -f "$tmp/junit.xml" ]; then
 		counts=$(/usr/bin/python3 - "$tmp/junit.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
@@ -49,7 +63,8 @@ PY
 		failed=$((failed + ${counts#* }))
 	fi
 	# pytest itself failing to run (not a test failing) must not pass silently.
-	case $rc in 0|1) ;; *) failed=$((failed + 1)) ;; esac
+	case $rc in 0|1) ;; *) failed=$((failed + 1))
+		[ -z "$res" ] || echo "pytest exited $rc" >> "$res/errors-$pass.txt" ;; esac
 }
 
 echo "== plain build (build/)"
@@ -62,6 +77,7 @@ if [ "${MVPN_SKIP_ASAN:-0}" != 1 ]; then
 	ASAN_OPTIONS="log_path=$tmp/sanitizer/asan:detect_leaks=1:abort_on_error=0"
 	UBSAN_OPTIONS="log_path=$tmp/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
 	MVPN_SANITIZED=1
+	pass=asan
 	export ASAN_OPTIONS UBSAN_OPTIONS MVPN_SANITIZED
 	run_units "$top/build-asan"
 	run_integration "$top/build-asan"
@@ -71,6 +87,8 @@ if [ "${MVPN_SKIP_ASAN:-0}" != 1 ]; then
 		[ -f "$r" ] || continue
 		echo "== sanitizer report $(basename "$r"):"
 		head -n 60 "$r"
+		[ -z "$res" ] || { mkdir -p "$res/sanitizer-asan" && cp "$r" "$res/sanitizer-asan/" &&
+			echo "sanitizer report $(basename "$r")" >> "$res/errors-asan.txt"; }
 	done
 	echo "== sanitizer reports: $reports"
 	failed=$((failed + reports))
