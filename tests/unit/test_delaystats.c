@@ -423,7 +423,7 @@ TEST(window_sorts_long_reversed_and_adversarial_runs)
 					pattern == 3 ? (int64_t)((i * i) % 1009) : (int64_t)i;
 			delay_window_add(&w, &v[i]);
 		}
-		delay_window_summary(&w, scratch, cap, &got);
+		delay_window_summary(&w, scratch, N, &got);
 		ref_summary(v, N, &want);
 		delay_window_free(&w);
 		CHECK(!summary_diff(&got, &want));
@@ -668,7 +668,7 @@ static double ns_per_summary(size_t n, enum order o)
 		delay_window_add(&w, &v[i]);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	do {
-		delay_window_summary(&w, scratch, sizeof(scratch) / sizeof(*scratch), &s);
+		delay_window_summary(&w, scratch, n, &s);
 		runs++;
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
