@@ -12,7 +12,10 @@ SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
-MIBDIR    ?= $(PREFIX)/share/snmp/mibs
+# Where net-snmp's tools look whatever PREFIX is: Debian's net-snmp searches
+# ~/.snmp/mibs and /usr/share/snmp/mibs (net-snmp-config --default-mibdirs),
+# not /usr/local/share/snmp/mibs.
+MIBDIR    ?= /usr/share/snmp/mibs
 SYSCONFDIR?= /etc
 
 B         := build
@@ -66,7 +69,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	fuzz fuzz-build fuzz-coverage check-repeat
+	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
 $(B)/%.o: %.c
@@ -152,6 +155,15 @@ check: all $(UNIT_BIN) $(BENCH_BIN) $(FUZZ_REPLAY_BIN)
 # Not part of check.
 check-repeat:
 	@sh tests/check_repeat.sh $(if $(OUT),--out '$(OUT)') $(or $(N),5)
+
+# make soak [SOAK_ARGS='--minutes 4']: 30 minutes of the ASan build under live
+# capture, probing, a reload every 10 s, a master restart every minute and walks;
+# flat RSS and descriptors, monotonic counters, no sanitizer report
+# (tests/soak/README.md).  Needs root.  Not part of check.
+soak: all
+	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		$(ASAN_B)/mvpnmond
+	/usr/bin/python3 tests/soak/soak.py $(SOAK_ARGS)
 
 # The sanitizer build: the same sources, unit tests and fuzz replays, in $(ASAN_B)/.
 asan:
