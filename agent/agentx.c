@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
-#include "notify.h"
+#include "master.h"
 #include "../mib/log.h"
 
 static void snmp_sink(int priority, const char *fmt, va_list ap)
@@ -44,7 +44,7 @@ int agentx_start(struct daemon *d)
 	 */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
 			   (int)d->config->agentx_ping_interval);
-	notify_init(d); /* before init_snmp(), which connects */
+	master_init(d); /* before init_snmp(), which connects */
 	if (views_register(d) < 0) {
 		snmp_log(LOG_ERR, "cannot register MVPN-MONITOR-MIB\n");
 		return -1;

@@ -73,7 +73,7 @@ struct config {
 /* The tunnel end point of a PE: its tunnel section's remote, else its own address. */
 struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe);
 
-/* Returns NULL after logging every problem found as "file:line: what". */
+/* Returns NULL after logging the first problem found as "file:line: what". */
 struct config *config_load(const char *path);
 /* The same from text in memory (len bytes, NUL-terminated or not); name
  * stands for the file in messages. */

@@ -99,7 +99,8 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	daemon_apply_probes(d, c);
 	alarms_reconfigured(m);
 	m->g.config_loads++;
-	m->g.config_last_load = mclock_now(&m->clock);
+	/* A load happens now, replaying or not: on the real clock. */
+	m->g.config_last_load = mclock_monotonic();
 	config_free(d->config);
 	d->config = c;
 	mvpn_log(LOG_INFO, "configuration %s: %zu VPNs (%u added, %u removed)", d->config_path,

@@ -31,7 +31,7 @@ static void usage(FILE *out)
 		"  -n          check the configuration (errors as file:line on stderr) and exit:\n"
 		"              0 if it loads, 78 if not\n"
 		"  -p PIDFILE  write the process id here, remove it on exit\n"
-		"  -D TOKENS   net-snmp debug tokens, e.g. -Dmvpnmon,agentx\n"
+		"  -D TOKENS   net-snmp debug tokens, e.g. -Dagentx\n"
 		"  -L OPTS     logging as snmpd's -L: -Le stderr, -Lf FILE, -Ls FACILITY, ...\n"
 		"  -V          print the version and exit\n"
 		"  -h          this help\n");

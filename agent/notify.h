@@ -8,8 +8,6 @@
 
 struct daemon;
 
-/* Follows the AgentX session (connected or not); call after init_agent(). */
-void notify_init(struct daemon *d);
 /* Sends every waiting notice, if a master is connected. */
 void notify_drain(struct daemon *d);
 

@@ -25,19 +25,26 @@ void cell_counter64(struct cell *c, uint64_t v)
 void cell_timestamp(struct cell *c, const struct mclock *clk, mtime_t t)
 {
 	c->type = ASN_TIMETICKS;
-	c->number = t ? (long)mclock_timestamp_cs(clk, t) : 0;
+	c->number = (long)mclock_timestamp_cs(clk, t);
 }
 
-void cell_date(struct cell *c, const struct mclock *clk, mtime_t t)
+void cell_timestamp_real(struct cell *c, const struct mclock *clk, mtime_t mono)
+{
+	c->type = ASN_TIMETICKS;
+	c->number = (long)mclock_real_timestamp_cs(clk, mono);
+}
+
+/* DateAndTime (RFC 2579) of a wall-clock time; never_set gives the all-zero
+ * "never" the MIB documents beside each TimeStamp. */
+static void cell_date_wall(struct cell *c, uint64_t wall, bool never_set)
 {
 	c->type = ASN_OCTET_STR;
 	c->bytes = c->buf;
 	memset(c->buf, 0, sizeof(c->buf));
-	if (!t) {
-		c->len = 8; /* all zero: the customary "never" */
+	if (never_set) {
+		c->len = 8;
 		return;
 	}
-	uint64_t wall = mclock_wall_ns(clk, t);
 	time_t secs = (time_t)(wall / MTIME_SEC);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
@@ -52,6 +59,16 @@ void cell_date(struct cell *c, const struct mclock *clk, mtime_t t)
 	c->buf[7] = (u_char)((wall % MTIME_SEC) / (MTIME_SEC / 10));
 	c->buf[8] = '+'; /* UTC: +0:00 */
 	c->len = 11;
+}
+
+void cell_date(struct cell *c, const struct mclock *clk, mtime_t t)
+{
+	cell_date_wall(c, t ? mclock_wall_ns(clk, t) : 0, t == 0);
+}
+
+void cell_date_real(struct cell *c, const struct mclock *clk, mtime_t mono)
+{
+	cell_date_wall(c, mono ? mclock_real_wall_ns(clk, mono) : 0, mono == 0);
 }
 
 void cell_string(struct cell *c, const char *s)

@@ -31,8 +31,12 @@ struct cell {
 void cell_int(struct cell *c, long v);
 void cell_gauge(struct cell *c, uint32_t v); /* Gauge32 and Unsigned32 share a tag */
 void cell_counter64(struct cell *c, uint64_t v);
+/* A TimeStamp and a DateAndTime of a model time t (capture time in a replay). */
 void cell_timestamp(struct cell *c, const struct mclock *clk, mtime_t t);
 void cell_date(struct cell *c, const struct mclock *clk, mtime_t t); /* DateAndTime, UTC */
+/* The same for an event on the real monotonic clock, replaying or not. */
+void cell_timestamp_real(struct cell *c, const struct mclock *clk, mtime_t mono);
+void cell_date_real(struct cell *c, const struct mclock *clk, mtime_t mono);
 void cell_string(struct cell *c, const char *s);
 void cell_addr_type(struct cell *c, const struct inet_addr *a);
 void cell_addr(struct cell *c, const struct inet_addr *a);

@@ -35,7 +35,13 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_NOTIFY_RATE_INTERVAL: cell_gauge(c, m->settings.notify_rate_interval); break;
 	case COL_CONFIG_LOADS: cell_counter64(c, g->config_loads); break;
 	case COL_CONFIG_LOAD_FAILURES: cell_counter64(c, g->config_load_failures); break;
-	case COL_CONFIG_LAST_LOAD: cell_timestamp(c, &m->clock, g->config_last_load); break;
+	case COL_CONFIG_LAST_LOAD: cell_timestamp_real(c, &m->clock, g->config_last_load); break;
+	case COL_CONFIG_LAST_LOAD_DATE: cell_date_real(c, &m->clock, g->config_last_load); break;
+	case COL_COUNTER_DISCONTINUITY_TIME:
+		cell_timestamp_real(c, &m->clock, m->clock.started);
+		break;
+	case COL_AGENT_START_DATE: cell_date_real(c, &m->clock, m->clock.started); break;
+	case COL_LAST_CHANGE_DATE: cell_date(c, &m->clock, g->last_change); break;
 	case COL_CAPTURE_RESTARTS: cell_counter64(c, g->capture_restarts); break;
 	case COL_CAPTURE_KERNEL_DROPS: cell_counter64(c, g->capture_kernel_drops); break;
 	case COL_PROBE_TX_TIMESTAMPING:
@@ -116,6 +122,7 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	case COL_VPN_STATE_CHANGES: cell_counter64(c, k->changes); break;
 	case COL_VPN_STATE_LIMIT_DROPS: cell_counter64(c, k->limit_drops); break;
 	case COL_VPN_LAST_CHANGE: cell_timestamp(c, &m->clock, v->last_change); break;
+	case COL_VPN_LAST_CHANGE_DATE: cell_date(c, &m->clock, v->last_change); break;
 	case COL_VPN_PASSIVE_STATUS: cell_int(c, v->passive); break;
 	case COL_VPN_PROBE_STATUS: cell_int(c, v->probe); break;
 	default: return false;

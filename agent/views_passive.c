@@ -111,6 +111,7 @@ static bool cgpe_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_CGPE_EXPIRES_IN: cell_gauge(c, seconds_until(m, r->expires)); break;
 	case COL_CGPE_FIRST_SEEN: cell_timestamp(c, &m->clock, r->first_seen); break;
 	case COL_CGPE_LAST_REFRESH: cell_timestamp(c, &m->clock, r->last_refresh); break;
+	case COL_CGPE_LAST_REFRESH_DATE: cell_date(c, &m->clock, r->last_refresh); break;
 	case COL_CGPE_REFRESHES: cell_counter64(c, r->refreshes); break;
 	case COL_CGPE_FIRST_SEEN_DATE: cell_date(c, &m->clock, r->first_seen); break;
 	default: return false;
@@ -154,6 +155,7 @@ static bool flow_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_CGPG_PE: cell_addr(c, announcer); break;
 	case COL_CGPG_FIRST_SEEN: cell_timestamp(c, &m->clock, f->first_seen); break;
 	case COL_CGPG_LAST_ANNOUNCED: cell_timestamp(c, &m->clock, f->last_announced); break;
+	case COL_CGPG_LAST_ANNOUNCED_DATE: cell_date(c, &m->clock, f->last_announced); break;
 	case COL_CGPG_EXPIRES_IN:
 		cell_gauge(c, f->on_data_mdt ? seconds_until(m, f->data_expires) : 0);
 		break;

@@ -153,6 +153,7 @@ static bool tunnel_view_get(void *ctx, const void *row, unsigned col, struct cel
 	case COL_TUNNEL_ECHO_RECEIVED: cell_counter64(c, t->echo_received); break;
 	case COL_TUNNEL_LOSS_PPM: cell_gauge(c, outcome_loss_ppm(&t->outcomes)); break;
 	case COL_TUNNEL_LAST_REPLY: cell_timestamp(c, &m->clock, t->last_reply); break;
+	case COL_TUNNEL_LAST_REPLY_DATE: cell_date(c, &m->clock, t->last_reply); break;
 	case COL_TUNNEL_STATE_CHANGES: cell_counter64(c, t->changes); break;
 	default: return tunnel_rtt_cell(m, t, col, c);
 	}

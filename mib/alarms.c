@@ -10,17 +10,28 @@
 static const char *const notice_names[NOTICE_KINDS + 1] = {
 	"", "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch",
 	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
-	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling"};
+	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling",
+	"mvpnAgentStart", "mvpnAlarmCleared"};
 
 const char *notice_name(enum notice_kind kind)
 {
 	return kind >= 1 && kind <= NOTICE_KINDS ? notice_names[kind] : "?";
 }
 
-void alarms_init(struct alarms *a)
+uint32_t alarm_index_base(uint64_t wall_ns)
+{
+	uint64_t secs = wall_ns / MTIME_SEC;
+	uint64_t base = secs > ALARM_INDEX_EPOCH ? (secs - ALARM_INDEX_EPOCH) * ALARM_INDEX_PER_SECOND
+						 : 0;
+
+	/* Unsigned32 lasts 17 years at 8 a second; after that, wrap past 0. */
+	return (uint32_t)(base % UINT32_MAX) + 1;
+}
+
+void alarms_init(struct alarms *a, uint32_t first_index)
 {
 	memset(a, 0, sizeof(*a));
-	a->table.next_index = 1;
+	a->table.next_index = first_index ? first_index : 1;
 }
 
 static void limiter_free(struct rate_limiter *l)
@@ -101,6 +112,9 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 	case NOTICE_VPN_MATCH:
 		snprintf(out, len, "vpn \"%s\" (%u): %u expected, %u active", n->vpn_name,
 			 n->vpn_index, n->expected, n->active);
+		break;
+	case NOTICE_ALARM_CLEARED:
+		snprintf(out, len, "alarm %u: %s", n->alarm_index, n->descr);
 		break;
 	default:
 		snprintf(out, len, "vpn \"%s\" (%u) pair %s -> %s: %u (threshold %u)", n->vpn_name,
@@ -197,16 +211,48 @@ static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 	return t->v[t->n++].index;
 }
 
-static void alarm_remove(struct model *m, uint32_t index, const char *why)
+/* Takes the row out of the table into *out; false if there is none. */
+static bool alarm_remove(struct model *m, uint32_t index, const char *why, struct alarm *out)
 {
 	struct alarm_table *t = &m->alarms.table;
 	size_t pos = alarm_position(t, index);
 
 	if (pos >= t->n || t->v[pos].index != index)
-		return;
+		return false;
 	mvpn_log(LOG_NOTICE, "alarm %u cleared (%s): %s", index, why, t->v[pos].descr);
+	*out = t->v[pos];
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
+	return true;
+}
+
+/* The alarm's identity, which every notice about it carries. */
+static void notice_about(struct notice *n, const struct alarm *al)
+{
+	n->alarm_index = al->index;
+	n->alarm_kind = al->kind;
+	n->raised = al->raised;
+	memcpy(n->descr, al->descr, sizeof(n->descr));
+}
+
+/* Removes an alarm and announces its clear (mvpnAlarmCleared), for every
+ * alarm whose end is not a threshold's falling notice.  v may be gone (a
+ * reload removed the VPN): the notice then names only its index. */
+static void clear_alarm(struct model *m, const struct vpn *v, uint32_t index, const char *why,
+			mtime_t now)
+{
+	struct alarm al;
+	struct notice n = {.kind = NOTICE_ALARM_CLEARED, .at = now};
+
+	if (!alarm_remove(m, index, why, &al))
+		return;
+	n.vpn_index = al.vpn_index;
+	if (v)
+		snprintf(n.vpn_name, sizeof(n.vpn_name), "%s", v->name);
+	n.addr = al.addr;
+	n.peer = al.peer;
+	notice_about(&n, &al);
+	queue_push(m, &n);
 }
 
 void alarm_oidx(const struct alarm *al, struct oidx *out)
@@ -258,6 +304,8 @@ static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum a
 	pe->alarm_index = alarm_add(m, &al);
 	v->mismatch_announced = true;
 	n.addr = pe->addr;
+	al.index = pe->alarm_index;
+	notice_about(&n, &al);
 	queue_push(m, &n);
 }
 
@@ -267,7 +315,7 @@ static void judge_pe(struct model *m, struct vpn *v, struct pe *pe, mtime_t now,
 	enum alarm_kind want = pe_alarm_wanted(pe, grace_over);
 
 	if (pe->alarm_index && pe->alarm_kind != want) {
-		alarm_remove(m, pe->alarm_index, "the PE's state changed");
+		clear_alarm(m, v, pe->alarm_index, "the PE's state changed", now);
 		pe->alarm_index = 0;
 		pe->alarm_kind = 0;
 		v->n_pe_alarms--;
@@ -332,7 +380,8 @@ void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe)
 	struct alarms *a = &m->alarms;
 
 	if (pe->alarm_index) {
-		alarm_remove(m, pe->alarm_index, "the PE's row was reclaimed");
+		clear_alarm(m, v, pe->alarm_index, "the PE's row was reclaimed",
+			    mclock_now(&m->clock));
 		pe->alarm_index = 0;
 		pe->alarm_kind = 0;
 		v->n_pe_alarms--;
@@ -410,10 +459,12 @@ static bool metric_value(const struct pair_figures *f, enum metric k, uint32_t *
 }
 
 static void pair_notice(struct model *m, const struct vpn *v, const struct pair *pr,
-			enum notice_kind kind, uint32_t value, uint32_t threshold, mtime_t now)
+			enum notice_kind kind, uint32_t value, uint32_t threshold,
+			const struct alarm *al, mtime_t now)
 {
 	struct notice n = notice_for(v, kind, now);
 
+	notice_about(&n, al);
 	n.addr = pr->src;
 	n.peer = pr->dst;
 	n.value = value;
@@ -432,7 +483,8 @@ static void raise_pair_alarm(struct model *m, const struct vpn *v, struct pair *
 		 v->name, inet_addr_format(&pr->src, src), inet_addr_format(&pr->dst, dst),
 		 metric_names[k], value, metric_units[k], rising);
 	pr->alarm_index[k] = alarm_add(m, &al);
-	pair_notice(m, v, pr, rising_notice[k], value, rising, now);
+	al.index = pr->alarm_index[k];
+	pair_notice(m, v, pr, rising_notice[k], value, rising, &al, now);
 }
 
 /* RMON hysteresis, startup alarm "rising": see the file's comment in alarms.h. */
@@ -449,9 +501,11 @@ static bool judge_metric(struct model *m, const struct vpn *v, struct pair *pr, 
 		return true;
 	}
 	if (pr->alarm_index[k] && value <= t->falling) {
-		alarm_remove(m, pr->alarm_index[k], "fell to the falling threshold");
+		struct alarm al;
+		/* The falling notice is this alarm's clear. */
+		if (alarm_remove(m, pr->alarm_index[k], "fell to the falling threshold", &al))
+			pair_notice(m, v, pr, falling_notice[k], value, t->falling, &al, now);
 		pr->alarm_index[k] = 0;
-		pair_notice(m, v, pr, falling_notice[k], value, t->falling, now);
 		return true;
 	}
 	return false;
@@ -540,7 +594,8 @@ void alarms_reconfigured(struct model *m)
 
 	for (size_t i = t->n; i-- > 0;)
 		if (!alarm_owned(m, &t->v[i]))
-			alarm_remove(m, t->v[i].index, "no longer configured");
+			clear_alarm(m, vpn_find(m, t->v[i].vpn_index), t->v[i].index,
+				    "no longer configured", mclock_now(&m->clock));
 	disarm_unjudged(m);
 	/* PEs may have been freed: judge everything afresh, counting again. */
 	forget_dirty(&m->alarms);

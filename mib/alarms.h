@@ -57,7 +57,9 @@ enum notice_kind {
 	NOTICE_DELAY_FALLING,
 	NOTICE_JITTER_RISING,
 	NOTICE_JITTER_FALLING,
-	NOTICE_KINDS = NOTICE_JITTER_FALLING
+	NOTICE_AGENT_START,   /* sent by the agent itself, never queued here */
+	NOTICE_ALARM_CLEARED, /* a PE alarm cleared, or any alarm a reload removed */
+	NOTICE_KINDS = NOTICE_ALARM_CLEARED
 };
 
 /* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
@@ -75,7 +77,7 @@ struct thresholds {
 #define NOTICE_NAME_MAX 64
 
 struct alarm {
-	uint32_t index; /* mvpnAlarmIndex: increasing, never reused while active */
+	uint32_t index; /* mvpnAlarmIndex: increasing, see alarm_index_base() */
 	enum alarm_kind kind;
 	uint32_t vpn_index;
 	struct inet_addr addr, peer; /* peer: the destination of a pair alarm, else unset */
@@ -93,6 +95,12 @@ struct notice {
 	uint32_t value, threshold; /* thresholds: measured value and the threshold crossed */
 	uint32_t expected, active; /* NOTICE_VPN_MATCH: the VPN's PE counts */
 	mtime_t at;
+	/* The alarm raised or cleared (0: none, as for a match); a receiver
+	 * matches a clear with its raise by the index (RFC 3877's model). */
+	uint32_t alarm_index;
+	enum alarm_kind alarm_kind;
+	mtime_t raised;
+	char descr[ALARM_DESCR_MAX];
 };
 
 struct alarm_table {
@@ -137,7 +145,14 @@ struct alarms {
 	uint64_t lost;                /* notices pushed out of a full queue */
 };
 
-void alarms_init(struct alarms *a);
+/* The first mvpnAlarmIndex of a process started at wall-clock time wall_ns:
+ * ALARM_INDEX_PER_SECOND per second since ALARM_INDEX_EPOCH, so that no
+ * index of a run names an alarm of an earlier run that raised fewer alarms
+ * than that per second of its life (indexes are not stored across runs). */
+#define ALARM_INDEX_EPOCH 1700000000ull /* Unix time: 2023-11-14 22:13:20 UTC */
+#define ALARM_INDEX_PER_SECOND 8u
+uint32_t alarm_index_base(uint64_t wall_ns);
+void alarms_init(struct alarms *a, uint32_t first_index);
 void alarms_free(struct alarms *a);
 /* Returns false when out of memory (the limiter is then unlimited, and says so). */
 bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval);

@@ -17,7 +17,9 @@ struct model *model_new(bool offline)
 	m->capture = CAPTURE_OFF;
 	m->next_expiry = MTIME_NEVER;
 	probing_init(&m->probing);
-	alarms_init(&m->alarms);
+	/* Alarm indexes run on from the real start time, replaying or not. */
+	alarms_init(&m->alarms,
+		    alarm_index_base(mclock_real_wall_ns(&m->clock, m->clock.started)));
 	m->settings.pe_check_interval = 10 * MTIME_SEC; /* the config's default, until one is applied */
 	return m;
 }

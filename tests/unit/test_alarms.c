@@ -75,6 +75,59 @@ static const char *drain(struct model *m)
 	return out;
 }
 
+/* RFC 3877's model: a receiver matches a clear with its raise by the alarm
+ * index, and acts on either without walking the table: both carry the index,
+ * the kind, when it was raised and the alarm's text. */
+TEST(every_notice_of_an_alarm_carries_its_index_and_text_and_its_clear_the_same)
+{
+	struct model *m = pe_model(0, 60 * S);
+	struct notice raise, clear;
+	uint32_t first = m->alarms.table.next_index;
+
+	hello(m, 0, "198.18.0.1", 105);
+	hello(m, 2, "198.18.0.66", 105);
+	CHECK(notice_pop(&m->alarms, &raise));
+	CHECK_EQ_INT(raise.kind, NOTICE_PE_UNEXPECTED);
+	CHECK_EQ_INT(raise.alarm_index, first);
+	CHECK_EQ_INT(raise.alarm_kind, ALARM_PE_UNEXPECTED);
+	CHECK_EQ_INT(raise.raised, T0 + 2 * S);
+	CHECK_EQ_STR(raise.descr, "vpn red: PE 198.18.0.66 is active but not expected");
+	CHECK_EQ_STR(raise.descr, m->alarms.table.v[0].descr);
+	hello(m, 5, "198.18.0.66", 0);
+	CHECK(notice_pop(&m->alarms, &clear));
+	CHECK_EQ_INT(clear.kind, NOTICE_ALARM_CLEARED);
+	CHECK_EQ_INT(clear.alarm_index, raise.alarm_index);
+	CHECK_EQ_INT(clear.alarm_kind, ALARM_PE_UNEXPECTED);
+	CHECK_EQ_INT(clear.raised, raise.raised);
+	CHECK_EQ_INT(clear.at, T0 + 5 * S);
+	CHECK_EQ_STR(clear.descr, raise.descr);
+	CHECK(inet_addr_eq(&clear.addr, &raise.addr));
+	CHECK_EQ_STR(clear.vpn_name, "red");
+	model_free(m);
+}
+
+/* Indexes are not stored across runs: each run starts at 8 a second of wall
+ * clock since 1.7e9, so a later run never reuses an earlier run's index
+ * unless that run raised more than 8 alarms a second of its life. */
+TEST(alarm_indexes_of_a_later_run_start_past_an_earlier_runs)
+{
+	const uint64_t s = MTIME_SEC;
+
+	CHECK_EQ_INT(alarm_index_base(0), 1);
+	CHECK_EQ_INT(alarm_index_base(ALARM_INDEX_EPOCH * s), 1);
+	CHECK_EQ_INT(alarm_index_base((ALARM_INDEX_EPOCH + 1) * s), 9);
+	CHECK_EQ_INT(alarm_index_base((ALARM_INDEX_EPOCH + 1) * s + s - 1), 9);
+	/* 2026-12-03 00:00:00 UTC = 1796256000 */
+	CHECK_EQ_INT(alarm_index_base(1796256000ull * s), (1796256000ull - 1700000000ull) * 8 + 1);
+	/* A run of an hour that raised 8 x 3600 alarms ends below the next base. */
+	uint32_t earlier = alarm_index_base(1796256000ull * s);
+	CHECK(earlier + 8 * 3600 - 1 < alarm_index_base((1796256000ull + 3600) * s));
+	/* The model starts there (from the real clock, replaying or not). */
+	struct model *m = model_new(true);
+	CHECK(m->alarms.table.next_index >= alarm_index_base(1796256000ull * s));
+	model_free(m);
+}
+
 TEST(missing_waits_for_the_grace_but_unexpected_does_not)
 {
 	struct model *m = pe_model(0, 60 * S);
@@ -120,7 +173,9 @@ TEST(a_reclaimed_pe_takes_its_alarm_and_leaves_no_pointer_behind)
 	CHECK_EQ_INT(m->alarms.table.n, 0);
 	CHECK_EQ_INT(v->n_pe_alarms, 0);
 	at(m, 6.5);
-	CHECK_EQ_STR(drain(m), "2:8"); /* from one mismatch to another: no match between */
+	/* .7's alarm is cleared with its row (11); from one mismatch to another:
+	 * no match between. */
+	CHECK_EQ_STR(drain(m), "11:7 2:8");
 	CHECK_EQ_INT(m->alarms.table.n, 1);
 	CHECK(inet_addr_eq(&m->alarms.table.v[0].addr, &late));
 	CHECK_EQ_INT(v->n_pe_alarms, 1);
@@ -148,10 +203,10 @@ TEST(match_is_announced_once_when_every_alarm_of_the_vpn_has_cleared)
 	at(m, 10);
 	CHECK_EQ_STR(drain(m), "2:66 1:2");
 	hello(m, 20, "198.18.0.2", 105); /* missing clears; the intruder is still there */
-	CHECK_EQ_STR(drain(m), "");
+	CHECK_EQ_STR(drain(m), "11:2");  /* its own clear, but no match yet */
 	CHECK_EQ_INT(m->alarms.table.n, 1);
 	hello(m, 30, "198.18.0.66", 0);  /* the intruder says goodbye */
-	CHECK_EQ_STR(drain(m), "3:0");
+	CHECK_EQ_STR(drain(m), "11:66 3:0");
 	CHECK_EQ_INT(m->alarms.table.n, 0);
 	at(m, 40);
 	CHECK_EQ_STR(drain(m), "");
@@ -169,7 +224,7 @@ TEST(hold_time_expiry_makes_an_expected_pe_missing)
 	at(m, 20.5);
 	CHECK_EQ_STR(drain(m), "1:2");
 	hello(m, 21, "198.18.0.2", 20);
-	CHECK_EQ_STR(drain(m), "3:0");
+	CHECK_EQ_STR(drain(m), "11:2 3:0");
 	model_free(m);
 }
 
@@ -179,7 +234,8 @@ TEST(hold_time_expiry_makes_an_expected_pe_missing)
  * over and .2 unheard), 12, 14, 16, 22.5, 24.5, 26; match at each up.  A
  * notice goes if fewer than 2 of its kind went in the 10 s before it:
  * missing 10.5, 12, 22.5, 24.5 go (14, 16, 26 held); match 10.5, 12.5, 21, 23
- * go (14.5, 24.5 held).
+ * go (14.5, 24.5 held).  Each up also clears the missing alarm, at the
+ * match's times: its clears (kind 11) go and are held as the matches are.
  */
 TEST(the_rate_limit_is_a_sliding_window_per_kind_and_counts_what_it_holds)
 {
@@ -191,10 +247,11 @@ TEST(the_rate_limit_is_a_sliding_window_per_kind_and_counts_what_it_holds)
 		hello(m, ups[i], "198.18.0.2", 1);
 		at(m, ups[i] + 1.5);
 	}
-	CHECK_EQ_STR(drain(m), "1:2 3:0 1:2 3:0 3:0 1:2 3:0 1:2");
-	CHECK_EQ_INT(m->g.notifications_suppressed, 5);
+	CHECK_EQ_STR(drain(m), "1:2 11:2 3:0 1:2 11:2 3:0 11:2 3:0 1:2 11:2 3:0 1:2");
+	CHECK_EQ_INT(m->g.notifications_suppressed, 7);
 	CHECK_EQ_INT(m->alarms.limiter.suppressed[NOTICE_PE_MISSING], 3);
 	CHECK_EQ_INT(m->alarms.limiter.suppressed[NOTICE_VPN_MATCH], 2);
+	CHECK_EQ_INT(m->alarms.limiter.suppressed[NOTICE_ALARM_CLEARED], 2);
 	/* The alarm table is the truth whatever was sent: .2 is missing now. */
 	CHECK_EQ_INT(m->alarms.table.n, 1);
 	model_free(m);
@@ -208,13 +265,17 @@ TEST(a_full_queue_drops_the_oldest_and_counts_it)
 	hello(m, 0, "198.18.0.1", 60000);
 	at(m, 10); /* .2 missing: one notice */
 	for (int i = 0; i < NOTICE_QUEUE_CAP; i++) {
-		hello(m, 11 + i * 2, "198.18.0.2", 1); /* match */
+		hello(m, 11 + i * 2, "198.18.0.2", 1); /* clear and match */
 		at(m, 12 + i * 2);                     /* missing */
 	}
 	CHECK_EQ_INT(m->alarms.queue.len, NOTICE_QUEUE_CAP);
-	CHECK_EQ_INT(m->g.notifications_lost, 2 * NOTICE_QUEUE_CAP + 1 - NOTICE_QUEUE_CAP);
+	/* 1 + 3 x CAP notices, the last CAP kept: the first kept is number
+	 * 2 CAP + 1 (from 0), the third (the missing) of round (2 CAP) / 3. */
+	CHECK_EQ_INT(m->g.notifications_lost, 3 * NOTICE_QUEUE_CAP + 1 - NOTICE_QUEUE_CAP);
 	CHECK(notice_pop(&m->alarms, &n));
-	CHECK_EQ_INT(n.at, T0 + (mtime_t)(11 + (NOTICE_QUEUE_CAP / 2) * 2) * S);
+	CHECK_EQ_INT((2 * NOTICE_QUEUE_CAP) % 3, 2);
+	CHECK_EQ_INT(n.kind, NOTICE_PE_MISSING);
+	CHECK_EQ_INT(n.at, T0 + (mtime_t)(12 + (2 * NOTICE_QUEUE_CAP / 3) * 2) * S);
 	model_free(m);
 }
 
@@ -231,12 +292,14 @@ TEST(reconfiguration_drops_alarms_whose_pe_or_vpn_is_gone)
 	alarms_reconfigured(m);
 	CHECK_EQ_INT(m->alarms.table.n, 0);
 	at(m, 11);
-	CHECK_EQ_STR(drain(m), "3:0");
+	CHECK_EQ_STR(drain(m), "11:2 3:0"); /* the removed alarm's own clear, then the match */
 	hello(m, 12, "198.18.0.66", 105);
+	CHECK_EQ_STR(drain(m), "2:66");
 	CHECK_EQ_INT(m->alarms.table.n, 1);
 	vpn_remove(m, 1);
 	alarms_reconfigured(m);
 	CHECK_EQ_INT(m->alarms.table.n, 0);
+	CHECK_EQ_STR(drain(m), "11:66");
 	model_free(m);
 }
 
@@ -360,7 +423,7 @@ TEST(a_pair_is_not_judged_before_its_window_has_filled)
 	model_free(m);
 }
 
-TEST(thresholds_switched_off_by_a_reload_clear_their_alarms_silently)
+TEST(thresholds_switched_off_by_a_reload_clear_their_alarms_with_a_clear)
 {
 	struct model *m = probed_model(300000, 100000);
 	mtime_t t = 1 * S;
@@ -370,6 +433,7 @@ TEST(thresholds_switched_off_by_a_reload_clear_their_alarms_silently)
 	vpn_find(m, 1)->thresholds.t[METRIC_LOSS].rising = 0;
 	alarms_reconfigured(m);
 	CHECK_EQ_INT(m->alarms.table.n, 0);
+	CHECK_EQ_STR(kinds(m), "11");
 	probe_for(m, &t, 2, 6);
 	CHECK_EQ_STR(kinds(m), "");
 	CHECK_EQ_INT(the_pair(m)->status, PAIR_OK);
@@ -377,6 +441,8 @@ TEST(thresholds_switched_off_by_a_reload_clear_their_alarms_silently)
 }
 
 UNIT_MAIN("alarms", T(missing_waits_for_the_grace_but_unexpected_does_not),
+	  T(every_notice_of_an_alarm_carries_its_index_and_text_and_its_clear_the_same),
+	  T(alarm_indexes_of_a_later_run_start_past_an_earlier_runs),
 	  T(a_pe_heard_within_the_grace_is_never_reported),
 	  T(a_reclaimed_pe_takes_its_alarm_and_leaves_no_pointer_behind),
 	  T(match_is_announced_once_when_every_alarm_of_the_vpn_has_cleared),
@@ -388,4 +454,4 @@ UNIT_MAIN("alarms", T(missing_waits_for_the_grace_but_unexpected_does_not),
 	  T(loss_follows_rmon_hysteresis_and_starts_armed_for_rising),
 	  T(thresholds_are_crossed_at_equality),
 	  T(a_pair_is_not_judged_before_its_window_has_filled),
-	  T(thresholds_switched_off_by_a_reload_clear_their_alarms_silently))
+	  T(thresholds_switched_off_by_a_reload_clear_their_alarms_with_a_clear))

@@ -111,22 +111,78 @@ TEST(offline_clock_follows_the_capture_and_never_goes_back)
 	mclock_advance(&c, 1005 * MTIME_SEC);
 	mclock_advance(&c, 1003 * MTIME_SEC); /* out of order packet */
 	CHECK(mclock_now(&c) == 1005 * MTIME_SEC);
-	CHECK_EQ_INT(mclock_timestamp_cs(&c, 1005 * MTIME_SEC), 500);
-	CHECK_EQ_INT(mclock_timestamp_cs(&c, 999 * MTIME_SEC), 0);
+	/* Capture time is before any master could know of it: RFC 2579's 0, even
+	 * with the master's uptime known; the DateAndTime columns carry it. */
+	mclock_set_master_uptime(&c, 7 * MTIME_SEC, 5000, 100);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, 1005 * MTIME_SEC), 0);
 	CHECK(mclock_wall_ns(&c, 1005 * MTIME_SEC) == 1005 * MTIME_SEC);
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * MTIME_SEC + (uint64_t)ts.tv_nsec;
 }
 
 TEST(live_clock_maps_to_wall_time)
 {
 	struct mclock c;
-	struct timespec ts;
 
+	/*
+	 * Bracketed by readings of the wall clock, so no scheduling delay can
+	 * fail it (a 1 s margin could).  Init reads the monotonic clock, then the
+	 * wall clock: the mapping runs ahead by the gap between the two reads,
+	 * at most init_after - init_before.  So the wall time of "now" lies in
+	 * [before, after + that gap], give or take the two clocks' rate
+	 * difference while NTP slews (at most 500 ppm of the time elapsed).
+	 */
+	uint64_t init_before = real_ns();
 	mclock_init_live(&c);
-	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t init_after = real_ns();
+	uint64_t before = real_ns();
 	uint64_t wall = mclock_wall_ns(&c, mclock_now(&c));
-	uint64_t real = (uint64_t)ts.tv_sec * MTIME_SEC + (uint64_t)ts.tv_nsec;
-	CHECK(wall + MTIME_SEC > real && wall < real + MTIME_SEC);
-	CHECK(mclock_timestamp_cs(&c, c.origin + 2 * MTIME_SEC) == 200);
+	uint64_t after = real_ns();
+	uint64_t slew = (after - init_before) / 2000 + 1;
+	CHECK(wall + slew >= before);
+	CHECK(wall <= after + (init_after - init_before) + slew);
+}
+
+/* RFC 2579: a TimeStamp is the master's sysUpTime at the event; the master
+ * said 23926 cs at monotonic 1000 s (it had been up 239.26 s before us). */
+TEST(timestamps_are_the_masters_sysuptime_at_the_event)
+{
+	struct mclock c = {0};
+	const mtime_t at = 1000 * MTIME_SEC, cs = MTIME_SEC / 100;
+
+	c.origin = 990 * MTIME_SEC;
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at), 0); /* master not known yet */
+	CHECK(mclock_set_master_uptime(&c, at, 23926, 100));
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at), 23926);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 5 * MTIME_SEC), 24426);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + cs - 1), 23926); /* whole ticks */
+	/* Our start-up, 10 s before: the master was up, so it has a TimeStamp. */
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, c.origin), 22926);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at - 1), 23925); /* floor, not towards 0 */
+	/* Before the master's own start: 0. */
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at - 240 * MTIME_SEC), 0);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, 0), 0); /* never */
+
+	/* A later answer within the tolerance changes nothing a manager read. */
+	CHECK(!mclock_set_master_uptime(&c, at + 60 * MTIME_SEC, 29926 + 3, 100));
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 5 * MTIME_SEC), 24426);
+	/* The master restarted (its uptime went back): events before are 0. */
+	CHECK(mclock_set_master_uptime(&c, at + 100 * MTIME_SEC, 150, 100));
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 5 * MTIME_SEC), 0);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 99 * MTIME_SEC), 50);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 101 * MTIME_SEC), 250);
+	/* The session closed: unknown, so 0, until the master answers again. */
+	mclock_forget_master(&c);
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 101 * MTIME_SEC), 0);
+	/* TimeTicks wrap at 2^32 as sysUpTime does. */
+	CHECK(mclock_set_master_uptime(&c, at, 4294967290u, 100));
+	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 10 * cs), 4);
 }
 
 /* The C-address index agrees with a linear scan through inserts, changes and deletes. */
@@ -166,4 +222,5 @@ TEST(pes_are_found_by_c_address_as_a_scan_would)
 
 UNIT_MAIN("model", T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
 	  T(expected_pes_are_looked_up_in_any_order), T(config_status_is_pending_during_the_grace),
-	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time))
+	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time),
+	  T(timestamps_are_the_masters_sysuptime_at_the_event))
