@@ -69,6 +69,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
+	bench-emulator \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -120,8 +121,13 @@ $(B)/bench/ref_subagent: tests/bench/ref_subagent.c
 bench-walk: $(B)/mvpnmond $(B)/bench/ref_subagent
 	nice -n 5 /usr/bin/python3 tests/bench/walk.py $(WALK_ARGS)
 
+# How punctually the PE emulator sends (the scheduling figures make check no
+# longer gates); writes tests/bench/results/emulator_timing.txt.  Root.
+bench-emulator: $(EMULATOR_BIN)
+	/usr/bin/python3 tests/bench/emulator_timing.py
+
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk
+bench: bench-engines bench-walk bench-emulator
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

@@ -4,11 +4,13 @@ Every process a test starts is a Popen kept by its fixture and stopped by its
 pid when the test ends. Traffic goes only to 127.0.0.1 and to unix sockets in
 the test's own temporary directory.
 """
+import fcntl
 import glob
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -52,7 +54,10 @@ def wait_for(predicate, timeout, interval=0.1):
         time.sleep(interval)
 
 
-def stop_process(proc, sig=signal.SIGTERM, timeout=5):
+def stop_process(proc, sig=signal.SIGTERM, timeout=30):
+    """Signals proc and waits for it to exit, killing it only if it has not after
+    timeout seconds: an ASan build checks for leaks as it exits, which a kill
+    would skip, so the wait is long enough for a loaded machine."""
     if proc.poll() is None:
         proc.send_signal(sig)
         try:
@@ -62,6 +67,44 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=5):
             proc.wait()
 
 
+# How long a test waits for something that must happen (a process up, a reload
+# applied, a replay finished).  Generous on purpose: a wait ends as soon as its
+# event is seen, so the bound costs nothing on a fast machine, and what a test
+# proves is that the event happens, never how fast a loaded machine gets there.
+EVENT_TIMEOUT = 60
+
+# free_udp_port() hands out a port nobody holds now, but any process (another
+# test's client, say) may take it before our server binds it.  A server that
+# finds its port taken is started again on another one, at most this often.
+PORT_ATTEMPTS = 5
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _set_aside(log):
+    """Moves a log out of the way (to log.1, log.2, ...) before its server starts
+    again, which truncates it: each start's log then says what that start did."""
+    n = 1
+    while os.path.exists(f"{log}.{n}"):
+        n += 1
+    if os.path.exists(log):
+        os.replace(log, f"{log}.{n}")
+
+
+def _exited_for_its_port(proc, log):
+    """True once proc has exited, saying in its log it could not bind its port."""
+    if proc.poll() is None:
+        return False
+    text = _read(log)
+    return "Error opening specified endpoint" in text or "Address already in use" in text
+
+
 class Master:
     """A private snmpd acting as AgentX master, on a loopback port."""
 
@@ -69,25 +112,45 @@ class Master:
         """access: who may read what (the default: community public, everything);
         extra: more snmpd.conf lines (agentXPerms, say)."""
         self.tmp = tmp
-        self.port = free_udp_port()
+        self.trap_port = trap_port
+        self.access = access
+        self.extra = extra
         self.socket = os.path.join(tmp, "agentx.sock")
         self.conf = os.path.join(tmp, "snmpd.conf")
         self.log = os.path.join(tmp, "snmpd.log")
+        self.proc = None
+        self._configure(free_udp_port())
+
+    def _configure(self, port):
+        self.port = port
         with open(self.conf, "w") as f:
             f.write(f"master agentx\nagentXSocket unix:{self.socket}\n"
-                    f"agentaddress udp:127.0.0.1:{self.port}\n{access}"
-                    f"trap2sink 127.0.0.1:{trap_port} public\nagentXTimeout 5\n{extra}")
-        self.proc = None
+                    f"agentaddress udp:127.0.0.1:{self.port}\n{self.access}"
+                    f"trap2sink 127.0.0.1:{self.trap_port} public\nagentXTimeout 5\n"
+                    f"{self.extra}")
 
     def start(self):
-        self.proc = subprocess.Popen(
-            ["snmpd", "-f", "-Lf", self.log, "-C", "-c", self.conf,
-             "-p", os.path.join(self.tmp, "snmpd.pid")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            # The master needs no MIB text; what it persists (SNMPv3 users) stays in
-            # a directory of its own (it writes a file called snmpd.conf there).
-            env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=os.path.join(self.tmp, "persist")))
-        assert wait_for(lambda: os.path.exists(self.socket), 10), "snmpd did not open its AgentX socket"
+        for attempt in range(PORT_ATTEMPTS):
+            _set_aside(self.log)
+            self.proc = subprocess.Popen(
+                ["snmpd", "-f", "-Lf", self.log, "-C", "-c", self.conf,
+                 "-p", os.path.join(self.tmp, "snmpd.pid")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                # The master needs no MIB text; what it persists (SNMPv3 users) stays in
+                # a directory of its own (it writes a file called snmpd.conf there).
+                env=dict(os.environ, MIBS="",
+                         SNMP_PERSISTENT_DIR=os.path.join(self.tmp, "persist")))
+            # Up: the AgentX socket is there and the log says it started (which
+            # it says after binding its UDP port, and never when that failed).
+            up = lambda: (os.path.exists(self.socket)  # noqa: E731
+                          and "NET-SNMP version" in _read(self.log))
+            wait_for(lambda: up() or self.proc.poll() is not None, EVENT_TIMEOUT, 0.02)
+            if self.proc.poll() is None and up():
+                return
+            if not _exited_for_its_port(self.proc, self.log):
+                break
+            self._configure(free_udp_port())  # its port was taken meanwhile: another one
+        raise AssertionError("snmpd did not open its AgentX socket: " + _read(self.log)[-2000:])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc:
@@ -106,12 +169,21 @@ class TrapReceiver:
         with open(conf, "w") as f:
             f.write("disableAuthorization yes\n")
         env = dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=CLIENT_MIBS)
-        # One line per notification: "TRAP", then its varbinds, tab-separated.
-        self.proc = subprocess.Popen(
-            ["snmptrapd", "-f", "-Lf", self.log, "-C", "-c", conf, "-F", "TRAP\t%v\n",
-             f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        assert wait_for(lambda: "NET-SNMP version" in self.text(), 10), "snmptrapd did not start"
+        for attempt in range(PORT_ATTEMPTS):
+            _set_aside(self.log)
+            # One line per notification: "TRAP", then its varbinds, tab-separated.
+            self.proc = subprocess.Popen(
+                ["snmptrapd", "-f", "-Lf", self.log, "-C", "-c", conf, "-F", "TRAP\t%v\n",
+                 f"127.0.0.1:{self.port}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            started = lambda: "NET-SNMP version" in self.text()  # noqa: E731
+            wait_for(lambda: started() or self.proc.poll() is not None, EVENT_TIMEOUT, 0.02)
+            if self.proc.poll() is None and started():
+                return
+            if not _exited_for_its_port(self.proc, self.log):
+                break
+            self.port = free_udp_port()
+        raise AssertionError("snmptrapd did not start: " + self.text()[-2000:])
 
     def text(self):
         try:
@@ -191,6 +263,73 @@ class Daemon:
             assert mark not in err, err[:4000]
 
 
+# What the command-line clients wait for an answer: 4 tries 2 s apart.  These
+# clients read what the daemon holds; none of them judges how fast it answers
+# (with "-t 1 -r 1" one GET slower than 2 s, a replay on a loaded machine, say,
+# failed whatever test it was in).  An agent that never answers still fails.
+CLIENT_TIMEOUT = ["-t", "2", "-r", "3"]
+
+
+class FifoFeed:
+    """A capture mvpnmond -r reads from a FIFO that this test writes, from a
+    thread, chunk after chunk (chunks: an iterable of bytes, the pcap header
+    first).  Its end of file comes only when the chunks run out or stop() is
+    called, so "the replay is still running" is the test's decision, never a
+    race between the replay and the machine's scheduling.
+
+    mvpnmond reads a capture file with blocking reads: while the FIFO is empty
+    its event loop waits in read(2) (no SNMP, no signals), so the chunks must
+    keep coming for as long as the test needs the daemon to answer.
+    """
+
+    def __init__(self, path, chunks):
+        self.path = path
+        os.mkfifo(path)
+        self.written = 0            # bytes that went into the FIFO
+        self.exhausted = False      # the chunks ran out: end of file
+        self.reader_gone = False    # the daemon closed the FIFO while chunks remained
+        self._chunks = iter(chunks)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            fd = os.open(self.path, os.O_WRONLY)  # until the daemon opens it
+        except OSError:
+            return
+        try:
+            try:
+                fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: fewer, larger reads
+            except OSError:
+                pass
+            for chunk in self._chunks:
+                if self._stop.is_set():
+                    return
+                view = memoryview(chunk)
+                while view:
+                    n = os.write(fd, view)
+                    self.written += n
+                    view = view[n:]
+            self.exhausted = True
+        except BrokenPipeError:
+            self.reader_gone = True
+        finally:
+            os.close(fd)
+
+    def stop(self):
+        """No more chunks: the daemon, if it still reads, sees the end of the file."""
+        self._stop.set()
+        if self._thread.is_alive():
+            # A writer still waiting for its reader (the daemon never opened the
+            # FIFO) is let go by a reader that closes at once.
+            try:
+                os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        self._thread.join(EVENT_TIMEOUT)
+
+
 class Snmp:
     """The net-snmp command-line clients, pointed at the private master."""
 
@@ -199,18 +338,18 @@ class Snmp:
         self.env = dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=CLIENT_MIBS)
 
     def run(self, tool, *args, check=True):
-        cmd = [tool, "-v2c", "-c", "public", "-t", "1", "-r", "1", *args[:-1],
+        cmd = [tool, "-v2c", "-c", "public", *CLIENT_TIMEOUT, *args[:-1],
                f"127.0.0.1:{self.master.port}", args[-1]] if args else [tool]
-        out = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120)
+        out = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=600)
         if check:
             assert out.returncode == 0, f"{' '.join(cmd)}: {out.stderr}"
         return out.stdout
 
     def run_raw(self, tool, *args):
         """As run, but with no MIB loaded: values come back untouched by units and hints."""
-        cmd = [tool, "-v2c", "-c", "public", "-t", "1", "-r", "1", *args[:-1],
+        cmd = [tool, "-v2c", "-c", "public", *CLIENT_TIMEOUT, *args[:-1],
                f"127.0.0.1:{self.master.port}", args[-1]]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                              env=dict(os.environ, MIBDIRS=MIB_DIRS, MIBS=""))
         assert out.returncode == 0, f"{' '.join(cmd)}: {out.stderr}"
         return out.stdout
@@ -276,7 +415,7 @@ class Netns:
     def cmd(self, *argv):
         return ["ip", "netns", "exec", self.name, *argv]
 
-    def run(self, *argv, check=True, timeout=60):
+    def run(self, *argv, check=True, timeout=600):
         return subprocess.run(self.cmd(*argv), check=check, capture_output=True, text=True,
                               timeout=timeout)
 

@@ -70,7 +70,7 @@ class Emulator:
         except FileNotFoundError:
             return ""
 
-    def reload(self, text=None, timeout=5):
+    def reload(self, text=None, timeout=10):
         """Writes text (if given) as the new config, sends SIGHUP, and returns
         the 'reload' or 'reload-failed' event it caused."""
         if text is not None:
@@ -103,8 +103,10 @@ class Emulator:
         kinds = (kind,) if isinstance(kind, str) else tuple(kind)
         return [e for e in out if e["ev"] in kinds]
 
-    def wait_events(self, kind, count, timeout=5):
-        """Waits until at least count events of kind are logged; returns them all."""
+    def wait_events(self, kind, count, timeout=10):
+        """Waits until at least count events of kind are logged; returns them all.
+        The timeout costs nothing when they come: it is generous for a loaded
+        machine (the log is flushed every 100 ms)."""
         got = wait_for(lambda: (lambda evs: evs if len(evs) >= count else None)(self.events(kind)),
                        timeout, interval=FLUSH_S / 2)
         return got or self.events(kind)

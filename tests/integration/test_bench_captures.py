@@ -36,7 +36,7 @@ def tshark(path, fields, *extra):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in fields:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return [dict(zip(fields, line.split("\t"))) for line in out.stdout.splitlines()]
 

@@ -11,7 +11,6 @@ import os
 import re
 import select
 import signal
-import statistics
 import subprocess
 import time
 
@@ -27,6 +26,7 @@ MONITOR = "198.18.255.1"
 PE1, PE2, PE3, PE4 = "198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"
 PES = [PE1, PE2, PE3, PE4]
 UNCONFIGURED = "198.18.1.9"  # on the emulator's interface, but in no config
+NOT_ROUTED = "198.18.0.99"  # no PE, no host: the emulator logs it as 'other'
 G, G2 = "239.192.0.1", "239.192.0.2"
 
 # The monitor side, run inside the monitor namespace: sends the raw IPv4
@@ -50,7 +50,7 @@ def keep(pkt):
 sniffer = AsyncSniffer(iface=iface, filter="ip proto 47", prn=keep, store=False,
                        started_callback=started.set)
 sniffer.start()
-started.wait(10)
+started.wait(60)
 print(json.dumps({"ready": started.is_set()}), flush=True)
 for line in sys.stdin:
     cmd = json.loads(line)
@@ -137,6 +137,22 @@ def echo_request(pe, ident, seq, via=None):
                    Raw(b"echo payload %d" % seq))
 
 
+BARRIER_ID = 0xBA44  # the ICMP id of Monitor.barrier()'s echo requests
+
+
+def barrier_seq(outer):
+    """The sequence number of a barrier echo request or reply, or None."""
+    if GRE not in outer or ICMP not in outer[GRE].payload:
+        return None
+    icmp = outer[GRE].payload[ICMP]
+    return icmp.seq if icmp.id == BARRIER_ID else None
+
+
+def from_emulator(captured):
+    """The packets the emulator sent, barrier replies left out."""
+    return [(t, p) for t, p in captured if p.src != MONITOR and barrier_seq(p) is None]
+
+
 def probe_seq(inner):
     """The sequence number of a probe, from its inner IP packet (or None)."""
     m = re.match(rb"probe (\d{6})", bytes(inner[UDP].payload)) if UDP in inner else None
@@ -158,6 +174,7 @@ class Monitor:
         with open(script, "w") as f:
             f.write(PEER_SCRIPT)
         self.err = open(os.path.join(tmp, "monitor_peer.stderr"), "w")
+        self.barriers = 0
         self.proc = subprocess.Popen(netns.cmd("/usr/bin/python3", "-u", script, iface),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
                                      text=True)
@@ -184,16 +201,35 @@ class Monitor:
         """[(kernel timestamp, outer IP packet)] in capture order, both directions."""
         return [(t, Ether(bytes.fromhex(h))[IP]) for t, h in self.call(op="captured")["packets"]]
 
-    def received(self, settle=0.3, expect=None, timeout=5):
-        """What came from the emulator: waits for `expect` packets (if given),
-        then `settle` seconds more so that extra packets would show too."""
-        def got():
-            out = [(t, p) for t, p in self.captured() if p.src != MONITOR]
-            return out if expect is None or len(out) >= expect else None
+    def received(self, expect=None, timeout=10, barrier=None):
+        """What came from the emulator (barrier traffic left out).  expect: first
+        waits (up to timeout) until that many packets have come.  barrier: a PE
+        whose tunnel has no delay and no loss; see barrier()."""
         if expect is not None:
-            wait_for(got, timeout, interval=0.1)
-        time.sleep(settle)
-        return [(t, p) for t, p in self.captured() if p.src != MONITOR]
+            wait_for(lambda: len(from_emulator(self.captured())) >= expect, timeout)
+        return from_emulator(self.barrier(barrier, timeout) if barrier else self.captured())
+
+    def barrier(self, pe, timeout=10):
+        """Sends an echo request through pe and waits for its reply; returns what
+        was captured before the reply.  The emulator sends every output in the
+        order of its due time (arrival + delay + the fixed latency), and the
+        reply is due at its request's arrival + the fixed latency: so every
+        output the earlier packets caused with no delay (or with a delay that
+        is due by then) is captured before it, however slow the machine is.
+        An extra packet cannot hide behind a fixed sleep that was too short."""
+        self.barriers += 1
+        seq = self.barriers
+        self.send(echo_request(pe, BARRIER_ID, seq))
+
+        def before_reply():
+            caps = self.captured()
+            for k, (_, p) in enumerate(caps):
+                if p.src == pe and barrier_seq(p) == seq:
+                    return (caps[:k],)
+            return None
+        got = wait_for(before_reply, timeout)
+        assert got, f"no reply to the barrier echo through {pe}"
+        return got[0]
 
     def sent(self):
         return [(t, p) for t, p in self.captured() if p.src == MONITOR]
@@ -265,6 +301,35 @@ def joined(emu, count):
     return got
 
 
+def log_barrier(emu, mon, timeout=10):
+    """Waits until the emulator has read every packet sent before this call.
+    It reads them in order from one socket and logs what each causes on
+    arrival (join, leave, drop, bad, other...) before it reads the next: so
+    once the 'other' event of a unique packet sent now is in the log, so is
+    all of that.  (A copy or an echo reply is logged later, when it leaves.)"""
+    mon.barriers += 1
+    marker = through(PE1, IP(src=MONITOR, dst=NOT_ROUTED) / UDP(sport=40000, dport=40002) /
+                     Raw(b"log barrier %d" % mon.barriers))
+    mon.send(marker)
+    mark = inner_id(marker)
+    assert wait_for(lambda: any(e["id"] == mark for e in emu.events("other")), timeout), \
+        "the emulator did not log the barrier packet"
+
+
+def sent_stamps(mon, pe, proto, count):
+    """Kernel stamps of the count packets the monitor sent through pe's tunnel
+    with this inner protocol, in order: taken as each left, before the emulator
+    could see it.  Waits for the capture to have them (the sniffer's thread
+    may be behind the sends)."""
+    def stamps():
+        got = [t for t, p in mon.captured() if p.src == MONITOR and p.dst == pe and
+               GRE in p and p[GRE].payload.proto == proto]
+        return got if len(got) >= count else None
+    got = wait_for(stamps, 10)
+    assert got and len(got) == count, (pe, proto, count, got)
+    return got
+
+
 def copies(received):
     """{egress PE: [outer packet]} of the forwarded probes among received."""
     out = {}
@@ -286,7 +351,7 @@ def test_joins_through_two_tunnels_replicate_a_probe_to_exactly_those_two(lab):
 
     sent = probe(PE3, G, 1, ttl=8)
     mon.send(sent)
-    got = mon.received(expect=2)
+    got = mon.received(expect=2, barrier=PE4)
 
     assert sorted(p.src for _, p in got) == [PE1, PE2]  # not PE3 (ingress), not PE4 (other group)
     original = bytes(IP(bytes(sent))[GRE].payload)
@@ -308,7 +373,7 @@ def test_echo_is_answered_through_the_tunnel_it_came_in(lab):
     mon = lab.monitor
     request = echo_request(PE2, 0x1234, 7)
     mon.send(request)
-    got = mon.received(expect=1)
+    got = mon.received(expect=1, barrier=PE4)
     assert len(got) == 1
     outer = got[0][1]
     assert (outer.src, outer.dst) == (PE2, MONITOR)
@@ -326,7 +391,7 @@ def test_echo_is_answered_through_the_tunnel_it_came_in(lab):
     # PE2's address asked through PE1's tunnel is not PE1's own: no reply.
     mon.clear()
     mon.send(echo_request(PE2, 0x1234, 8, via=PE1))
-    assert mon.received() == []
+    assert mon.received(barrier=PE4) == []
     other = emu.wait_events("other", 1)
     assert other[-1]["pe"] == PE1 and other[-1]["dst"] == PE2
 
@@ -336,7 +401,7 @@ def test_pidfile_lives_as_long_as_the_emulator_and_sigint_stops_it(lab):
     with open(emu.pid_path) as f:
         assert int(f.read()) == emu.pid  # `ip netns exec` execs: the same pid
     emu.proc.send_signal(signal.SIGINT)
-    assert emu.proc.wait(5) == 0
+    assert emu.proc.wait(30) == 0
     assert not os.path.exists(emu.pid_path)
     assert emu.summary() is not None
 
@@ -357,20 +422,20 @@ def test_a_leave_stops_replication(lab):
     mon.send(join_v2(PE1, G), join_v3(PE2, G))
     joined(emu, 2)
     mon.send(probe(PE3, G, 1))
-    assert sorted(copies(mon.received(expect=2))) == [PE1, PE2]
+    assert sorted(copies(mon.received(expect=2, barrier=PE4))) == [PE1, PE2]
 
     mon.clear()
     mon.send(leave_v2(PE1, G))
     leave = emu.wait_events("leave", 1)[0]
     assert (leave["pe"], leave["group"], leave["igmp"]) == (PE1, G, 2)
     mon.send(probe(PE3, G, 2))
-    assert sorted(copies(mon.received(expect=1))) == [PE2]
+    assert sorted(copies(mon.received(expect=1, barrier=PE4))) == [PE2]
 
     mon.clear()
     mon.send(report_v3(PE2, (3, G, ())))  # CHANGE_TO_INCLUDE {}: leave
     assert [(e["pe"], e["igmp"]) for e in emu.wait_events("leave", 2)] == [(PE1, 2), (PE2, 3)]
     mon.send(probe(PE3, G, 3))
-    assert mon.received() == []
+    assert mon.received(barrier=PE4) == []
     assert emu.wait_events("nofanout", 1)[0]["from"] == PE3
 
 
@@ -390,22 +455,54 @@ def test_igmpv3_record_types_join_and_leave_as_rfc3376_says(lab):
     mon.send(report_v3(PE1, (1, groups[0], ()), (3, groups[1], ()), (6, groups[2], src)))
     leaves = emu.wait_events("leave", 3)
     assert sorted(e["group"] for e in leaves) == groups[:3]
-    time.sleep(0.3)
+    log_barrier(emu, mon)  # both reports have had all their effects
     assert len(emu.events("join")) == 4 and len(emu.events("leave")) == 3
 
 
 def test_memberships_expire_without_reports(lab):
-    emu = lab.emulator(config("igmp-membership-timeout 1"))
+    """PE1 joins and says no more; PE2 joins, then reports again.  Every bound is
+    judged against the kernel's stamps of the reports as they left the monitor
+    (before the emulator could have them) and the emulator's log, never
+    against how fast this test went.  One condition is the harness's: the
+    refresh must reach the emulator while PE2 is still a member; it leaves
+    about 0.5 s after the join, and the timeout is 2 s, so this test would
+    have to stall for 1.5 s to miss it (the assertion says so if it does)."""
+    timeout = 2.0
+    emu = lab.emulator(config(f"igmp-membership-timeout {timeout:g}"))
     mon = lab.monitor
     mon.send(join_v2(PE1, G), join_v2(PE2, G))
     joined(emu, 2)
-    time.sleep(0.6)
+    time.sleep(0.5)  # spacing only: the refresh must come measurably (> 0.1 s) after the join
     mon.send(join_v2(PE2, G))  # a refresh keeps PE2
-    expired = emu.wait_events("expire", 1, timeout=3)
-    assert [(e["pe"], e["group"]) for e in expired] == [(PE1, G)]
-    mon.send(probe(PE3, G, 1))
-    assert sorted(copies(mon.received(expect=1))) == [PE2]
-    assert emu.wait_events("expire", 2, timeout=3)[1]["pe"] == PE2
+    reports = {PE1: sent_stamps(mon, PE1, 2, 1), PE2: sent_stamps(mon, PE2, 2, 2)}
+    assert reports[PE2][1] < reports[PE2][0] + timeout - 0.1, "this test stalled: no refresh"
+
+    first = emu.wait_events("expire", 1, timeout=timeout + 10)[0]
+    assert (first["pe"], first["group"]) == (PE1, G)
+    assert first["t"] >= reports[PE1][0] + timeout  # never early
+
+    # A probe now goes to PE2 alone, unless PE2 has expired too (the log then
+    # says so before the probe's nofanout): this test's speed decides which,
+    # the log decides whether that was right.
+    sent = probe(PE3, G, 1)
+    mon.send(sent)
+    pid = inner_id(sent)
+    outcome = wait_for(lambda: [e for e in emu.events(("fwd", "nofanout")) if e["id"] == pid], 10)
+    assert outcome, emu.events()
+    left = sent_stamps(mon, PE3, 17, 1)[0]
+    if outcome[0]["ev"] == "fwd":
+        assert [e["to"] for e in outcome] == [PE2]
+        assert sorted(copies(mon.received(expect=1, barrier=PE4))) == [PE2]
+        second = emu.wait_events("expire", 2, timeout=timeout + 10)[1]
+        assert second["t"] > left  # PE2 was still a member when the probe came
+    else:
+        log = emu.events()
+        gone = [e for e in log if e["ev"] == "expire" and e["pe"] == PE2]
+        assert gone and log.index(gone[0]) < log.index(outcome[0]), log
+        second = gone[0]
+        assert copies(mon.received(barrier=PE4)) == {}
+    assert second["pe"] == PE2
+    assert second["t"] >= reports[PE2][1] + timeout  # the refresh restarted its timeout
     assert len(emu.events("join")) == 2  # a refresh is not a join
 
 
@@ -446,7 +543,7 @@ def test_configured_loss_drops_exactly_what_the_log_says(lab):
     def accounted():
         """Every probe and echo has arrived or is logged as dropped (on a loaded
         machine the last replies can take longer than any fixed sleep)."""
-        got = mon.received(settle=0)
+        got = mon.received()
         arrived = {pe: {probe_seq(p[GRE].payload) for p in ps} for pe, ps in copies(got).items()}
         lost = lost_per_receiver(emu, ids)
         replies = {p[GRE].payload[ICMP].seq for _, p in got if ICMP in p}
@@ -455,8 +552,10 @@ def test_configured_loss_drops_exactly_what_the_log_says(lab):
                 all(arrived.get(r, set()) | lost.get(r, set()) == set(range(n_probes))
                     for r in (PE1, PE2)))
 
-    wait_for(accounted, 10)
-    received = mon.received()  # and a little longer, so that extra packets show too
+    wait_for(accounted, 30)
+    received = mon.received()
+    # No sleep for extra packets: the summary below counts every copy the
+    # emulator sent (or left unsent) up to its exit, and must equal what came.
     assert emu.stop() == 0
 
     arrived = {pe: {probe_seq(p[GRE].payload) for p in ps} for pe, ps in copies(received).items()}
@@ -497,6 +596,18 @@ def drop_record(emu):
     return [(d["stage"], d.get("to"), d["id"]) for d in emu.events("drop")]
 
 
+def decided(emu, ids, receivers):
+    """True once the log gives every probe in ids its fate for every receiver:
+    a copy sent, or a drop."""
+    fate = {i: set() for i in ids}
+    for e in emu.events(("fwd", "drop")):
+        if e.get("echo") or e["id"] not in fate:
+            continue
+        up_drop = e["ev"] == "drop" and e["stage"] == "up"
+        fate[e["id"]] |= set(e["fanout"]) if up_drop else {e["to"]}
+    return all(f >= set(receivers) for f in fate.values())
+
+
 def test_the_same_seed_drops_the_same_packets(lab):
     records = []
     for run, seed in enumerate((7, 7, 8)):
@@ -504,81 +615,127 @@ def test_the_same_seed_drops_the_same_packets(lab):
         mon = lab.monitor
         mon.send(join_v2(PE1, G), join_v3(PE2, G))
         joined(emu, 2)
-        mon.send(*[probe(PE3, G, seq) for seq in range(150)], gap=0.001)
-        time.sleep(0.3)
+        probes = [probe(PE3, G, seq) for seq in range(150)]
+        mon.send(*probes, gap=0.001)
+        assert wait_for(lambda: decided(emu, {inner_id(p) for p in probes}, (PE1, PE2)), 30)
         assert emu.stop() == 0
         records.append(drop_record(emu))
     assert records[0] and records[0] == records[1]
     assert records[2] != records[0]
 
 
-def test_configured_delay_is_applied_within_2ms(lab):
-    emu = lab.emulator(config(f"tunnel {PE3} up delay 5",
-                              f"pair {PE3} {PE1} delay 30",
-                              f"tunnel {PE1} down delay 5",
-                              f"pair {PE3} {PE2} delay 10 jitter 3",
-                              f"tunnel {PE1} up delay 3",
-                              pes=[PE1, PE2, PE3]))
+DELAY_CONF = config(f"tunnel {PE3} up delay 5",
+                    f"pair {PE3} {PE1} delay 30",
+                    f"tunnel {PE1} down delay 5",
+                    f"pair {PE3} {PE2} delay 10 jitter 3",
+                    f"tunnel {PE1} up delay 3",
+                    pes=[PE1, PE2, PE3])
+# Timestamps: the kernel's, as floats of seconds (about 0.24 us apart today);
+# the log's delay_us and late_us have 3 decimals.
+STAMP_S = 2e-6
+
+
+def delay_run(lab, n=60, n_echo=20):
+    """Sends n probes through PE3 (to PE1 and PE2) and n_echo echo requests to
+    PE1, 4 ms apart; waits for every copy and reply to be logged and captured.
+    Returns (emulator, capture, {(seq, to): fwd event}, {seq: echo event})."""
+    emu = lab.emulator(DELAY_CONF)
     mon = lab.monitor
     mon.send(join_v2(PE1, G), join_v3(PE2, G), echo_request(PE3, 1, 1))  # remotes, ARP
     joined(emu, 2)
-    time.sleep(0.2)
+    assert mon.received(expect=1), "no echo reply from PE3"  # ARP done
     mon.clear()
-    n = 60
     probes = [probe(PE3, G, seq) for seq in range(n)]
     ids = {inner_id(p): seq for seq, p in enumerate(probes)}
+    echoes = [echo_request(PE1, 5, seq) for seq in range(n_echo)]
+    echo_ids = {inner_id(p): seq for seq, p in enumerate(echoes)}
     mon.send(*probes, gap=0.004)
-    mon.send(*[echo_request(PE1, 5, seq) for seq in range(20)], gap=0.004)
-    time.sleep(0.3)
+    mon.send(*echoes, gap=0.004)
+    # The event itself: every output logged (as it left) and captured.
+    assert wait_for(lambda: len(emu.events("fwd")) >= 2 * n and
+                    len([e for e in emu.events("echo") if e["id"] in echo_ids]) >= n_echo, 30)
+    assert len(mon.received(expect=2 * n + n_echo, timeout=30)) >= 2 * n + n_echo
     captured = mon.captured()
+    fwd = {(ids[f["id"]], f["to"]): f for f in emu.events("fwd")}
+    echo = {echo_ids[e["id"]]: e for e in emu.events("echo") if e["id"] in echo_ids}
+    return emu, captured, fwd, echo
 
-    sent_at = {}
+
+def wire_vs_log(captured, fwd, echo, fixed_us):
+    """Per output: (what, left, wire, due, logged).  left: the kernel's stamp of
+    the probe or request leaving the monitor; wire: of the copy or reply
+    arriving there; due: left + the applied delay + the fixed latency + the
+    lateness the log gives (the emulator read its clock then, before sendto);
+    logged: the log's t, read after sendto returned.  The kernel stamps a
+    packet on a veth as it is handed over (netif_rx, inside the sender's
+    sendto; net.core.netdev_tstamp_prequeue=1, the default), so left <= the
+    emulator's arrival stamp and due <= wire <= logged, whatever the load: a
+    stall anywhere only moves these, never reorders them."""
+    probe_left, echo_left, out = {}, {}, []
     for t, p in captured:
-        if p.src == MONITOR and UDP in p:
-            sent_at[probe_seq(p[GRE].payload)] = t
-    applied = {(ids[f["id"]], f["to"]): f["delay_us"] / 1000 for f in emu.events("fwd")}
-    assert len(applied) == 2 * n
-    errors = []
+        inner = p[GRE].payload
+        if p.src == MONITOR and UDP in inner:
+            probe_left[probe_seq(inner)] = t
+        elif p.src == MONITOR and ICMP in inner and inner[ICMP].id == 5:
+            echo_left[inner[ICMP].seq] = t
     for t, p in captured:
-        if p.src in (PE1, PE2) and UDP in p:
-            seq = probe_seq(p[GRE].payload)
-            measured_ms = (t - sent_at[seq]) * 1000
-            errors.append(measured_ms - applied[(seq, p.src)])
-    assert len(errors) == 2 * n
-    assert {d for (_, to), d in applied.items() if to == PE1} == {40.0}
-    to_pe2 = [d for (_, to), d in applied.items() if to == PE2]
+        inner = p[GRE].payload
+        if p.src in (PE1, PE2) and UDP in inner:
+            seq = probe_seq(inner)
+            e, left, what = fwd[(seq, p.src)], probe_left[seq], ("fwd", p.src)
+        elif p.src == PE1 and ICMP in inner and inner[ICMP].id == 5:
+            seq = inner[ICMP].seq
+            e, left, what = echo[seq], echo_left[seq], ("echo", PE1)
+        else:
+            continue
+        due = left + (e["delay_us"] + fixed_us + e["late_us"]) / 1e6
+        out.append((what, left, t, due, e["t"]))
+    return out
+
+
+def test_configured_delay_is_applied_and_the_wire_agrees_with_the_log(lab):
+    """The emulator applies the configured delays (its log says so, exactly),
+    and the wire agrees with its log for every output: never before arrival +
+    delay + fixed latency + the lateness it logged, never after it logged the
+    send.  How late the emulator is (late_us, and the time sendto takes) is
+    the machine's scheduling, not a property of the emulator: make bench
+    reports it (tests/bench/emulator_timing.py), nothing here gates it."""
+    n, n_echo = 60, 20
+    emu, captured, fwd, echo = delay_run(lab, n, n_echo)
+    assert len(fwd) == 2 * n and len(echo) == n_echo
+    assert {e["delay_us"] for (_, to), e in fwd.items() if to == PE1} == {40000}
+    to_pe2 = [e["delay_us"] / 1000 for (_, to), e in fwd.items() if to == PE2]
     assert all(12 <= d <= 18 for d in to_pe2) and len(set(to_pe2)) > n // 2  # jitter applied
-    # Every output leaves a fixed latency after its due time, so that zero and
-    # non-zero delays, echo and forwarding, are all late by the same amount.
-    # Never early; as a rule well within 2 ms.  This VM now and then stalls a
-    # vCPU for a millisecond or more (seen in late_us too), hence the 95 %.
-    fixed_ms = emu.events("start")[0]["fixed_latency_us"] / 1000
-    assert 0 < fixed_ms < 1
-    assert min(errors) >= fixed_ms, min(errors)
-    assert fixed_ms <= statistics.median(errors) < fixed_ms + 0.5
-    assert sum(e < 2 for e in errors) >= 0.95 * len(errors), sorted(errors)[-10:]
+    assert {e["delay_us"] for e in echo.values()} == {8000}  # up + down = 3 + 5 ms
+    assert all(e["late_us"] >= 0 for e in [*fwd.values(), *echo.values()])
 
-    # Echo: up + down = 3 + 5 ms, measured as a round trip.
-    requests = {p[GRE].payload[ICMP].seq: t for t, p in captured
-                if p.src == MONITOR and ICMP in p and p[GRE].payload[ICMP].id == 5}
-    rtts = [(t - requests[p[GRE].payload[ICMP].seq]) * 1000 for t, p in captured
-            if p.src == PE1 and ICMP in p]
-    assert len(rtts) == 20 and min(rtts) >= 8 + fixed_ms, rtts
-    assert sum(r < 10 for r in rtts) >= 19, rtts
-    # The same latency on both paths: the monitor's correction cancels it.
-    assert abs(statistics.median(errors) - (statistics.median(rtts) - 8)) < 0.05
-    late = [f["late_us"] for f in emu.events(("fwd", "echo"))]
-    print(f"\nwire delay - applied delay (ms): median {statistics.median(errors):.3f} "
-          f"max {max(errors):.3f}; echo rtt - 8 ms: median {statistics.median(rtts) - 8:.3f} "
-          f"max {max(rtts) - 8:.3f}; scheduler lateness (us): mean {statistics.mean(late):.1f} "
-          f"max {max(late):.1f}")
+    # Every output leaves a fixed latency after its due time, so that zero and
+    # non-zero delays, echo and forwarding, are all late by the same amount
+    # (the monitor's correction cancels it).
+    fixed_us = emu.events("start")[0]["fixed_latency_us"]
+    assert 0 < fixed_us < 1000
+    judged = wire_vs_log(captured, fwd, echo, fixed_us)
+    assert len(judged) == 2 * n + n_echo
+    early = [j for j in judged if j[2] < j[3] - STAMP_S]
+    assert not early, early[:5]  # never before its delay, fixed latency and logged lateness
+    unlogged = [j for j in judged if j[2] > j[4] + STAMP_S]
+    assert not unlogged, unlogged[:5]  # on the wire before the log says it was sent
+    # due <= wire <= logged holds for a copy sent at any time after its due
+    # time, so it alone would let a wrong due time through (a delay applied
+    # twice, a second fixed latency): on each path, at least one output must
+    # have gone within 0.25 ms of it (sendto and the log write take 10-50 us;
+    # a stall hits some outputs, never all 20 or 60 of a path, and a wrong due
+    # time would be wrong for all of them).
+    for path in (("fwd", PE1), ("fwd", PE2), ("echo", PE1)):
+        gaps = [wire - due for what, _, wire, due, _ in judged if what == path]
+        assert min(gaps) < 0.25e-3, (path, sorted(gaps)[:5])
 
 
 def test_a_general_query_arrives_through_every_tunnel(lab):
     emu = lab.emulator(config(f"monitor {MONITOR}", "igmp-query-interval 1",
                               "igmp-query-version 3", pes=[PE1, PE2]))
     mon = lab.monitor
-    queries = {p.src: p for _, p in reversed(mon.received(expect=2, timeout=4, settle=0))}
+    queries = {p.src: p for _, p in reversed(mon.received(expect=2))}
     assert sorted(queries) == [PE1, PE2]
     for outer in queries.values():
         inner = outer[GRE].payload
@@ -591,12 +748,18 @@ def test_a_general_query_arrives_through_every_tunnel(lab):
         assert ones_complement_ok(raw[:24]) and ones_complement_ok(igmp)
     assert {(q["pe"], q["version"]) for q in emu.wait_events("query", 2)} == {(PE1, 3), (PE2, 3)}
 
-    emu.reload(config(f"monitor {MONITOR}", "igmp-query-interval 1", "igmp-query-version 2",
-                      pes=[PE1, PE2]))
-    time.sleep(0.2)  # a v3 query sent just before the reload is on the wire now
-    mon.clear()
-    queries = mon.received(expect=2, timeout=4, settle=0)
-    assert {p.src for _, p in queries} == {PE1, PE2}
+    event = emu.reload(config(f"monitor {MONITOR}", "igmp-query-interval 1",
+                              "igmp-query-version 2", pes=[PE1, PE2]))
+    assert event["ev"] == "reload"
+    # The kernel stamps a query inside the emulator's sendto, and the emulator
+    # logs the reload (reading the clock) after any query it sent before it:
+    # the queries stamped after the reload's t are the new configuration's.
+    def after_reload():
+        got = [(t, p) for t, p in mon.received() if t > event["t"]]
+        return got if {p.src for _, p in got} == {PE1, PE2} else None
+    queries = wait_for(after_reload, 10)
+    assert queries, mon.received()
+    assert all(q["version"] == 2 for q in emu.events("query") if q["t"] > event["t"])
     for _, outer in queries:
         igmp = bytes(outer[GRE].payload)[24:]
         assert len(igmp) == 8 and igmp[0] == 0x11 and igmp[1] == 100 and ones_complement_ok(igmp)
@@ -615,7 +778,9 @@ def test_a_bad_reload_keeps_the_old_configuration(lab):
     assert event["error"].startswith(f"{emu.conf}:{len(bad.splitlines())}: ")
     assert "loss" in event["error"]
     mon.send(probe(PE3, G, 1))
-    assert len(copies(mon.received(expect=1))[PE1]) == 1
+    # The copy is due 20 ms after the probe; the barrier, sent once it has come,
+    # would show a second copy due by then (a duplicate has the same delay).
+    assert len(copies(mon.received(expect=1, barrier=PE2))[PE1]) == 1
     assert [f["delay_us"] for f in emu.wait_events("fwd", 1)] == [20000]
 
     event = emu.reload(config(f"pair {PE3} {PE1} delay 10", pes=[PE1, PE2, PE3]))
@@ -692,7 +857,7 @@ def test_malformed_packets_are_logged_as_bad_and_never_forwarded(lab):
     joined(emu, 2)
     cases = malformed_packets()
     mon.send(*[p for _, p in cases], probe(PE3, G, 2, ttl=1), gap=0.002)
-    assert mon.received() == []
+    assert mon.received(barrier=PE2) == []
     bad = emu.wait_events("bad", len(cases))
     assert [b["why"] for b in bad] == [why for why, _ in cases]
     assert all(b["src"] == MONITOR for b in bad)
@@ -702,7 +867,7 @@ def test_malformed_packets_are_logged_as_bad_and_never_forwarded(lab):
     # Key, sequence number and a correct checksum (RFC 2890) are accepted.
     gre = GRE(chksum_present=1, key_present=1, key=7, seqnum_present=1, sequence_number=9)
     mon.send(through(PE3, probe_inner(G, 3), gre=gre))
-    assert sorted(copies(mon.received(expect=2))) == [PE1, PE2]
+    assert sorted(copies(mon.received(expect=2, barrier=PE2))) == [PE1, PE2]
     assert len(emu.events("bad")) == len(cases) and len(emu.events("join")) == 2
 
 
@@ -743,15 +908,16 @@ def test_random_garbage_never_crashes_it(lab):
             data = repaired(data)
         garbage.append(through(rnd.choice([PE1, PE2, PE3]), Raw(bytes(data))))
     mon.send(*garbage, gap=0.0005)
-    time.sleep(0.5)
+    log_barrier(emu, mon)  # every piece of garbage has been read and logged
     assert emu.alive()
     assert len(emu.events("bad")) > 100
     assert len(emu.events("bad")) + len(emu.events(("other", "ttl", "nofanout", "fwd", "echo"))) > 400
+    mon.barrier(PE2)  # every copy of the garbage is captured: clear() forgets them all
     mon.clear()
     for leave in (leave_v2(PE1, G), leave_v2(PE2, G)):  # whatever the garbage joined
         mon.send(leave)
     mon.send(join_v2(PE1, G), probe(PE3, G, 7))
-    assert sorted(copies(mon.received(expect=1))) == [PE1]
+    assert sorted(copies(mon.received(expect=1, barrier=PE2))) == [PE1]
 
 
 def test_runs_clean_under_valgrind(lab):
@@ -767,10 +933,12 @@ def test_runs_clean_under_valgrind(lab):
     joined(emu, 3)
     mon.send(*[probe(PE3, G, seq) for seq in range(50)], *[echo_request(PE1, 1, s) for s in range(20)],
              *[p for _, p in malformed_packets()], gap=0.002)
-    assert emu.reload(conf + f"pair {PE3} {PE2} delay 5000\n")["ev"] == "reload"  # copies pending at exit
+    # Copies pending at exit: a delay no run of this test outlasts.
+    assert emu.reload(conf + f"pair {PE3} {PE2} delay 600000\n")["ev"] == "reload"
     assert emu.reload("garbage\n")["ev"] == "reload-failed"
     mon.send(leave_v2(PE1, G), *[probe(PE3, G, seq) for seq in range(50, 60)], gap=0.002)
-    time.sleep(1.5)
+    log_barrier(emu, mon, timeout=60)  # the last probes have been read (and scheduled)
+    assert emu.wait_events("query", 1, timeout=30)  # one second after the start
     assert emu.stop(timeout=30) == 0, open(vg_log).read()
     assert os.path.exists(vg_log) and open(vg_log).read() == ""  # valgrind ran, found nothing
     assert emu.summary() is not None

@@ -12,6 +12,6 @@ GENERATED = ["passive.pcap", "passive.conf", "passive.expected.json",
 
 def test_fixtures_regenerate_byte_for_byte(tmp_path):
     subprocess.run(["/usr/bin/python3", os.path.join(FIXTURES, "gen_fixtures.py"), str(tmp_path)],
-                   check=True, capture_output=True, timeout=120)
+                   check=True, capture_output=True, timeout=600)
     for name in GENERATED:
         assert filecmp.cmp(os.path.join(FIXTURES, name), tmp_path / name, shallow=False), name

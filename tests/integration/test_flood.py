@@ -15,9 +15,14 @@ max-cgroups-per-vpn = 10000, and through a private snmpd:
 - peak memory (VmHWM) stays under a bound derived from the caps and the bytes
   a row costs, measured on this very build (see the docstring of
   test_flood_is_capped_counted_visible_and_answered);
-- SNMP GETs are answered while the replay runs: one GET after another, each
-  reading mvpnPacketsSeen and mvpnCaptureStatus together, must give several
-  growing counts with the capture still running (answers are counted, never timed).
+- SNMP GETs are answered while the replay runs: the capture reaches mvpnmond
+  through a FIFO (conftest.FifoFeed) that this test holds at three points
+  inside the flood until a GET (mvpnPacketsSeen and mvpnCaptureStatus
+  together) has answered "running" with every packet up to there counted;
+  meanwhile it writes filler (GRE to no configured MDT: counted as unknown-MDT
+  packets, no state) so that the daemon's blocking reads never starve.  The
+  answers are counted, never timed, and the replay cannot end before them
+  however the machine schedules it.
 
 flood_gen itself is checked against tshark on a small capture, so the
 generator is not checked only by the code under test.
@@ -25,15 +30,18 @@ generator is not checked only by the code under test.
 import ipaddress
 import json
 import math
+import mmap
 import os
 import shutil
+import struct
 import subprocess
 import time
 
 import pytest
 
-from conftest import (TOP, Daemon, addr_text, decode_index, mib_names, parse_value, scalars,
-                      serving, snmp_rows, varbind_lines, wait_for)
+from conftest import (EVENT_TIMEOUT, TOP, Daemon, FifoFeed, addr_text, decode_index, mib_names,
+                      parse_value, scalars, serving, snmp_rows, varbind_lines, wait_for)
+from test_timestamps import date_bytes
 
 # Test equipment, like the PE emulator: always the plain build's.
 FLOOD_GEN = os.path.join(TOP, "build", "tools", "flood_gen")
@@ -89,7 +97,7 @@ def spoofed_group(m):
 
 def generate(path, *args):
     out = subprocess.run([FLOOD_GEN, *map(str, args), str(path)], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=600)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -159,9 +167,9 @@ def walk_column(snmp, column, schema):
 def get_row(snmp, columns, index):
     """{column: value} of one row, by GET."""
     oids = {f"{column_oid(c)}.{index}": c for c in columns}
-    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "3", "-r", "1", "-On", "-Oe",
+    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "5", "-r", "3", "-On", "-Oe",
                           "-Ox", "-OQ", "-Ot", f"127.0.0.1:{snmp.master.port}", *oids],
-                         capture_output=True, text=True, timeout=60,
+                         capture_output=True, text=True, timeout=600,
                          env=dict(snmp.env, MIBS=""))
     assert out.returncode == 0, out.stderr
     row = {}
@@ -179,9 +187,9 @@ def poll(snmp):
     """(mvpnPacketsSeen, mvpnCaptureStatus) from one GET, or None.  Numeric OIDs and
     no MIB loaded: the client starts fast, so the polls come thick."""
     oids = [column_oid(n) + ".0" for n in ("mvpnPacketsSeen", "mvpnCaptureStatus")]
-    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "3", "-r", "0", "-Oqv",
+    out = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "10", "-r", "0", "-Oqv",
                           f"127.0.0.1:{snmp.master.port}", *oids], capture_output=True,
-                         text=True, env=dict(snmp.env, MIBS=""), timeout=60)
+                         text=True, env=dict(snmp.env, MIBS=""), timeout=600)
     values = out.stdout.split()
     if out.returncode != 0 or len(values) != 2 or not all(v.isdigit() for v in values):
         return None
@@ -210,8 +218,8 @@ def peak_after_replay(tmp_path, master, snmp, name, pcap, max_pes, max_cgroups):
     d.write_config(config(max_pes, max_cgroups))
     try:
         d.start("-r", str(pcap))
-        assert wait_for(lambda: serving(snmp), 20), d.log_text()
-        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 300), d.log_text()
+        assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), d.log_text()
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 600), d.log_text()
         return vm_hwm_kb(d.proc.pid)
     finally:
         d.stop()
@@ -237,7 +245,7 @@ def test_flood_gen_writes_what_tshark_reads(tmp_path):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     frames = [dict(zip(TSHARK_FIELDS, line.split("\t"))) for line in out.stdout.splitlines()]
     assert len(frames) == made["packets"] == 8 + 9 + 3 + 3
@@ -289,6 +297,78 @@ def test_flood_gen_writes_what_tshark_reads(tmp_path):
              spoofed_group(m), sources)
 
 
+# ---- the flood through a FIFO, held at gates until SNMP has answered ----
+
+FILLER_MDT = "239.192.0.99"   # no VPN's: unknown-MDT packets, counted and dropped
+GATES = 3                     # points inside the flood where SNMP must answer
+
+
+def ipv4(proto, src, dst, payload):
+    """An IPv4 header (checksum right) and its payload."""
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, proto, 0,
+                                   ipaddress.ip_address(src).packed,
+                                   ipaddress.ip_address(dst).packed))
+    total = sum(struct.unpack("!10H", header))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    struct.pack_into("!H", header, 10, ~total & 0xFFFF)
+    return bytes(header) + payload
+
+
+def filler_frame():
+    """Ethernet, IPv4 GRE to FILLER_MDT, an inner IPv4 UDP datagram: what the
+    replay's GRE filter passes and the engine counts as unknown-MDT."""
+    inner = ipv4(17, "192.0.2.1", "233.252.0.1", struct.pack("!HHHH", 9, 9, 8, 0))
+    outer = ipv4(47, "198.18.0.250", FILLER_MDT, struct.pack("!HH", 0, 0x0800) + inner)
+    dst_mac = bytes([0x01, 0x00, 0x5E]) + ipaddress.ip_address(FILLER_MDT).packed[1:]
+    return bytes([dst_mac[0], dst_mac[1], dst_mac[2], dst_mac[3] & 0x7F, dst_mac[4], dst_mac[5]]) \
+        + bytes([2, 0, 0, 0, 0, 0xFA]) + b"\x08\x00" + outer
+
+
+class GatedFlood:
+    """The chunks of a pcap file for FifoFeed, held at GATES evenly spaced
+    frames: at each, filler (at the last frame's timestamp, so no timer moves)
+    until answered(n) says a GET answered "running" with at least n packets
+    counted, n being every frame and filler written before the gate."""
+
+    FILLER_PER_WRITE = 512
+
+    def __init__(self, path, frames, answered):
+        self.path, self.frames, self.answered = path, frames, answered
+        self.filler = 0           # filler frames written
+        self.gates_passed = 0     # gates where SNMP answered in time
+        self.waits = []           # filler frames each gate took
+
+    def __iter__(self):
+        frame = filler_frame()
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            gates = [self.frames * k // (GATES + 1) for k in range(1, GATES + 1)]
+            yield m[:24]
+            pos, n, last_ts = 24, 0, b""
+            for gate in gates:
+                start = pos
+                while n < gate:
+                    last_ts = m[pos:pos + 8]
+                    pos += 16 + struct.unpack_from("<I", m, pos + 8)[0]
+                    n += 1
+                for i in range(start, pos, 1 << 20):
+                    yield m[i:min(i + (1 << 20), pos)]
+                need = n + self.filler
+                record = last_ts + struct.pack("<II", len(frame), len(frame)) + frame
+                block = record * self.FILLER_PER_WRITE
+                before = self.filler
+                # The wait is for the event (an answer), bounded only against a
+                # daemon that never answers; that fails the test below.
+                deadline = time.monotonic() + 10 * EVENT_TIMEOUT
+                while not self.answered(need) and time.monotonic() < deadline:
+                    yield block
+                    self.filler += self.FILLER_PER_WRITE
+                self.waits.append(self.filler - before)
+                self.gates_passed += self.answered(need)
+            for i in range(pos, len(m), 1 << 20):
+                yield m[i:min(i + (1 << 20), len(m))]
+
+
 # ---- the flood ----
 
 def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, daemon):
@@ -303,8 +383,7 @@ def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, da
       VmHWM(base) + MEMORY_FACTOR x (MAX_CGROUPS x bytes/row + MAX_PES x bytes/PE),
     which is also checked to be far below what storing the flood would take."""
     flood = tmp_path / "flood.pcap"
-    # One join per message: a million packets, so that the replay lasts long
-    # enough (a second or more) for SNMP answers during it to mean something.
+    # One join per message: a million packets, as a flood would come.
     made = generate(flood, "--spoofed-pes", SPOOFED_PES, "--joins", JOINS, "--per-msg", 1)
     want = expected_outcome(MAX_PES, MAX_CGROUPS, SPOOFED_PES, JOINS, made["per_msg"])
     assert made["packets"] == want["packets"]
@@ -327,43 +406,61 @@ def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, da
     assert bytes_per_row > 0 and bytes_per_pe > 0, (base, rows, pes)
     assert bound_kb < uncapped_kb / 10, (bound_kb, uncapped_kb)
 
-    # The flood, with SNMP GETs all along.
+    # The flood, with SNMP GETs all along, through a FIFO held at GATES points.
+    best_running = [0]  # the largest count a GET answered while the capture was running
+
+    def answered(n):
+        return best_running[0] >= n
+
+    gated = GatedFlood(flood, made["packets"], answered)
+    feed = FifoFeed(str(tmp_path / "flood.fifo"), gated)
     daemon.write_config(config(MAX_PES, MAX_CGROUPS))
     started = time.monotonic()
-    daemon.start("-r", str(flood))
     answers = []
-    while True:
-        a = poll(snmp)
-        time.sleep(0.01)
-        if a:
-            answers.append(a)
-            if a[1] == CAPTURE_FINISHED:
-                break
-        assert daemon.proc.poll() is None, daemon.log_text()
-        assert time.monotonic() - started < 600, (answers, daemon.log_text())
+    try:
+        daemon.start("-r", feed.path)
+        while True:
+            a = poll(snmp)
+            time.sleep(0.01)
+            if a:
+                answers.append(a)
+                if a[1] == CAPTURE_RUNNING:
+                    best_running[0] = max(best_running[0], a[0])
+                if a[1] == CAPTURE_FINISHED:
+                    break
+            assert daemon.proc.poll() is None, daemon.log_text()
+            assert time.monotonic() - started < 20 * EVENT_TIMEOUT, (answers, daemon.log_text())
+    finally:
+        feed.stop()
     replay_seconds = time.monotonic() - started
     flood.unlink()  # 176 MB: pytest keeps the last runs' directories
     peak_kb = vm_hwm_kb(daemon.proc.pid)
     during = [n for n, status in answers if status == CAPTURE_RUNNING]
-    report = (f"{JOINS} joins + {SPOOFED_PES} PEs in {made['packets']} packets, replayed in "
+    packets = want["packets"] + gated.filler
+    report = (f"{JOINS} joins + {SPOOFED_PES} PEs in {made['packets']} packets (+ {gated.filler} "
+              f"filler while {GATES} gates waited for SNMP: {gated.waits}), replayed in "
               f"{replay_seconds:.1f} s; {len(during)} SNMP answers during the replay "
               f"{during}; peak {peak_kb} kB, bound {bound_kb:.0f} kB (base {base} kB, "
               f"{bytes_per_row:.0f} B/row, {bytes_per_pe:.0f} B/PE; storing the flood: "
               f"{uncapped_kb / 1024:.0f} MB)")
     print(report)
 
-    # SNMP answered while the replay ran: several answers, the count growing.
-    assert len(set(during)) >= 3, report
+    # SNMP answered while the replay ran, at each gate, with every packet up to it
+    # counted: so at least GATES answers, the count growing.
+    assert feed.exhausted and gated.gates_passed == GATES, report
+    assert len(set(during)) >= GATES, report
     # "Running" with every packet counted is real: the last slice read the last
     # packet, and end-of-file is only seen by the next read.
-    assert during == sorted(during) and all(n <= want["packets"] for n in during), report
-    assert answers[-1] == (want["packets"], CAPTURE_FINISHED), report
+    assert during == sorted(during) and all(n <= packets for n in during), report
+    assert answers[-1] == (packets, CAPTURE_FINISHED), report
     # Memory stayed within what the caps allow.
     assert peak_kb < bound_kb, report
 
     # Every record is a refresh, a change or a drop; the drops are exactly what did not fit.
     g = scalars(snmp)
-    assert g["mvpnPacketsSeen"] == g["mvpnControlPackets"] == want["packets"]
+    assert g["mvpnPacketsSeen"] == packets
+    assert g["mvpnControlPackets"] == want["packets"]
+    assert g["mvpnUnknownMdtPackets"] == gated.filler
     assert g["mvpnMalformedPackets"] == 0
     assert g["mvpnStateLimitDrops"] == want["drops"]
     assert g["mvpnStateRefreshes"] == want["refreshes"]
@@ -380,11 +477,18 @@ def test_flood_is_capped_counted_visible_and_answered(tmp_path, master, snmp, da
     check_pe_table(snmp, want)
     check_cgroup_table(snmp, want)
     assert daemon.proc.poll() is None
-    assert f"replayed: {want['packets']} packets, 0 malformed" in daemon.log_text()
+    assert (f"replayed: {packets} packets, 0 malformed, {gated.filler} on unknown MDTs"
+            in daemon.log_text())
 
 
-def ticks(t):
-    return round(t * 100)
+CAPTURE_EPOCH = 1767225600  # flood_gen's time 0
+
+
+def date(t):
+    """DateAndTime of flood_gen's time t.  A replay's TimeStamps are 0 (RFC
+    2579: before any master could know of them); its times are in the
+    DateAndTime columns, to the tenth of a second."""
+    return date_bytes(CAPTURE_EPOCH + t)
 
 
 def left(t):
@@ -404,10 +508,11 @@ def check_pe_table(snmp, want):
         made = 1 + sum(len(j[5]) for j in own)                         # up, and each new join
         assert (r["mvpnPeStatus"], r["mvpnPeExpected"],
                 addr_text(r["mvpnPeCAddrType"], r["mvpnPeCAddr"]), r["mvpnPeFirstSeen"],
-                r["mvpnPeLastHello"], r["mvpnPeHoldTime"], r["mvpnPeExpiresIn"],
+                r["mvpnPeFirstSeenDate"], r["mvpnPeLastHello"], r["mvpnPeLastHelloDate"],
+                r["mvpnPeHoldTime"], r["mvpnPeExpiresIn"],
                 r["mvpnPeGenerationId"], r["mvpnPeDrPriority"], r["mvpnPeRestarts"],
                 r["mvpnPeHellos"], r["mvpnPeJoinPrunes"], r["mvpnPeStateChanges"]) == (
-            1, 1, caddr(i), ticks(0.1 * (i - 1)), ticks(REFRESH + 0.1 * (i - 1)), HELLO_HOLD,
+            1, 1, caddr(i), 0, date(0.1 * (i - 1)), 0, date(REFRESH + 0.1 * (i - 1)), HELLO_HOLD,
             left(REFRESH + 0.1 * (i - 1) + HELLO_HOLD), 0x60370000 + i, 10 * i, 0, 2, sent_jps,
             made), i
     silent = rows[(1, "198.18.0.5")]
@@ -423,7 +528,8 @@ CGROUP_COLUMNS = ["mvpnCGroupPeState", "mvpnCGroupPeOtherType", "mvpnCGroupPeOth
                   "mvpnCGroupPeJoiners", "mvpnCGroupPeRpType", "mvpnCGroupPeRp",
                   "mvpnCGroupPePGroupType", "mvpnCGroupPePGroup", "mvpnCGroupPeHoldTime",
                   "mvpnCGroupPeExpiresIn", "mvpnCGroupPeFirstSeen", "mvpnCGroupPeLastRefresh",
-                  "mvpnCGroupPeRefreshes"]
+                  "mvpnCGroupPeRefreshes", "mvpnCGroupPeFirstSeenDate",
+                  "mvpnCGroupPeLastRefreshDate"]
 
 
 def legit_cgroup_rows():
@@ -471,9 +577,10 @@ def check_cgroup_table(snmp, want):
                 r["mvpnCGroupPeJoiners"], addr_text(r["mvpnCGroupPeRpType"], r["mvpnCGroupPeRp"]),
                 addr_text(r["mvpnCGroupPePGroupType"], r["mvpnCGroupPePGroup"]),
                 r["mvpnCGroupPeHoldTime"], r["mvpnCGroupPeExpiresIn"], r["mvpnCGroupPeFirstSeen"],
-                r["mvpnCGroupPeLastRefresh"], r["mvpnCGroupPeRefreshes"]) == (
+                r["mvpnCGroupPeLastRefresh"], r["mvpnCGroupPeRefreshes"],
+                r["mvpnCGroupPeFirstSeenDate"], r["mvpnCGroupPeLastRefreshDate"]) == (
             1, w["other"], w["joiners"], w["rp"], MDT, JP_HOLD, left(w["expires"]),
-            ticks(w["first"]), ticks(w["last"]), w["refreshes"]), key
+            0, 0, w["refreshes"], date(w["first"]), date(w["last"])), key
 
 
 # ---- a departed spoofed PE gives its row back ----
@@ -503,8 +610,9 @@ def test_a_full_pe_table_gives_the_longest_departed_row_to_a_new_pe(tmp_path, da
                         f'vpn "red" {{\n\tindex = 1\n\tdefault-mdt = "{MDT}"\n'
                         f'\texpected-pes = {{ "{pe(1)}" }}\n}}\n')
     daemon.start("-r", str(pcap))
-    assert wait_for(lambda: serving(snmp), 20), daemon.log_text()
-    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", 20), daemon.log_text()
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT), \
+        daemon.log_text()
 
     g = scalars(snmp)
     assert g["mvpnPeRowsReclaimed"] == 2

@@ -54,7 +54,7 @@ def tshark_messages(path):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     messages = {}
     for line in out.stdout.splitlines():
@@ -69,7 +69,7 @@ def tshark_messages(path):
 @functools.lru_cache(maxsize=None)
 def our_messages(path):
     """frame number -> list of parsed lines (dicts) from pcap_decode."""
-    out = subprocess.run([DECODER, path], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([DECODER, path], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     frames = {}
     for line in out.stdout.splitlines():
@@ -246,5 +246,5 @@ def test_cross_check_covers_joins_prunes_and_hellos():
 @pytest.mark.parametrize("path", CRASH_CAPTURES, ids=capture_id)
 def test_crash_captures_read_in_bounds(path):
     out = subprocess.run(memcheck([DECODER, "--mdt", path]),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import SANITIZED, TOP, snmp_rows, serving, wait_for
+from conftest import (SANITIZED, TOP, mib_names, parse_value, serving, snmp_rows, varbind_lines,
+                      wait_for)
 from emulator import Emulator
 
 MONITOR = "198.18.1.254"
@@ -41,16 +42,18 @@ class Scenario:
         self.pair = {}       # (i, j) -> delay ms
         self.pair_loss = {}  # (i, j) -> percent
 
-    def emulator_conf(self):
+    def emulator_conf(self, lossless=False):
+        """lossless: the same delays, no loss anywhere."""
         lines = [f"seed {self.seed}", f"monitor {MONITOR}", "igmp-query-interval 5",
                  "igmp-query-version 3", "igmp-membership-timeout 30"]
         for i in range(1, self.n + 1):
             lines.append(f"pe {pe(i)}")
+        k = 0 if lossless else 1
         for i in range(1, self.n + 1):
-            lines.append(f"tunnel {pe(i)} up delay {self.up[i]} loss {self.up_loss[i]}")
-            lines.append(f"tunnel {pe(i)} down delay {self.down[i]} loss {self.down_loss[i]}")
+            lines.append(f"tunnel {pe(i)} up delay {self.up[i]} loss {k * self.up_loss[i]}")
+            lines.append(f"tunnel {pe(i)} down delay {self.down[i]} loss {k * self.down_loss[i]}")
         for (i, j), d in sorted(self.pair.items()):
-            lines.append(f"pair {pe(i)} {pe(j)} delay {d} loss {self.pair_loss.get((i, j), 0)}")
+            lines.append(f"pair {pe(i)} {pe(j)} delay {d} loss {k * self.pair_loss.get((i, j), 0)}")
         return "\n".join(lines) + "\n"
 
     def monitor_conf(self, rate=50, extra_vpn=""):
@@ -82,7 +85,7 @@ def start_emulator(lab, tmp_path, scenario):
 def start_monitor(lab, daemon, snmp, scenario, rate=50, env=None):
     daemon.write_config(scenario.monitor_conf(rate).replace("{iface}", lab["monitor_if"]))
     daemon.start(netns=lab["monitor"], env=env)
-    assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+    assert wait_for(lambda: serving(snmp), 30), daemon.log_text()
 
 
 def pair_rows(snmp):
@@ -142,29 +145,76 @@ def scheduling_error_ms(events, n):
             for (i, j), f in fwd.items()}
 
 
-def quiesce_and_read(daemon, emu, settle=1.5):
-    """Stops mvpnmond's sending (SIGSTOP), lets what is in flight land, and
-    reads the emulator's log: from then on it is the whole truth.  The pause
-    is longer than mvpnmond's loss timeout (1 s), so on SIGCONT it decides
-    every probe sent before the pause (after reading what came back meanwhile,
-    kernel-stamped), and the probes it sends next are not judged until the
-    table has been read."""
-    daemon.signal(signal.SIGSTOP)
-    time.sleep(settle)
-    events = emu.events()
-    daemon.signal(signal.SIGCONT)
-    return events
+def polled(predicate):
+    """predicate for wait_for, a read that timed out counting as not yet: a
+    poll's SNMP request can wait longer than the client's 1 s (and 1 retry)
+    while a sanitized mvpnmond on a loaded machine is busy; the next poll
+    asks again.  (An answer that never comes still fails the wait.)"""
+    def poll():
+        try:
+            return predicate()
+        except AssertionError:
+            return None
+    return poll
 
 
-def run_scenario(lab, tmp_path, daemon, snmp, scenario, seconds, rate=50, env=None):
+def pair_column(snmp, name):
+    """One column of mvpnPairTable, walked alone (cheaper to poll than the
+    table); the client waits up to 5 s for each answer, twice more."""
+    oid = next(o for o, n in mib_names().items() if n == name)
+    return [parse_value(line.split(" = ", 1)[1]) for line in varbind_lines(
+        snmp.run_raw("snmpbulkwalk", "-t", "5", "-r", "2", "-On", "-Oe", "-Ox", "-OQ", "-Ot",
+                     "-Cr50", oid))
+        if line.startswith(oid + ".")]
+
+
+def received_at_least(snmp, n_pes, count):
+    """True once every ordered pair has received count probes."""
+    got = pair_column(snmp, "mvpnPairReceived")
+    return len(got) == n_pes * (n_pes - 1) and all(v >= count for v in got)
+
+
+def all_drops_counted(snmp, events, n):
+    """The pair rows once every pair's Lost has reached the drops the emulator
+    logged for it (all it will ever log, see run_scenario), else None."""
+    drops = expected_drops(events, n)
+    rows = pair_rows(snmp)
+    index = lambda a: int(a.split(".")[-1])
+    if len(rows) == n * (n - 1) and all(r["mvpnPairLost"] >= drops[(index(s), index(d))]
+                                         for (s, d), r in rows.items()):
+        return rows
+    return None
+
+
+def run_scenario(lab, tmp_path, daemon, snmp, scenario, min_received, rate=50, env=None,
+                 ready=lambda: True):
+    """Runs mvpnmond against the emulator until every pair has received
+    min_received probes (and ready() holds): how long that takes is the
+    machine's business.  Then the emulator is made lossless, so that every
+    drop it will ever log is in its log already; mvpnmond is paused meanwhile
+    (SIGSTOP) for longer than its loss timeout (1 s), a stall it must come
+    through without counting a delivered probe lost.  The pair rows are read
+    once Lost has reached those drops on every pair (a probe is decided one
+    loss timeout after it left): (emulator, its log read after the rows, rows)."""
     emu = start_emulator(lab, tmp_path, scenario)
     try:
         start_monitor(lab, daemon, snmp, scenario, rate, env)
-        time.sleep(seconds)
-        events = quiesce_and_read(daemon, emu)
-        # mvpnmond decides every probe older than its loss timeout on its next tick.
-        time.sleep(0.3)
-        rows = pair_rows(snmp)
+        assert wait_for(polled(lambda: ready() and received_at_least(snmp, scenario.n,
+                                                                     min_received)),
+                        120, interval=0.5), (pair_rows(snmp), daemon.log_text()[-2000:])
+        daemon.signal(signal.SIGSTOP)
+        try:
+            assert emu.reload(scenario.emulator_conf(lossless=True))["ev"] == "reload"
+            time.sleep(1.5)  # the stall: at least the loss timeout, longer does no harm
+        finally:
+            daemon.signal(signal.SIGCONT)
+        log = emu.events()
+        rows = wait_for(polled(lambda: all_drops_counted(snmp, log, scenario.n)), 30,
+                        interval=0.3)
+        # Nothing counted yet: the rows as they are, for the assertion to show.
+        rows = rows or pair_rows(snmp)
+        events = emu.events()
+        assert expected_drops(events, scenario.n) == expected_drops(log, scenario.n)
         return emu, events, rows
     except BaseException:
         emu.stop()
@@ -201,7 +251,7 @@ def five_pe_scenario():
 
 def test_every_ordered_pair_is_measured_and_losses_match_the_emulator(lab, tmp_path, daemon, snmp):
     s = five_pe_scenario()
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=8)
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=250)
     try:
         assert len(rows) == 20, sorted(rows)
         drops = expected_drops(events, 5)
@@ -211,7 +261,7 @@ def test_every_ordered_pair_is_measured_and_losses_match_the_emulator(lab, tmp_p
         assert got == drops
         for row in rows.values():
             assert row["mvpnPairStatus"] == 2  # ok
-            assert row["mvpnPairReceived"] > 200
+            assert row["mvpnPairReceived"] >= 250
             assert row["mvpnPairDuplicates"] == 0
         tunnels = snmp_rows(snmp, "mvpnTunnelTable", "a")
         assert len(tunnels) == 5
@@ -222,7 +272,7 @@ def test_every_ordered_pair_is_measured_and_losses_match_the_emulator(lab, tmp_p
 
 def test_corrected_delay_is_the_provider_delay_within_a_tenth_of_a_ms(lab, tmp_path, daemon, snmp):
     s = five_pe_scenario()
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=6)
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=200)
     try:
         assert_corrected_is_provider(s, events, rows)
         applied = applied_mean_ms(events, 5)
@@ -242,7 +292,7 @@ def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_p
         for j in range(1, 4):
             if i != j:
                 s.pair[(i, j)] = 20.0
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=8)
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=300)
     try:
         late = scheduling_error_ms(events, 3)
         for (src, dst), row in rows.items():
@@ -277,9 +327,12 @@ def test_a_stall_right_after_a_send_neither_shortens_nor_zeroes_a_delay(lab, tmp
            "STALL_LOG": str(stall_log)}
     if SANITIZED:  # the injector is loaded before the ASan runtime, on purpose
         env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=6, env=env)
+    count_stalls = lambda: stall_log.read_text().count("\n") if stall_log.exists() else 0
+    # Until the injector has stalled mvpnmond 20 times (and enough probes came back).
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=200, env=env,
+                                     ready=lambda: count_stalls() >= 20)
     try:
-        stalls = stall_log.read_text().count("\n") if stall_log.exists() else 0
+        stalls = count_stalls()
         assert stalls >= 20, f"the injector stalled mvpnmond {stalls} times"
         assert len(rows) == 6, sorted(rows)
         for (src, dst), row in rows.items():
@@ -298,13 +351,14 @@ def test_a_pe_that_never_answers_is_unreachable(lab, tmp_path, daemon, snmp):
         daemon.write_config(s.monitor_conf().replace("{iface}", lab["monitor_if"]).replace(
             f'"{pe(3)}" }}', f'"{pe(3)}", "{pe(6)}" }}'))
         daemon.start(netns=lab["monitor"])
-        assert wait_for(lambda: serving(snmp), 10), daemon.log_text()
+        assert wait_for(lambda: serving(snmp), 30), daemon.log_text()
 
         def dead_tunnel():
             t = snmp_rows(snmp, "mvpnTunnelTable", "a")
             return t.get((pe(6),), {}).get("mvpnTunnelStatus") == 3
 
-        assert wait_for(dead_tunnel, 12), daemon.log_text()
+        # Unreachable after probe-unreachable-time (5 s) of silence: a generous wait.
+        assert wait_for(polled(dead_tunnel), 60, interval=0.5), daemon.log_text()
         rows = pair_rows(snmp)
         assert rows[(pe(1), pe(6))]["mvpnPairStatus"] == 6  # unreachable
         assert rows[(pe(6), pe(1))]["mvpnPairStatus"] == 6
@@ -338,12 +392,13 @@ def test_vmscope_table1_reproduced(lab, tmp_path, daemon, snmp):
     for k, (loss, _, delay, _) in enumerate(VMSCOPE_TABLE1):
         s.pair[(1, k + 2)] = float(delay)
         s.pair_loss[(1, k + 2)] = float(loss)
-    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, seconds=10, rate=100)
+    emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=800, rate=100)
     try:
         # Read after the walk: a walk reads column by column, so a row's Sent (an
         # earlier column) can predate its Received and Lost; Sent read now cannot.
         sent_later = {k: r["mvpnPairSent"] for k, r in pair_rows(snmp).items()}
         drops = expected_drops(events, 6)
+        late = scheduling_error_ms(events, 6)
         lines = ["| path | induced loss | measured loss (emulator's drops) | VMScope measured | "
                  "induced delay | measured corrected delay | error | VMScope measured |",
                  "|---|---|---|---|---|---|---|---|"]
@@ -353,7 +408,10 @@ def test_vmscope_table1_reproduced(lab, tmp_path, daemon, snmp):
             decided = row["mvpnPairReceived"] + lost
             assert lost == drops[(1, k + 2)]
             corrected = row["mvpnPairTotalCorrDelayAvg"] / 1000
-            assert abs(corrected - delay) <= 0.1, (k, corrected, delay)
+            # The induced delay, plus what the emulator's own lateness added to it
+            # (its log; see scheduling_error_ms): the machine's scheduling is no
+            # part of the 0.1 ms claim.
+            assert abs(corrected - (delay + late[(1, k + 2)])) <= 0.1, (k, corrected, delay, late)
             lines.append(f"| PE1 -> PE{k + 2} | {loss} % | {100 * lost / decided:.2f} % "
                          f"({lost}/{decided}, emulator dropped {drops[(1, k + 2)]}) | {v_loss} % | "
                          f"{delay} ms | {corrected:.3f} ms | {corrected - delay:+.3f} ms | "
@@ -396,7 +454,7 @@ pkts = [probe(magic=0xdeadbeef), probe(magic=0xdeadbeef), probe(cut=20), probe(v
         now = scalars(snmp)
         return all(now[k] - before[k] >= v for k, v in want.items())
 
-    assert wait_for(counted, 5), (before, scalars(snmp))
+    assert wait_for(polled(counted), 30), (before, scalars(snmp))
     after = scalars(snmp)
     assert {k: after[k] - before[k] for k in want} == want
     assert all(r["mvpnPairReceived"] == 0 or r["mvpnPairDuplicates"] == 0

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import MVPNMOND, MIB_DIRS, TOP, serving, wait_for
+from conftest import EVENT_TIMEOUT, MVPNMOND, MIB_DIRS, TOP, serving, wait_for
 
 CONFIG = """\
 # two VPNs, the second without expected PEs
@@ -23,15 +23,16 @@ vpn "globex" {
 }
 """
 
-SCALARS = 35
-VPN_COLUMNS = 20
+SCALARS = 39
+VPN_COLUMNS = 21
 PE_COLUMNS = 16  # expected PEs have rows (status missing) before anything is heard
 
 
 def start_serving(daemon, snmp, config=CONFIG):
     daemon.write_config(config)
     daemon.start()
-    assert wait_for(lambda: serving(snmp), 10), "mvpnmond never answered:\n" + daemon.log_text()
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), \
+        "mvpnmond never answered:\n" + daemon.log_text()
 
 
 def vpn_rows(snmp):
@@ -91,7 +92,7 @@ def test_bad_config_fails_at_start_with_file_and_line(tmp_path):
     conf = tmp_path / "broken.conf"
     conf.write_text(CONFIG.replace('"239.192.0.20"', '"198.18.9.9"'))
     out = subprocess.run([MVPNMOND, "-f", "-c", str(conf), "-x", str(tmp_path / "none.sock")],
-                         capture_output=True, text=True, timeout=10)
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 78
     assert f"{conf}:11: default-mdt \"198.18.9.9\" is not an IPv4 or IPv6 multicast group" in out.stderr
 
@@ -104,7 +105,8 @@ def test_sighup_with_a_valid_change_updates_the_table(daemon, snmp):
                               '  index = 20\n  default-mdt = "239.192.0.21"\n')
     daemon.write_config(changed)
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "2", 5), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "2", EVENT_TIMEOUT), \
+        daemon.log_text()
     rows = vpn_rows(snmp)
     assert list(rows) == ["5", "10", "20"]  # sorted by the configured index, never renumbered
     assert [rows[i]["mvpnVpnName"] for i in rows] == ["initech", "acme-east", "globex"]
@@ -112,7 +114,7 @@ def test_sighup_with_a_valid_change_updates_the_table(daemon, snmp):
     # Removing a VPN removes its row.
     daemon.write_config('vpn "initech" {\n  index = 5\n  default-mdt = "239.192.0.5"\n}\n')
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "3", 5)
+    assert wait_for(lambda: snmp.get("mvpnConfigLoads.0") == "3", EVENT_TIMEOUT)
     assert list(vpn_rows(snmp)) == ["5"]
     assert snmp.get("mvpnVpnCount.0") == "1"
 
@@ -122,7 +124,7 @@ def test_sighup_with_a_broken_file_keeps_the_old_config(daemon, snmp):
     before = vpn_rows(snmp)
     daemon.write_config(CONFIG.replace("index = 20", "index = 10"))
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: snmp.get("mvpnConfigLoadFailures.0") == "1", 5)
+    assert wait_for(lambda: snmp.get("mvpnConfigLoadFailures.0") == "1", EVENT_TIMEOUT)
     log = daemon.log_text()
     assert f'{daemon.conf}:10: vpn "globex": index 10 is already used by vpn "acme"' in log
     assert "keeping the previous configuration" in log
@@ -130,27 +132,43 @@ def test_sighup_with_a_broken_file_keeps_the_old_config(daemon, snmp):
     # A file that has vanished is refused the same way.
     os.unlink(daemon.conf)
     daemon.signal(signal.SIGHUP)
-    assert wait_for(lambda: snmp.get("mvpnConfigLoadFailures.0") == "2", 5)
+    assert wait_for(lambda: snmp.get("mvpnConfigLoadFailures.0") == "2", EVENT_TIMEOUT)
     assert f"{daemon.conf}: cannot read configuration: No such file or directory" in daemon.log_text()
     assert vpn_rows(snmp) == before
     assert snmp.get("mvpnConfigLoads.0") == "1"
 
 
-def test_serves_again_within_10s_after_the_master_restarts(daemon, snmp, master):
+def test_serves_again_after_the_master_restarts_pinging_at_the_configured_interval(
+        daemon, snmp, master):
+    """README: mvpnmond notices a lost master within agentx-ping-interval seconds
+    and reconnects by itself.  What is judged is what the daemon applied and
+    logged, not how fast a loaded machine gets there: net-snmp logs the interval
+    it reconnects at ("reconnecting in N"), and it must be the configured 1 s,
+    not net-snmp's own 15 s default, which silently wins when the interval is
+    set before init_agent() (docs: testing.md, "one pitfall").  How long each
+    reconnection took is printed, not gated."""
     start_serving(daemon, snmp)
     daemon.write_config(CONFIG.replace('"acme"', '"acme2"'))
     daemon.signal(signal.SIGHUP)  # state that must survive the master going away
-    assert wait_for(lambda: snmp.get("mvpnVpnName.10") == "acme2", 5)
-    for sig in (signal.SIGKILL, signal.SIGTERM):
+    assert wait_for(lambda: snmp.get("mvpnVpnName.10") == "acme2", EVENT_TIMEOUT)
+    took = []
+    for n, sig in enumerate((signal.SIGKILL, signal.SIGTERM), 1):
         master.stop(sig)
-        time.sleep(1.5)  # let the subagent notice
+        # The master is down until the subagent has seen it go (not a sleep
+        # that hopes it has): its restart then tests a reconnection.
+        assert wait_for(lambda: daemon.log_text().count("AgentX master disconnected us") >= n,
+                        EVENT_TIMEOUT), daemon.log_text()
         master.start()
         started = time.monotonic()
-        assert wait_for(lambda: snmp.get("mvpnVpnName.10") == "acme2", 10), daemon.log_text()
-        assert time.monotonic() - started < 10
+        assert wait_for(lambda: snmp.get("mvpnVpnName.10") == "acme2", EVENT_TIMEOUT), \
+            daemon.log_text()
+        took.append(round(time.monotonic() - started, 1))
+    print(f"served again {took} s after each master restart (ping interval 1 s)")
     assert daemon.proc.poll() is None
     assert snmp.get("mvpnConfigLoads.0") == "2"
-    assert "reconnecting" in daemon.log_text()
+    intervals = re.findall(r"AgentX master disconnected us, reconnecting in (\d+)",
+                           daemon.log_text())
+    assert len(intervals) >= 2 and set(intervals) == {"1"}, daemon.log_text()
 
 
 def test_runs_as_a_daemon_with_a_pidfile_and_stops_cleanly(tmp_path, master, snmp):
@@ -159,17 +177,17 @@ def test_runs_as_a_daemon_with_a_pidfile_and_stops_cleanly(tmp_path, master, snm
     pidfile = tmp_path / "mvpnmond.pid"
     log = tmp_path / "d.log"
     out = subprocess.run([MVPNMOND, "-c", str(conf), "-x", master.socket, "-p", str(pidfile),
-                          "-Lf", str(log)], capture_output=True, text=True, timeout=10)
+                          "-Lf", str(log)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0  # the parent returns once the child is on its own
-    assert wait_for(pidfile.exists, 5)
+    assert wait_for(pidfile.exists, EVENT_TIMEOUT)
     pid = int(pidfile.read_text())
     try:
-        assert wait_for(lambda: serving(snmp), 10)
+        assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT)
         assert os.getsid(pid) == pid  # its own session, detached from ours
     finally:
         os.kill(pid, signal.SIGTERM)
-    assert wait_for(lambda: not pidfile.exists(), 5)
-    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+    assert wait_for(lambda: not pidfile.exists(), EVENT_TIMEOUT)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), EVENT_TIMEOUT)
 
 
 def test_command_line_errors_and_help(tmp_path):
@@ -216,4 +234,5 @@ def test_every_table_and_notification_of_the_outline_exists():
 
 def test_master_notifications_reach_the_private_trap_receiver(master, traps):
     # The path later alarms travel: snmpd's own coldStart, sent to trap2sink.
-    assert wait_for(lambda: "SNMPv2-MIB::snmpTrapOID.0 = OID: SNMPv2-MIB::coldStart" in traps.text(), 10)
+    assert wait_for(lambda: "SNMPv2-MIB::snmpTrapOID.0 = OID: SNMPv2-MIB::coldStart"
+                    in traps.text(), EVENT_TIMEOUT)
