@@ -32,22 +32,35 @@ G, G2 = "239.192.0.1", "239.192.0.2"
 # The monitor side, run inside the monitor namespace: sends the raw IPv4
 # packets it is given and captures every GRE packet on the wire, both ways.
 PEER_SCRIPT = r'''
-import json, socket, sys, threading, time
+import json, socket, struct, sys, threading, time
 from scapy.all import AsyncSniffer, conf
+from scapy.arch.linux import L2ListenSocket
 conf.verb = 0
 iface = sys.argv[1]
+SOL_PACKET, PACKET_STATISTICS, SO_RCVBUFFORCE = 263, 6, 33
 send_sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 # A raw GRE socket stops this kernel (no GRE module) from answering every
 # packet from the emulator with ICMP protocol-unreachable.
 gre_sink = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
 gre_sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 captured, lock, started = [], threading.Lock(), threading.Event()
+# A loaded machine can keep the sniffer's thread from reading for a while: a
+# 64 MB buffer (scapy asks for 64 KB) holds what comes meanwhile, and the
+# kernel's count of what it still had to drop is reported with the capture.
+capture = L2ListenSocket(iface=iface, filter="ip proto 47")
+capture.ins.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+drops = 0
+
+def dropped():
+    global drops
+    drops += struct.unpack("II", capture.ins.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
+    return drops
 
 def keep(pkt):
     with lock:
         captured.append((float(pkt.time), bytes(pkt).hex()))
 
-sniffer = AsyncSniffer(iface=iface, filter="ip proto 47", prn=keep, store=False,
+sniffer = AsyncSniffer(opened_socket=capture, prn=keep, store=False,
                        started_callback=started.set)
 sniffer.start()
 started.wait(60)
@@ -63,7 +76,7 @@ for line in sys.stdin:
                 time.sleep(cmd["gap"])
     elif cmd["op"] == "captured":
         with lock:
-            reply = {"packets": list(captured)}
+            reply = {"packets": list(captured), "dropped": dropped()}
     elif cmd["op"] == "clear":
         with lock:
             captured.clear()
@@ -198,8 +211,12 @@ class Monitor:
         self.call(op="clear")
 
     def captured(self):
-        """[(kernel timestamp, outer IP packet)] in capture order, both directions."""
-        return [(t, Ether(bytes.fromhex(h))[IP]) for t, h in self.call(op="captured")["packets"]]
+        """[(kernel timestamp, outer IP packet)] in capture order, both directions.
+        A capture that lost packets would make every judgment on it wrong: it
+        says so instead."""
+        got = self.call(op="captured")
+        assert got["dropped"] == 0, f"the capture dropped {got['dropped']} packets"
+        return [(t, Ether(bytes.fromhex(h))[IP]) for t, h in got["packets"]]
 
     def received(self, expect=None, timeout=10, barrier=None):
         """What came from the emulator (barrier traffic left out).  expect: first

@@ -18,8 +18,8 @@ import signal
 import time
 
 from conftest import scalars, snmp_rows, serving, wait_for
-from test_probe import (MONITOR, GROUP, PORT, Scenario, expected_drops, lab,  # noqa: F401
-                        pair_rows, pe, quiesce_and_read, start_emulator)
+from test_probe import (MONITOR, GROUP, PORT, Scenario, all_drops_counted,  # noqa: F401
+                        expected_drops, lab, pair_rows, pe, polled, start_emulator)
 
 RUN_SECONDS = 130     # > 2 x the 60 s tunnel window, > every other timer here
 RELOAD_EVERY = 20
@@ -61,17 +61,23 @@ def test_demo_probe_settings_run_past_every_window_with_reloads(lab, tmp_path, d
         assert reloads >= RUN_SECONDS // RELOAD_EVERY
 
         tunnels = snmp_rows(snmp, "mvpnTunnelTable", "a")
-        events = quiesce_and_read(daemon, emu)
-        # Every probe sent before the pause is decided on the next tick (the
-        # pause is longer than the 1 s loss timeout); wait for that tick.
+        # As test_probe's run_scenario: the emulator turns lossless (so its log
+        # holds every drop it will ever make) while mvpnmond is stopped for
+        # longer than its loss timeout; then every pair's Lost must reach
+        # exactly the drops logged for it.
+        daemon.signal(signal.SIGSTOP)
+        try:
+            assert emu.reload(s.emulator_conf(lossless=True))["ev"] == "reload"
+            time.sleep(1.5)  # the stall itself, not a wait for anything
+        finally:
+            daemon.signal(signal.SIGCONT)
+        events = emu.events()
         drops = expected_drops(events, s.n)
-
-        def decided():
-            rows = pair_rows(snmp)
-            got = {(int(a.split(".")[-1]), int(b.split(".")[-1])): r["mvpnPairLost"]
-                   for (a, b), r in rows.items()}
-            return got if got == drops else None
-        assert wait_for(decided, 10), (pair_rows(snmp), drops)
+        rows = wait_for(polled(lambda: all_drops_counted(snmp, events, s.n)), 60, interval=0.3)
+        rows = rows or pair_rows(snmp)
+        got = {(int(a.split(".")[-1]), int(b.split(".")[-1])): r["mvpnPairLost"]
+               for (a, b), r in rows.items()}
+        assert got == drops, (got, drops)
         assert drops[(1, 2)] > 0  # the lossy pair lost probes: the comparison has teeth
 
         assert len(tunnels) == s.n
