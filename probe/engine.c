@@ -215,6 +215,12 @@ static char *filter_text(const struct prober *p)
 	return used < size ? f : (free(f), NULL);
 }
 
+/*
+ * Only a filter that changed is installed: on Linux, libpcap attaches a
+ * reject-everything program before the new one (set_kernel_filter), so
+ * every install drops whatever arrives in between; a reload that left the
+ * tunnels as they were lost a reply now and then, counted as a lost probe.
+ */
 static int install_filter(struct prober *p)
 {
 	struct bpf_program prog;
@@ -225,14 +231,25 @@ static int install_filter(struct prober *p)
 		snprintf(p->error, sizeof(p->error), "probe filter: out of memory");
 		return -1;
 	}
-	if (pcap_compile(p->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
-	    pcap_setfilter(p->pcap, &prog) < 0)
+	if (p->filter && strcmp(p->filter, text) == 0) {
+		free(text);
+		return 0;
+	}
+	if (pcap_compile(p->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(p->error, sizeof(p->error), "probe filter: %s", pcap_geterr(p->pcap));
-	else
+		free(text);
+		return -1;
+	}
+	if (pcap_setfilter(p->pcap, &prog) < 0) {
+		snprintf(p->error, sizeof(p->error), "probe filter: %s", pcap_geterr(p->pcap));
+		free(text);
+	} else {
+		free(p->filter);
+		p->filter = text;
+		mvpn_log(LOG_INFO, "probe: capture filter installed on %s", p->interface);
 		rc = 0;
-	if (rc == 0)
-		pcap_freecode(&prog);
-	free(text);
+	}
+	pcap_freecode(&prog);
 	return rc;
 }
 
@@ -795,6 +812,8 @@ void prober_close(struct prober *p)
 	}
 	free(p->vpns);
 	free(p->tunnels);
+	free(p->filter);
+	p->filter = NULL;
 	if (p->pcap)
 		pcap_close(p->pcap);
 	if (p->raw_fd >= 0)

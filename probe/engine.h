@@ -51,6 +51,7 @@ struct pvpn;
 struct prober {
 	struct model *m;
 	pcap_t *pcap;
+	char *filter;              /* the BPF text installed on pcap; owned */
 	int raw_fd;     /* sends */
 	int sink_fd;    /* a raw GRE socket that drops everything: no ICMP unreachables */
 	int dlt;
