@@ -21,7 +21,6 @@ void mclock_init_live(struct mclock *c)
 	*c = (struct mclock){0};
 	real_start(c);
 	c->origin = c->started;
-	c->wall_offset = c->real_wall_offset;
 }
 
 void mclock_init_offline(struct mclock *c)
@@ -106,10 +105,9 @@ uint64_t mclock_real_wall_ns(const struct mclock *c, mtime_t mono)
 	return (uint64_t)((int64_t)mono + c->real_wall_offset);
 }
 
-
 uint64_t mclock_wall_ns(const struct mclock *c, mtime_t t)
 {
 	if (c->offline)
 		return t;
-	return (uint64_t)((int64_t)t + c->wall_offset);
+	return mclock_real_wall_ns(c, t); /* live, model time is the real clock */
 }

@@ -19,7 +19,6 @@ struct mclock {
 	bool offline_started; /* a capture timestamp has been seen */
 	mtime_t origin;       /* start-up live, the first packet offline (the grace) */
 	mtime_t offline_now;  /* latest capture timestamp */
-	int64_t wall_offset;  /* live: wall-clock ns minus monotonic ns */
 	/* Real time, live or replaying: for events that happen now whatever the
 	 * model's clock is (the process start, configuration loads). */
 	mtime_t started;          /* CLOCK_MONOTONIC ns at start */
