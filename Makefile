@@ -3,7 +3,9 @@ VERSION   := 0.1.0
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"'
+CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"' -pthread
+# The engines and the AgentX subagent run on threads of their own (agent/agentx.h).
+LDFLAGS   += -pthread
 PKGS      := libconfuse libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm

@@ -1,8 +1,11 @@
 #include "daemon.h"
 
-#include <string.h>
-
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../capture/engine.h"
 #include "../probe/engine.h"
@@ -107,17 +110,119 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 		 c->n_vpns, added, removed);
 }
 
-void daemon_reload(struct daemon *d)
+/* A configuration must be a regular file: a FIFO or a device would hold the
+ * parse for as long as its writer likes, and is no file an operator edits. */
+static bool regular_file(const char *path)
 {
-	struct config *c = config_load(d->config_path);
+	struct stat st;
 
+	if (stat(path, &st) < 0) {
+		mvpn_log(LOG_ERR, "%s: cannot read configuration: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		mvpn_log(LOG_ERR, "%s: cannot read configuration: %s", path,
+			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		return false;
+	}
+	return true;
+}
+
+static void *parse_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct config *c = regular_file(d->config_path) ? config_load(d->config_path) : NULL;
+
+	/* One pointer: less than PIPE_BUF, so written whole or not at all. */
+	if (write(d->reload.done_fd[1], &c, sizeof(c)) != (ssize_t)sizeof(c)) {
+		mvpn_log(LOG_ERR, "reload: cannot hand the parse over: %s", strerror(errno));
+		config_free(c);
+	}
+	return NULL;
+}
+
+static void start_parse(struct daemon *d)
+{
+	struct reloader *r = &d->reload;
+	int rc;
+
+	if (!r->have_pipe && pipe2(r->done_fd, O_CLOEXEC) < 0) {
+		mvpn_log(LOG_ERR, "reload of %s: %s", d->config_path, strerror(errno));
+		d->model->g.config_load_failures++;
+		return;
+	}
+	r->have_pipe = true;
+	rc = pthread_create(&r->thread, NULL, parse_main, d);
+	if (rc != 0) {
+		mvpn_log(LOG_ERR, "reload of %s: cannot start a thread: %s", d->config_path,
+			 strerror(rc));
+		d->model->g.config_load_failures++;
+		return;
+	}
+	r->running = true;
+}
+
+void daemon_request_reload(struct daemon *d)
+{
+	if (d->reload.running) {
+		mvpn_log(LOG_INFO, "SIGHUP: %s is being read; reading it again after that",
+			 d->config_path);
+		d->reload.again = true;
+		return;
+	}
+	mvpn_log(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
+	start_parse(d);
+}
+
+int daemon_reload_fd(const struct daemon *d)
+{
+	return d->reload.running ? d->reload.done_fd[0] : -1;
+}
+
+void daemon_reload_done(struct daemon *d)
+{
+	struct reloader *r = &d->reload;
+	struct config *c;
+
+	if (read(r->done_fd[0], &c, sizeof(c)) != (ssize_t)sizeof(c))
+		return; /* not yet */
+	pthread_join(r->thread, NULL);
+	r->running = false;
 	if (!c) {
 		d->model->g.config_load_failures++;
 		mvpn_log(LOG_ERR, "reload of %s failed; keeping the previous configuration",
 			 d->config_path);
-		return;
+	} else {
+		daemon_apply_config(d, c);
 	}
-	daemon_apply_config(d, c);
+	if (r->again) {
+		r->again = false;
+		mvpn_log(LOG_INFO, "reloading %s again (SIGHUP during the last read)",
+			 d->config_path);
+		start_parse(d);
+	}
+}
+
+void daemon_reload_abandon(struct daemon *d)
+{
+	if (!d->reload.running)
+		return;
+	mvpn_log(LOG_WARNING, "stopping while %s is being read: that reload is dropped",
+		 d->config_path);
+	pthread_detach(d->reload.thread);
+	d->reload.running = false;
+}
+
+void daemon_reload_close(struct daemon *d)
+{
+	struct reloader *r = &d->reload;
+
+	daemon_reload_abandon(d);
+	if (r->have_pipe) {
+		/* The write end stays open if a parse was abandoned: it writes there. */
+		close(r->done_fd[0]);
+		r->have_pipe = false;
+	}
 }
 
 void daemon_capture_lost(struct daemon *d)
@@ -138,17 +243,14 @@ static void capture_retry(struct daemon *d)
 		 c->source, (unsigned long long)d->model->g.capture_restarts);
 }
 
-/* Live, the model's clock runs by itself: expire what is due once a second. */
-static void expire_tick(unsigned int reg, void *arg)
+void daemon_tick(struct daemon *d)
 {
-	struct daemon *d = arg;
-
-	(void)reg;
+	if (!d->capture || d->capture->offline)
+		return; /* replaying, the capture's timestamps are the clock */
 	passive_expire(d->model, mclock_now(&d->model->clock));
-	if (d->capture && capture_suspended(d->capture))
+	if (capture_suspended(d->capture))
 		capture_retry(d);
-	if (d->capture)
-		capture_update_stats(d->capture);
+	capture_update_stats(d->capture);
 }
 
 int daemon_open_capture(struct daemon *d, const char *file, const char *iface)
@@ -171,8 +273,6 @@ int daemon_open_capture(struct daemon *d, const char *file, const char *iface)
 	d->capture = c;
 	for (size_t i = 0; i < d->model->n_vpns; i++)
 		d->model->vpns[i]->passive = PASSIVE_WAITING;
-	if (!file)
-		snmp_alarm_register(1, SA_REPEAT, expire_tick, d);
 	mvpn_log(LOG_INFO, "capture: %s %s", file ? "replaying" : "listening on", c->source);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef MVPN_DAEMON_H
 #define MVPN_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "../mib/model.h"
@@ -18,6 +19,17 @@ enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGRO
 struct capture;
 struct prober;
 
+/* A reload's parse runs on a thread of its own, so that a big file (or one
+ * that never ends) never holds the engines; the engine thread applies the
+ * result when the parse says it is done. */
+struct reloader {
+	pthread_t thread;
+	int done_fd[2]; /* the parse writes its result here: one struct config * */
+	bool have_pipe;
+	bool running;
+	bool again; /* SIGHUP during the parse: read the file once more after it */
+};
+
 struct daemon {
 	const char *config_path;
 	const char *agentx_socket_arg; /* -x, overrides the config */
@@ -33,12 +45,25 @@ struct daemon {
 	const char *capture_interface_arg; /* -i */
 	struct prober *prober; /* NULL when no VPN is probed; owned */
 	struct table_view views[VIEW_COUNT];
+	struct reloader reload;
+	mtime_t next_tick;   /* engine thread: the next once-a-second chores */
+	size_t notices_seen; /* engine thread: notices queued at its last turn */
 };
 
 /* Applies a loaded configuration to the model and takes ownership of it. */
 void daemon_apply_config(struct daemon *d, struct config *c);
-/* SIGHUP: parse the file whole; swap it in only if it is valid. */
-void daemon_reload(struct daemon *d);
+/* SIGHUP: parse the file whole on the reload thread; swap it in only if it
+ * is valid (daemon_reload_done, when daemon_reload_fd is readable). */
+void daemon_request_reload(struct daemon *d);
+/* Readable when a parse has finished; -1 when none runs. */
+int daemon_reload_fd(const struct daemon *d);
+void daemon_reload_done(struct daemon *d);
+/* Lets a running parse go: it is never waited for (it may be stuck on a FIFO). */
+void daemon_reload_abandon(struct daemon *d);
+/* At exit: abandons a running parse, closes what the reloads opened. */
+void daemon_reload_close(struct daemon *d);
+/* Once a second, live: expiry, capture retry, kernel drop counts. */
+void daemon_tick(struct daemon *d);
 /* Passive capture from a file or an interface (exactly one non-NULL). */
 int daemon_open_capture(struct daemon *d, const char *file, const char *iface);
 void daemon_close_capture(struct daemon *d);

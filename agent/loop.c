@@ -10,24 +10,53 @@
 
 #include "../capture/engine.h"
 #include "../probe/engine.h"
+#include "agentx.h"
 #include "daemon.h"
+#include "modellock.h"
 #include "notify.h"
 #include "../mib/log.h"
+
+/*
+ * Every signal that would otherwise end the process or be lost is either
+ * acted on here or ignored on purpose, and said so in the log: HUP reloads,
+ * TERM and INT stop, USR1 logs a summary of the state, the rest of the
+ * asynchronous ones (USR2, ALRM, VTALRM, PROF, IO, PWR) are logged and
+ * ignored.  SIGPIPE is ignored: a dead master turns our next AgentX write
+ * into it, and the ping notices instead.  SIGQUIT keeps its core dump.
+ */
+static const int handled_signals[] = {SIGHUP,  SIGTERM, SIGINT, SIGUSR1, SIGUSR2,
+				      SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR};
 
 int loop_signals_open(struct daemon *d)
 {
 	sigset_t set;
 
-	/* A dead master turns our next AgentX write into SIGPIPE; the ping notices instead. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
+		sigaddset(&set, handled_signals[i]);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return d->signal_fd < 0 ? -1 : 0;
+}
+
+/* SIGUSR1: one line an operator can read without SNMP. */
+static void log_summary(const struct daemon *d)
+{
+	const struct model *m = d->model;
+	const struct global_counters *g = &m->g;
+
+	mvpn_log(LOG_NOTICE,
+		 "state: %zu VPNs; packets seen %llu, malformed %llu, on unknown MDTs %llu, kernel "
+		 "drops %llu; state changes %llu; notifications sent %llu, lost %llu, waiting "
+		 "%u; probes sent %llu, received %llu",
+		 m->n_vpns, (unsigned long long)g->packets_seen, (unsigned long long)g->malformed,
+		 (unsigned long long)g->unknown_mdt, (unsigned long long)g->capture_kernel_drops,
+		 (unsigned long long)g->changes, (unsigned long long)g->notifications_sent,
+		 (unsigned long long)g->notifications_lost, notify_waiting(m),
+		 (unsigned long long)m->probing.tx_total,
+		 (unsigned long long)m->probing.rx_result[PROBE_RX_OK]);
 }
 
 static void handle_signals(struct daemon *d)
@@ -35,21 +64,31 @@ static void handle_signals(struct daemon *d)
 	struct signalfd_siginfo si;
 
 	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			mvpn_log(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
-			daemon_reload(d);
-		} else {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			daemon_request_reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
 			mvpn_log(LOG_INFO, "signal %u: stopping", si.ssi_signo);
 			d->stopping = true;
+			break;
+		case SIGUSR1:
+			log_summary(d);
+			break;
+		default:
+			mvpn_log(LOG_NOTICE, "signal %u (%s) from pid %u ignored: HUP reloads, TERM "
+				 "stops, USR1 logs the state", si.ssi_signo,
+				 strsignal((int)si.ssi_signo), si.ssi_pid);
+			break;
 		}
 	}
 }
 
 /*
- * A replay reads in chunks until a loop turn has spent REPLAY_SLICE_NS on it.
- * Answering one AgentX request takes net-snmp two or three loop turns (its
- * internal callback pipe), so the slice, not a packet count, bounds how long
- * a manager waits while a big capture replays.
+ * A replay reads in chunks until a loop turn has spent REPLAY_SLICE_NS on it;
+ * then the model is let go, so that a manager's request waits at most one
+ * slice (modellock.h).
  */
 #define REPLAY_CHUNK 256
 #define REPLAY_SLICE_NS 5000000ll
@@ -97,77 +136,90 @@ static bool replaying(const struct daemon *d)
 	return d->capture && d->capture->offline && !d->capture->finished;
 }
 
-/* Wake up when the next probe, echo or report is due. */
-static void probe_timeout(struct daemon *d, struct timeval *timeout, int *block)
+/* Shortens *timeout to reach `next` (model time, `now` now); MTIME_NEVER: no change. */
+static void wake_by(mtime_t now, mtime_t next, struct timeval *timeout)
 {
-	mtime_t now = mclock_now(&d->model->clock);
-	mtime_t next = prober_run(d->prober, now);
 	mtime_t wait = next > now ? next - now : 0;
 	struct timeval tv = {.tv_sec = (time_t)(wait / MTIME_SEC),
 			     .tv_usec = (suseconds_t)(wait % MTIME_SEC / 1000)};
 
-	if (next == MTIME_NEVER)
-		return;
-	if (*block || timercmp(&tv, timeout, <))
+	if (next != MTIME_NEVER && timercmp(&tv, timeout, <))
 		*timeout = tv;
-	*block = 0;
 }
 
+/* Live, the model's clock runs by itself: once a second, expire what is due,
+ * retry a lost capture, read the kernel's drop counts. */
+#define TICK_INTERVAL MTIME_SEC
+
+static void tick(struct daemon *d)
+{
+	mtime_t now = mclock_monotonic();
+
+	if (now < d->next_tick)
+		return;
+	d->next_tick = now + TICK_INTERVAL;
+	daemon_tick(d);
+}
+
+/* One turn; called, and returns, with the model locked. */
 static void loop_once(struct daemon *d)
 {
-	int numfds = 0, block = 0;
+	int numfds = 0;
 	fd_set readfds;
 	struct timeval timeout = {.tv_sec = 1};
 
 	FD_ZERO(&readfds);
-	snmp_select_info(&numfds, &readfds, &timeout, &block);
 	add_fd(d->signal_fd, &readfds, &numfds);
+	add_fd(daemon_reload_fd(d), &readfds, &numfds);
 	if (d->prober) {
 		add_fd(prober_fd(d->prober), &readfds, &numfds);
 		add_fd(prober_errqueue_fd(d->prober), &readfds, &numfds);
-		probe_timeout(d, &timeout, &block);
+		mtime_t now = mclock_now(&d->model->clock);
+		wake_by(now, prober_run(d->prober, now), &timeout);
 	}
 	if (d->capture)
 		add_fd(capture_fd(d->capture), &readfds, &numfds);
-	if (replaying(d)) {
-		/* Poll, do not wait: the file is always ready. */
-		block = 0;
-		timeout = (struct timeval){0};
-	}
-	int n = select(numfds, &readfds, NULL, NULL, block ? NULL : &timeout);
+	wake_by(mclock_monotonic(), d->next_tick, &timeout);
+	if (replaying(d))
+		timeout = (struct timeval){0}; /* poll, do not wait: the file is always ready */
+	model_unlock();
+	int n = select(numfds, &readfds, NULL, NULL, &timeout);
+	model_lock();
 	if (n < 0) {
 		if (errno != EINTR)
 			mvpn_log(LOG_ERR, "select: %s", strerror(errno));
 		return;
 	}
 	if (n > 0) {
-		if (FD_ISSET(d->signal_fd, &readfds)) {
-			FD_CLR(d->signal_fd, &readfds);
+		if (FD_ISSET(d->signal_fd, &readfds))
 			handle_signals(d);
-		}
+		int rfd = daemon_reload_fd(d);
+		if (rfd >= 0 && FD_ISSET(rfd, &readfds))
+			daemon_reload_done(d);
 		if (d->prober)
 			prober_read(d->prober); /* cheap when nothing is there */
 		int cfd = d->capture ? capture_fd(d->capture) : -1;
-		if (cfd >= 0 && FD_ISSET(cfd, &readfds)) {
-			FD_CLR(cfd, &readfds);
-			if (capture_read(d->capture, -1) < 0)
-				daemon_capture_lost(d);
-		}
-		snmp_read(&readfds);
-	} else {
-		snmp_timeout();
+		if (cfd >= 0 && FD_ISSET(cfd, &readfds) && capture_read(d->capture, -1) < 0)
+			daemon_capture_lost(d);
 	}
 	if (replaying(d))
 		replay_some(d);
-	/* Judge what the engines just learned, then announce it. */
+	tick(d);
+	/* Judge what the engines just learned; the AgentX thread announces it. */
 	alarms_run(d->model, mclock_now(&d->model->clock));
-	notify_drain(d);
-	run_alarms(); /* net-snmp's timers */
-	netsnmp_check_outstanding_agent_requests();
+	size_t queued = d->model->alarms.queue.len;
+	if (queued > d->notices_seen) /* new ones: once per turn that adds some */
+		agentx_wake();
+	d->notices_seen = queued;
 }
 
 void loop_run(struct daemon *d)
 {
-	while (!d->stopping)
+	model_lock();
+	d->next_tick = mclock_monotonic() + TICK_INTERVAL;
+	while (!d->stopping && !agentx_failed())
 		loop_once(d);
+	model_unlock();
+	if (agentx_failed())
+		mvpn_log(LOG_ERR, "the AgentX subagent could not start: stopping");
 }

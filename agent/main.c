@@ -12,10 +12,13 @@
 #include "agentx.h"
 #include "daemon.h"
 #include "loop.h"
+#include "modellock.h"
 #include "privilege.h"
 #include "../mib/log.h"
 
 #define DEFAULT_CONFIG "/etc/mvpnmon/mvpnmond.conf"
+/* How long a stop waits for the AgentX thread to close its session. */
+#define AGENTX_STOP_WAIT_MS 3000
 
 static void usage(FILE *out)
 {
@@ -136,6 +139,12 @@ int main(int argc, char **argv)
 	agentx_log_to_snmp();
 	if (parse_options(&d, argc, argv, &status))
 		return status;
+	/* Before the first load: a SIGHUP during it is a reload done after it,
+	 * and a SIGTERM stops the daemon once it is up, instead of killing it. */
+	if (!d.check_only && loop_signals_open(&d) < 0) {
+		mvpn_log(LOG_ERR, "cannot set up signals: %s", strerror(errno));
+		return 1;
+	}
 	struct config *c = config_load(d.config_path);
 	if (!c)
 		return EXIT_CONFIG;
@@ -161,22 +170,34 @@ int main(int argc, char **argv)
 		mvpn_log(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
 		return 1;
 	}
-	if (loop_signals_open(&d) < 0 || (d.pidfile && write_pidfile(d.pidfile) < 0))
+	if (d.pidfile && write_pidfile(d.pidfile) < 0)
 		return 1;
 	if ((file || iface) && daemon_open_capture(&d, file, iface) < 0)
 		status = 1;
 	/* Everything privileged is open: the capture, the probe sockets, the log. */
 	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
 		status = 1;
-	else if (agentx_start(&d) < 0)
+	else if (agentx_thread_start(&d) < 0)
 		status = 1;
 	else
 		loop_run(&d);
-	agentx_stop();
+	status = status || agentx_failed();
+	daemon_reload_close(&d);
+	/* A master that never answers holds the AgentX thread: then it may still
+	 * read the model, which is left alone (the process ends anyway). */
+	bool agentx_ended = agentx_thread_stop(AGENTX_STOP_WAIT_MS);
+	model_lock();
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
+	model_unlock();
 	if (d.pidfile)
 		unlink(d.pidfile);
+	if (!agentx_ended) {
+		/* The AgentX thread still holds the model and net-snmp's state:
+		 * end here, without the exit handlers that would free them. */
+		fflush(NULL);
+		_exit(status);
+	}
 	config_free(d.config);
 	model_free(d.model);
 	close(d.signal_fd);

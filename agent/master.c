@@ -3,6 +3,8 @@
 #include "daemon.h" /* net-snmp's headers first, as agent_callbacks.h needs them */
 #include <net-snmp/agent/agent_callbacks.h>
 
+#include "modellock.h"
+#include "notify.h"
 #include "../mib/log.h"
 
 /* RFC 2741 6.1: agentx-Ping-PDU.  net-snmp keeps its AgentX constants in a
@@ -23,6 +25,7 @@ static int ping_answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu
 	ping_pending = false;
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu || pdu->errstat != SNMP_ERR_NOERROR)
 		return 1;
+	model_lock();
 	/* The master read its clock between our send and its answer: take the
 	 * middle, off by at most half a round trip on a local socket. */
 	mtime_t at = ping_sent_at + (now - ping_sent_at) / 2;
@@ -32,6 +35,7 @@ static int ping_answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu
 		mvpn_log(LOG_INFO, "master sysUpTime %lu.%02lu s%s", (unsigned long)(uptime / 100),
 			 (unsigned long)(uptime % 100),
 			 was_known ? " (it moved: TimeStamps follow it from now)" : "");
+	model_unlock();
 	return 1;
 }
 
@@ -76,7 +80,10 @@ static int session_stopped(int major, int minor, void *server_arg, void *client_
 	(void)major, (void)minor, (void)server_arg, (void)client_arg;
 	session = NULL;
 	ping_pending = false; /* net-snmp drops the request with the session */
+	notify_session_lost();
+	model_lock();
 	mclock_forget_master(&the_daemon->model->clock);
+	model_unlock();
 	return 0;
 }
 
@@ -88,6 +95,11 @@ void master_init(struct daemon *d)
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
 			       session_stopped, NULL);
 	snmp_alarm_register(MASTER_PING_SECONDS, SA_REPEAT, ping_alarm, NULL);
+}
+
+netsnmp_session *master_session(void)
+{
+	return session;
 }
 
 bool master_connected(void)

@@ -1,9 +1,13 @@
 #include "notify.h"
 
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "master.h"
+#include "modellock.h"
 #include "oids.h"
 #include "../mib/log.h"
 
@@ -116,19 +120,149 @@ static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, 
 	add_var(vars, name, OID_LENGTH(name), type, value, len);
 }
 
+/*
+ * The outbox: notifications handed to the master and not yet acknowledged.
+ * RFC 2741 7.1.10: the master answers each Notify-PDU with a Response-PDU,
+ * so a notification counts as sent (mvpnNotificationsSent) only when that
+ * answer says noError.  One not answered (the master stopped, hung, or
+ * dropped the session) stays here and is sent again once a session is open;
+ * one the master refuses is logged and counted lost.  What waits here and
+ * in the model's queue is mvpnNotificationsWaiting; the model's queue is
+ * bounded, and what falls out of it is counted lost.  A notification the
+ * master took just as its session died may so reach the receivers twice:
+ * never zero times while it is counted.
+ */
+#define AGENTX_NOTIFY_PDU 12 /* RFC 2741 6.1; see master.c for why not protocol.h */
+#define OUTBOX_CAP 16
+
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_IN_FLIGHT };
+
+struct slot {
+	enum slot_state state;
+	unsigned gen;                /* which send an answer belongs to */
+	uint64_t seq;                /* the order notices were queued in */
+	netsnmp_variable_list *vars; /* owned */
+	bool is_start;
+	const char *name;
+	char what[256];
+};
+
+static struct {
+	struct slot slot[OUTBOX_CAP];
+	atomic_uint used; /* slots not free: read by the engine thread too */
+	uint64_t next_seq;
+	bool start_queued, start_acked;
+	struct daemon *d;
+} box;
+
+#define MAGIC_SLOT_BITS 5 /* 2^5 > OUTBOX_CAP */
+
+static struct slot *free_slot(void)
+{
+	for (size_t i = 0; i < OUTBOX_CAP; i++)
+		if (box.slot[i].state == SLOT_FREE)
+			return &box.slot[i];
+	return NULL;
+}
+
+static void release(struct slot *sl)
+{
+	snmp_free_varbind(sl->vars);
+	sl->vars = NULL;
+	sl->state = SLOT_FREE;
+	atomic_fetch_sub(&box.used, 1);
+}
+
+static int answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+	uintptr_t m = (uintptr_t)magic;
+	struct slot *sl = &box.slot[m & ((1u << MAGIC_SLOT_BITS) - 1)];
+	struct model *model = box.d->model;
+
+	(void)s, (void)reqid;
+	if (sl->state != SLOT_IN_FLIGHT || sl->gen != (unsigned)(m >> MAGIC_SLOT_BITS))
+		return 1; /* an answer to a send already given up (the session was lost) */
+	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu) {
+		mvpn_log(LOG_WARNING, "%s not acknowledged by the master; it waits to be sent again",
+			 sl->name);
+		sl->state = SLOT_READY;
+		return 1;
+	}
+	model_lock();
+	if (pdu->errstat == SNMP_ERR_NOERROR) {
+		model->g.notifications_sent++;
+		mvpn_log(LOG_INFO, "sent %s: %s", sl->name, sl->what);
+	} else {
+		model->g.notifications_lost++;
+		mvpn_log(LOG_ERR, "the master refused %s (AgentX error %ld): %s", sl->name,
+			 pdu->errstat, sl->what);
+	}
+	model_unlock();
+	if (sl->is_start)
+		box.start_acked = true;
+	release(sl);
+	return 1;
+}
+
+static bool send_slot(struct slot *sl)
+{
+	netsnmp_session *session = master_session();
+	netsnmp_pdu *pdu;
+
+	if (!session || !(pdu = snmp_pdu_create(AGENTX_NOTIFY_PDU)))
+		return false;
+	pdu->variables = snmp_clone_varbind(sl->vars);
+	pdu->sessid = session->sessid;
+	sl->gen = (sl->gen + 1) & (UINT_MAX >> MAGIC_SLOT_BITS);
+	uintptr_t magic = ((uintptr_t)sl->gen << MAGIC_SLOT_BITS) | (uintptr_t)(sl - box.slot);
+	if (!pdu->variables || snmp_async_send(session, pdu, answered, (void *)magic) == 0) {
+		snmp_free_pdu(pdu);
+		return false;
+	}
+	sl->state = SLOT_IN_FLIGHT;
+	return true;
+}
+
+/* Sends what is ready, oldest first; stops at the first that cannot go. */
+static void send_ready(void)
+{
+	for (;;) {
+		struct slot *oldest = NULL;
+		for (size_t i = 0; i < OUTBOX_CAP; i++) {
+			struct slot *sl = &box.slot[i];
+			if (sl->state == SLOT_READY && (!oldest || sl->seq < oldest->seq))
+				oldest = sl;
+		}
+		if (!oldest || !send_slot(oldest))
+			return;
+	}
+}
+
+static void fill_slot(struct slot *sl, netsnmp_variable_list *vars, const char *name,
+		      bool is_start)
+{
+	sl->vars = vars;
+	sl->name = name;
+	sl->is_start = is_start;
+	sl->seq = box.next_seq++;
+	sl->state = SLOT_READY;
+	atomic_fetch_add(&box.used, 1);
+}
+
 /* mvpnAgentStart, once per process: its counters began at zero.  It waits
  * for the master's sysUpTime, which mvpnCounterDiscontinuityTime is in, and
- * goes before every other notification.  True once it has gone. */
-static bool announce_start(struct daemon *d)
+ * goes before every other notification: they wait until the master took it.
+ * Called with the model locked. */
+static void queue_start(struct model *m)
 {
-	static bool announced;
-	struct model *m = d->model;
 	struct cell started, date;
 	netsnmp_variable_list *vars = NULL;
 	oid trap[] = {MVPN_OID_NOTIFICATIONS, NOTIFICATION_AGENT_START};
+	struct slot *sl = free_slot();
 
-	if (announced || !m->clock.master_known)
-		return announced;
+	if (box.start_queued || !m->clock.master_known || !sl)
+		return;
+	box.start_queued = true;
 	cell_timestamp_real(&started, &m->clock, m->clock.started);
 	cell_date_real(&date, &m->clock, m->clock.started);
 	u_long ticks = (u_long)started.number;
@@ -139,36 +273,74 @@ static bool announce_start(struct daemon *d)
 	if (!vars) {
 		mvpn_log(LOG_ERR, "out of memory: mvpnAgentStart not sent");
 		m->g.notifications_lost++;
-		return announced = true;
+		box.start_acked = true;
+		return;
 	}
-	send_v2trap(vars);
-	snmp_free_varbind(vars);
-	m->g.notifications_sent++;
-	announced = true;
-	mvpn_log(LOG_INFO, "sent mvpnAgentStart: counters began at sysUpTime %lu", ticks);
-	return true;
+	fill_slot(sl, vars, "mvpnAgentStart", true);
+	snprintf(sl->what, sizeof(sl->what), "counters began at sysUpTime %lu", ticks);
 }
 
-void notify_drain(struct daemon *d)
+/* Moves notices from the model's queue into free slots.  Model locked. */
+static void take_notices(struct model *m)
 {
-	struct model *m = d->model;
+	struct slot *sl;
 	struct notice n;
-	char what[256];
 
-	if (!master_connected() || !announce_start(d))
-		return;
-
-	while (notice_pop(&m->alarms, &n)) {
+	while ((sl = free_slot()) && notice_pop(&m->alarms, &n)) {
 		netsnmp_variable_list *vars = notice_vars(&m->clock, &n);
+		char what[sizeof(sl->what)];
 		notice_describe(&n, what, sizeof(what));
 		if (!vars) {
 			mvpn_log(LOG_ERR, "out of memory: %s not sent: %s", notice_name(n.kind), what);
 			m->g.notifications_lost++;
 			continue;
 		}
-		send_v2trap(vars);
-		snmp_free_varbind(vars);
-		m->g.notifications_sent++;
-		mvpn_log(LOG_INFO, "sent %s: %s", notice_name(n.kind), what);
+		fill_slot(sl, vars, notice_name(n.kind), false);
+		memcpy(sl->what, what, sizeof(what));
 	}
+}
+
+void notify_drain(struct daemon *d)
+{
+	struct model *m = d->model;
+
+	box.d = d;
+	if (!master_connected())
+		return;
+	if (!box.start_queued) {
+		model_lock();
+		queue_start(m);
+		model_unlock();
+	}
+	send_ready();
+	if (!box.start_acked)
+		return;
+	model_lock();
+	take_notices(m);
+	model_unlock();
+	send_ready();
+}
+
+void notify_session_lost(void)
+{
+	for (size_t i = 0; i < OUTBOX_CAP; i++)
+		if (box.slot[i].state == SLOT_IN_FLIGHT) {
+			box.slot[i].state = SLOT_READY;
+			box.slot[i].gen++; /* a late answer to the old send is ignored */
+		}
+}
+
+unsigned notify_waiting(const struct model *m)
+{
+	return (unsigned)m->alarms.queue.len + atomic_load(&box.used);
+}
+
+void notify_shutdown(void)
+{
+	for (size_t i = 0; i < OUTBOX_CAP; i++)
+		if (box.slot[i].state != SLOT_FREE) {
+			mvpn_log(LOG_WARNING, "stopping: %s not acknowledged by the master: %s",
+				 box.slot[i].name, box.slot[i].what);
+			release(&box.slot[i]);
+		}
 }

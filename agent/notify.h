@@ -1,14 +1,22 @@
 /*
  * The model's notices (mib/alarms.h) as SNMPv2 notifications, handed to the
  * master agent over AgentX; the master sends them to its trap sinks.
- * Notices wait in the model while no master is connected.
+ * Everything here runs on the AgentX thread (agentx.h).
  */
 #ifndef MVPN_NOTIFY_H
 #define MVPN_NOTIFY_H
 
 struct daemon;
+struct model;
 
-/* Sends every waiting notice, if a master is connected. */
+/* Hands waiting notices to the master, if a session is open. */
 void notify_drain(struct daemon *d);
+/* The session is gone: what was in flight is sent again on the next one. */
+void notify_session_lost(void);
+/* Notices not yet acknowledged: in the model's queue and in flight.  Any
+ * thread, with the model locked. */
+unsigned notify_waiting(const struct model *m);
+/* At exit: logs and frees what was never acknowledged. */
+void notify_shutdown(void);
 
 #endif

@@ -67,7 +67,9 @@ enum mvpn_globals_col {
 	COL_AGENT_START_DATE,
 	COL_CONFIG_LAST_LOAD_DATE,
 	COL_LAST_CHANGE_DATE,
-	COL_GLOBALS_LAST = COL_LAST_CHANGE_DATE
+	/* 40 to 47: the capture's frame counters */
+	COL_NOTIFICATIONS_WAITING = 48,
+	COL_GLOBALS_LAST = COL_NOTIFICATIONS_WAITING
 };
 
 enum mvpn_vpn_col {

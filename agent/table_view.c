@@ -3,6 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "modellock.h"
+
 void cell_int(struct cell *c, long v)
 {
 	c->type = ASN_INTEGER;
@@ -246,6 +248,8 @@ static int table_view_handler(netsnmp_mib_handler *handler, netsnmp_handler_regi
 	const struct table_view *tv = handler->myvoid;
 
 	(void)reg;
+	/* The engines write the model on their own thread (agentx.h). */
+	model_lock();
 	for (netsnmp_request_info *r = requests; r; r = r->next) {
 		if (r->processed)
 			continue;
@@ -264,6 +268,7 @@ static int table_view_handler(netsnmp_mib_handler *handler, netsnmp_handler_regi
 			break;
 		}
 	}
+	model_unlock();
 	return SNMP_ERR_NOERROR;
 }
 

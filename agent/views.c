@@ -1,5 +1,6 @@
 /* The MIB's scalar group and tables, read straight from the model. */
 #include "daemon.h"
+#include "notify.h"
 #include "oids.h"
 
 #include "../probe/engine.h"
@@ -64,6 +65,7 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 		cell_counter64(c, m->probing.rx_result[PROBE_RX_DUPLICATE]);
 		break;
 	case COL_NOTIFICATIONS_LOST: cell_counter64(c, g->notifications_lost); break;
+	case COL_NOTIFICATIONS_WAITING: cell_gauge(c, notify_waiting(m)); break;
 	case COL_PE_ROWS_RECLAIMED: cell_counter64(c, g->pe_rows_reclaimed); break;
 	default: return false;
 	}

@@ -42,7 +42,7 @@ const char *probe_error_name(enum probe_error e)
 
 static bool cursor_u64(struct cursor *c, uint64_t *v)
 {
-	uint32_t hi, lo;
+	uint32_t hi = 0, lo = 0; /* cursor_has() above: both are read */
 
 	if (!cursor_has(c, 8))
 		return false;

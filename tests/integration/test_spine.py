@@ -23,7 +23,7 @@ vpn "globex" {
 }
 """
 
-SCALARS = 39
+SCALARS = 40
 VPN_COLUMNS = 21
 PE_COLUMNS = 16  # expected PEs have rows (status missing) before anything is heard
 
