@@ -6,7 +6,7 @@ WARN      := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"' -pthread
 # The engines and the AgentX subagent run on threads of their own (agent/agentx.h).
 LDFLAGS   += -pthread
-PKGS      := libconfuse libpcap
+PKGS      := libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
@@ -64,14 +64,14 @@ FUZZ_HDR   := $(wildcard tests/fuzz/*.h)
 FUZZ_REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/fuzz-replay/fuzz_%)
 # What the config harness links: no net-snmp, no capture.
 CONFIG_SRC := agent/config.c agent/config_text.c mib/addr.c mib/log.c
-CONFIG_LIBS = $(shell pkg-config --libs libconfuse 2>/dev/null) -lm
+CONFIG_LIBS = -lm
 # What the packet harnesses link: the parsers alone.
 PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/parse_pim.c \
 	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator \
+	bench-emulator bench-config \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -129,7 +129,7 @@ bench-emulator: $(EMULATOR_BIN)
 	/usr/bin/python3 tests/bench/emulator_timing.py
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk bench-emulator
+bench: bench-engines bench-walk bench-emulator bench-config
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -141,6 +141,15 @@ $(B)/fuzz-replay/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZ
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) \
 		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/config"' tests/fuzz/fuzz_config.c \
 		tests/fuzz/replay.c $(CONFIG_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS) $(CONFIG_LIBS)
+
+# config_load() at 1k, 10k and 100k VPNs beside reading the file alone; writes
+# tests/bench/results/config_load.txt.  Links the loader alone, as fuzz_config does.
+$(B)/bench/bench_config: tests/bench/bench_config.c tests/bench/bench.h $(CONFIG_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< $(CONFIG_SRC:%.c=$(B)/%.o) -o $@ $(LDFLAGS) $(CONFIG_LIBS)
+
+bench-config: $(B)/bench/bench_config
+	nice -n 5 $(B)/bench/bench_config -o tests/bench/results/config_load.txt
 
 # The model harness takes frames the whole way into the model: the engines.
 $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)

@@ -1,12 +1,16 @@
 #include "config.h"
 
-#include <confuse.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../mib/log.h"
 #include "config_text.h"
@@ -14,242 +18,311 @@
 /* The probe header of an IPv4 sender (probe/wire.h): the smallest probe payload. */
 #define PROBE_MIN_SIZE 32
 
-/* Limits that keep a typo from asking for absurd memory or timers. */
-struct int_limit {
-	const char *name;
-	long lo, hi;
+/* One load: the file's name for messages and whether it failed.  Only the
+ * first problem is reported (later ones may be its consequences). */
+struct load {
+	const char *file;
+	bool failed;
 };
 
-static const struct int_limit int_limits[] = {
-	{"index", 1, 4294967295L},
-	{"agentx-ping-interval", 0, 3600},
-	{"startup-grace", 0, 86400},
-	{"change-log-size", 1, 10000000L},
-	{"max-pes-per-vpn", 1, 100000000L},
-	{"max-cgroups-per-vpn", 1, 100000000L},
-	{"max-data-mdts-per-vpn", 1, 100000000L},
-	{"notification-rate-limit", 0, 10000},
-	{"pe-check-interval", 1, 3600},
-	{"notification-rate-interval", 1, 86400},
-	{"probe-loss-timeout", 1, 60},
-	{"probe-unreachable-time", 1, 86400},
-	{"echo-interval", 10, 60000},
-	{"igmp-report-interval", 1, 3600},
-	{"rate", 1, 10000},
-	{"size", PROBE_MIN_SIZE, 1400},
-	{"window", 1, 3600},
-	{"port", 1, 65535},
-	{"igmp-version", 2, 3},
-};
+static void fail(struct load *ld, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void config_error_sink(cfg_t *cfg, const char *fmt, va_list ap)
+static void fail(struct load *ld, int line, const char *fmt, ...)
 {
 	char msg[512];
+	va_list ap;
 
+	if (ld->failed)
+		return;
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename)
-		mvpn_log(LOG_ERR, "%s:%d: %s", cfg->filename, cfg->line, msg);
-	else
-		mvpn_log(LOG_ERR, "config: %s", msg);
+	va_end(ap);
+	mvpn_log(LOG_ERR, "%s:%d: %s", ld->file, line, msg);
+	ld->failed = true;
 }
 
-/*
- * Value callbacks run while the lexer still stands on the value's line (the
- * validate callbacks run only when a section closes), so every check that can
- * be made on one value is made here, and its message names the right line.
- */
-static int parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+/* ---- the schema: what each section may hold ---- */
+
+enum kind { K_INT, K_FLOAT, K_BOOL, K_STR, K_LIST, K_SECTION, K_TITLED };
+
+#define NO_FIELD ((size_t)-1)
+
+/* An option; K_INT options with a field are unsigned members of the struct
+ * being filled, with a default and limits that keep a typo from asking for
+ * absurd memory or timers. */
+struct opt {
+	const char *name;
+	enum kind kind;
+	size_t field;
+	long long def, lo, hi;
+};
+
+#define INT_OPT(n, s, f, d, l, h) {n, K_INT, offsetof(struct s, f), d, l, h}
+
+/* The order is the order of the set[] slots below; vpn first, as most items are VPNs. */
+enum { T_VPN, T_TUNNEL, T_THRESHOLDS, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
+       T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
+static const struct opt top_opts[] = {
+	{"vpn", K_TITLED, NO_FIELD, 0, 0, 0},
+	{"tunnel", K_TITLED, NO_FIELD, 0, 0, 0},
+	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
+	{"agentx-socket", K_STR, offsetof(struct config, agentx_socket), 0, 0, 0},
+	{"user", K_STR, offsetof(struct config, user), 0, 0, 0},
+	{"capture-interface", K_STR, offsetof(struct config, capture_interface), 0, 0, 0},
+	{"capture-file", K_STR, offsetof(struct config, capture_file), 0, 0, 0},
+	{"probe-interface", K_STR, offsetof(struct config, probe_interface), 0, 0, 0},
+	{"probe-local-address", K_STR, NO_FIELD, 0, 0, 0},
+	INT_OPT("agentx-ping-interval", config, agentx_ping_interval, 5, 0, 3600),
+	INT_OPT("startup-grace", config, startup_grace, 105, 0, 86400),
+	INT_OPT("change-log-size", config, change_log_size, 10000, 1, 10000000),
+	INT_OPT("max-pes-per-vpn", config, max_pes_per_vpn, 1000, 1, 100000000),
+	INT_OPT("max-cgroups-per-vpn", config, max_cgroups_per_vpn, 100000, 1, 100000000),
+	INT_OPT("max-data-mdts-per-vpn", config, max_data_mdts_per_vpn, 10000, 1, 100000000),
+	INT_OPT("notification-rate-limit", config, notify_rate_limit, 10, 0, 10000),
+	INT_OPT("notification-rate-interval", config, notify_rate_interval, 60, 1, 86400),
+	INT_OPT("pe-check-interval", config, pe_check_interval, 10, 1, 3600),
+	INT_OPT("probe-loss-timeout", config, probe_loss_timeout, 2, 1, 60),
+	INT_OPT("probe-unreachable-time", config, probe_unreachable_time, 10, 1, 86400),
+	INT_OPT("echo-interval", config, echo_interval_ms, 1000, 10, 60000),
+	INT_OPT("igmp-report-interval", config, igmp_report_interval, 60, 1, 3600),
+};
+
+enum { V_INDEX, V_DEFAULT_MDT, V_EXPECTED, V_PROBE, V_THRESHOLDS };
+static const struct opt vpn_opts[] = {
+	{"index", K_INT, NO_FIELD, 0, 1, 4294967295LL},
+	{"default-mdt", K_STR, NO_FIELD, 0, 0, 0},
+	{"expected-pes", K_LIST, NO_FIELD, 0, 0, 0},
+	{"probe", K_SECTION, NO_FIELD, 0, 0, 0},
+	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
+};
+
+enum { P_ENABLED, P_SENDERS, P_RECEIVERS, P_FIRST_INT };
+static const struct opt probe_opts[] = {
+	{"enabled", K_BOOL, NO_FIELD, 0, 0, 0},
+	{"senders", K_LIST, NO_FIELD, 0, 0, 0},
+	{"receivers", K_LIST, NO_FIELD, 0, 0, 0},
+	INT_OPT("rate", probe_config, rate, 10, 1, 10000),
+	INT_OPT("size", probe_config, size, 64, PROBE_MIN_SIZE, 1400),
+	INT_OPT("window", probe_config, window, 60, 1, 3600),
+	INT_OPT("port", probe_config, port, 5010, 1, 65535),
+	INT_OPT("igmp-version", probe_config, igmp_version, 3, 2, 3),
+};
+
+/* Rising then falling, per metric (enum metric's order). */
+static const struct opt threshold_opts[2 * METRICS] = {
+	{"loss-rising", K_FLOAT, NO_FIELD, 0, 0, 0},   {"loss-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
+	{"delay-rising", K_FLOAT, NO_FIELD, 0, 0, 0},  {"delay-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
+	{"jitter-rising", K_FLOAT, NO_FIELD, 0, 0, 0}, {"jitter-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
+};
+
+static const struct opt tunnel_opts[] = {{"remote", K_STR, NO_FIELD, 0, 0, 0}};
+
+#define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_OPTS 32
+
+/* A section's items by option: set[i] is the item for opts[i] (for a titled
+ * section kind, the first of them), or NULL. */
+struct bound {
+	const struct conf_item *set[MAX_OPTS];
+	size_t count[MAX_OPTS];
+};
+
+static bool kind_fits(struct load *ld, const struct opt *o, const struct conf_item *it)
 {
+	bool sec = o->kind == K_SECTION || o->kind == K_TITLED;
+
+	if (sec && !it->section)
+		fail(ld, it->line, "%s is a section: %s%s { ... }", o->name, o->name,
+		     o->kind == K_TITLED ? " \"NAME\"" : "");
+	else if (!sec && it->section)
+		fail(ld, it->line, "%s is an option: %s = ...", o->name, o->name);
+	else if (o->kind == K_TITLED && !it->title)
+		fail(ld, it->line, "%s needs a name: %s \"NAME\" { ... }", o->name, o->name);
+	else if (o->kind == K_SECTION && it->title)
+		fail(ld, it->line, "%s takes no name: %s { ... }", o->name, o->name);
+	else if (!sec && o->kind != K_LIST && it->list)
+		fail(ld, it->line, "%s takes one value, not a list", o->name);
+	return !ld->failed;
+}
+
+/* Sorts a section's items by option, refusing what the section cannot hold
+ * and anything but a titled section given twice. */
+static bool bind(struct load *ld, const struct conf_item *items, const struct opt *opts,
+		 size_t n, struct bound *b)
+{
+	memset(b, 0, sizeof(*b));
+	for (const struct conf_item *it = items; it; it = it->next) {
+		size_t i = 0;
+
+		while (i < n && strcmp(opts[i].name, it->name) != 0)
+			i++;
+		if (i == n) {
+			fail(ld, it->line, "no such option '%s'", it->name);
+			return false;
+		}
+		if (!kind_fits(ld, &opts[i], it))
+			return false;
+		if (b->set[i] && opts[i].kind != K_TITLED) {
+			if (it->section)
+				fail(ld, it->line, "more than one %s section (the first is on line %d)",
+				     it->name, b->set[i]->line);
+			else
+				fail(ld, it->line, "%s is set twice (first on line %d)", it->name,
+				     b->set[i]->line);
+			return false;
+		}
+		if (!b->set[i])
+			b->set[i] = it;
+		b->count[i]++;
+	}
+	return true;
+}
+
+/* ---- values ---- */
+
+static const struct conf_value *value_of(const struct conf_item *it)
+{
+	return it->values;
+}
+
+static bool get_int(struct load *ld, const struct conf_item *it, const struct opt *o,
+		    long long *out)
+{
+	const struct conf_value *v = value_of(it);
 	char *end;
-	long v;
 
 	errno = 0;
-	v = strtol(value, &end, 0);
-	if (errno || end == value || *end) {
-		cfg_error(cfg, "%s = \"%s\" is not a whole number", opt->name, value);
-		return -1;
+	*out = strtoll(v->text, &end, 0);
+	if (errno || end == v->text || *end) {
+		fail(ld, v->line, "%s = \"%s\" is not a whole number", o->name, v->text);
+		return false;
 	}
-	for (size_t i = 0; i < sizeof(int_limits) / sizeof(int_limits[0]); i++) {
-		const struct int_limit *l = &int_limits[i];
-		if (strcmp(l->name, opt->name) == 0 && (v < l->lo || v > l->hi)) {
-			cfg_error(cfg, "%s = %ld is out of range (%ld..%ld)", opt->name, v, l->lo, l->hi);
-			return -1;
-		}
+	if (*out < o->lo || *out > o->hi) {
+		fail(ld, v->line, "%s = %lld is out of range (%lld..%lld)", o->name, *out, o->lo,
+		     o->hi);
+		return false;
 	}
-	*(long *)result = v;
-	return 0;
+	return true;
 }
 
-static int parse_default_mdt(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+/* The K_INT options of a section into their unsigned fields, defaults for those absent. */
+static bool fill_ints(struct load *ld, const struct bound *b, const struct opt *opts, size_t first,
+		      size_t n, void *base)
 {
-	struct inet_addr a;
+	for (size_t i = first; i < n; i++) {
+		long long v = opts[i].def;
 
-	if (!inet_addr_parse(&a, value) || !inet_addr_is_multicast(&a)) {
-		cfg_error(cfg, "%s \"%s\" is not an IPv4 or IPv6 multicast group", opt->name, value);
-		return -1;
+		if (b->set[i] && !get_int(ld, b->set[i], &opts[i], &v))
+			return false;
+		*(unsigned *)((char *)base + opts[i].field) = (unsigned)v;
 	}
-	*(const char **)result = value;
-	return 0;
+	return true;
 }
 
-/* Is a already in the list before this value's own slot?  Says so if it is. */
-static bool listed_before(cfg_t *cfg, cfg_opt_t *opt, const struct inet_addr *a, const char *value)
+static bool get_bool(struct load *ld, const struct conf_item *it, bool *out)
 {
-	struct inet_addr earlier;
-	unsigned n = cfg_opt_size(opt); /* already counts this value's slot */
+	static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+	const struct conf_value *v = value_of(it);
 
-	for (unsigned i = 0; i + 1 < n; i++) {
-		inet_addr_parse(&earlier, cfg_opt_getnstr(opt, i));
-		if (inet_addr_eq(a, &earlier)) {
-			cfg_error(cfg, "%s: \"%s\" is listed twice", opt->name, value);
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(v->text, yes[i]) == 0 || strcasecmp(v->text, no[i]) == 0) {
+			*out = strcasecmp(v->text, yes[i]) == 0;
 			return true;
 		}
 	}
+	fail(ld, v->line, "%s = \"%s\" is not true or false", it->name, v->text);
 	return false;
 }
 
-static int parse_expected_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+static bool dup_str(struct load *ld, const struct conf_item *it, char **out)
 {
-	struct inet_addr a;
+	*out = strdup(value_of(it)->text);
+	if (!*out)
+		fail(ld, it->line, "out of memory");
+	return *out != NULL;
+}
 
-	if (!inet_addr_parse(&a, value) || !inet_addr_is_unicast(&a)) {
-		cfg_error(cfg, "%s: \"%s\" is not a unicast IPv4 or IPv6 address", opt->name, value);
-		return -1;
+/* ---- addresses: what each role may be ---- */
+
+/*
+ * Why a is never a PE, a tunnel's end or the monitor's own address (NULL: it
+ * may be): no router sends PIM Hellos from these or ends a GRE tunnel there.
+ */
+static const char *not_a_pe(const struct inet_addr *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *b = a->bytes;
+
+	if (inet_addr_is_multicast(a))
+		return "a multicast group";
+	if (a->type == INET_IPV4) {
+		if (b[0] == 0)
+			return "in 0.0.0.0/8, \"this network\" (RFC 1122 3.2.1.3)";
+		if (b[0] == 127)
+			return "a loopback address";
+		if (b[0] == 169 && b[1] == 254)
+			return "a link-local address (RFC 3927)";
+		if (b[0] >= 240)
+			return "in 240.0.0.0/4, reserved, or the broadcast address";
+		return NULL;
 	}
-	if (listed_before(cfg, opt, &a, value))
-		return -1;
-	*(const char **)result = value;
-	return 0;
+	static const uint8_t zero[16], loopback[16] = {[15] = 1};
+	if (memcmp(b, zero, 16) == 0)
+		return "the unspecified address";
+	if (memcmp(b, loopback, 16) == 0)
+		return "a loopback address";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "a link-local address (fe80::/10)";
+	if (memcmp(b, mapped, 12) == 0)
+		return "IPv4-mapped: write the IPv4 address";
+	return NULL;
 }
 
-/* A unicast IPv4 address: GRE tunnels and probes are IPv4 in this version. */
-static int parse_ipv4_unicast(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+/*
+ * Why a is never a default MDT (NULL: it may be).  A default MDT is a
+ * provider group routed across the core, so a group whose scope ends at the
+ * link (or the node) can never be one: RFC 5771 section 4 (224.0.0.0/24, the
+ * local network control block), RFC 4291 section 2.7 (IPv6 scopes 0, 1, 2).
+ */
+static const char *not_an_mdt(const struct inet_addr *a)
 {
-	struct inet_addr a;
+	static const char *const v6_scope[3] = {"reserved scope 0", "interface-local scope",
+						"link-local scope"};
 
-	if (!inet_addr_parse(&a, value) || a.type != INET_IPV4 || !inet_addr_is_unicast(&a)) {
-		cfg_error(cfg, "%s: \"%s\" is not a unicast IPv4 address", opt->name, value);
-		return -1;
+	if (!inet_addr_is_multicast(a))
+		return "not an IPv4 or IPv6 multicast group";
+	if (a->type == INET_IPV4 && a->bytes[0] == 224 && a->bytes[1] == 0 && a->bytes[2] == 0)
+		return "in 224.0.0.0/24, link-local (RFC 5771 4), never forwarded by a router";
+	if (a->type == INET_IPV6 && (a->bytes[1] & 0x0f) < 3)
+		return v6_scope[a->bytes[1] & 0x0f];
+	return NULL;
+}
+
+/* An address for a PE's role (or for the role of the monitor's own end,
+ * mine): parsed, IPv4 if it must be, and possible. */
+static bool host_addr(struct load *ld, const char *what, const struct conf_value *v, bool ipv4,
+		      bool mine, struct inet_addr *a)
+{
+	const char *why;
+
+	if (!inet_addr_parse(a, v->text) || (ipv4 && a->type != INET_IPV4)) {
+		fail(ld, v->line, "%s: \"%s\" is not a unicast %s address", what, v->text,
+		     ipv4 ? "IPv4" : "IPv4 or IPv6");
+		return false;
 	}
-	*(const char **)result = value;
-	return 0;
-}
-
-/* A list of IPv4 unicast addresses, none twice (senders, receivers). */
-static int parse_probe_pe(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	struct inet_addr a;
-
-	if (parse_ipv4_unicast(cfg, opt, value, result) < 0)
-		return -1;
-	inet_addr_parse(&a, value);
-	return listed_before(cfg, opt, &a, value) ? -1 : 0;
-}
-
-/* Threshold options: loss in percent, delay and jitter in milliseconds. */
-static int parse_threshold(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	bool loss = strncmp(opt->name, "loss-", 5) == 0;
-	double hi = loss ? 100.0 : 3600000.0;
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(value, &end);
-	if (errno || end == value || *end || !(v >= 0 && v <= hi)) {
-		cfg_error(cfg, "%s = \"%s\" is not a number from 0 to %g (%s)", opt->name, value, hi,
-			  loss ? "percent" : "milliseconds");
-		return -1;
+	if ((why = not_a_pe(a)) != NULL) {
+		fail(ld, v->line, "%s: \"%s\" is %s, never %s", what, v->text, why,
+		     mine ? "the monitor's tunnel address" : "a PE");
+		return false;
 	}
-	*(double *)result = v;
-	return 0;
+	return true;
 }
 
-/* The user to run as must exist now, not only when the daemon drops to it. */
-static int parse_user(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+static bool pe_addr(struct load *ld, const char *what, const struct conf_value *v, bool ipv4,
+		    struct inet_addr *a)
 {
-	errno = 0;
-	if (!getpwnam(value)) {
-		cfg_error(cfg, "%s = \"%s\": %s", opt->name, value,
-			  errno ? strerror(errno) : "no such user");
-		return -1;
-	}
-	*(const char **)result = value;
-	return 0;
-}
-
-static cfg_t *config_schema(void)
-{
-	static cfg_opt_t threshold_opts[] = {
-		CFG_FLOAT_CB("loss-rising", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_FLOAT_CB("loss-falling", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_FLOAT_CB("delay-rising", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_FLOAT_CB("delay-falling", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_FLOAT_CB("jitter-rising", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_FLOAT_CB("jitter-falling", 0, CFGF_NODEFAULT, parse_threshold),
-		CFG_END()};
-	static cfg_opt_t probe_opts[] = {
-		CFG_BOOL("enabled", cfg_true, CFGF_NONE),
-		CFG_INT_CB("rate", 10, CFGF_NONE, parse_int),
-		CFG_INT_CB("size", 64, CFGF_NONE, parse_int),
-		CFG_INT_CB("window", 60, CFGF_NONE, parse_int),
-		CFG_INT_CB("port", 5010, CFGF_NONE, parse_int),
-		CFG_INT_CB("igmp-version", 3, CFGF_NONE, parse_int),
-		CFG_STR_LIST_CB("senders", NULL, CFGF_NODEFAULT, parse_probe_pe),
-		CFG_STR_LIST_CB("receivers", NULL, CFGF_NODEFAULT, parse_probe_pe),
-		CFG_END()};
-	static cfg_opt_t tunnel_opts[] = {
-		CFG_STR_CB("remote", NULL, CFGF_NODEFAULT, parse_ipv4_unicast),
-		CFG_END()};
-	static cfg_opt_t vpn_opts[] = {
-		CFG_INT_CB("index", 0, CFGF_NODEFAULT, parse_int),
-		CFG_STR_CB("default-mdt", NULL, CFGF_NODEFAULT, parse_default_mdt),
-		CFG_STR_LIST_CB("expected-pes", "{}", CFGF_NONE, parse_expected_pe),
-		/* MULTI so that an absent section is absent (libconfuse would
-		 * otherwise make a default one); more than one is refused below. */
-		CFG_SEC("probe", probe_opts, CFGF_MULTI | CFGF_NODEFAULT),
-		CFG_SEC("thresholds", threshold_opts, CFGF_MULTI | CFGF_NODEFAULT),
-		CFG_END()};
-	static cfg_opt_t opts[] = {
-		CFG_STR("agentx-socket", NULL, CFGF_NODEFAULT),
-		CFG_STR_CB("user", NULL, CFGF_NODEFAULT, parse_user),
-		CFG_INT_CB("agentx-ping-interval", 5, CFGF_NONE, parse_int),
-		CFG_STR("capture-interface", NULL, CFGF_NODEFAULT),
-		CFG_STR("capture-file", NULL, CFGF_NODEFAULT),
-		CFG_INT_CB("startup-grace", 105, CFGF_NONE, parse_int),
-		CFG_INT_CB("change-log-size", 10000, CFGF_NONE, parse_int),
-		CFG_INT_CB("max-pes-per-vpn", 1000, CFGF_NONE, parse_int),
-		CFG_INT_CB("max-cgroups-per-vpn", 100000, CFGF_NONE, parse_int),
-		CFG_INT_CB("max-data-mdts-per-vpn", 10000, CFGF_NONE, parse_int),
-		CFG_INT_CB("notification-rate-limit", 10, CFGF_NONE, parse_int),
-		CFG_INT_CB("notification-rate-interval", 60, CFGF_NONE, parse_int),
-		CFG_INT_CB("pe-check-interval", 10, CFGF_NONE, parse_int),
-		CFG_SEC("thresholds", threshold_opts, CFGF_MULTI | CFGF_NODEFAULT),
-		CFG_STR("probe-interface", NULL, CFGF_NODEFAULT),
-		CFG_STR_CB("probe-local-address", NULL, CFGF_NODEFAULT, parse_ipv4_unicast),
-		CFG_INT_CB("probe-loss-timeout", 2, CFGF_NONE, parse_int),
-		CFG_INT_CB("probe-unreachable-time", 10, CFGF_NONE, parse_int),
-		CFG_INT_CB("echo-interval", 1000, CFGF_NONE, parse_int),
-		CFG_INT_CB("igmp-report-interval", 60, CFGF_NONE, parse_int),
-		CFG_SEC("tunnel", tunnel_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_SEC("vpn", vpn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_END()};
-	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
-
-	if (cfg)
-		cfg_set_error_function(cfg, config_error_sink);
-	return cfg;
-}
-
-static char *dup_opt(cfg_t *cfg, const char *name)
-{
-	return cfg_size(cfg, name) ? strdup(cfg_getstr(cfg, name)) : NULL;
-}
-
-static int vpn_config_cmp(const void *a, const void *b)
-{
-	const struct vpn_config *x = a, *y = b;
-	return x->index < y->index ? -1 : x->index > y->index;
+	return host_addr(ld, what, v, ipv4, false, a);
 }
 
 static int addr_cmp_qsort(const void *a, const void *b)
@@ -257,57 +330,90 @@ static int addr_cmp_qsort(const void *a, const void *b)
 	return inet_addr_cmp(a, b);
 }
 
-/* A list option into a sorted array (a copy of fallback when it is absent or empty). */
-static int convert_addr_list(cfg_t *sec, const char *name, const struct inet_addr *fallback,
-			     size_t n_fallback, struct inet_addr **out, size_t *n_out)
+/* The value of list it that is the second to equal a (its line is the one to blame). */
+static const struct conf_value *second_equal(const struct conf_item *it, const struct inet_addr *a)
 {
-	size_t n = cfg_size(sec, name);
+	struct inet_addr x;
+	bool seen = false;
 
-	if (!n) { /* absent or empty: the fallback */
-		n = n_fallback;
-		*out = n ? calloc(n, sizeof(**out)) : NULL;
-		if (n && !*out)
-			return -1;
-		if (n)
-			memcpy(*out, fallback, n * sizeof(**out));
-	} else {
-		*out = n ? calloc(n, sizeof(**out)) : NULL;
-		if (n && !*out)
-			return -1;
-		for (size_t i = 0; i < n; i++)
-			inet_addr_parse(&(*out)[i], cfg_getnstr(sec, name, (unsigned)i));
+	for (const struct conf_value *v = it->values; v; v = v->next) {
+		inet_addr_parse(&x, v->text);
+		if (inet_addr_eq(&x, a)) {
+			if (seen)
+				return v;
+			seen = true;
+		}
 	}
-	*n_out = n;
-	if (n)
-		qsort(*out, n, sizeof(**out), addr_cmp_qsort);
-	return 0;
+	return it->values;
 }
 
-static int convert_probe(cfg_t *vsec, const struct vpn_config *v, struct probe_config *out)
+/* A list of PE addresses into a sorted array (owned by the caller), none twice. */
+static bool pe_list(struct load *ld, const struct conf_item *it, bool ipv4, struct inet_addr **out,
+		    size_t *n_out)
 {
-	cfg_t *sec = cfg_size(vsec, "probe") ? cfg_getsec(vsec, "probe") : NULL;
+	size_t n = it->n_values, i = 0;
+	struct inet_addr *a = n ? calloc(n, sizeof(*a)) : NULL;
 
-	memset(out, 0, sizeof(*out));
-	if (!sec || !cfg_getbool(sec, "enabled"))
-		return 0;
-	out->enabled = true;
-	out->rate = (unsigned)cfg_getint(sec, "rate");
-	out->size = (unsigned)cfg_getint(sec, "size");
-	out->window = (unsigned)cfg_getint(sec, "window");
-	out->port = (unsigned)cfg_getint(sec, "port");
-	out->igmp_version = (unsigned)cfg_getint(sec, "igmp-version");
-	if (convert_addr_list(sec, "senders", v->expected_pes, v->n_expected, &out->senders,
-			      &out->n_senders) < 0 ||
-	    convert_addr_list(sec, "receivers", v->expected_pes, v->n_expected, &out->receivers,
-			      &out->n_receivers) < 0)
-		return -1;
-	return 0;
+	*out = a;
+	*n_out = n;
+	if (n && !a) {
+		fail(ld, it->line, "out of memory");
+		return false;
+	}
+	for (const struct conf_value *v = it->values; v; v = v->next, i++)
+		if (!pe_addr(ld, it->name, v, ipv4, &a[i]))
+			return false;
+	if (n)
+		qsort(a, n, sizeof(*a), addr_cmp_qsort);
+	for (i = 1; i < n; i++) {
+		if (inet_addr_eq(&a[i - 1], &a[i])) {
+			const struct conf_value *v = second_equal(it, &a[i]);
+			fail(ld, v->line, "%s: \"%s\" is listed twice", it->name, v->text);
+			return false;
+		}
+	}
+	return true;
 }
 
-static const char *const threshold_names[METRICS][2] = {
-	{"loss-rising", "loss-falling"},
-	{"delay-rising", "delay-falling"},
-	{"jitter-rising", "jitter-falling"}};
+/* ---- thresholds ---- */
+
+/* A thresholds section's values, or the global defaults' (rising, falling per metric). */
+struct thr_set {
+	bool has[2 * METRICS];
+	double v[2 * METRICS];
+	int line[2 * METRICS];
+};
+
+static bool read_thresholds(struct load *ld, const struct conf_item *sec, struct thr_set *t)
+{
+	struct bound b;
+
+	memset(t, 0, sizeof(*t));
+	if (!sec)
+		return true;
+	if (!bind(ld, sec->items, threshold_opts, N_OPTS(threshold_opts), &b))
+		return false;
+	for (size_t i = 0; i < 2 * METRICS; i++) {
+		const struct conf_value *v;
+		bool loss = i / 2 == METRIC_LOSS;
+		double hi = loss ? 100.0 : 3600000.0;
+		char *end;
+
+		if (!b.set[i])
+			continue;
+		v = value_of(b.set[i]);
+		errno = 0;
+		t->v[i] = strtod(v->text, &end);
+		if (errno || end == v->text || *end || !(t->v[i] >= 0 && t->v[i] <= hi)) {
+			fail(ld, v->line, "%s = \"%s\" is not a number from 0 to %g (%s)",
+			     threshold_opts[i].name, v->text, hi, loss ? "percent" : "milliseconds");
+			return false;
+		}
+		t->has[i] = true;
+		t->line[i] = v->line;
+	}
+	return true;
+}
 
 /* MIB units per configured unit: ppm per percent, us per ms. */
 static const double threshold_scale[METRICS] = {10000.0, 1000.0, 1000.0};
@@ -318,372 +424,511 @@ static uint32_t threshold_units(int k, double v)
 	return (uint32_t)llround(v * threshold_scale[k]);
 }
 
-static cfg_t *thresholds_of(cfg_t *sec)
+/*
+ * Rising and falling thresholds as they combine, a VPN's own (own) over the
+ * global defaults (global; NULL when own is the global section): each needs
+ * the other, and falling < rising.  Fills out in the MIB's units.
+ */
+static bool merge_thresholds(struct load *ld, const char *where, const struct thr_set *own,
+			     const struct thr_set *global, struct thresholds *out)
 {
-	return sec && cfg_size(sec, "thresholds") ? cfg_getsec(sec, "thresholds") : NULL;
-}
+	static const struct thr_set none;
 
-/* A threshold option for a VPN: its own, else the global one.  The section
- * it came from goes to *from (NULL: neither sets it). */
-static bool threshold_opt(cfg_t *cfg, cfg_t *vsec, const char *name, double *out, cfg_t **from)
-{
-	cfg_t *own = thresholds_of(vsec), *global = thresholds_of(cfg);
-
-	*from = own && cfg_size(own, name) ? vsec : global && cfg_size(global, name) ? cfg : NULL;
-	if (*from)
-		*out = cfg_getfloat(thresholds_of(*from), name);
-	return *from != NULL;
-}
-
-static void convert_thresholds(cfg_t *cfg, cfg_t *vsec, struct thresholds *out)
-{
-	cfg_t *from;
-
+	if (!global)
+		global = &none;
 	memset(out, 0, sizeof(*out));
 	for (int k = 0; k < METRICS; k++) {
-		double rising = 0, falling = 0;
-		threshold_opt(cfg, vsec, threshold_names[k][0], &rising, &from);
-		threshold_opt(cfg, vsec, threshold_names[k][1], &falling, &from);
-		out->t[k].rising = threshold_units(k, rising);
-		out->t[k].falling = threshold_units(k, falling);
-	}
-}
-
-static int convert_vpn(cfg_t *cfg, cfg_t *sec, struct vpn_config *out)
-{
-	size_t n = cfg_size(sec, "expected-pes");
-
-	out->index = (uint32_t)cfg_getint(sec, "index");
-	snprintf(out->name, sizeof(out->name), "%s", cfg_title(sec));
-	inet_addr_parse(&out->default_mdt, cfg_getstr(sec, "default-mdt"));
-	out->n_expected = n;
-	out->expected_pes = n ? calloc(n, sizeof(*out->expected_pes)) : NULL;
-	if (n && !out->expected_pes)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		inet_addr_parse(&out->expected_pes[i], cfg_getnstr(sec, "expected-pes", (unsigned)i));
-	convert_thresholds(cfg, sec, &out->thresholds);
-	return convert_probe(sec, out, &out->probe);
-}
-
-static int tunnel_config_cmp(const void *a, const void *b)
-{
-	const struct tunnel_config *x = a, *y = b;
-	return inet_addr_cmp(&x->pe, &y->pe);
-}
-
-static int convert_tunnels(cfg_t *cfg, struct config *c)
-{
-	c->n_tunnels = cfg_size(cfg, "tunnel");
-	c->tunnels = c->n_tunnels ? calloc(c->n_tunnels, sizeof(*c->tunnels)) : NULL;
-	if (c->n_tunnels && !c->tunnels)
-		return -1;
-	for (size_t i = 0; i < c->n_tunnels; i++) {
-		cfg_t *sec = cfg_getnsec(cfg, "tunnel", (unsigned)i);
-		inet_addr_parse(&c->tunnels[i].pe, cfg_title(sec));
-		inet_addr_parse(&c->tunnels[i].remote, cfg_getstr(sec, "remote"));
-	}
-	if (c->n_tunnels) /* qsort's base must not be NULL, even for 0 elements */
-		qsort(c->tunnels, c->n_tunnels, sizeof(*c->tunnels), tunnel_config_cmp);
-	return 0;
-}
-
-struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe)
-{
-	for (size_t i = 0; i < c->n_tunnels; i++)
-		if (inet_addr_eq(&c->tunnels[i].pe, pe))
-			return c->tunnels[i].remote;
-	return *pe;
-}
-
-static struct config *convert(cfg_t *cfg)
-{
-	struct config *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->agentx_socket = dup_opt(cfg, "agentx-socket");
-	c->user = dup_opt(cfg, "user");
-	c->capture_interface = dup_opt(cfg, "capture-interface");
-	c->capture_file = dup_opt(cfg, "capture-file");
-	c->agentx_ping_interval = (unsigned)cfg_getint(cfg, "agentx-ping-interval");
-	c->startup_grace = (unsigned)cfg_getint(cfg, "startup-grace");
-	c->change_log_size = (unsigned)cfg_getint(cfg, "change-log-size");
-	c->max_pes_per_vpn = (unsigned)cfg_getint(cfg, "max-pes-per-vpn");
-	c->max_cgroups_per_vpn = (unsigned)cfg_getint(cfg, "max-cgroups-per-vpn");
-	c->max_data_mdts_per_vpn = (unsigned)cfg_getint(cfg, "max-data-mdts-per-vpn");
-	c->notify_rate_limit = (unsigned)cfg_getint(cfg, "notification-rate-limit");
-	c->notify_rate_interval = (unsigned)cfg_getint(cfg, "notification-rate-interval");
-	c->pe_check_interval = (unsigned)cfg_getint(cfg, "pe-check-interval");
-	c->n_vpns = cfg_size(cfg, "vpn");
-	c->vpns = c->n_vpns ? calloc(c->n_vpns, sizeof(*c->vpns)) : NULL;
-	if (c->n_vpns && !c->vpns)
-		goto fail;
-	for (size_t i = 0; i < c->n_vpns; i++)
-		if (convert_vpn(cfg, cfg_getnsec(cfg, "vpn", (unsigned)i), &c->vpns[i]) < 0)
-			goto fail;
-	if (c->n_vpns) /* qsort(NULL, 0) is undefined */
-		qsort(c->vpns, c->n_vpns, sizeof(*c->vpns), vpn_config_cmp);
-	c->probe_interface = dup_opt(cfg, "probe-interface");
-	if (cfg_size(cfg, "probe-local-address"))
-		inet_addr_parse(&c->probe_local, cfg_getstr(cfg, "probe-local-address"));
-	c->probe_loss_timeout = (unsigned)cfg_getint(cfg, "probe-loss-timeout");
-	c->probe_unreachable_time = (unsigned)cfg_getint(cfg, "probe-unreachable-time");
-	c->echo_interval_ms = (unsigned)cfg_getint(cfg, "echo-interval");
-	c->igmp_report_interval = (unsigned)cfg_getint(cfg, "igmp-report-interval");
-	if (convert_tunnels(cfg, c) < 0)
-		goto fail;
-	return c;
-fail:
-	config_free(c);
-	return NULL;
-}
-
-static bool all_ipv4(cfg_t *sec, const char *name)
-{
-	struct inet_addr a;
-
-	for (unsigned i = 0; i < cfg_size(sec, name); i++)
-		if (!inet_addr_parse(&a, cfg_getnstr(sec, name, i)) || a.type != INET_IPV4)
-			return false;
-	return true;
-}
-
-/* A probed VPN needs the global probe settings and IPv4 everywhere. */
-static int check_probe(const char *path, const char *text, cfg_t *cfg, cfg_t *vsec)
-{
-	const char *name = cfg_title(vsec);
-	cfg_t *sec = cfg_size(vsec, "probe") ? cfg_getsec(vsec, "probe") : NULL;
-	int line = config_text_section_line(text, "vpn", name);
-	struct inet_addr mdt;
-
-	if (cfg_size(vsec, "probe") > 1) {
-		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\" has more than one probe section", path, line,
-			 name);
-		return -1;
-	}
-	if (!sec || !cfg_getbool(sec, "enabled"))
-		return 0;
-	if (!cfg_size(cfg, "probe-interface") || !cfg_size(cfg, "probe-local-address")) {
-		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\" is probed: probe-interface and "
-			 "probe-local-address must be set", path, line, name);
-		return -1;
-	}
-	inet_addr_parse(&mdt, cfg_getstr(vsec, "default-mdt"));
-	if (mdt.type != INET_IPV4) {
-		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": probing needs an IPv4 default-mdt", path,
-			 config_text_option_line(text, "vpn", name, "default-mdt"), name);
-		return -1;
-	}
-	if ((!cfg_size(sec, "senders") || !cfg_size(sec, "receivers")) &&
-	    !all_ipv4(vsec, "expected-pes")) {
-		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": probing reaches PEs over IPv4 tunnels; list "
-			 "IPv4 senders and receivers, since expected-pes has IPv6 addresses", path,
-			 line, name);
-		return -1;
-	}
-	if (cfg_getint(sec, "rate") * cfg_getint(sec, "window") > 1000000) {
-		mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": rate x window is over 1,000,000 probes per "
-			 "pair; shorten the window", path, line, name);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_tunnels(const char *path, const char *text, cfg_t *cfg)
-{
-	struct inet_addr pe;
-
-	for (unsigned i = 0; i < cfg_size(cfg, "tunnel"); i++) {
-		cfg_t *sec = cfg_getnsec(cfg, "tunnel", i);
-		const char *title = cfg_title(sec);
-		int line = config_text_section_line(text, "tunnel", title);
-
-		if (!inet_addr_parse(&pe, title) || pe.type != INET_IPV4 || !inet_addr_is_unicast(&pe)) {
-			mvpn_log(LOG_ERR, "%s:%d: tunnel \"%s\": the title must be the PE's unicast "
-				 "IPv4 address", path, line, title);
-			return -1;
-		}
-		if (!cfg_size(sec, "remote")) {
-			mvpn_log(LOG_ERR, "%s:%d: tunnel \"%s\" needs remote", path, line, title);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The line of a threshold option, in the section it came from. */
-static int threshold_line(const char *text, cfg_t *cfg, cfg_t *from, const char *name)
-{
-	if (from == cfg)
-		return config_text_sub_option_line(text, NULL, NULL, "thresholds", name);
-	return config_text_sub_option_line(text, "vpn", cfg_title(from), "thresholds", name);
-}
-
-/* Rising and falling thresholds of a VPN (vsec) or the global defaults (vsec
- * NULL), as they combine: each needs the other, and falling < rising. */
-static int check_thresholds(const char *path, const char *text, cfg_t *cfg, cfg_t *vsec)
-{
-	cfg_t *sec = vsec ? vsec : cfg;
-	const char *who = vsec ? cfg_title(vsec) : NULL;
-	char where[VPN_NAME_MAX + 16] = "thresholds";
-
-	if (vsec)
-		snprintf(where, sizeof(where), "vpn \"%s\"", who);
-	if (cfg_size(sec, "thresholds") > 1) {
-		mvpn_log(LOG_ERR, "%s:%d: %s: more than one thresholds section", path,
-			 vsec ? config_text_section_line(text, "vpn", who)
-			      : config_text_sub_option_line(text, NULL, NULL, "thresholds", "-"),
-			 where);
-		return -1;
-	}
-	for (int k = 0; k < METRICS; k++) {
-		const char *rn = threshold_names[k][0], *fn = threshold_names[k][1];
-		double rising, falling;
-		cfg_t *rfrom, *ffrom;
-		bool has_r = threshold_opt(cfg, vsec, rn, &rising, &rfrom);
-		bool has_f = threshold_opt(cfg, vsec, fn, &falling, &ffrom);
+		int r = 2 * k, f = 2 * k + 1;
+		const struct thr_set *rs = own->has[r] ? own : global, *fs = own->has[f] ? own : global;
+		bool has_r = rs->has[r], has_f = fs->has[f];
+		double rising = rs->v[r], falling = fs->v[f];
+		const char *rn = threshold_opts[r].name, *fn = threshold_opts[f].name;
 
 		if (has_f && !has_r) {
-			mvpn_log(LOG_ERR, "%s:%d: %s: %s is set but %s is not", path,
-				 threshold_line(text, cfg, ffrom, fn), where, fn, rn);
-			return -1;
+			fail(ld, fs->line[f], "%s: %s is set but %s is not", where, fn, rn);
+			return false;
 		}
 		if (has_r && rising > 0 && !has_f) {
-			mvpn_log(LOG_ERR, "%s:%d: %s: %s needs %s (the level at which the alarm "
-				 "clears)", path, threshold_line(text, cfg, rfrom, rn), where, rn, fn);
-			return -1;
+			fail(ld, rs->line[r], "%s: %s needs %s (the level at which the alarm clears)",
+			     where, rn, fn);
+			return false;
 		}
 		/* Compared as the alarms will compare them: two levels closer than
 		 * a ppm or a microsecond would be one level, and no hysteresis. */
 		if (has_r && rising > 0 &&
 		    (falling >= rising || threshold_units(k, falling) >= threshold_units(k, rising))) {
-			/* Blame the VPN's own line if it has one, else the global falling line. */
-			bool blame_rising = vsec && rfrom == vsec && ffrom != vsec;
-			mvpn_log(LOG_ERR, "%s:%d: %s: %s = %g must be below %s = %g%s", path,
-				 blame_rising ? threshold_line(text, cfg, rfrom, rn)
-					      : threshold_line(text, cfg, ffrom, fn),
-				 where, fn, falling, rn, rising,
-				 falling < rising ? " by at least 1 ppm (loss) or 1 us" : "");
-			return -1;
+			/* Blame the VPN's own line if it has one, else the falling line. */
+			bool blame_rising = rs == own && fs != own;
+			fail(ld, blame_rising ? rs->line[r] : fs->line[f],
+			     "%s: %s = %g must be below %s = %g%s", where, fn, falling, rn, rising,
+			     falling < rising ? " by at least 1 ppm (loss) or 1 us" : "");
+			return false;
 		}
+		out->t[k].rising = has_r ? threshold_units(k, rising) : 0;
+		out->t[k].falling = has_f ? threshold_units(k, falling) : 0;
 	}
-	return 0;
+	return true;
 }
 
-/* Checks that need more than one value; each names the line to blame. */
-static int check_whole(const char *path, const char *text, cfg_t *cfg)
+/* ---- VPNs ---- */
+
+/* The line of option name inside section it (the section's own if absent). */
+static int line_of(const struct conf_item *it, const char *name)
 {
-	unsigned n = cfg_size(cfg, "vpn");
-
-	if (check_tunnels(path, text, cfg) < 0 || check_thresholds(path, text, cfg, NULL) < 0)
-		return -1;
-
-	if (cfg_size(cfg, "capture-interface") && cfg_size(cfg, "capture-file")) {
-		mvpn_log(LOG_ERR, "%s:%d: capture-file and capture-interface are both set; choose one",
-			 path, config_text_option_line(text, NULL, NULL, "capture-file"));
-		return -1;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		cfg_t *sec = cfg_getnsec(cfg, "vpn", i);
-		const char *name = cfg_title(sec);
-		int line = config_text_section_line(text, "vpn", name);
-		struct inet_addr mdt, other;
-
-		if (strlen(name) == 0 || strlen(name) > VPN_NAME_MAX) {
-			mvpn_log(LOG_ERR, "%s:%d: vpn name \"%s\" must be 1 to %d characters", path,
-				 line, name, VPN_NAME_MAX);
-			return -1;
-		}
-		if (cfg_size(sec, "index") == 0 || cfg_size(sec, "default-mdt") == 0) {
-			mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\" needs both index and default-mdt", path,
-				 line, name);
-			return -1;
-		}
-		if (check_probe(path, text, cfg, sec) < 0 || check_thresholds(path, text, cfg, sec) < 0)
-			return -1;
-		inet_addr_parse(&mdt, cfg_getstr(sec, "default-mdt"));
-		for (unsigned j = 0; j < i; j++) {
-			cfg_t *prev = cfg_getnsec(cfg, "vpn", j);
-
-			if (cfg_getint(prev, "index") == cfg_getint(sec, "index")) {
-				mvpn_log(LOG_ERR, "%s:%d: vpn \"%s\": index %ld is already used by vpn \"%s\"",
-					 path, config_text_option_line(text, "vpn", name, "index"), name,
-					 cfg_getint(sec, "index"), cfg_title(prev));
-				return -1;
-			}
-			inet_addr_parse(&other, cfg_getstr(prev, "default-mdt"));
-			if (inet_addr_eq(&mdt, &other)) {
-				mvpn_log(LOG_ERR,
-					 "%s:%d: vpn \"%s\": default-mdt %s is already used by vpn \"%s\"",
-					 path, config_text_option_line(text, "vpn", name, "default-mdt"),
-					 name, cfg_getstr(sec, "default-mdt"), cfg_title(prev));
-				return -1;
-			}
-		}
-	}
-	return 0;
+	for (const struct conf_item *o = it->items; o; o = o->next)
+		if (strcmp(o->name, name) == 0)
+			return o->line;
+	return it->line;
 }
 
-/* Config files are small; a huge one is a mistake, not a config. */
-#define CONFIG_MAX_BYTES (16u << 20)
-
-static char *read_file(const char *path, size_t *len)
+/*
+ * Names go into mvpnVpnName (SnmpAdminString (SIZE (1..64)): UTF-8, and the
+ * size counts octets, RFC 3411), log lines and notifications, quoted: so
+ * 1 to VPN_NAME_MAX bytes of UTF-8 (the lexer has checked the encoding), no
+ * control character (RFC 3411 SnmpAdminString discourages them; C0, DEL and
+ * C1, U+0080..U+009F) and no quote.
+ */
+static bool check_name(struct load *ld, const struct conf_value *t)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
+	const unsigned char *u = (const unsigned char *)t->text;
+	size_t chars = 0;
 
-	if (!f) {
-		mvpn_log(LOG_ERR, "%s: cannot read configuration: %s", path, strerror(errno));
+	conf_utf8_valid(t->text, t->len, &chars);
+	if (t->len == 0 || t->len > VPN_NAME_MAX) {
+		fail(ld, t->line, "vpn name is %zu bytes of UTF-8 (%zu characters): it must be 1 to "
+		     "%d bytes (mvpnVpnName's size)", t->len, chars, VPN_NAME_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < t->len; i++) {
+		if (u[i] == '"' || u[i] == '\'' || u[i] < 0x20 || u[i] == 0x7f ||
+		    (u[i] == 0xc2 && i + 1 < t->len && u[i + 1] <= 0x9f)) {
+			fail(ld, t->line, "vpn name \"%s\" has a %s: names are printable UTF-8 "
+			     "without quotes", t->text, u[i] == '"' || u[i] == '\'' ? "quote"
+			     : "control character");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Absent or empty senders or receivers: every expected PE, which must then be IPv4. */
+static bool probe_expected(struct load *ld, int line, const char *where,
+			   const struct vpn_config *v, struct inet_addr **out, size_t *n_out)
+{
+	size_t n = v->n_expected;
+
+	for (size_t j = 0; j < n; j++) {
+		if (v->expected_pes[j].type != INET_IPV4) {
+			fail(ld, line, "%s: probing reaches PEs over IPv4 tunnels; list IPv4 senders "
+			     "and receivers, since expected-pes has IPv6 addresses", where);
+			return false;
+		}
+	}
+	*n_out = n;
+	*out = n ? malloc(n * sizeof(**out)) : NULL;
+	if (n && !*out) {
+		fail(ld, line, "out of memory");
+		return false;
+	}
+	if (n)
+		memcpy(*out, v->expected_pes, n * sizeof(**out));
+	return true;
+}
+
+/* What probing a VPN needs of the rest of the file. */
+static bool probe_possible(struct load *ld, const struct conf_item *vsec,
+			   const struct conf_item *sec, const struct bound *top, const char *where,
+			   const struct vpn_config *v)
+{
+	if (!top->set[T_PROBE_IF] || !top->set[T_PROBE_LOCAL])
+		fail(ld, sec->line, "%s is probed: probe-interface and probe-local-address must be "
+		     "set", where);
+	else if (v->default_mdt.type != INET_IPV4)
+		fail(ld, line_of(vsec, "default-mdt"), "%s: probing needs an IPv4 default-mdt", where);
+	else if ((uint64_t)v->probe.rate * v->probe.window > 1000000)
+		fail(ld, sec->line, "%s: rate x window is over 1,000,000 probes per pair; shorten "
+		     "the window", where);
+	return !ld->failed;
+}
+
+/* A VPN's probe section (in vsec, the VPN's), into v->probe. */
+static bool convert_probe(struct load *ld, const struct conf_item *vsec,
+			  const struct conf_item *sec, const struct bound *top, struct vpn_config *v)
+{
+	struct probe_config *out = &v->probe;
+	struct bound b;
+	bool enabled = true;
+	char where[VPN_NAME_MAX + 16];
+
+	memset(out, 0, sizeof(*out));
+	if (!sec)
+		return true;
+	if (!bind(ld, sec->items, probe_opts, N_OPTS(probe_opts), &b) ||
+	    (b.set[P_ENABLED] && !get_bool(ld, b.set[P_ENABLED], &enabled)))
+		return false;
+	if (!enabled)
+		return true;
+	out->enabled = true;
+	snprintf(where, sizeof(where), "vpn \"%s\"", v->name);
+	if (!fill_ints(ld, &b, probe_opts, P_FIRST_INT, N_OPTS(probe_opts), out))
+		return false;
+	const struct conf_item *lists[2] = {b.set[P_SENDERS], b.set[P_RECEIVERS]};
+	struct inet_addr **arrays[2] = {&out->senders, &out->receivers};
+	size_t *counts[2] = {&out->n_senders, &out->n_receivers};
+	for (int i = 0; i < 2; i++)
+		if (lists[i] && lists[i]->n_values && !pe_list(ld, lists[i], true, arrays[i], counts[i]))
+			return false;
+	if (!probe_possible(ld, vsec, sec, top, where, v))
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (!(lists[i] && lists[i]->n_values) &&
+		    !probe_expected(ld, sec->line, where, v, arrays[i], counts[i]))
+			return false;
+	return true;
+}
+
+static bool convert_vpn(struct load *ld, const struct conf_item *it, const struct bound *top,
+			const struct thr_set *global, struct vpn_config *v)
+{
+	struct bound b;
+	struct thr_set own;
+	long long index;
+	const char *why = NULL;
+	char where[VPN_NAME_MAX + 16];
+
+	if (!check_name(ld, it->title))
+		return false;
+	memcpy(v->name, it->title->text, it->title->len + 1);
+	v->line = it->line;
+	snprintf(where, sizeof(where), "vpn \"%s\"", v->name);
+	if (!bind(ld, it->items, vpn_opts, N_OPTS(vpn_opts), &b))
+		return false;
+	if (b.set[V_INDEX] && !get_int(ld, b.set[V_INDEX], &vpn_opts[V_INDEX], &index))
+		return false;
+	if (!b.set[V_INDEX] || !b.set[V_DEFAULT_MDT]) {
+		fail(ld, it->line, "%s needs both index and default-mdt", where);
+		return false;
+	}
+	v->index = (uint32_t)index;
+	const struct conf_value *mdt = value_of(b.set[V_DEFAULT_MDT]);
+	if (!inet_addr_parse(&v->default_mdt, mdt->text) ||
+	    (why = not_an_mdt(&v->default_mdt)) != NULL) {
+		fail(ld, mdt->line, "default-mdt \"%s\" is %s", mdt->text,
+		     why ? why : "not an IPv4 or IPv6 multicast group");
+		return false;
+	}
+	if (b.set[V_EXPECTED] &&
+	    !pe_list(ld, b.set[V_EXPECTED], false, &v->expected_pes, &v->n_expected))
+		return false;
+	return read_thresholds(ld, b.set[V_THRESHOLDS], &own) &&
+	       merge_thresholds(ld, where, &own, global, &v->thresholds) &&
+	       convert_probe(ld, it, b.set[V_PROBE], top, v);
+}
+
+/* A VPN and its section, to find what is used twice and say where. */
+struct vpn_ref {
+	struct vpn_config *v;
+	const struct conf_item *it;
+};
+
+static int ref_line_cmp(const struct vpn_ref *a, const struct vpn_ref *b)
+{
+	return a->it->line < b->it->line ? -1 : a->it->line > b->it->line;
+}
+
+static int ref_index_cmp(const void *x, const void *y)
+{
+	const struct vpn_ref *a = x, *b = y;
+	if (a->v->index != b->v->index)
+		return a->v->index < b->v->index ? -1 : 1;
+	return ref_line_cmp(a, b);
+}
+
+static int ref_name_cmp(const void *x, const void *y)
+{
+	const struct vpn_ref *a = x, *b = y;
+	int c = strcmp(a->v->name, b->v->name);
+	return c ? c : ref_line_cmp(a, b);
+}
+
+static int ref_mdt_cmp(const void *x, const void *y)
+{
+	const struct vpn_ref *a = x, *b = y;
+	int c = inet_addr_cmp(&a->v->default_mdt, &b->v->default_mdt);
+	return c ? c : ref_line_cmp(a, b);
+}
+
+/*
+ * Index, name and default MDT each name one VPN.  Sorted by each in turn
+ * (ties in file order), a value used twice is two neighbours, and the later
+ * one in the file is the one to blame: O(n log n), where comparing every pair
+ * was O(n^2).
+ */
+static bool check_unique(struct load *ld, struct vpn_ref *refs, size_t n)
+{
+	char mdt[INET_ADDR_STRLEN];
+
+	if (n < 2) /* and qsort(NULL, 0) is undefined */
+		return true;
+	qsort(refs, n, sizeof(*refs), ref_name_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(refs[i - 1].v->name, refs[i].v->name) == 0) {
+			fail(ld, refs[i].it->line, "duplicate title '%s' (vpn \"%s\" is on line %d)",
+			     refs[i].v->name, refs[i].v->name, refs[i - 1].it->line);
+			return false;
+		}
+	qsort(refs, n, sizeof(*refs), ref_mdt_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (inet_addr_eq(&refs[i - 1].v->default_mdt, &refs[i].v->default_mdt)) {
+			fail(ld, line_of(refs[i].it, "default-mdt"),
+			     "vpn \"%s\": default-mdt %s is already used by vpn \"%s\"", refs[i].v->name,
+			     inet_addr_format(&refs[i].v->default_mdt, mdt), refs[i - 1].v->name);
+			return false;
+		}
+	qsort(refs, n, sizeof(*refs), ref_index_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (refs[i - 1].v->index == refs[i].v->index) {
+			fail(ld, line_of(refs[i].it, "index"),
+			     "vpn \"%s\": index %u is already used by vpn \"%s\"", refs[i].v->name,
+			     refs[i].v->index, refs[i - 1].v->name);
+			return false;
+		}
+	return true;
+}
+
+static int vpn_config_cmp(const void *a, const void *b)
+{
+	const struct vpn_config *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static bool convert_vpns(struct load *ld, const struct conf_item *items, const struct bound *top,
+			 const struct thr_set *global, struct config *c)
+{
+	size_t n = top->count[T_VPN], i = 0;
+	struct vpn_ref *refs = n ? calloc(n, sizeof(*refs)) : NULL;
+	bool ok = true;
+
+	c->vpns = n ? calloc(n, sizeof(*c->vpns)) : NULL;
+	if (n && (!refs || !c->vpns)) {
+		free(refs);
+		fail(ld, 1, "out of memory for %zu VPNs", n);
+		return false;
+	}
+	for (const struct conf_item *it = items; it && ok; it = it->next) {
+		if (!it->section || strcmp(it->name, "vpn") != 0)
+			continue;
+		refs[i] = (struct vpn_ref){&c->vpns[i], it};
+		c->n_vpns = ++i; /* owned from here on, freed on failure */
+		ok = convert_vpn(ld, it, top, global, refs[i - 1].v);
+	}
+	ok = ok && check_unique(ld, refs, n);
+	free(refs);
+	if (ok && n) /* qsort(NULL, 0) is undefined */
+		qsort(c->vpns, n, sizeof(*c->vpns), vpn_config_cmp);
+	return ok;
+}
+
+/* ---- tunnels ---- */
+
+static int tunnel_config_cmp(const void *a, const void *b)
+{
+	const struct tunnel_config *x = a, *y = b;
+	int d = inet_addr_cmp(&x->pe, &y->pe);
+	return d ? d : x->line < y->line ? -1 : x->line > y->line;
+}
+
+static bool convert_tunnel(struct load *ld, const struct conf_item *it, struct tunnel_config *t)
+{
+	struct bound b;
+	char what[64];
+
+	t->line = it->line;
+	snprintf(what, sizeof(what), "tunnel \"%.40s\"", it->title->text);
+	if (!pe_addr(ld, what, it->title, true, &t->pe) ||
+	    !bind(ld, it->items, tunnel_opts, N_OPTS(tunnel_opts), &b))
+		return false;
+	if (!b.set[0]) {
+		fail(ld, it->line, "%s needs remote", what);
+		return false;
+	}
+	return pe_addr(ld, "remote", value_of(b.set[0]), true, &t->remote);
+}
+
+static bool convert_tunnels(struct load *ld, const struct conf_item *items,
+			    const struct bound *top, struct config *c)
+{
+	size_t n = top->count[T_TUNNEL];
+	char pe[INET_ADDR_STRLEN];
+
+	c->tunnels = n ? calloc(n, sizeof(*c->tunnels)) : NULL;
+	if (n && !c->tunnels) {
+		fail(ld, 1, "out of memory");
+		return false;
+	}
+	for (const struct conf_item *it = items; it; it = it->next)
+		if (it->section && strcmp(it->name, "tunnel") == 0 &&
+		    !convert_tunnel(ld, it, &c->tunnels[c->n_tunnels++]))
+			return false;
+	if (n) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(c->tunnels, n, sizeof(*c->tunnels), tunnel_config_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (inet_addr_eq(&c->tunnels[i - 1].pe, &c->tunnels[i].pe)) {
+			fail(ld, c->tunnels[i].line, "tunnel \"%s\" is defined twice (first on line %d)",
+			     inet_addr_format(&c->tunnels[i].pe, pe), c->tunnels[i - 1].line);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int tunnel_pe_cmp(const void *key, const void *elem)
+{
+	return inet_addr_cmp(key, &((const struct tunnel_config *)elem)->pe);
+}
+
+struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe)
+{
+	const struct tunnel_config *t =
+		c->n_tunnels ? bsearch(pe, c->tunnels, c->n_tunnels, sizeof(*t), tunnel_pe_cmp) : NULL;
+
+	return t ? t->remote : *pe;
+}
+
+/* ---- the top level ---- */
+
+/* The user to run as must exist now, not only when the daemon drops to it.
+ * getpwnam_r: a load may run on any thread. */
+static bool check_user(struct load *ld, const struct conf_item *it)
+{
+	const struct conf_value *v = value_of(it);
+	struct passwd pw, *found = NULL;
+	char buf[16384], err[128];
+	int rc = getpwnam_r(v->text, &pw, buf, sizeof(buf), &found);
+
+	if (rc == 0 && found)
+		return true;
+	fail(ld, v->line, "user = \"%s\": %s", v->text,
+	     rc ? strerror_r(rc, err, sizeof(err)) : "no such user");
+	return false;
+}
+
+static bool convert_top(struct load *ld, const struct bound *b, struct config *c)
+{
+	for (size_t i = T_AGENTX_SOCKET; i < T_FIRST_INT; i++)
+		if (b->set[i] && top_opts[i].field != NO_FIELD &&
+		    !dup_str(ld, b->set[i], (char **)((char *)c + top_opts[i].field)))
+			return false;
+	if (b->set[T_USER] && !check_user(ld, b->set[T_USER]))
+		return false;
+	if (b->set[T_PROBE_LOCAL] &&
+	    !host_addr(ld, "probe-local-address", value_of(b->set[T_PROBE_LOCAL]), true, true,
+		       &c->probe_local))
+		return false;
+	if (b->set[T_CAPTURE_IF] && b->set[T_CAPTURE_FILE]) {
+		fail(ld, b->set[T_CAPTURE_FILE]->line,
+		     "capture-file and capture-interface are both set; choose one");
+		return false;
+	}
+	return fill_ints(ld, b, top_opts, T_FIRST_INT, N_OPTS(top_opts), c);
+}
+
+static struct config *convert(struct load *ld, const struct conf_item *items)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct bound top;
+	struct thresholds unused;
+	struct thr_set global;
+
+	if (!c) {
+		fail(ld, 1, "out of memory");
 		return NULL;
 	}
-	buf = malloc(CONFIG_MAX_BYTES + 1);
-	*len = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-	if (buf && ferror(f)) {
-		mvpn_log(LOG_ERR, "%s: cannot read configuration: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	} else if (buf && *len > CONFIG_MAX_BYTES) {
-		mvpn_log(LOG_ERR, "%s: configuration larger than %u bytes", path, CONFIG_MAX_BYTES);
+	if (!bind(ld, items, top_opts, N_OPTS(top_opts), &top) || !convert_top(ld, &top, c) ||
+	    !read_thresholds(ld, top.set[T_THRESHOLDS], &global) ||
+	    !merge_thresholds(ld, "thresholds", &global, NULL, &unused) ||
+	    !convert_tunnels(ld, items, &top, c) || !convert_vpns(ld, items, &top, &global, c)) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- files ---- */
+
+/* A configuration of RFC 4834's 100,000 VPNs is about 20 MB; four times
+ * more is a mistake, not a configuration. */
+#define CONFIG_MAX_BYTES (64u << 20)
+
+static void read_error(const char *path, const char *what, int err)
+{
+	char buf[128];
+
+	mvpn_log(LOG_ERR, "%s: cannot read configuration: %s", path,
+		 what ? what : strerror_r(err, buf, sizeof(buf)));
+}
+
+/* Reads to the end, or past CONFIG_MAX_BYTES, into *buf (of *cap bytes,
+ * grown by doubling); false with errno on an error. */
+static bool read_all(int fd, char **buf, size_t *cap, size_t *len)
+{
+	while (*len <= CONFIG_MAX_BYTES) {
+		if (*len == *cap) {
+			size_t grown = *cap * 2 > CONFIG_MAX_BYTES + 1 ? CONFIG_MAX_BYTES + 1 : *cap * 2;
+			char *p = realloc(*buf, grown);
+			if (!p) {
+				errno = ENOMEM;
+				return false;
+			}
+			*buf = p;
+			*cap = grown;
+		}
+		ssize_t n = read(fd, *buf + *len, *cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0;
+		*len += (size_t)n;
+	}
+	return true;
+}
+
+/* The whole file, in one buffer of its size when it is a regular file. */
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t cap;
+	char *buf;
+	bool ok;
+
+	if (fd < 0) {
+		read_error(path, NULL, errno);
+		return NULL;
+	}
+	cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < CONFIG_MAX_BYTES
+		      ? (size_t)st.st_size + 1 : 65536;
+	buf = malloc(cap);
+	*len = 0;
+	ok = buf && read_all(fd, &buf, &cap, len);
+	if (!ok || *len > CONFIG_MAX_BYTES) {
+		read_error(path, ok ? "larger than 64 MiB, not a configuration" : NULL,
+			   buf ? errno : ENOMEM);
 		free(buf);
 		buf = NULL;
 	}
-	fclose(f);
-	if (buf)
-		buf[*len] = '\0';
+	close(fd);
 	return buf;
 }
 
-static int parse_text(cfg_t *cfg, const char *path, char *text, size_t len)
-{
-	FILE *f = fmemopen(text, len, "r");
-	int rc;
-
-	if (!f) {
-		mvpn_log(LOG_ERR, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	cfg->filename = strdup(path); /* freed by cfg_free; used in every message */
-	rc = cfg_parse_fp(cfg, f);
-	fclose(f);
-	return rc == CFG_SUCCESS ? 0 : -1;
-}
 
 struct config *config_load_text(const char *name, const char *text, size_t len)
 {
-	struct config *c = NULL;
-	char *stripped = config_text_strip(text, len);
-	cfg_t *cfg = stripped ? config_schema() : NULL;
+	struct load ld = {.file = name};
+	struct conf_tree *tree = conf_parse(name, text, len);
+	struct config *c = tree ? convert(&ld, conf_items(tree)) : NULL;
 
-	if (cfg && parse_text(cfg, name, stripped, len) == 0 &&
-	    check_whole(name, stripped, cfg) == 0) {
-		c = convert(cfg);
-		if (!c)
-			mvpn_log(LOG_ERR, "%s: out of memory loading the configuration", name);
-	}
-	if (cfg)
-		cfg_free(cfg);
-	free(stripped);
+	conf_free(tree);
 	return c;
 }
 

@@ -1,7 +1,11 @@
 /*
- * mvpnmond's configuration file (libconfuse).  config_load() parses and checks
- * the whole file into a fresh struct config, or fails with messages that name
- * file:line; the caller swaps it in only on success, so a bad reload changes nothing.
+ * mvpnmond's configuration file (syntax: config_text.h).  config_load() parses
+ * and checks the whole file into a fresh struct config, or fails with a message
+ * that names file:line; the caller swaps it in only on success, so a bad reload
+ * changes nothing.  Loading takes time linear in the file's size (plus sorting
+ * the VPNs), touches no global state and calls nothing of net-snmp: it may run
+ * on a thread of its own.  Its one message goes through mvpn_log(), whose sink
+ * must then be safe to call from that thread.
  */
 #ifndef MVPN_CONFIG_H
 #define MVPN_CONFIG_H
@@ -28,8 +32,14 @@ struct probe_config {
 	size_t n_senders, n_receivers;
 };
 
+/*
+ * A VPN's name is UTF-8 of 1 to VPN_NAME_MAX bytes (mvpnVpnName is an
+ * SnmpAdminString (SIZE (1..64)), and SIZE counts octets), with no control
+ * character (C0, DEL, C1) and no quote.
+ */
 struct vpn_config {
 	uint32_t index;
+	int line; /* where its section opens, for messages */
 	char name[VPN_NAME_MAX + 1];
 	struct inet_addr default_mdt;
 	struct inet_addr *expected_pes; /* owned */
@@ -41,6 +51,7 @@ struct vpn_config {
 /* A `tunnel "PE" { remote = ... }` section: where the PE's GRE end point is. */
 struct tunnel_config {
 	struct inet_addr pe, remote;
+	int line; /* where its section opens */
 };
 
 struct config {
@@ -70,7 +81,8 @@ struct config {
 	size_t n_tunnels;
 };
 
-/* The tunnel end point of a PE: its tunnel section's remote, else its own address. */
+/* The tunnel end point of a PE: its tunnel section's remote, else its own
+ * address.  O(log tunnels). */
 struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_addr *pe);
 
 /* Returns NULL after logging the first problem found as "file:line: what". */

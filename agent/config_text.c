@@ -1,200 +1,456 @@
 #include "config_text.h"
 
-#include <ctype.h>
-#include <stdbool.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Copies a quoted string starting at text[i] (the quote); returns the index after it. */
-static size_t copy_quoted(const char *text, size_t len, size_t i, char *out)
-{
-	char quote = text[i];
+#include "../mib/log.h"
 
-	out[i] = text[i];
-	for (i++; i < len; i++) {
-		out[i] = text[i];
-		if (text[i] == '\\' && i + 1 < len) {
-			i++;
-			out[i] = text[i];
-		} else if (text[i] == quote) {
-			return i + 1;
-		}
+/* Sections nest two deep in the schema (vpn, then probe or thresholds); the
+ * limit keeps a hostile file from recursing without bound. */
+#define MAX_DEPTH 8
+
+/* ---- the arena: every item, value and string of one tree ---- */
+
+struct block {
+	struct block *next;
+	size_t used, size;
+	_Alignas(max_align_t) unsigned char data[];
+};
+
+struct conf_tree {
+	struct block *blocks;
+	size_t next_size; /* the next block's size: doubling keeps the count of blocks small */
+	struct conf_item *items;
+};
+
+static void *arena_alloc(struct conf_tree *t, size_t n)
+{
+	const size_t align = _Alignof(max_align_t);
+	struct block *b = t->blocks;
+
+	n = (n + align - 1) & ~(align - 1);
+	if (!b || b->size - b->used < n) {
+		size_t size = n > t->next_size ? n : t->next_size;
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->size = size;
+		b->used = 0;
+		b->next = t->blocks;
+		t->blocks = b;
+		if (t->next_size < (8u << 20))
+			t->next_size *= 2;
 	}
-	return i;
+	b->used += n;
+	return b->data + b->used - n;
 }
 
-static size_t blank_until(const char *text, size_t len, size_t i, const char *stop, char *out)
+void conf_free(struct conf_tree *t)
 {
-	size_t stop_len = strlen(stop);
-
-	for (; i < len; i++) {
-		/* text need not be NUL-terminated: compare only what is there. */
-		if (stop[0] != '\n' && len - i >= stop_len && memcmp(text + i, stop, stop_len) == 0) {
-			memset(out + i, ' ', stop_len);
-			return i + stop_len;
-		}
-		if (text[i] == '\n' && stop[0] == '\n')
-			return i; /* the newline itself is kept by the caller */
-		out[i] = text[i] == '\n' ? '\n' : ' ';
+	if (!t)
+		return;
+	for (struct block *b = t->blocks, *next; b; b = next) {
+		next = b->next;
+		free(b);
 	}
-	return i;
+	free(t);
 }
 
-char *config_text_strip(const char *text, size_t len)
+const struct conf_item *conf_items(const struct conf_tree *t)
 {
-	char *out = malloc(len + 1);
-	size_t i = 0;
+	return t->items;
+}
 
-	if (!out)
+/* ---- UTF-8 (RFC 3629 section 4) ---- */
+
+/* Length of the sequence starting at p (at most left bytes), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	unsigned c = p[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+		   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (n == 0 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong three- and four-byte forms, surrogates, above U+10FFFF. */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+bool conf_utf8_valid(const char *p, size_t len, size_t *chars)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; n++) {
+		size_t k = utf8_seq(u + i, len - i);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	*chars = n;
+	return true;
+}
+
+/* ---- the lexer ---- */
+
+enum tok { T_EOF, T_WORD, T_LBRACE, T_RBRACE, T_EQ, T_COMMA, T_ERR };
+
+struct parser {
+	const char *name; /* the file, in messages */
+	const char *p, *end;
+	int line;
+	struct conf_tree *tree;
+	bool failed;
+	/* the current token */
+	enum tok tok;
+	int tok_line;
+	struct conf_value *val; /* T_WORD: its text, in the arena */
+};
+
+static void fail(struct parser *ps, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The first error is the one reported; parsing stops there. */
+static void fail(struct parser *ps, int line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (ps->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mvpn_log(LOG_ERR, "%s:%d: %s", ps->name, line, msg);
+	ps->failed = true;
+	ps->tok = T_ERR;
+}
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static bool ends_word(const char *p, const char *end)
+{
+	unsigned char c = (unsigned char)*p;
+
+	if (c == ' ' || is_control(c) || strchr("{}=,\"'#", c))
+		return true;
+	return c == '/' && p + 1 < end && (p[1] == '/' || p[1] == '*');
+}
+
+static struct conf_value *new_value(struct parser *ps, size_t len)
+{
+	struct conf_value *v = arena_alloc(ps->tree, sizeof(*v) + len + 1);
+
+	if (!v) {
+		fail(ps, ps->line, "out of memory");
 		return NULL;
-	while (i < len) {
-		if (text[i] == '"' || text[i] == '\'') {
-			i = copy_quoted(text, len, i, out);
-		} else if (text[i] == '#' || (text[i] == '/' && i + 1 < len && text[i + 1] == '/')) {
-			i = blank_until(text, len, i, "\n", out);
-		} else if (text[i] == '/' && i + 1 < len && text[i + 1] == '*') {
-			/* The end is looked for after the opening pair: slash, star,
-			 * slash is still an open comment. */
-			out[i] = out[i + 1] = ' ';
-			i = blank_until(text, len, i + 2, "*/", out);
-		} else {
-			out[i] = text[i];
-			i++;
-		}
 	}
-	out[len] = '\0';
-	return out;
+	memset(v, 0, sizeof(*v));
+	v->text = (char *)(v + 1);
+	v->len = len;
+	v->line = ps->line;
+	return v;
 }
 
-static int line_at(const char *text, const char *pos)
+static bool utf8_or_fail(struct parser *ps, const struct conf_value *v)
 {
-	int line = 1;
+	size_t chars;
 
-	for (const char *p = text; p < pos; p++)
-		if (*p == '\n')
-			line++;
-	return line;
+	if (conf_utf8_valid(v->text, v->len, &chars))
+		return true;
+	fail(ps, v->line, "\"%.*s\" is not valid UTF-8", (int)v->len, v->text);
+	return false;
 }
 
-static bool word_at(const char *text, const char *p, const char *word)
+static void lex_word(struct parser *ps)
 {
-	size_t n = strlen(word);
+	const char *start = ps->p;
 
-	if (strncmp(p, word, n) != 0)
-		return false;
-	if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '-' || p[-1] == '_'))
-		return false;
-	return !(isalnum((unsigned char)p[n]) || p[n] == '-' || p[n] == '_');
-}
-
-static const char *skip_space(const char *p)
-{
-	while (isspace((unsigned char)*p))
-		p++;
-	return p;
-}
-
-/* The '{' that opens section `kind "title"`, or NULL. */
-static const char *section_open(const char *text, const char *kind, const char *title)
-{
-	size_t tlen = strlen(title);
-
-	for (const char *p = strstr(text, kind); p; p = strstr(p + 1, kind)) {
-		if (!word_at(text, p, kind))
-			continue;
-		const char *q = skip_space(p + strlen(kind));
-		bool quoted = *q == '"' || *q == '\'';
-		if (quoted)
-			q++;
-		if (strncmp(q, title, tlen) != 0)
-			continue;
-		q += tlen;
-		if (quoted)
-			q++;
-		else if (!isspace((unsigned char)*q) && *q != '{')
-			continue;
-		q = skip_space(q);
-		if (*q == '{')
-			return q;
-	}
-	return NULL;
-}
-
-int config_text_section_line(const char *stripped, const char *kind, const char *title)
-{
-	const char *open = section_open(stripped, kind, title);
-
-	return open ? line_at(stripped, open) : 0;
-}
-
-/* Skips a quoted string starting at p; returns its closing quote (or the end). */
-static const char *skip_quoted(const char *p)
-{
-	char quote = *p;
-
-	for (p++; *p && *p != quote; p++)
-		if (*p == '\\' && p[1])
-			p++;
-	return p;
+	while (ps->p < ps->end && !ends_word(ps->p, ps->end))
+		ps->p++;
+	ps->val = new_value(ps, (size_t)(ps->p - start));
+	if (!ps->val)
+		return;
+	memcpy((char *)ps->val->text, start, ps->val->len);
+	((char *)ps->val->text)[ps->val->len] = '\0';
+	if (utf8_or_fail(ps, ps->val))
+		ps->tok = T_WORD;
 }
 
 /*
- * Walks the section that opens at `open` (at depth 1 inside it; open ==
- * stripped means the whole file).  With sub NULL, finds `option =` at depth 1;
- * otherwise inside the subsection `sub {` at depth 1, at depth 2.  Returns
- * the option's line; else the subsection's; else 0.
+ * A quoted string ends on its own line (a missing quote is named where it is
+ * missing, not lines later) and knows three escapes: a string that could hold
+ * a newline or a NUL through \n or \x00 would hold it in a VPN's name, too.
  */
-static int find_option(const char *stripped, const char *open, int depth, const char *sub,
-		       const char *option)
+static size_t string_length(struct parser *ps, char quote)
 {
-	const char *sub_at = NULL;
-	bool in_sub = false;
+	size_t n = 0;
 
-	for (const char *p = open; *p; p++) {
-		if (*p == '"' || *p == '\'') {
-			p = skip_quoted(p);
-			if (!*p)
-				break;
-		} else if (*p == '{') {
-			depth++;
-		} else if (*p == '}') {
-			if (--depth == 0)
-				break;
-			if (depth == 1)
-				in_sub = false;
-		} else if (sub && depth == 1 && word_at(stripped, p, sub) &&
-			   *skip_space(p + strlen(sub)) == '{') {
-			in_sub = true;
-			sub_at = p;
-		} else if (depth == (sub ? 2 : 1) && (!sub || in_sub) &&
-			   word_at(stripped, p, option) && *skip_space(p + strlen(option)) == '=') {
-			return line_at(stripped, p);
+	for (const char *q = ps->p + 1;; q++, n++) {
+		if (q == ps->end || *q == '\n') {
+			fail(ps, ps->line, "string not closed: no %c before the end of the line", quote);
+			return 0;
+		}
+		if (*q == quote)
+			return n;
+		if (*q == '\\') {
+			if (q + 1 == ps->end || !strchr("\\\"'", q[1])) {
+				fail(ps, ps->line, "unknown escape \\%c in a string: only \\\\, \\\" and "
+				     "\\' are escapes", q + 1 < ps->end && !is_control((unsigned char)q[1])
+				     ? q[1] : '?');
+				return 0;
+			}
+			q++;
+		} else if (is_control((unsigned char)*q)) {
+			fail(ps, ps->line, "control character 0x%02x in a string", (unsigned char)*q);
+			return 0;
 		}
 	}
-	return sub_at ? line_at(stripped, sub_at) : 0;
 }
 
-int config_text_option_line(const char *stripped, const char *kind, const char *title,
-			    const char *option)
+static void lex_string(struct parser *ps)
 {
-	/* kind == NULL: a top-level option, as if the whole file were one section. */
-	const char *open = kind ? section_open(stripped, kind, title) : stripped;
-	int line;
+	char quote = *ps->p, *out;
+	size_t n = string_length(ps, quote);
 
-	if (!open)
-		return 0;
-	line = find_option(stripped, open, kind ? 0 : 1, NULL, option);
-	return line ? line : line_at(stripped, open);
+	if (ps->failed || !(ps->val = new_value(ps, n)))
+		return;
+	out = (char *)ps->val->text;
+	for (ps->p++; *ps->p != quote; ps->p++) {
+		if (*ps->p == '\\')
+			ps->p++;
+		*out++ = *ps->p;
+	}
+	*out = '\0';
+	ps->p++;
+	if (utf8_or_fail(ps, ps->val))
+		ps->tok = T_WORD;
 }
 
-int config_text_sub_option_line(const char *stripped, const char *kind, const char *title,
-				const char *sub, const char *option)
+/* Skips a comment that starts at ps->p; false once it fails. */
+static bool skip_comment(struct parser *ps)
 {
-	const char *open = kind ? section_open(stripped, kind, title) : stripped;
-	int line;
+	if (ps->p[0] != '/' || ps->p[1] != '*') { /* # or //: to the end of the line */
+		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+		ps->p = nl ? nl : ps->end;
+		return true;
+	}
+	/* The end is looked for after the opening pair: slash, star, slash is
+	 * still an open comment, as in C. */
+	for (const char *q = ps->p + 2; q + 1 < ps->end; q++) {
+		if (q[0] == '*' && q[1] == '/') {
+			for (const char *c = ps->p; c < q; c++)
+				ps->line += *c == '\n';
+			ps->p = q + 2;
+			return true;
+		}
+	}
+	fail(ps, ps->line, "comment opened here is never closed: no */ before the end of the file");
+	return false;
+}
 
-	if (!open)
-		return 0;
-	line = find_option(stripped, open, kind ? 0 : 1, sub, option);
-	return line ? line : line_at(stripped, open);
+static bool comment_starts(const struct parser *ps)
+{
+	return *ps->p == '#' ||
+	       (*ps->p == '/' && ps->p + 1 < ps->end && (ps->p[1] == '/' || ps->p[1] == '*'));
+}
+
+static void next_token(struct parser *ps)
+{
+	static const char symbols[] = "{}=,";
+	static const enum tok symbol_toks[] = {T_LBRACE, T_RBRACE, T_EQ, T_COMMA};
+
+	if (ps->failed)
+		return;
+	while (ps->p < ps->end) {
+		unsigned char c = (unsigned char)*ps->p;
+		if (c == '\n')
+			ps->line++;
+		if (c == '\n' || c == ' ' || c == '\t' || c == '\r')
+			ps->p++;
+		else if (!comment_starts(ps))
+			break;
+		else if (!skip_comment(ps))
+			return;
+	}
+	ps->tok_line = ps->line;
+	ps->tok = T_ERR;
+	if (ps->p == ps->end) {
+		ps->tok = T_EOF;
+	} else if (*ps->p && strchr(symbols, *ps->p)) {
+		ps->tok = symbol_toks[strchr(symbols, *ps->p) - symbols];
+		ps->p++;
+	} else if (*ps->p == '"' || *ps->p == '\'') {
+		lex_string(ps);
+	} else if (is_control((unsigned char)*ps->p)) {
+		fail(ps, ps->line, "control character 0x%02x", (unsigned char)*ps->p);
+	} else {
+		lex_word(ps);
+	}
+}
+
+/* ---- the parser ---- */
+
+/* What the current token is, for a message. */
+static const char *tok_text(const struct parser *ps)
+{
+	switch (ps->tok) {
+	case T_EOF: return "the end of the file";
+	case T_WORD: return ps->val->text;
+	case T_LBRACE: return "{";
+	case T_RBRACE: return "}";
+	case T_EQ: return "=";
+	case T_COMMA: return ",";
+	default: return "?";
+	}
+}
+
+/* After `name = {`: values separated by commas, up to the closing brace. */
+static void parse_list(struct parser *ps, struct conf_item *it)
+{
+	struct conf_value **tail = &it->values;
+	bool want_value = true;
+
+	it->list = true;
+	for (;;) {
+		next_token(ps);
+		if (ps->tok == T_RBRACE)
+			return;
+		if (ps->tok == T_WORD && want_value) {
+			*tail = ps->val;
+			tail = &ps->val->next;
+			it->n_values++;
+			want_value = false;
+		} else if (ps->tok == T_COMMA && !want_value) {
+			want_value = true;
+		} else if (ps->tok == T_EOF) {
+			fail(ps, it->line, "the list of %s is not closed: no } before the end of the file",
+			     it->name);
+			return;
+		} else {
+			fail(ps, ps->tok_line, "%s: expected %s in the list, not '%s'", it->name,
+			     want_value ? "a value or }" : ", or }", tok_text(ps));
+			return;
+		}
+	}
+}
+
+static void parse_option(struct parser *ps, struct conf_item *it)
+{
+	next_token(ps);
+	if (ps->tok == T_LBRACE) {
+		parse_list(ps, it);
+	} else if (ps->tok == T_WORD) {
+		it->values = ps->val;
+		it->n_values = 1;
+	} else {
+		fail(ps, it->line, "expected a value after %s =, not '%s'", it->name, tok_text(ps));
+	}
+}
+
+static struct conf_item *parse_items(struct parser *ps, const struct conf_item *parent, int depth);
+
+static void parse_section(struct parser *ps, struct conf_item *it, int depth)
+{
+	it->section = true;
+	if (ps->tok == T_WORD) {
+		it->title = ps->val;
+		next_token(ps);
+		if (ps->tok != T_LBRACE) {
+			fail(ps, it->line, "expected { after %s \"%s\", not '%s'", it->name,
+			     it->title->text, tok_text(ps));
+			return;
+		}
+	}
+	if (depth >= MAX_DEPTH) {
+		fail(ps, it->line, "sections nested more than %d deep", MAX_DEPTH);
+		return;
+	}
+	it->items = parse_items(ps, it, depth + 1);
+}
+
+static void describe_section(const struct conf_item *it, char *buf, size_t size)
+{
+	if (it->title)
+		snprintf(buf, size, "%s \"%s\"", it->name, it->title->text);
+	else
+		snprintf(buf, size, "%s", it->name);
+}
+
+/* The end of a section (its }), or of the file at depth 0. */
+static bool at_end(struct parser *ps, const struct conf_item *parent)
+{
+	char what[128];
+
+	if (ps->tok == T_RBRACE && !parent)
+		fail(ps, ps->tok_line, "unexpected closing brace");
+	if (ps->tok == T_EOF && parent) {
+		describe_section(parent, what, sizeof(what));
+		fail(ps, parent->line, "%s is not closed: no } before the end of the file", what);
+	}
+	return ps->failed || ps->tok == (parent ? T_RBRACE : T_EOF);
+}
+
+static struct conf_item *parse_items(struct parser *ps, const struct conf_item *parent, int depth)
+{
+	struct conf_item *head = NULL, **tail = &head;
+
+	for (next_token(ps); !at_end(ps, parent); next_token(ps)) {
+		struct conf_item *it;
+
+		if (ps->tok != T_WORD) {
+			fail(ps, ps->tok_line, "expected an option or a section, not '%s'", tok_text(ps));
+			break;
+		}
+		it = arena_alloc(ps->tree, sizeof(*it));
+		if (!it) {
+			fail(ps, ps->tok_line, "out of memory");
+			break;
+		}
+		memset(it, 0, sizeof(*it));
+		it->name = ps->val->text;
+		it->line = ps->tok_line;
+		next_token(ps);
+		if (ps->tok == T_EQ)
+			parse_option(ps, it);
+		else if (ps->tok == T_LBRACE || ps->tok == T_WORD)
+			parse_section(ps, it, depth);
+		else
+			fail(ps, it->line, "expected = or { after %s, not '%s'", it->name,
+			     tok_text(ps));
+		*tail = it;
+		tail = &it->next;
+	}
+	return head;
+}
+
+struct conf_tree *conf_parse(const char *name, const char *text, size_t len)
+{
+	struct parser ps = {.name = name, .p = text, .end = text + len, .line = 1};
+
+	ps.tree = calloc(1, sizeof(*ps.tree));
+	if (!ps.tree) {
+		mvpn_log(LOG_ERR, "%s: out of memory", name);
+		return NULL;
+	}
+	/* About the size of the tree a file of len bytes makes, in few blocks. */
+	ps.tree->next_size = len < 4096 ? 4096 : len;
+	ps.tree->items = parse_items(&ps, NULL, 0);
+	if (ps.failed) {
+		conf_free(ps.tree);
+		return NULL;
+	}
+	return ps.tree;
 }

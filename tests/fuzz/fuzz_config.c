@@ -3,8 +3,9 @@
  * exactly the input).  It must not crash or leak, and a configuration it
  * accepts must keep config.h's promises and the checks config.c makes:
  * VPNs sorted by index with unique indexes, names and default MDTs; names of
- * 1..VPN_NAME_MAX characters; multicast default MDTs; expected PEs unicast
- * and unique; probed VPNs with the global probe settings, an IPv4 default
+ * 1..VPN_NAME_MAX bytes of UTF-8 with no control character or quote;
+ * multicast default MDTs beyond link scope; expected PEs unicast, none a
+ * loopback, link-local, unspecified or IPv4-mapped address, and unique; probed VPNs with the global probe settings, an IPv4 default
  * MDT, sorted unique IPv4 unicast senders and receivers, options within
  * their ranges; tunnels sorted by PE, IPv4 unicast ends; thresholds whose
  * falling level is below a non-zero rising one; at most one capture source.
@@ -25,14 +26,62 @@ static void quiet(int priority, const char *fmt, va_list ap)
 	(void)ap;
 }
 
+/* An address a PE may have: unicast, routable beyond the link, not the
+ * host itself (RFC 6890's special-purpose blocks that say so). */
 static bool ref_unicast(const struct inet_addr *a)
 {
-	static const uint8_t zero[16], bcast[4] = {255, 255, 255, 255};
+	const uint8_t *b = a->bytes;
 
-	if (a->type != INET_IPV4 && a->type != INET_IPV6)
+	if (a->type == INET_IPV4)
+		return b[0] != 0 && b[0] != 127 && b[0] < 224 && !(b[0] == 169 && b[1] == 254);
+	if (a->type != INET_IPV6 || b[0] == 0xff || (b[0] == 0xfe && b[1] >= 0x80 && b[1] <= 0xbf))
 		return false;
-	return !ref_multicast(a) && !addr_bytes_are(a, a->type, zero) &&
-	       !addr_bytes_are(a, INET_IPV4, bcast);
+	for (int i = 0; i < 10; i++)
+		if (b[i])
+			return true;
+	/* ::/80 prefixes: the unspecified, loopback and IPv4-mapped addresses are
+	 * there, and nothing else a PE would have. */
+	return !(b[10] == 0xff && b[11] == 0xff) && !(b[10] == 0 && b[11] == 0 && b[12] == 0 &&
+						      b[13] == 0 && b[14] == 0 && b[15] <= 1);
+}
+
+/* A group routed beyond one link: not 224.0.0.0/24, not IPv6 scope 0-2. */
+static bool ref_mdt(const struct inet_addr *a)
+{
+	if (!ref_multicast(a))
+		return false;
+	if (a->type == INET_IPV4)
+		return !(a->bytes[0] == 224 && a->bytes[1] == 0 && a->bytes[2] == 0);
+	return (a->bytes[1] & 0x0f) > 2;
+}
+
+/* A name: 1..64 bytes, each code point U+0020..U+007E or U+00A0 and above
+ * (decoded here, not validated by the loader's tables), no quote. */
+static bool ref_name(const char *name)
+{
+	const unsigned char *u = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0;
+
+	if (len < 1 || len > VPN_NAME_MAX)
+		return false;
+	while (i < len) {
+		unsigned cp, n = u[i] < 0x80 ? 0 : u[i] < 0xe0 ? 1 : u[i] < 0xf0 ? 2 : 3;
+		unsigned min[4] = {0, 0x80, 0x800, 0x10000};
+		cp = n == 0 ? u[i] : u[i] & (0x3f >> n);
+		if ((u[i] >= 0x80 && u[i] < 0xc0) || u[i] >= 0xf8 || (n && i + n >= len))
+			return false;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == '"' || cp == '\'')
+			return false;
+		i += n + 1;
+	}
+	return true;
 }
 
 static int addr_order(const struct inet_addr *a, const struct inet_addr *b)
@@ -73,11 +122,9 @@ static void check_probe(const struct config *c, const struct vpn_config *v)
 
 static void check_vpn(const struct config *c, const struct vpn_config *v)
 {
-	size_t name_len = strnlen(v->name, sizeof(v->name));
-
-	FUZZ_CHECK(name_len >= 1 && name_len <= VPN_NAME_MAX);
+	FUZZ_CHECK(strnlen(v->name, sizeof(v->name)) < sizeof(v->name) && ref_name(v->name));
 	FUZZ_CHECK(v->index >= 1);
-	FUZZ_CHECK(ref_multicast(&v->default_mdt));
+	FUZZ_CHECK(ref_mdt(&v->default_mdt));
 	FUZZ_CHECK(v->n_expected == 0 || v->expected_pes != NULL);
 	for (size_t i = 0; i < v->n_expected; i++) {
 		FUZZ_CHECK(ref_unicast(&v->expected_pes[i]));

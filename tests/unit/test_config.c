@@ -92,17 +92,18 @@ static const struct bad_case bad_cases[] = {
 	{"agentx-ping-interval = 2", "agentx-ping-interval = 99999", 3, "out of range"},
 	{"agentx-ping-interval = 2", "capture-file = \"/x\" capture-interface = \"eth0\"", 3,
 	 "both set"},
-	{"  index = 10\n", "  index = 10\n}\n", 13, "no such option 'default-mdt'"},
+	/* A syntax error anywhere comes before what the file means. */
+	{"  index = 10\n", "  index = 10\n}\n", 16, "unexpected closing brace"},
 	{"}\n/*", "}}\n/*", 7, "unexpected closing brace"},
 	/* active probing */
-	{"  index = 10\n", "  index = 10\n probe { rate = 10 }\n", 10,
+	{"  index = 10\n", "  index = 10\n probe { rate = 10 }\n", 12,
 	 "probe-interface and probe-local-address must be set"},
 	{"  index = 10\n", "  index = 10\n probe {\n rate = 0 }\n", 13, "rate = 0 is out of range"},
 	{"  index = 10\n", "  index = 10\n probe {\n senders = { \"198.18.0.1\", \"2001:db8::1\" } }\n",
 	 13, "not a unicast IPv4 address"},
 	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { }", 3, "needs remote"},
 	{"agentx-ping-interval = 2", "probe-local-address = \"239.1.1.1\"", 3,
-	 "not a unicast IPv4 address"},
+	 "probe-local-address: \"239.1.1.1\" is a multicast group, never the monitor's"},
 	/* thresholds */
 	{"agentx-ping-interval = 2", "thresholds { loss-rising = 4 }", 3,
 	 "loss-rising needs loss-falling"},
@@ -116,8 +117,8 @@ static const struct bad_case bad_cases[] = {
 	 "not a number from 0 to 3.6e+06 (milliseconds)"},
 	{"  index = 10\n", "  index = 10\n thresholds {\n loss-rising = 4\n loss-falling = 5 }\n", 14,
 	 "vpn \"red\": loss-falling = 5 must be below loss-rising = 4"},
-	{"  index = 10\n", "  index = 10\n thresholds { }\n thresholds { }\n", 10,
-	 "more than one thresholds section"},
+	{"  index = 10\n", "  index = 10\n thresholds { }\n thresholds { }\n", 13,
+	 "more than one thresholds section (the first is on line 12)"},
 	{"agentx-ping-interval = 2", "pe-check-interval = 0", 3, "out of range"},
 	/* fuzz_config's invariant (tests/fuzz/regressions/config/threshold-rounding):
 	 * distinct in the file, one level in ppm or us */
@@ -125,6 +126,61 @@ static const struct bad_case bad_cases[] = {
 	 "loss-falling = 1.00001 must be below loss-rising = 1.00004 by at least 1 ppm"},
 	{"  index = 10\n", "  index = 10\n thresholds {\n delay-rising = 0.0004\n delay-falling = 0 }\n",
 	 14, "delay-falling = 0 must be below delay-rising = 0.0004 by at least"},
+	/* Read whole or refused: nothing cut off, nothing left open. */
+	{"vpn \"red\"", "/* red: re-provisioning\nvpn \"red\"", 10,
+	 "comment opened here is never closed"},
+	{"\"2001:db8::5\" }\n}\n", "\"2001:db8::5\" }\n", 10,
+	 "vpn \"red\" is not closed: no } before the end of the file"},
+	{"\"2001:db8::5\" }\n}\n", "\"2001:db8::5\",\n", 13,
+	 "the list of expected-pes is not closed"},
+	{"  index = 10\n", "  index = 10\n  index = 11\n", 12, "index is set twice (first on line 11)"},
+	{"\"/run/agentx/master\"", "\"/run/agentx/master", 2, "string not closed"},
+	{"index = 10", "index = 10 =", 11, "expected an option or a section, not '='"},
+	{"index = 10", "index 10", 11, "expected { after index \"10\", not 'default-mdt'"},
+	/* Names: UTF-8 bytes that fit mvpnVpnName, printable, no quote. */
+	{"vpn \"blue\"", "vpn \""
+	 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	 "\"", 4,
+	 "vpn name is 80 bytes of UTF-8 (40 characters): it must be 1 to 64 bytes"},
+	{"vpn \"blue\"", "vpn \"bl\nue\"", 4, "string not closed: no \" before the end of the line"},
+	{"vpn \"blue\"", "vpn \"bl\\\"ue\"", 4, "vpn name \"bl\"ue\" has a quote"},
+	{"vpn \"blue\"", "vpn 'bl\"ue'", 4, "has a quote"},
+	{"vpn \"blue\"", "vpn \"bl\xffue\"", 4, "is not valid UTF-8"},
+	{"vpn \"blue\"", "vpn \"bl\xc0\xafue\"", 4, "is not valid UTF-8"}, /* overlong '/' */
+	{"vpn \"blue\"", "vpn \"bl\\x00ue\"", 4, "unknown escape \\x in a string"},
+	{"vpn \"blue\"", "vpn \"bl\tue\"", 4, "control character 0x09 in a string"},
+	{"vpn \"blue\"", "vpn \"bl\xc2\x85ue\"", 4, "has a control character"}, /* C1 NEL */
+	{"vpn \"blue\"", "vpn \"\"", 4, "vpn name is 0 bytes"},
+	/* Groups that never leave a link are never a default MDT (RFC 5771 4, RFC 4291 2.7). */
+	{"\"239.192.0.10\"", "\"224.0.0.13\"", 12, "default-mdt \"224.0.0.13\" is in 224.0.0.0/24"},
+	{"\"239.192.0.10\"", "\"224.0.0.1\"", 12, "\"224.0.0.1\" is in 224.0.0.0/24"},
+	{"\"ff3e::8000:20\"", "\"ff02::1\"", 6, "default-mdt \"ff02::1\" is link-local scope"},
+	{"\"ff3e::8000:20\"", "\"ff01::8000:20\"", 6, "is interface-local scope"},
+	{"\"ff3e::8000:20\"", "\"ff30::8000:20\"", 6, "is reserved scope 0"},
+	/* Addresses no PE has, wherever a PE's address goes. */
+	{"\"198.18.0.1\"", "\"127.0.0.1\"", 14, "expected-pes: \"127.0.0.1\" is a loopback address, never a PE"},
+	{"\"2001:db8::5\"", "\"::1\"", 14, "\"::1\" is a loopback address"},
+	{"\"2001:db8::5\"", "\"fe80::1\"", 14, "\"fe80::1\" is a link-local address"},
+	{"\"2001:db8::5\"", "\"::\"", 14, "\"::\" is the unspecified address"},
+	{"\"198.18.0.1\"", "\"0.0.0.0\"", 14, "\"0.0.0.0\" is in 0.0.0.0/8"},
+	{"\"198.18.0.1\"", "\"169.254.0.1\"", 14, "is a link-local address"},
+	{"\"198.18.0.1\"", "\"255.255.255.255\"", 14, "or the broadcast address, never a PE"},
+	{"\"198.18.0.1\"", "\"239.1.1.1\"", 14, "is a multicast group, never a PE"},
+	{"\"2001:db8::5\"", "\"::ffff:198.18.0.9\"", 14, "IPv4-mapped"},
+	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { remote = \"127.0.0.1\" }", 3,
+	 "remote: \"127.0.0.1\" is a loopback address"},
+	{"agentx-ping-interval = 2", "tunnel \"169.254.9.9\" { remote = \"198.18.0.1\" }", 3,
+	 "tunnel \"169.254.9.9\": \"169.254.9.9\" is a link-local address"},
+	{"agentx-ping-interval = 2", "probe-local-address = \"127.0.0.1\"", 3,
+	 "probe-local-address: \"127.0.0.1\" is a loopback address, never the monitor's"},
+	{"  index = 10\n", "  index = 10\n probe {\n receivers = { \"198.18.0.1\", \"127.0.0.9\" } }\n",
+	 13, "receivers: \"127.0.0.9\" is a loopback address"},
+	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { remote = \"198.18.1.1\" }\n"
+	 "tunnel \"198.18.0.1\" { remote = \"198.18.1.2\" }", 4,
+	 "tunnel \"198.18.0.1\" is defined twice (first on line 3)"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
@@ -200,60 +256,83 @@ TEST(empty_text_is_a_config_of_defaults)
 	config_free(c);
 }
 
-TEST(strip_keeps_lines_and_quoted_hashes)
+/* The tree's items and values carry their lines through every kind of comment. */
+TEST(comments_are_skipped_and_lines_kept)
 {
-	const char *text = "a = \"x#y//z\" # c\n/* 1\n2 */ b = 'q#'\n// end";
-	char *s = config_text_strip(text, strlen(text));
+	const char *text = "a = \"x#y//z\" # c\n/* 1\n2 */ b = 'q#' // end\n"
+			   "s \"t\" {\n l = { 1, /* x */\n 2, } }\n/*/ c = 1 */d = \"\"";
+	struct conf_tree *t = conf_parse("t.conf", text, strlen(text));
 
-	CHECK(s != NULL);
-	CHECK_EQ_INT(strlen(s), strlen(text));
-	CHECK(strstr(s, "\"x#y//z\"") != NULL);
-	CHECK(strstr(s, "'q#'") != NULL);
-	CHECK(strchr(s, 'c') == NULL && strstr(s, "end") == NULL && strchr(s, '1') == NULL);
-	int lines = 0;
-	for (const char *p = s; *p; p++)
-		lines += *p == '\n';
-	CHECK_EQ_INT(lines, 3);
-	free(s);
+	CHECK(t != NULL);
+	const struct conf_item *a = conf_items(t), *b = a->next, *sec = b->next, *d = sec->next;
+	CHECK_EQ_STR(a->name, "a");
+	CHECK_EQ_STR(a->values->text, "x#y//z");
+	CHECK_EQ_INT(a->line, 1);
+	CHECK_EQ_STR(b->name, "b");
+	CHECK_EQ_STR(b->values->text, "q#");
+	CHECK_EQ_INT(b->line, 3);
+	CHECK(sec->section && !sec->list);
+	CHECK_EQ_STR(sec->title->text, "t");
+	CHECK_EQ_INT(sec->line, 4);
+	CHECK(sec->items->list);
+	CHECK_EQ_INT(sec->items->n_values, 2);
+	CHECK_EQ_INT(sec->items->values->next->line, 6);
+	/* Slash, star, slash does not close the comment it opens (as in C). */
+	CHECK_EQ_STR(d->name, "d");
+	CHECK_EQ_INT(d->line, 7);
+	CHECK_EQ_INT(d->values->len, 0);
+	CHECK(d->next == NULL);
+	conf_free(t);
 }
 
 /* Found by fuzz_config (tests/fuzz/regressions/config/unterminated-comment):
- * a comment still open at the end of text that is not NUL-terminated made
- * strip compare "* /" one byte past the end. */
-TEST(strip_reads_nothing_past_len)
+ * a comment still open at the end of text that is not NUL-terminated was
+ * read one byte past the end.  It is now an error, and reads nothing past len. */
+TEST(an_open_comment_is_an_error_and_read_within_len)
 {
-	char *text = malloc(2), *s;
+	char *text = malloc(2);
 
 	memcpy(text, "/*", 2); /* exactly 2 bytes, as config_load_text may get them */
-	s = config_text_strip(text, 2);
-	CHECK(s != NULL);
-	CHECK_EQ_STR(s, "  ");
-	free(s);
+	mvpn_log_set_sink(capture_log);
+	CHECK(conf_parse("c.conf", text, 2) == NULL);
+	mvpn_log_set_sink(NULL);
 	free(text);
+	CHECK(strstr(last_error, "c.conf:1: comment opened here is never closed") == last_error);
 }
 
-/* A block comment ends at a "* /" after its opening: "/ * /" does not close
- * itself (as in C and in libconfuse's own lexer). */
-TEST(strip_does_not_close_a_comment_with_its_own_star)
+/* A NUL byte once ended a name early (libconfuse's \x00); now it is refused. */
+TEST(a_nul_byte_is_refused_with_its_line)
 {
-	const char *text = "/*/ a = 1 */b";
-	char *s = config_text_strip(text, strlen(text));
+	static const char text[] = "vpn \"a\" {\n index = 1 default-mdt = \"239.192.0.1\"\n}\n"
+				   "vpn \"b\0c\" {\n index = 2 default-mdt = \"239.192.0.2\" }\n";
 
-	CHECK(s != NULL);
-	CHECK_EQ_STR(s, "            b");
-	free(s);
+	mvpn_log_set_sink(capture_log);
+	struct config *c = config_load_text("nul.conf", text, sizeof(text) - 1);
+	mvpn_log_set_sink(NULL);
+	CHECK(c == NULL);
+	CHECK(strstr(last_error, "nul.conf:4: control character 0x00 in a string") == last_error);
 }
 
-TEST(section_and_option_lines_are_found)
+/* Names are characters of UTF-8 and fit in mvpnVpnName's 64 octets. */
+TEST(utf8_names_are_accepted_up_to_64_bytes)
 {
-	const char *text = "x = 1\nvpn \"a\" {\n index = 1\n}\nvpn b {\n\n index = 2\n}\n";
+	char text[512], name[80] = "";
+	size_t chars = 0;
 
-	CHECK_EQ_INT(config_text_section_line(text, "vpn", "a"), 2);
-	CHECK_EQ_INT(config_text_section_line(text, "vpn", "b"), 5);
-	CHECK_EQ_INT(config_text_section_line(text, "vpn", "c"), 0);
-	CHECK_EQ_INT(config_text_option_line(text, "vpn", "b", "index"), 7);
-	CHECK_EQ_INT(config_text_option_line(text, "vpn", "a", "default-mdt"), 2);
-	CHECK_EQ_INT(config_text_option_line(text, NULL, NULL, "x"), 1);
+	for (int i = 0; i < 32; i++)
+		strcat(name, "\xc3\xa9"); /* 32 x U+00E9: 64 bytes */
+	snprintf(text, sizeof(text), "vpn \"%s\" { index = 1 default-mdt = \"239.192.0.1\" }\n"
+		 "vpn \"\xe6\x9d\xb1\xe4\xba\xac\" { index = 2 default-mdt = \"ff3e::1\" }\n", name);
+	struct config *c = config_load_text("utf8.conf", text, strlen(text));
+
+	CHECK(c != NULL);
+	CHECK_EQ_STR(c->vpns[0].name, name);
+	CHECK_EQ_STR(c->vpns[1].name, "\xe6\x9d\xb1\xe4\xba\xac");
+	config_free(c);
+	CHECK(conf_utf8_valid(name, strlen(name), &chars) && chars == 32);
+	CHECK(!conf_utf8_valid("\xed\xa0\x80", 3, &chars)); /* a surrogate */
+	CHECK(!conf_utf8_valid("\xf4\x90\x80\x80", 4, &chars)); /* above U+10FFFF */
+	CHECK(!conf_utf8_valid("\xe6\x9d", 2, &chars)); /* cut short */
 }
 
 TEST(thresholds_merge_the_vpn_over_the_global_defaults)
@@ -279,16 +358,12 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 	CHECK_EQ_INT(blue->t[METRIC_DELAY].rising, 0); /* switched off for blue */
 	CHECK_EQ_INT(blue->t[METRIC_JITTER].rising, 0);
 	CHECK_EQ_INT(c->pe_check_interval, 10);
-	CHECK_EQ_INT(config_text_sub_option_line(text, "vpn", "red", "thresholds", "jitter-rising"), 5);
-	CHECK_EQ_INT(config_text_sub_option_line(text, NULL, NULL, "thresholds", "delay-rising"), 2);
-	CHECK_EQ_INT(config_text_sub_option_line(text, "vpn", "blue", "thresholds", "loss-rising"), 7);
 	config_free(c);
 }
 
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
-	  T(strip_keeps_lines_and_quoted_hashes), T(strip_reads_nothing_past_len),
-	  T(strip_does_not_close_a_comment_with_its_own_star),
-	  T(section_and_option_lines_are_found),
+	  T(comments_are_skipped_and_lines_kept), T(an_open_comment_is_an_error_and_read_within_len),
+	  T(a_nul_byte_is_refused_with_its_line), T(utf8_names_are_accepted_up_to_64_bytes),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults))
