@@ -12,6 +12,7 @@
 #include "../probe/engine.h"
 #include "daemon.h"
 #include "notify.h"
+#include "process.h"
 #include "../mib/log.h"
 
 int loop_signals_open(struct daemon *d)
@@ -36,6 +37,7 @@ static void handle_signals(struct daemon *d)
 
 	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			process_reopen_log();
 			mvpn_log(LOG_INFO, "SIGHUP: reloading %s", d->config_path);
 			daemon_reload(d);
 		} else {

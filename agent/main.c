@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "loop.h"
 #include "privilege.h"
+#include "process.h"
 #include "../mib/log.h"
 
 #define DEFAULT_CONFIG "/etc/mvpnmon/mvpnmond.conf"
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	agentx_log_to_snmp();
+	process_log_init();
 	if (parse_options(&d, argc, argv, &status))
 		return status;
 	struct config *c = config_load(d.config_path);
