@@ -1,9 +1,13 @@
-"""The process around the daemon: SIGHUP reopens the -Lf file after a rotation."""
+"""The process around the daemon: paths given relative to where mvpnmond was
+started keep working after it detaches (and changes to /); what can fail, fails
+before it detaches, with its status to the shell; SIGHUP reopens the -Lf file
+after a rotation."""
 import os
 import shutil
 import signal
+import subprocess
 
-from conftest import EVENT_TIMEOUT, FIXTURES, serving, wait_for
+from conftest import EVENT_TIMEOUT, FIXTURES, MVPNMOND, serving, wait_for
 
 
 def scalar(snmp, name):
@@ -11,11 +15,61 @@ def scalar(snmp, name):
     return int(value) if value.isdigit() else None
 
 
+def stop_pid(pid):
+    """A detached mvpnmond is not our child: signal it and wait until it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), EVENT_TIMEOUT)
+
+
+def start_detached(cwd, *argv):
+    """mvpnmond without -f, from cwd; returns the starting command's result."""
+    return subprocess.run([MVPNMOND, *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=EVENT_TIMEOUT)
+
+
 def reloaded(snmp):
     """Waits for a SIGHUP's reload to be applied or refused; True if applied."""
     outcome = wait_for(lambda: (scalar(snmp, "mvpnConfigLoads") or 0) >= 2
                        or (scalar(snmp, "mvpnConfigLoadFailures") or 0) >= 1, EVENT_TIMEOUT)
     return bool(outcome) and scalar(snmp, "mvpnConfigLoads") == 2
+
+
+def test_relative_paths_keep_working_after_detaching(tmp_path, master, snmp):
+    """Every path relative: -c (read again by SIGHUP), -r, -x (a unix socket), -p, -Lf."""
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), tmp_path / "my.conf")
+    shutil.copy(os.path.join(FIXTURES, "passive.pcap"), tmp_path / "cap.pcap")
+    assert os.path.dirname(master.socket) == str(tmp_path)
+    out = start_detached(tmp_path, "-c", "my.conf", "-r", "cap.pcap", "-x",
+                         os.path.basename(master.socket), "-p", "run.pid", "-Lf", "d.log")
+    assert out.returncode == 0, out.stderr
+    pid = int((tmp_path / "run.pid").read_text())  # written before the command returned
+    try:
+        assert os.getsid(pid) == pid and os.readlink(f"/proc/{pid}/cwd") == "/"
+        assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), (tmp_path / "d.log").read_text()
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT)
+        os.rename(tmp_path / "d.log", tmp_path / "d.log.1")  # the -Lf file is reopened by name
+        os.kill(pid, signal.SIGHUP)
+        assert reloaded(snmp), (tmp_path / "d.log.1").read_text()
+        assert f"capture: {tmp_path}/cap.pcap replayed:" in (tmp_path / "d.log.1").read_text()
+        assert wait_for(lambda: (tmp_path / "d.log").exists(), EVENT_TIMEOUT)
+        assert f"configuration {tmp_path}/my.conf: 3 VPNs" in (tmp_path / "d.log").read_text()
+    finally:
+        stop_pid(pid)
+    assert not (tmp_path / "run.pid").exists()
+    assert "signal 15: stopping" in (tmp_path / "d.log").read_text()
+
+
+def test_a_capture_that_cannot_be_opened_fails_to_the_shell(tmp_path, master):
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), tmp_path / "my.conf")
+    out = start_detached(tmp_path, "-c", "my.conf", "-r", "missing.pcap", "-x", master.socket,
+                         "-p", "run.pid")
+    assert out.returncode == 1
+    # Without -L, a daemon logs to syslog and, until it has detached, to stderr.
+    assert f"capture: {tmp_path}/missing.pcap: No such file or directory" in out.stderr
+    assert not (tmp_path / "run.pid").exists()
 
 
 def test_sighup_reopens_a_rotated_log(tmp_path, daemon, snmp):
