@@ -1,5 +1,4 @@
 /* mvpnmond: MVPN monitor, an AgentX subagent serving MVPN-MONITOR-MIB. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,34 +28,12 @@ static void usage(FILE *out)
 		"  -f          stay in the foreground\n"
 		"  -n          check the configuration (errors as file:line on stderr) and exit:\n"
 		"              0 if it loads, 78 if not\n"
-		"  -p PIDFILE  write the process id here, remove it on exit\n"
+		"  -p PIDFILE  lock PIDFILE (a second instance exits), write the process id\n"
+		"              there, remove it on exit\n"
 		"  -D TOKENS   net-snmp debug tokens, e.g. -Dagentx\n"
 		"  -L OPTS     logging as snmpd's -L: -Le stderr, -Lf FILE, -Ls FACILITY, ...\n"
 		"  -V          print the version and exit\n"
 		"  -h          this help\n");
-}
-
-/* Written to a temporary name and renamed, so that whoever sees the pidfile
- * (a test, systemd's PIDFile=) never reads it empty or half-written. */
-static int write_pidfile(const char *path)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		mvpn_log(LOG_ERR, "%s: pidfile path too long", path);
-		return -1;
-	}
-	f = fopen(tmp, "w");
-	bool written = f && fprintf(f, "%ld\n", (long)getpid()) > 0;
-	if (f && fclose(f) != 0)
-		written = false;
-	if (!written || rename(tmp, path) != 0) {
-		mvpn_log(LOG_ERR, "%s: cannot write pidfile: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /* Returns 0 to run, or an exit status (+1) when the options say to stop. */
@@ -116,7 +93,8 @@ int main(int argc, char **argv)
 	if (parse_options(&d, argc, argv, &status))
 		return status;
 	/* -n opens nothing and names the file as it was given. */
-	if (!d.check_only && process_resolve_options(&proc, &d) < 0) {
+	if (!d.check_only && (process_resolve_options(&proc, &d) < 0 ||
+			      (d.pidfile && process_lock_pidfile(&proc, d.pidfile) < 0))) {
 		process_end(&proc);
 		return 1;
 	}
@@ -151,7 +129,7 @@ int main(int argc, char **argv)
 		status = 1;
 	else if (!d.foreground && process_detach(&proc, file && strcmp(file, "-") == 0) < 0)
 		status = 1;
-	else if (loop_signals_open(&d) < 0 || (d.pidfile && write_pidfile(d.pidfile) < 0))
+	else if (loop_signals_open(&d) < 0 || process_write_pidfile(&proc) < 0)
 		status = 1;
 	/* Everything privileged is open: the capture, the probe sockets, the log. */
 	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
@@ -165,8 +143,6 @@ int main(int argc, char **argv)
 	agentx_stop();
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
-	if (d.pidfile)
-		unlink(d.pidfile);
 	process_end(&proc);
 	config_free(d.config);
 	model_free(d.model);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +120,8 @@ int process_resolve_config(struct process *p, struct daemon *d, const struct con
 	return resolve_socket(p, &d->agentx_socket_arg);
 }
 
+/* ---- the pidfile ---- */
+
 static bool same_file(int fd, const char *path)
 {
 	struct stat a, b;
@@ -127,8 +130,99 @@ static bool same_file(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* The lock is taken: say by whom, from what the holder wrote in the file. */
+static void report_holder(int fd, const char *path)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid = 0;
+
+	if (n > 0) {
+		buf[n] = '\0';
+		pid = strtol(buf, NULL, 10);
+	}
+	if (pid > 0)
+		mvpn_log(LOG_ERR, "%s: another mvpnmond is running (pid %ld); not starting",
+			 path, pid);
+	else
+		mvpn_log(LOG_ERR, "%s: another mvpnmond holds it and is still starting; not starting",
+			 path);
+}
+
+/* Opens and locks path; 1 if it was unlinked meanwhile (try again), 0, or -1. */
+static int lock_once(struct process *p, const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct stat st;
+
+	if (fd < 0) {
+		mvpn_log(LOG_ERR, "%s: cannot open the pidfile: %s", path, strerror(errno));
+		return -1;
+	}
+	/* It is written over and removed at exit: never a device or a fifo. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		mvpn_log(LOG_ERR, "%s: the pidfile must be a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			report_holder(fd, path);
+		else
+			mvpn_log(LOG_ERR, "%s: cannot lock the pidfile: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* An instance on its way out unlinks the file while it holds the lock:
+	 * a lock on that file protects nothing, the path's file is the one. */
+	if (!same_file(fd, path)) {
+		close(fd);
+		return 1;
+	}
+	p->pidfile_fd = fd;
+	p->pidfile = path;
+	return 0;
+}
+
+int process_lock_pidfile(struct process *p, const char *path)
+{
+	for (int attempt = 0; attempt < 10; attempt++) {
+		int rc = lock_once(p, path);
+		if (rc <= 0)
+			return rc;
+	}
+	mvpn_log(LOG_ERR, "%s: the pidfile keeps being replaced; not starting", path);
+	return -1;
+}
+
+/* Written in place (a rename would leave the lock on the old file): the new
+ * digits first, then the length, so a reader never finds the file empty. */
+int process_write_pidfile(struct process *p)
+{
+	char buf[32];
+	int len;
+
+	if (p->pidfile_fd < 0)
+		return 0;
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (pwrite(p->pidfile_fd, buf, (size_t)len, 0) != len ||
+	    ftruncate(p->pidfile_fd, len) < 0) {
+		mvpn_log(LOG_ERR, "%s: cannot write the pidfile: %s", p->pidfile, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 void process_end(struct process *p)
 {
+	if (p->pidfile_fd >= 0) {
+		/* Removed from under us and taken by another instance: that one is its. */
+		if (same_file(p->pidfile_fd, p->pidfile) && unlink(p->pidfile) < 0)
+			mvpn_log(LOG_WARNING, "%s: cannot remove the pidfile: %s", p->pidfile,
+				 strerror(errno));
+		close(p->pidfile_fd);
+		p->pidfile_fd = -1;
+	}
 	if (p->ready_fd >= 0)
 		close(p->ready_fd);
 	p->ready_fd = -1;

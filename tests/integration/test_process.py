@@ -1,7 +1,8 @@
 """The process around the daemon: paths given relative to where mvpnmond was
 started keep working after it detaches (and changes to /); what can fail, fails
-before it detaches, with its status to the shell; SIGHUP reopens the -Lf file
-after a rotation."""
+before it detaches, with its status to the shell; the pidfile is locked, so a
+second instance refuses to start and names the first; an instance removes only
+its own pidfile; SIGHUP reopens the -Lf file after a rotation."""
 import os
 import shutil
 import signal
@@ -70,6 +71,57 @@ def test_a_capture_that_cannot_be_opened_fails_to_the_shell(tmp_path, master):
     # Without -L, a daemon logs to syslog and, until it has detached, to stderr.
     assert f"capture: {tmp_path}/missing.pcap: No such file or directory" in out.stderr
     assert not (tmp_path / "run.pid").exists()
+
+
+def test_a_second_instance_on_the_same_pidfile_is_refused(tmp_path, daemon, snmp):
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
+    pidfile = tmp_path / "mvpnmond.pid"
+    daemon.start("-p", str(pidfile))
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
+    first = str(daemon.proc.pid)
+    assert pidfile.read_text() == first + "\n"
+    try:
+        for detach in ([], ["-f"]):
+            # Same pidfile and log: the log must not be truncated by the refused start.
+            out = start_detached(tmp_path, *detach, "-c", daemon.conf, "-x",
+                                 daemon.master.socket, "-p", str(pidfile), "-Lf", daemon.log)
+            assert out.returncode == 1, (detach, out.stderr)
+            refusal = f"{pidfile}: another mvpnmond is running (pid {first}); not starting"
+            assert daemon.log_text().count(refusal) == (2 if detach else 1)
+            assert pidfile.read_text() == first + "\n"
+    finally:
+        # Had a second instance started (detached), it would be this one.
+        holder = pidfile.read_text().strip() if pidfile.exists() else first
+        if holder.isdigit() and holder != first:
+            stop_pid(int(holder))
+    log = daemon.log_text()
+    assert log.count("AgentX subagent on") == 1 and "registering pdu failed" not in log
+    assert serving(snmp) and daemon.proc.poll() is None
+    daemon.stop()
+    assert not pidfile.exists()
+
+
+def test_an_instance_removes_only_its_own_pidfile(tmp_path, daemon, snmp):
+    """The first instance's pidfile is deleted and a second one takes the path:
+    stopping the first must leave the second's pidfile alone."""
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
+    pidfile = tmp_path / "mvpnmond.pid"
+    daemon.start("-p", str(pidfile))
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
+    pidfile.unlink()
+    # The second one talks to no master (it keeps trying, which is no failure).
+    out = start_detached(tmp_path, "-c", daemon.conf, "-x", str(tmp_path / "none.sock"),
+                         "-p", str(pidfile), "-Lf", str(tmp_path / "second.log"))
+    assert out.returncode == 0, out.stderr
+    second = int(pidfile.read_text())
+    try:
+        assert second != daemon.proc.pid
+        daemon.stop()
+        assert daemon.proc.returncode == 0
+        assert pidfile.read_text() == f"{second}\n"
+    finally:
+        stop_pid(second)
+    assert not pidfile.exists()
 
 
 def test_sighup_reopens_a_rotated_log(tmp_path, daemon, snmp):
