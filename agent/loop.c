@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "modellock.h"
 #include "notify.h"
+#include "process.h"
 #include "../mib/log.h"
 
 /*
@@ -66,6 +67,7 @@ static void handle_signals(struct daemon *d)
 	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
+			process_reopen_log(); /* first: the reload's own lines go to the new file */
 			daemon_request_reload(d);
 			break;
 		case SIGTERM:

@@ -1,11 +1,9 @@
 /* mvpnmond: MVPN monitor, an AgentX subagent serving MVPN-MONITOR-MIB. */
 #include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../capture/engine.h"
@@ -14,6 +12,7 @@
 #include "loop.h"
 #include "modellock.h"
 #include "privilege.h"
+#include "process.h"
 #include "../mib/log.h"
 
 #define DEFAULT_CONFIG "/etc/mvpnmon/mvpnmond.conf"
@@ -33,57 +32,12 @@ static void usage(FILE *out)
 		"  -f          stay in the foreground\n"
 		"  -n          check the configuration (errors as file:line on stderr) and exit:\n"
 		"              0 if it loads, 78 if not\n"
-		"  -p PIDFILE  write the process id here, remove it on exit\n"
+		"  -p PIDFILE  lock PIDFILE (a second instance exits), write the process id\n"
+		"              there, remove it on exit\n"
 		"  -D TOKENS   net-snmp debug tokens, e.g. -Dagentx\n"
 		"  -L OPTS     logging as snmpd's -L: -Le stderr, -Lf FILE, -Ls FACILITY, ...\n"
 		"  -V          print the version and exit\n"
 		"  -h          this help\n");
-}
-
-/* Written to a temporary name and renamed, so that whoever sees the pidfile
- * (a test, systemd's PIDFile=) never reads it empty or half-written. */
-static int write_pidfile(const char *path)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		mvpn_log(LOG_ERR, "%s: pidfile path too long", path);
-		return -1;
-	}
-	f = fopen(tmp, "w");
-	bool written = f && fprintf(f, "%ld\n", (long)getpid()) > 0;
-	if (f && fclose(f) != 0)
-		written = false;
-	if (!written || rename(tmp, path) != 0) {
-		mvpn_log(LOG_ERR, "%s: cannot write pidfile: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static int daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -1;
-	if (chdir("/") < 0)
-		return -1;
-	int null = open("/dev/null", O_RDWR);
-	if (null < 0)
-		return -1;
-	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
-	dup2(null, STDERR_FILENO);
-	if (null > STDERR_FILENO)
-		close(null);
-	return 0;
 }
 
 /* Returns 0 to run, or an exit status (+1) when the options say to stop. */
@@ -123,10 +77,11 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 		*exit_status = 2;
 		return 1;
 	}
-	/* As snmpd: stderr in the foreground, syslog (daemon facility) in the background. */
-	if (!logging_set && (d->foreground || d->check_only))
+	/* As snmpd: stderr in the foreground, syslog (daemon facility) in the background;
+	 * there stderr too until detached, so that a failure to start is seen. */
+	if (!logging_set)
 		snmp_enable_stderrlog();
-	else if (!logging_set)
+	if (!logging_set && !d->foreground && !d->check_only)
 		snmp_enable_syslog_ident("mvpnmond", LOG_DAEMON);
 	return 0;
 }
@@ -134,20 +89,32 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 int main(int argc, char **argv)
 {
 	struct daemon d = {.config_path = DEFAULT_CONFIG, .signal_fd = -1};
+	struct process proc = PROCESS_INIT;
 	int status = 0;
 
 	agentx_log_to_snmp();
+	process_log_init();
 	if (parse_options(&d, argc, argv, &status))
 		return status;
+	/* -n opens nothing and names the file as it was given. */
+	if (!d.check_only && (process_resolve_options(&proc, &d) < 0 ||
+			      (d.pidfile && process_lock_pidfile(&proc, d.pidfile) < 0))) {
+		process_end(&proc);
+		return 1;
+	}
 	/* Before the first load: a SIGHUP during it is a reload done after it,
-	 * and a SIGTERM stops the daemon once it is up, instead of killing it. */
+	 * and a SIGTERM stops the daemon once it is up, instead of killing it.
+	 * The signalfd and the blocked mask survive the fork of process_detach. */
 	if (!d.check_only && loop_signals_open(&d) < 0) {
 		mvpn_log(LOG_ERR, "cannot set up signals: %s", strerror(errno));
+		process_end(&proc);
 		return 1;
 	}
 	struct config *c = config_load(d.config_path);
-	if (!c)
+	if (!c) {
+		process_end(&proc);
 		return EXIT_CONFIG;
+	}
 	/* -n, as snmpd -t or ospfd -C: the same load a start or a reload does. */
 	if (d.check_only) {
 		printf("%s: configuration OK (%zu VPNs)\n", d.config_path, c->n_vpns);
@@ -160,27 +127,31 @@ int main(int argc, char **argv)
 		file = c->capture_file;
 		iface = c->capture_interface;
 	}
-	d.model = model_new(file != NULL);
-	if (!d.model) {
+	if (process_resolve_config(&proc, &d, c, &file) == 0 && !(d.model = model_new(file != NULL)))
 		mvpn_log(LOG_ERR, "out of memory");
+	if (!d.model) {
+		config_free(c);
+		process_end(&proc);
 		return 1;
 	}
 	daemon_apply_config(&d, c);
-	if (!d.foreground && daemonize() < 0) {
-		mvpn_log(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
-		return 1;
-	}
-	if (d.pidfile && write_pidfile(d.pidfile) < 0)
-		return 1;
+	/* What can fail for the caller to see fails before detaching: the capture is
+	 * opened (and a file's header read) here, in the foreground. */
 	if ((file || iface) && daemon_open_capture(&d, file, iface) < 0)
+		status = 1;
+	else if (!d.foreground && process_detach(&proc, file && strcmp(file, "-") == 0) < 0)
+		status = 1;
+	else if (process_write_pidfile(&proc) < 0)
 		status = 1;
 	/* Everything privileged is open: the capture, the probe sockets, the log. */
 	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
 		status = 1;
 	else if (agentx_thread_start(&d) < 0)
 		status = 1;
-	else
+	else {
+		process_started(&proc);
 		loop_run(&d);
+	}
 	status = status || agentx_failed();
 	daemon_reload_close(&d);
 	/* A master that never answers holds the AgentX thread: then it may still
@@ -190,8 +161,7 @@ int main(int argc, char **argv)
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
 	model_unlock();
-	if (d.pidfile)
-		unlink(d.pidfile);
+	process_end(&proc);
 	if (!agentx_ended) {
 		/* The AgentX thread still holds the model and net-snmp's state:
 		 * end here, without the exit handlers that would free them. */
