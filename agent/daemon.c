@@ -49,6 +49,21 @@ static void warn_restart_only(const struct config *old, const struct config *c)
 			 "agentx-ping-interval changed: takes effect when mvpnmond restarts");
 }
 
+/* Whether the configuration has a VPN of this index: c->vpns is sorted by index. */
+static bool config_has_vpn(const struct config *c, uint32_t index)
+{
+	size_t lo = 0, hi = c->n_vpns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->vpns[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_vpns && c->vpns[lo].index == index;
+}
+
 /* Removes VPNs the new configuration no longer has; returns how many. */
 static unsigned remove_dropped_vpns(struct model *m, const struct config *c)
 {
@@ -56,10 +71,7 @@ static unsigned remove_dropped_vpns(struct model *m, const struct config *c)
 
 	for (size_t i = m->n_vpns; i-- > 0;) {
 		uint32_t index = m->vpns[i]->index;
-		bool kept = false;
-		for (size_t j = 0; j < c->n_vpns && !kept; j++)
-			kept = c->vpns[j].index == index;
-		if (!kept) {
+		if (!config_has_vpn(c, index)) {
 			mvpn_log(LOG_INFO, "vpn \"%s\" (index %u) removed", m->vpns[i]->name, index);
 			vpn_remove(m, index);
 			removed++;

@@ -48,6 +48,8 @@ struct daemon {
 	struct reloader reload;
 	mtime_t next_tick;   /* engine thread: the next once-a-second chores */
 	size_t notices_seen; /* engine thread: notices queued at its last turn */
+	int64_t longest_turn; /* engine thread: ns the model was held, the longest turn
+			       * since the last SIGUSR1 summary (which reports it) */
 };
 
 /* Applies a loaded configuration to the model and takes ownership of it. */

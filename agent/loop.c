@@ -43,7 +43,7 @@ int loop_signals_open(struct daemon *d)
 }
 
 /* SIGUSR1: one line an operator can read without SNMP. */
-static void log_summary(const struct daemon *d)
+static void log_summary(struct daemon *d)
 {
 	const struct model *m = d->model;
 	const struct global_counters *g = &m->g;
@@ -51,13 +51,14 @@ static void log_summary(const struct daemon *d)
 	mvpn_log(LOG_NOTICE,
 		 "state: %zu VPNs; packets seen %llu, malformed %llu, on unknown MDTs %llu, kernel "
 		 "drops %llu; state changes %llu; notifications sent %llu, lost %llu, waiting "
-		 "%u; probes sent %llu, received %llu",
+		 "%u; probes sent %llu, received %llu; longest turn %.1f ms",
 		 m->n_vpns, (unsigned long long)g->packets_seen, (unsigned long long)g->malformed,
 		 (unsigned long long)g->unknown_mdt, (unsigned long long)g->capture_kernel_drops,
 		 (unsigned long long)g->changes, (unsigned long long)g->notifications_sent,
 		 (unsigned long long)g->notifications_lost, notify_waiting(m),
 		 (unsigned long long)m->probing.tx_total,
-		 (unsigned long long)m->probing.rx_result[PROBE_RX_OK]);
+		 (unsigned long long)m->probing.rx_result[PROBE_RX_OK],
+		 (double)d->longest_turn / 1e6);
 }
 
 static void handle_signals(struct daemon *d)
@@ -77,6 +78,7 @@ static void handle_signals(struct daemon *d)
 			break;
 		case SIGUSR1:
 			log_summary(d);
+			d->longest_turn = 0; /* the next summary: the longest since this one */
 			break;
 		default:
 			mvpn_log(LOG_NOTICE, "signal %u (%s) from pid %u ignored: HUP reloads, TERM "
@@ -187,6 +189,7 @@ static void loop_once(struct daemon *d)
 	model_unlock();
 	int n = select(numfds, &readfds, NULL, NULL, &timeout);
 	model_lock();
+	int64_t turn_start = monotonic_ns();
 	if (n < 0) {
 		if (errno != EINTR)
 			mvpn_log(LOG_ERR, "select: %s", strerror(errno));
@@ -213,6 +216,9 @@ static void loop_once(struct daemon *d)
 	if (queued > d->notices_seen) /* new ones: once per turn that adds some */
 		agentx_wake();
 	d->notices_seen = queued;
+	int64_t turn = monotonic_ns() - turn_start;
+	if (turn > d->longest_turn)
+		d->longest_turn = turn;
 }
 
 void loop_run(struct daemon *d)
