@@ -140,15 +140,15 @@ static int addr_qsort_cmp(const void *a, const void *b)
 	return inet_addr_cmp(a, b);
 }
 
-/* Every expected PE has a row (missing until heard); rows neither expected nor ever heard go. */
+/*
+ * Every expected PE has a row (missing until heard); rows neither expected nor
+ * ever heard go.  A row that stays expected is kept as it is, heard or not: a
+ * reload that does not change a PE must not change its row, nor its alarm.
+ */
 static bool vpn_sync_expected_pes(struct vpn *v)
 {
-	for (size_t i = v->pes.n; i-- > 0;) {
-		struct pe *pe = v->pes.v[i];
-		pe->expected = false;
-		if (!pe->first_seen)
-			pe_delete(&v->pes, pe);
-	}
+	for (size_t i = 0; i < v->pes.n; i++)
+		v->pes.v[i]->expected = false;
 	for (size_t i = 0; i < v->n_expected; i++) {
 		struct pe *pe = pe_find(&v->pes, &v->expected_pes[i]);
 		if (!pe)
@@ -156,6 +156,11 @@ static bool vpn_sync_expected_pes(struct vpn *v)
 		if (!pe)
 			return false;
 		pe->expected = true;
+	}
+	for (size_t i = v->pes.n; i-- > 0;) {
+		struct pe *pe = v->pes.v[i];
+		if (!pe->expected && !pe->first_seen)
+			pe_delete(&v->pes, pe);
 	}
 	return true;
 }

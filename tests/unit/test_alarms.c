@@ -303,6 +303,30 @@ TEST(reconfiguration_drops_alarms_whose_pe_or_vpn_is_gone)
 	model_free(m);
 }
 
+/* A reload that leaves an expected PE as it was leaves its row and its alarm
+ * as they were: no clear, no new raise, the same index (it used to delete the
+ * row of a PE never heard and raise its alarm again under a new index). */
+TEST(a_reload_that_keeps_an_expected_pe_keeps_its_alarm)
+{
+	struct model *m = pe_model(0, 60 * S);
+	struct inet_addr mdt = A("239.192.0.1"), exp[2] = {A("198.18.0.1"), A("198.18.0.2")};
+
+	hello(m, 0, "198.18.0.1", 105);
+	at(m, 10);
+	CHECK_EQ_STR(drain(m), "1:2"); /* .2, never heard, is missing */
+	CHECK_EQ_INT(m->alarms.table.n, 1);
+	uint32_t index = m->alarms.table.v[0].index;
+	for (int reload = 0; reload < 3; reload++) {
+		vpn_configure(vpn_find(m, 1), "red", &mdt, exp, 2);
+		alarms_reconfigured(m);
+		at(m, 11 + reload);
+	}
+	CHECK_EQ_STR(drain(m), "");
+	CHECK_EQ_INT(m->alarms.table.n, 1);
+	CHECK_EQ_INT(m->alarms.table.v[0].index, index);
+	model_free(m);
+}
+
 TEST(no_capture_means_no_pe_alarms)
 {
 	struct model *m = pe_model(0, 60 * S);
@@ -450,6 +474,7 @@ UNIT_MAIN("alarms", T(missing_waits_for_the_grace_but_unexpected_does_not),
 	  T(the_rate_limit_is_a_sliding_window_per_kind_and_counts_what_it_holds),
 	  T(a_full_queue_drops_the_oldest_and_counts_it),
 	  T(reconfiguration_drops_alarms_whose_pe_or_vpn_is_gone),
+	  T(a_reload_that_keeps_an_expected_pe_keeps_its_alarm),
 	  T(no_capture_means_no_pe_alarms),
 	  T(loss_follows_rmon_hysteresis_and_starts_armed_for_rising),
 	  T(thresholds_are_crossed_at_equality),
