@@ -11,6 +11,7 @@
 #include "../probe/engine.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
+#include "../mib/seek.h"
 
 static void settings_from_config(struct model *m, const struct config *c)
 {
@@ -49,19 +50,25 @@ static void warn_restart_only(const struct config *old, const struct config *c)
 			 "agentx-ping-interval changed: takes effect when mvpnmond restarts");
 }
 
+struct config_vpn_key {
+	const struct config *c;
+	uint32_t index;
+};
+
+static bool config_vpn_at_or_past(const void *ctx, size_t i)
+{
+	const struct config_vpn_key *k = ctx;
+
+	return k->c->vpns[i].index >= k->index;
+}
+
 /* Whether the configuration has a VPN of this index: c->vpns is sorted by index. */
 static bool config_has_vpn(const struct config *c, uint32_t index)
 {
-	size_t lo = 0, hi = c->n_vpns;
+	struct config_vpn_key k = {c, index};
+	size_t pos = seek_first(c->n_vpns, &k, config_vpn_at_or_past);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->vpns[mid].index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n_vpns && c->vpns[lo].index == index;
+	return pos < c->n_vpns && c->vpns[pos].index == index;
 }
 
 /* Removes VPNs the new configuration no longer has; returns how many. */

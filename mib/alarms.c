@@ -1,4 +1,5 @@
 #include "alarms.h"
+#include "seek.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,18 +174,23 @@ static struct notice notice_for(const struct vpn *v, enum notice_kind kind, mtim
 
 /* ---- the alarm table ---- */
 
+struct alarm_key {
+	const struct alarm_table *t;
+	uint32_t index;
+};
+
+static bool alarm_at_or_past(const void *ctx, size_t i)
+{
+	const struct alarm_key *k = ctx;
+
+	return k->t->v[i].index >= k->index;
+}
+
 static size_t alarm_position(const struct alarm_table *t, uint32_t index)
 {
-	size_t lo = 0, hi = t->n;
+	struct alarm_key k = {t, index};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->v[mid].index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return seek_first(t->n, &k, alarm_at_or_past);
 }
 
 /* Adds a row; returns its index, or 0 when out of memory (logged). */

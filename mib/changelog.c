@@ -1,4 +1,5 @@
 #include "changelog.h"
+#include "seek.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,20 +64,28 @@ void change_oidx(const struct change *c, struct oidx *out)
 	oidx_push(out, c->index);
 }
 
+struct change_key {
+	const struct changelog *log;
+	const uint32_t *want;
+	size_t wlen;
+	bool after;
+};
+
+static bool change_oid_ok(const void *ctx, size_t i)
+{
+	const struct change_key *k = ctx;
+	struct oidx x;
+
+	change_oidx(at(k->log, (uint32_t)i), &x);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
 const struct change *changelog_seek(const struct changelog *log, const uint32_t *want, size_t wlen,
 				    bool after)
 {
 	/* Entries are in index order from head to tail (until the index wraps). */
-	uint32_t lo = 0, hi = log->count;
-	struct oidx x;
+	struct change_key k = {log, want, wlen, after};
+	size_t pos = seek_first(log->count, &k, change_oid_ok);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		change_oidx(at(log, mid), &x);
-		if (oidx_seek_ok(&x, want, wlen, after))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo < log->count ? at(log, lo) : NULL;
+	return pos < log->count ? at(log, (uint32_t)pos) : NULL;
 }

@@ -1,4 +1,5 @@
 #include "probing.h"
+#include "seek.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -120,18 +121,23 @@ static void tunnel_free(struct tunnel *t)
 	free(t);
 }
 
+struct tunnel_key {
+	const struct tunnel_table *t;
+	const struct inet_addr *pe;
+};
+
+static bool tunnel_at_or_past(const void *ctx, size_t i)
+{
+	const struct tunnel_key *k = ctx;
+
+	return inet_addr_cmp(&k->t->v[i]->pe, k->pe) >= 0;
+}
+
 static size_t tunnel_position(const struct tunnel_table *t, const struct inet_addr *pe)
 {
-	size_t lo = 0, hi = t->n;
+	struct tunnel_key k = {t, pe};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (inet_addr_cmp(&t->v[mid]->pe, pe) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return seek_first(t->n, &k, tunnel_at_or_past);
 }
 
 struct tunnel *tunnel_find(const struct tunnel_table *t, const struct inet_addr *pe)
@@ -393,21 +399,24 @@ void vpn_probe_free(struct vpn_probe *vp)
 	free(vp);
 }
 
+struct probe_pe_key {
+	const struct vpn_probe *vp;
+	const struct inet_addr *pe;
+};
+
+static bool probe_pe_at_or_past(const void *ctx, size_t i)
+{
+	const struct probe_pe_key *k = ctx;
+
+	return inet_addr_cmp(&k->vp->pes[i], k->pe) >= 0;
+}
+
 long vpn_probe_pe_index(const struct vpn_probe *vp, const struct inet_addr *pe)
 {
-	size_t lo = 0, hi = vp->n;
+	struct probe_pe_key k = {vp, pe};
+	size_t pos = seek_first(vp->n, &k, probe_pe_at_or_past);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = inet_addr_cmp(&vp->pes[mid], pe);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return pos < vp->n && inet_addr_eq(&vp->pes[pos], pe) ? (long)pos : -1;
 }
 
 static void add_pe(struct vpn_probe *vp, const struct inet_addr *a, uint8_t role)
@@ -797,22 +806,31 @@ void tunnel_oidx(const struct tunnel *t, struct oidx *out)
 	oidx_push_addr(out, &t->pe);
 }
 
+struct oid_key {
+	const void *table;
+	const uint32_t *want;
+	size_t wlen;
+	bool after;
+};
+
+static bool tunnel_oid_ok(const void *ctx, size_t i)
+{
+	const struct oid_key *k = ctx;
+	const struct tunnel_table *t = k->table;
+	struct oidx x;
+
+	oidx_reset(&x);
+	tunnel_oidx(t->v[i], &x);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
 const struct tunnel *tunnel_seek(const struct tunnel_table *t, const uint32_t *want, size_t wlen,
 				 bool after)
 {
-	size_t lo = 0, hi = t->n;
-	struct oidx x;
+	struct oid_key k = {t, want, wlen, after};
+	size_t pos = seek_first(t->n, &k, tunnel_oid_ok);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		oidx_reset(&x);
-		tunnel_oidx(t->v[mid], &x);
-		if (oidx_seek_ok(&x, want, wlen, after))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo < t->n ? t->v[lo] : NULL;
+	return pos < t->n ? t->v[pos] : NULL;
 }
 
 void pair_oidx(const struct pair *pr, struct oidx *out)
@@ -823,23 +841,26 @@ void pair_oidx(const struct pair *pr, struct oidx *out)
 
 /* pes are sorted in index order, so the n x n matrix row-major is index order:
  * binary search over its cells, skipping the empty ones forward. */
+/* Cell `cell` of the n x n matrix, whose pair may not exist: its index all the same. */
+static bool pair_oid_ok(const void *ctx, size_t cell)
+{
+	const struct oid_key *k = ctx;
+	const struct vpn_probe *vp = k->table;
+	struct pair key = {.src = vp->pes[cell / vp->n], .dst = vp->pes[cell % vp->n]};
+	struct oidx x;
+
+	oidx_reset(&x);
+	pair_oidx(&key, &x);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
 const struct pair *pair_seek(const struct vpn_probe *vp, const uint32_t *want, size_t wlen,
 			     bool after)
 {
-	size_t cells = vp->n * vp->n, lo = 0, hi = cells;
-	struct oidx x;
+	size_t cells = vp->n * vp->n;
+	struct oid_key k = {vp, want, wlen, after};
+	size_t lo = seek_first(cells, &k, pair_oid_ok);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		size_t i = mid / vp->n, j = mid % vp->n;
-		struct pair key = {.src = vp->pes[i], .dst = vp->pes[j]};
-		oidx_reset(&x);
-		pair_oidx(&key, &x);
-		if (oidx_seek_ok(&x, want, wlen, after))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
 	while (lo < cells && !vp->pairs[lo])
 		lo++;
 	return lo < cells ? vp->pairs[lo] : NULL;
