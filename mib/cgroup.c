@@ -27,13 +27,12 @@ static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
 RB_GENERATE_STATIC(flow_tree, flow, node, flow_cmp)
 RB_GENERATE_STATIC(cgpe_tree, cgpe, node, cgpe_cmp)
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct vpn *vpn)
+void cgroup_init(struct cgroup_state *cg, struct timers *timers)
 {
 	memset(cg, 0, sizeof(*cg));
 	RB_INIT(&cg->flows);
 	RB_INIT(&cg->rows);
 	cg->timers = timers;
-	cg->vpn = vpn;
 }
 
 void cgroup_free(struct cgroup_state *cg)
@@ -51,7 +50,7 @@ void cgroup_free(struct cgroup_state *cg)
 		timers_remove(cg->timers, &f->timer);
 		free(f);
 	}
-	cgroup_init(cg, cg->timers, cg->vpn);
+	cgroup_init(cg, cg->timers);
 }
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
@@ -69,7 +68,7 @@ struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct 
 	if (f)
 		return f;
 	f = calloc(1, sizeof(*f));
-	if (!f || !timers_add(cg->timers, &f->timer, cg->vpn, TIMER_DATA_MDT)) {
+	if (!f || !timers_add(cg->timers, &f->timer, vpn_index, TIMER_DATA_MDT)) {
 		free(f);
 		return NULL;
 	}
@@ -87,9 +86,9 @@ void flow_unschedule(struct cgroup_state *cg, struct flow *f)
 	timers_cancel(cg->timers, &f->timer);
 }
 
-void flow_schedule(struct cgroup_state *cg, struct flow *f)
+void flow_schedule(struct cgroup_state *cg, struct flow *f, mtime_t was)
 {
-	timers_set(cg->timers, &f->timer, f->data_expires);
+	timers_move(cg->timers, &f->timer, was, f->data_expires);
 }
 
 void flow_release(struct cgroup_state *cg, struct flow *f)
@@ -114,7 +113,7 @@ struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 {
 	struct cgpe *r = calloc(1, sizeof(*r));
 
-	if (!r || !timers_add(cg->timers, &r->timer, cg->vpn, TIMER_ROW)) {
+	if (!r || !timers_add(cg->timers, &r->timer, f->vpn_index, TIMER_ROW)) {
 		free(r);
 		return NULL;
 	}
@@ -144,9 +143,9 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 	flow_release(cg, f);
 }
 
-void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r)
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was)
 {
-	timers_set(cg->timers, &r->timer, r->expires);
+	timers_move(cg->timers, &r->timer, was, r->expires);
 }
 
 struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind)

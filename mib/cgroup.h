@@ -62,12 +62,11 @@ struct cgroup_state {
 	struct flow_tree flows;
 	struct cgpe_tree rows;
 	struct timers *timers; /* the model's: not owned */
-	struct vpn *vpn;       /* the owner, for the timers */
 	uint32_t n_flows, n_rows, n_data;
 	uint32_t n_joined; /* flows with at least one row: the C-groups PEs have joined */
 };
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct vpn *vpn);
+void cgroup_init(struct cgroup_state *cg, struct timers *timers);
 void cgroup_free(struct cgroup_state *cg);
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
@@ -76,8 +75,9 @@ struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct 
 		      const struct inet_addr *source, mtime_t now); /* NULL: out of memory */
 /* Frees the flow if nothing refers to it any more. */
 void flow_release(struct cgroup_state *cg, struct flow *f);
-/* Sets the flow's timer to its data_expires; unschedule disarms it. */
-void flow_schedule(struct cgroup_state *cg, struct flow *f);
+/* Sets the flow's timer to its data_expires, which was `was` until now (a
+ * move later is O(1)); unschedule disarms it. */
+void flow_schedule(struct cgroup_state *cg, struct flow *f, mtime_t was);
 void flow_unschedule(struct cgroup_state *cg, struct flow *f);
 
 struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
@@ -85,8 +85,9 @@ struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, mtime_t now);
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
-/* Sets the row's timer to its expires. */
-void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r);
+/* Sets the row's timer to its expires, which was `was` until now (a refresh,
+ * moving it later, is O(1)). */
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was);
 /* The first row after r with the same group, source and kind, or NULL. */
 struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r);
 struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind);

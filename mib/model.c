@@ -4,6 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The deadline a timer of the model stands for: its owner's. */
+static mtime_t timer_due(const struct timer *t)
+{
+	switch (timer_kind(t)) {
+	case TIMER_PE:
+		return TIMER_OWNER(t, struct pe)->expires;
+	case TIMER_ROW:
+		return TIMER_OWNER(t, struct cgpe)->expires;
+	case TIMER_DATA_MDT:
+		return TIMER_OWNER(t, struct flow)->data_expires;
+	}
+	return MTIME_NEVER;
+}
+
 struct model *model_new(bool offline)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -15,7 +29,7 @@ struct model *model_new(bool offline)
 	else
 		mclock_init_live(&m->clock);
 	m->capture = CAPTURE_OFF;
-	timers_init(&m->timers);
+	timers_init(&m->timers, timer_due);
 	probing_init(&m->probing);
 	/* Alarm indexes run on from the real start time, replaying or not. */
 	alarms_init(&m->alarms,
@@ -127,8 +141,8 @@ struct vpn *vpn_get(struct model *m, uint32_t index)
 	if (!v)
 		return NULL;
 	v->index = index;
-	pe_table_init(&v->pes, &m->timers, v);
-	cgroup_init(&v->cg, &m->timers, v);
+	pe_table_init(&v->pes, &m->timers);
+	cgroup_init(&v->cg, &m->timers);
 	v->passive = m->capture == CAPTURE_OFF ? PASSIVE_DISABLED : PASSIVE_WAITING;
 	v->probe = PROBE_DISABLED;
 	memmove(&m->vpns[pos + 1], &m->vpns[pos], (m->n_vpns - pos) * sizeof(*m->vpns));

@@ -329,8 +329,9 @@ static void row_set_timers(struct vpn *v, struct cgpe *r, const struct jp_event 
 {
 	r->holdtime = e->holdtime;
 	r->last_refresh = now;
+	mtime_t was = r->expires;
 	r->expires = now + (mtime_t)e->holdtime * MTIME_SEC;
-	cgpe_schedule(&v->cg, r);
+	cgpe_schedule(&v->cg, r, was);
 }
 
 /* Would the rows a record adds still fit the cap? */
@@ -471,8 +472,9 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	    inet_addr_eq(&f->announcer, &e->announcer)) {
 		f->announcements++;
 		f->last_announced = now;
+		mtime_t was = f->data_expires;
 		f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
-		flow_schedule(&v->cg, f);
+		flow_schedule(&v->cg, f, was);
 		count_refresh(m, v);
 		return;
 	}
@@ -497,8 +499,9 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	f->announcer = e->announcer;
 	f->announcements++;
 	f->last_announced = now;
+	mtime_t was = f->data_expires;
 	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
-	flow_schedule(&v->cg, f);
+	flow_schedule(&v->cg, f, was);
 	describe_flow(f, after, sizeof(after));
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
 				.c_source = &e->c_source, .c_group = &e->c_group,
@@ -509,9 +512,8 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
  * One heap holds every deadline of every VPN (timers.h): each pass pops only
  * what is due, in deadline order, and each timer leads back to its VPN. */
 
-static void expire_pe(struct model *m, struct pe *pe)
+static void expire_pe(struct model *m, struct vpn *v, struct pe *pe)
 {
-	struct vpn *v = pe->timer.vpn;
 	char before[CHANGE_TEXT_MAX];
 
 	describe_pe(pe, before, sizeof(before));
@@ -521,9 +523,8 @@ static void expire_pe(struct model *m, struct pe *pe)
 				.pe = &pe->addr, .previous = before}, pe->expires);
 }
 
-static void expire_data_mdt(struct model *m, struct flow *f)
+static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
 {
-	struct vpn *v = f->timer.vpn;
 	struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
 			 announcer = f->announcer;
 	mtime_t when = f->data_expires;
@@ -544,17 +545,20 @@ void passive_expire(struct model *m, mtime_t now)
 
 	/* Nothing due: one comparison, the common case per packet. */
 	while ((t = timers_pop_due(&m->timers, now))) {
-		switch (t->kind) {
+		/* A binary search of the VPN array: the timer keeps an index, not a
+		 * pointer, so that it stays 16 bytes inside every row. */
+		struct vpn *v = vpn_find(m, t->vpn_index);
+		switch (timer_kind(t)) {
 		case TIMER_PE:
-			expire_pe(m, TIMER_OWNER(t, struct pe));
+			expire_pe(m, v, TIMER_OWNER(t, struct pe));
 			break;
 		case TIMER_ROW: {
 			struct cgpe *r = TIMER_OWNER(t, struct cgpe);
-			row_remove(m, t->vpn, r, CHANGE_EXPIRY, r->expires);
+			row_remove(m, v, r, CHANGE_EXPIRY, r->expires);
 			break;
 		}
 		case TIMER_DATA_MDT:
-			expire_data_mdt(m, TIMER_OWNER(t, struct flow));
+			expire_data_mdt(m, v, TIMER_OWNER(t, struct flow));
 			break;
 		}
 	}

@@ -3,12 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pe_table_init(struct pe_table *t, struct timers *timers, struct vpn *vpn)
+void pe_table_init(struct pe_table *t, struct timers *timers)
 {
 	memset(t, 0, sizeof(*t));
 	TAILQ_INIT(&t->departed);
 	t->timers = timers;
-	t->vpn = vpn;
 }
 
 void pe_table_free(struct pe_table *t)
@@ -19,7 +18,7 @@ void pe_table_free(struct pe_table *t)
 	}
 	free(t->v);
 	free(t->by_caddr);
-	pe_table_init(t, t->timers, t->vpn);
+	pe_table_init(t, t->timers);
 }
 
 static size_t pe_lower_bound(const struct pe_table *t, const struct inet_addr *addr)
@@ -135,7 +134,7 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 		t->cap = cap;
 	}
 	struct pe *pe = calloc(1, sizeof(*pe));
-	if (!pe || !timers_add(t->timers, &pe->timer, t->vpn, TIMER_PE)) {
+	if (!pe || !timers_add(t->timers, &pe->timer, vpn_index, TIMER_PE)) {
 		free(pe);
 		return NULL;
 	}

@@ -46,11 +46,10 @@ struct pe_table {
 	struct pe **by_caddr; /* the same PEs sorted by (caddr, addr); same n and cap */
 	size_t n, cap;
 	struct timers *timers; /* the model's: not owned */
-	struct vpn *vpn;       /* the owner, for the timers */
 	struct pe_departed_list departed; /* heard, now gone: longest gone first */
 };
 
-void pe_table_init(struct pe_table *t, struct timers *timers, struct vpn *vpn);
+void pe_table_init(struct pe_table *t, struct timers *timers);
 void pe_table_free(struct pe_table *t);
 struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr);
 /* The PE whose C-instance address is caddr (most often its provider address too). */

@@ -3,44 +3,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-
-#define SEQ_KIND_SHIFT 62 /* the kind sorts above the order of setting */
-
-void timers_init(struct timers *h)
+void timers_init(struct timers *h, timer_due_fn due)
 {
 	memset(h, 0, sizeof(*h));
+	h->due = due;
 }
 
 void timers_free(struct timers *h)
 {
 	free(h->v);
-	timers_init(h);
+	timers_init(h, h->due);
 }
 
-static uint32_t vpn_order(const struct vpn *v)
+static uint32_t vpn_of(const struct timer_slot *s)
 {
-	return v ? v->index : 0;
+	return s->t ? s->t->vpn_index : 0; /* an emptied entry: any fixed order will do */
 }
 
-/* Does slot a fire before slot b? */
+/* Does slot a come before slot b? */
 static bool before(const struct timer_slot *a, const struct timer_slot *b)
 {
 	if (a->when != b->when)
 		return a->when < b->when;
-	/* Equal deadlines: read the timers (rare enough not to matter). */
-	if (a->t->vpn != b->t->vpn)
-		return vpn_order(a->t->vpn) < vpn_order(b->t->vpn);
+	/* Equal keys: read the timers (rare enough not to matter). */
+	uint32_t va = vpn_of(a), vb = vpn_of(b);
+	if (va != vb)
+		return va < vb;
 	return a->seq < b->seq;
 }
 
 static void place(struct timers *h, size_t i, const struct timer_slot *s)
 {
 	h->v[i] = *s;
-	s->t->pos = (uint32_t)(i + 1);
+	if (s->t)
+		s->t->pos = (uint32_t)(i + 1);
 }
 
-/* Moves the slot at i towards the root while it fires before its parent. */
+/* Moves the slot at i towards the root while it comes before its parent. */
 static void sift_up(struct timers *h, size_t i)
 {
 	struct timer_slot s = h->v[i];
@@ -52,7 +51,7 @@ static void sift_up(struct timers *h, size_t i)
 	place(h, i, &s);
 }
 
-/* Moves the slot at i towards the leaves while a child fires before it. */
+/* Moves the slot at i towards the leaves while a child comes before it. */
 static void sift_down(struct timers *h, size_t i)
 {
 	struct timer_slot s = h->v[i];
@@ -71,18 +70,37 @@ static void sift_down(struct timers *h, size_t i)
 	place(h, i, &s);
 }
 
-/* After slot i changed its key (or was filled from the last one). */
-static void restore(struct timers *h, size_t i)
+/* Takes the root off. */
+static void pop_root(struct timers *h)
 {
-	if (i > 0 && before(&h->v[i], &h->v[(i - 1) / 2]))
-		sift_up(h, i);
+	if (h->v[0].t)
+		h->v[0].t->pos = 0;
 	else
+		h->emptied--;
+	if (--h->n == 0)
+		return;
+	place(h, 0, &h->v[h->n]);
+	sift_down(h, 0);
+}
+
+/* Drops every emptied entry and rebuilds the heap: O(n), when the array is
+ * full, which timers_add's reserve makes happen only after n / 2 cancels. */
+static void purge(struct timers *h)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].t)
+			place(h, kept++, &h->v[i]);
+	h->n = kept;
+	h->emptied = 0;
+	for (size_t i = kept / 2; i-- > 0;)
 		sift_down(h, i);
 }
 
-bool timers_add(struct timers *h, struct timer *t, struct vpn *vpn, enum timer_kind kind)
+bool timers_add(struct timers *h, struct timer *t, uint32_t vpn_index, enum timer_kind kind)
 {
-	if (h->added == h->cap) {
+	if (2 * (h->added + 1) > h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
 		struct timer_slot *grown = cap <= UINT32_MAX ? realloc(h->v, cap * sizeof(*grown))
 							    : NULL;
@@ -92,7 +110,7 @@ bool timers_add(struct timers *h, struct timer *t, struct vpn *vpn, enum timer_k
 		h->cap = cap;
 	}
 	h->added++;
-	*t = (struct timer){.vpn = vpn, .kind = (uint8_t)kind};
+	*t = (struct timer){.seq = (uint64_t)kind << TIMER_KIND_SHIFT, .vpn_index = vpn_index};
 	return true;
 }
 
@@ -102,20 +120,36 @@ void timers_remove(struct timers *h, struct timer *t)
 	h->added--;
 }
 
+static void stamp(struct timers *h, struct timer *t)
+{
+	t->seq = (t->seq >> TIMER_KIND_SHIFT << TIMER_KIND_SHIFT) | h->seq++;
+}
+
 void timers_set(struct timers *h, struct timer *t, mtime_t when)
 {
-	uint64_t seq = (uint64_t)t->kind << SEQ_KIND_SHIFT | h->seq++;
-	struct timer_slot s = {.when = when, .seq = seq, .t = t};
+	stamp(h, t);
+	struct timer_slot s = {.when = when, .seq = t->seq, .t = t};
 
-	if (timer_armed(t)) {
-		size_t i = t->pos - 1;
-		h->v[i] = s;
-		restore(h, i);
-		return;
+	if (!timer_armed(t)) {
+		if (h->n == h->cap)
+			purge(h); /* half of it or more is emptied entries */
+		place(h, h->n++, &s);
+		sift_up(h, h->n - 1);
+	} else if (when < h->v[t->pos - 1].when) {
+		h->v[t->pos - 1] = s;
+		sift_up(h, t->pos - 1);
 	}
-	/* Room is there: timers_add reserved it. */
-	place(h, h->n++, &s);
-	sift_up(h, h->n - 1);
+	/* Later (or the same deadline, set again): the old key stays, earlier
+	 * than the real one, until it comes due (timers_pop_due). */
+}
+
+void timers_move(struct timers *h, struct timer *t, mtime_t from, mtime_t to)
+{
+	/* Armed, its key is at most from, so at most to: nothing to move. */
+	if (timer_armed(t) && to >= from)
+		stamp(h, t);
+	else
+		timers_set(h, t, to);
 }
 
 void timers_cancel(struct timers *h, struct timer *t)
@@ -123,31 +157,53 @@ void timers_cancel(struct timers *h, struct timer *t)
 	if (!timer_armed(t))
 		return;
 	size_t i = t->pos - 1;
+	h->v[i].t = NULL;
+	h->emptied++;
 	t->pos = 0;
-	if (i == --h->n)
-		return;
-	place(h, i, &h->v[h->n]);
-	restore(h, i);
+	/* Emptied, it sorts first among equal deadlines: above a parent with the
+	 * same deadline, if it has one (children cannot come before it now). */
+	if (i > 0 && before(&h->v[i], &h->v[(i - 1) / 2]))
+		sift_up(h, i);
 }
 
 struct timer *timers_pop_due(struct timers *h, mtime_t now)
 {
-	if (!h->n || h->v[0].when > now)
-		return NULL;
-	struct timer *t = h->v[0].t;
-	timers_cancel(h, t);
-	return t;
+	while (h->n && h->v[0].when <= now) {
+		struct timer_slot *top = &h->v[0];
+		struct timer *t = top->t;
+		if (!t) {
+			pop_root(h);
+			continue;
+		}
+		mtime_t due = h->due(t);
+		if (due == top->when && t->seq == top->seq) {
+			pop_root(h);
+			return t;
+		}
+		/* Moved later since it was keyed: key it as it is now, look again. */
+		top->when = due;
+		top->seq = t->seq;
+		sift_down(h, 0);
+	}
+	return NULL;
 }
 
 bool timers_valid(const struct timers *h)
 {
-	if (h->n > h->added || h->added > h->cap)
+	size_t emptied = 0;
+
+	if (h->n > h->cap || h->n - h->emptied > h->added || 2 * h->added > h->cap)
 		return false;
 	for (size_t i = 0; i < h->n; i++) {
-		if (h->v[i].t->pos != i + 1)
+		const struct timer_slot *s = &h->v[i];
+		if (i > 0 && before(s, &h->v[(i - 1) / 2]))
 			return false;
-		if (i > 0 && before(&h->v[i], &h->v[(i - 1) / 2]))
+		if (!s->t) {
+			emptied++;
+			continue;
+		}
+		if (s->t->pos != i + 1 || s->when > h->due(s->t) || s->seq > s->t->seq)
 			return false;
 	}
-	return true;
+	return emptied == h->emptied;
 }

@@ -242,7 +242,7 @@ TEST(many_vpns_expire_in_deadline_order)
 		got++;
 	}
 	CHECK_EQ_INT(got, n);
-	CHECK_EQ_INT(m->timers.n, 0);
+	CHECK_EQ_INT(timers_count(&m->timers), 0);
 	model_free(m);
 }
 
@@ -261,17 +261,17 @@ TEST(removal_takes_the_timers_along)
 		join(m, vpn, A("198.18.0.2"), A("233.252.0.2"), 210, true);
 		data_mdt(m, vpn, A("198.18.0.1"), A("233.252.0.3"));
 	}
-	CHECK_EQ_INT(m->timers.n, 3 * 6);
+	CHECK_EQ_INT(timers_count(&m->timers), 3 * 6);
 	CHECK_EQ_INT(m->timers.added, timed_objects(m));
 
 	vpn_remove(m, 2);
-	CHECK_EQ_INT(m->timers.n, 2 * 6);
+	CHECK_EQ_INT(timers_count(&m->timers), 2 * 6);
 	CHECK_EQ_INT(m->timers.added, timed_objects(m));
 	vpn_forget(vpn_find(m, 3));
-	CHECK_EQ_INT(m->timers.n, 6);
+	CHECK_EQ_INT(timers_count(&m->timers), 6);
 	CHECK_EQ_INT(m->timers.added, timed_objects(m));
 	join(m, 1, A("198.18.0.1"), A("233.252.0.1"), 210, false); /* a prune */
-	CHECK_EQ_INT(m->timers.n, 5);
+	CHECK_EQ_INT(timers_count(&m->timers), 5);
 	CHECK_EQ_INT(m->timers.added, timed_objects(m));
 	CHECK(timers_valid(&m->timers));
 
@@ -280,7 +280,7 @@ TEST(removal_takes_the_timers_along)
 	CHECK_EQ_INT(m->changes.count, before + 5);
 	for (uint32_t i = before; i < m->changes.count; i++)
 		CHECK_EQ_INT(change_at(m, i)->vpn_index, 1);
-	CHECK_EQ_INT(m->timers.n, 0);
+	CHECK_EQ_INT(timers_count(&m->timers), 0);
 	/* Model_free with timers armed frees them all (LeakSanitizer). */
 	join(m, 1, A("198.18.0.1"), A("233.252.0.1"), 210, true);
 	hello(m, 3, A("198.18.0.1"), 105);
