@@ -3,6 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Four children a node: half the depth of a binary heap, so half the moves
+ * (each a write into a timer's owner, far away in memory) per pop, and the
+ * four children share a cache line or two. */
+#define ARITY 4
+#define PARENT(i) (((i) - 1) / ARITY)
+
 void timers_init(struct timers *h, timer_due_fn due)
 {
 	memset(h, 0, sizeof(*h));
@@ -44,9 +50,9 @@ static void sift_up(struct timers *h, size_t i)
 {
 	struct timer_slot s = h->v[i];
 
-	while (i > 0 && before(&s, &h->v[(i - 1) / 2])) {
-		place(h, i, &h->v[(i - 1) / 2]);
-		i = (i - 1) / 2;
+	while (i > 0 && before(&s, &h->v[PARENT(i)])) {
+		place(h, i, &h->v[PARENT(i)]);
+		i = PARENT(i);
 	}
 	place(h, i, &s);
 }
@@ -57,11 +63,12 @@ static void sift_down(struct timers *h, size_t i)
 	struct timer_slot s = h->v[i];
 
 	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
+		size_t first = ARITY * i + 1, c = first;
+		if (first >= h->n)
 			break;
-		if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-			c++;
+		for (size_t k = first + 1; k < first + ARITY && k < h->n; k++)
+			if (before(&h->v[k], &h->v[c]))
+				c = k;
 		if (!before(&h->v[c], &s))
 			break;
 		place(h, i, &h->v[c]);
@@ -94,7 +101,7 @@ static void purge(struct timers *h)
 			place(h, kept++, &h->v[i]);
 	h->n = kept;
 	h->emptied = 0;
-	for (size_t i = kept / 2; i-- > 0;)
+	for (size_t i = kept / ARITY + 1; i-- > 0;)
 		sift_down(h, i);
 }
 
@@ -162,7 +169,7 @@ void timers_cancel(struct timers *h, struct timer *t)
 	t->pos = 0;
 	/* Emptied, it sorts first among equal deadlines: above a parent with the
 	 * same deadline, if it has one (children cannot come before it now). */
-	if (i > 0 && before(&h->v[i], &h->v[(i - 1) / 2]))
+	if (i > 0 && before(&h->v[i], &h->v[PARENT(i)]))
 		sift_up(h, i);
 }
 
@@ -196,7 +203,7 @@ bool timers_valid(const struct timers *h)
 		return false;
 	for (size_t i = 0; i < h->n; i++) {
 		const struct timer_slot *s = &h->v[i];
-		if (i > 0 && before(s, &h->v[(i - 1) / 2]))
+		if (i > 0 && before(s, &h->v[PARENT(i)]))
 			return false;
 		if (!s->t) {
 			emptied++;

@@ -3,7 +3,8 @@
  * join states, data MDTs, across all VPNs.  Expiry pops only what is due and
  * the next deadline is read in O(1), whatever the number of VPNs.
  *
- * Why a binary min-heap with back-indexes, not a timing wheel:
+ * Why a min-heap with back-indexes (four children a node, timers.c), not a
+ * timing wheel:
  *  - deadlines are exact nanoseconds on the model clock (a replay expires a
  *    row at its deadline, not at the next tick); a wheel rounds them to its
  *    tick, or needs sorted slots to fire them in order within one;
