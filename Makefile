@@ -71,7 +71,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config \
+	bench-emulator bench-config bench-expiry \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -128,8 +128,13 @@ bench-walk: $(B)/mvpnmond $(B)/bench/ref_subagent
 bench-emulator: $(EMULATOR_BIN)
 	/usr/bin/python3 tests/bench/emulator_timing.py
 
+# What one expiry costs at 1,000, 5,000 and 10,000 VPNs (tests/bench/expiry.py);
+# writes tests/bench/results/expiry.txt.  Not part of check.
+bench-expiry: $(B)/bench/bench_expiry
+	nice -n 5 /usr/bin/python3 tests/bench/expiry.py $(EXPIRY_ARGS)
+
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk bench-emulator bench-config
+bench: bench-engines bench-walk bench-emulator bench-config bench-expiry
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

@@ -27,13 +27,12 @@ static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
 RB_GENERATE_STATIC(flow_tree, flow, node, flow_cmp)
 RB_GENERATE_STATIC(cgpe_tree, cgpe, node, cgpe_cmp)
 
-void cgroup_init(struct cgroup_state *cg)
+void cgroup_init(struct cgroup_state *cg, struct timers *timers)
 {
 	memset(cg, 0, sizeof(*cg));
 	RB_INIT(&cg->flows);
 	RB_INIT(&cg->rows);
-	TAILQ_INIT(&cg->data_expiry);
-	TAILQ_INIT(&cg->row_expiry);
+	cg->timers = timers;
 }
 
 void cgroup_free(struct cgroup_state *cg)
@@ -43,13 +42,15 @@ void cgroup_free(struct cgroup_state *cg)
 
 	RB_FOREACH_SAFE(r, cgpe_tree, &cg->rows, rnext) {
 		RB_REMOVE(cgpe_tree, &cg->rows, r);
+		timers_remove(cg->timers, &r->timer);
 		free(r);
 	}
 	RB_FOREACH_SAFE(f, flow_tree, &cg->flows, fnext) {
 		RB_REMOVE(flow_tree, &cg->flows, f);
+		timers_remove(cg->timers, &f->timer);
 		free(f);
 	}
-	cgroup_init(cg);
+	cgroup_init(cg, cg->timers);
 }
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
@@ -67,8 +68,10 @@ struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct 
 	if (f)
 		return f;
 	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!f || !timers_add(cg->timers, &f->timer, vpn_index, TIMER_DATA_MDT)) {
+		free(f);
 		return NULL;
+	}
 	f->vpn_index = vpn_index;
 	f->group = *group;
 	f->source = *source;
@@ -80,29 +83,19 @@ struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct 
 
 void flow_unschedule(struct cgroup_state *cg, struct flow *f)
 {
-	if (f->expiry.tqe_prev) {
-		TAILQ_REMOVE(&cg->data_expiry, f, expiry);
-		f->expiry.tqe_prev = NULL;
-	}
+	timers_cancel(cg->timers, &f->timer);
 }
 
-void flow_schedule(struct cgroup_state *cg, struct flow *f)
+void flow_schedule(struct cgroup_state *cg, struct flow *f, mtime_t was)
 {
-	flow_unschedule(cg, f);
-	struct flow *after = TAILQ_LAST(&cg->data_expiry, flow_expiry_list);
-	while (after && after->data_expires > f->data_expires)
-		after = TAILQ_PREV(after, flow_expiry_list, expiry);
-	if (after)
-		TAILQ_INSERT_AFTER(&cg->data_expiry, after, f, expiry);
-	else
-		TAILQ_INSERT_HEAD(&cg->data_expiry, f, expiry);
+	timers_move(cg->timers, &f->timer, was, f->data_expires);
 }
 
 void flow_release(struct cgroup_state *cg, struct flow *f)
 {
 	if (f->rows > 0 || f->on_data_mdt)
 		return;
-	flow_unschedule(cg, f);
+	timers_remove(cg->timers, &f->timer);
 	RB_REMOVE(flow_tree, &cg->flows, f);
 	cg->n_flows--;
 	free(f);
@@ -120,8 +113,10 @@ struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 {
 	struct cgpe *r = calloc(1, sizeof(*r));
 
-	if (!r)
+	if (!r || !timers_add(cg->timers, &r->timer, f->vpn_index, TIMER_ROW)) {
+		free(r);
 		return NULL;
+	}
 	r->flow = f;
 	r->kind = kind;
 	r->pe = *pe;
@@ -139,8 +134,7 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 {
 	struct flow *f = r->flow;
 
-	if (r->expiry.tqe_prev)
-		TAILQ_REMOVE(&cg->row_expiry, r, expiry);
+	timers_remove(cg->timers, &r->timer);
 	RB_REMOVE(cgpe_tree, &cg->rows, r);
 	cg->n_rows--;
 	free(r);
@@ -149,18 +143,9 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 	flow_release(cg, f);
 }
 
-void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r)
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was)
 {
-	if (r->expiry.tqe_prev)
-		TAILQ_REMOVE(&cg->row_expiry, r, expiry);
-	/* Join/Prune hold times are nearly always the same: the tail is the usual place. */
-	struct cgpe *after = TAILQ_LAST(&cg->row_expiry, cgpe_expiry_list);
-	while (after && after->expires > r->expires)
-		after = TAILQ_PREV(after, cgpe_expiry_list, expiry);
-	if (after)
-		TAILQ_INSERT_AFTER(&cg->row_expiry, after, r, expiry);
-	else
-		TAILQ_INSERT_HEAD(&cg->row_expiry, r, expiry);
+	timers_move(cg->timers, &r->timer, was, r->expires);
 }
 
 struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind)

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "oidx.h"
 #include "rbtree.h"
+#include "timers.h"
 
 /* Values of mvpnCGroupPeKind, mvpnCGroupPeRole, mvpnCGroupPeState, mvpnCGroupPGroupMdtType. */
 enum cg_kind { CG_STAR_G = 1, CG_SG = 2, CG_SG_RPT = 3 };
@@ -29,7 +30,7 @@ enum mdt_type { MDT_DEFAULT = 1, MDT_DATA = 2 };
 
 struct flow {
 	RB_ENTRY(flow) node;
-	TAILQ_ENTRY(flow) expiry; /* while on a data MDT */
+	struct timer timer; /* armed while on a data MDT, for data_expires */
 	uint32_t vpn_index;
 	struct inet_addr group, source; /* source unknown(0) for (*,G) */
 	bool on_data_mdt;
@@ -42,7 +43,7 @@ struct flow {
 
 struct cgpe {
 	RB_ENTRY(cgpe) node;
-	TAILQ_ENTRY(cgpe) expiry; /* downstream rows, by expires */
+	struct timer timer;       /* downstream rows: armed for expires */
 	struct flow *flow;        /* not owned */
 	struct inet_addr pe;      /* provider address (upstream: mapped from the C-address named) */
 	struct inet_addr other;   /* downstream: the upstream named; upstream: latest joiner */
@@ -56,19 +57,16 @@ struct cgpe {
 
 RB_HEAD(flow_tree, flow);
 RB_HEAD(cgpe_tree, cgpe);
-TAILQ_HEAD(flow_expiry_list, flow);
-TAILQ_HEAD(cgpe_expiry_list, cgpe);
 
 struct cgroup_state {
 	struct flow_tree flows;
 	struct cgpe_tree rows;
-	struct flow_expiry_list data_expiry;
-	struct cgpe_expiry_list row_expiry;
+	struct timers *timers; /* the model's: not owned */
 	uint32_t n_flows, n_rows, n_data;
 	uint32_t n_joined; /* flows with at least one row: the C-groups PEs have joined */
 };
 
-void cgroup_init(struct cgroup_state *cg);
+void cgroup_init(struct cgroup_state *cg, struct timers *timers);
 void cgroup_free(struct cgroup_state *cg);
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
@@ -77,7 +75,9 @@ struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct 
 		      const struct inet_addr *source, mtime_t now); /* NULL: out of memory */
 /* Frees the flow if nothing refers to it any more. */
 void flow_release(struct cgroup_state *cg, struct flow *f);
-void flow_schedule(struct cgroup_state *cg, struct flow *f);
+/* Sets the flow's timer to its data_expires, which was `was` until now (a
+ * move later is O(1)); unschedule disarms it. */
+void flow_schedule(struct cgroup_state *cg, struct flow *f, mtime_t was);
 void flow_unschedule(struct cgroup_state *cg, struct flow *f);
 
 struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
@@ -85,7 +85,9 @@ struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, mtime_t now);
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
-void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r);
+/* Sets the row's timer to its expires, which was `was` until now (a refresh,
+ * moving it later, is O(1)). */
+void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was);
 /* The first row after r with the same group, source and kind, or NULL. */
 struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r);
 struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind);

@@ -4,6 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The deadline a timer of the model stands for: its owner's. */
+static mtime_t timer_due(const struct timer *t)
+{
+	switch (timer_kind(t)) {
+	case TIMER_PE:
+		return TIMER_OWNER(t, struct pe)->expires;
+	case TIMER_ROW:
+		return TIMER_OWNER(t, struct cgpe)->expires;
+	case TIMER_DATA_MDT:
+		return TIMER_OWNER(t, struct flow)->data_expires;
+	}
+	return MTIME_NEVER;
+}
+
 struct model *model_new(bool offline)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -15,7 +29,7 @@ struct model *model_new(bool offline)
 	else
 		mclock_init_live(&m->clock);
 	m->capture = CAPTURE_OFF;
-	m->next_expiry = MTIME_NEVER;
+	timers_init(&m->timers, timer_due);
 	probing_init(&m->probing);
 	/* Alarm indexes run on from the real start time, replaying or not. */
 	alarms_init(&m->alarms,
@@ -46,7 +60,8 @@ void vpn_forget(struct vpn *v)
 		pe_unschedule(&v->pes, pe);
 		/* It keeps its alarm: still expected, and now not heard. */
 		*pe = (struct pe){.vpn_index = pe->vpn_index, .addr = pe->addr, .expected = true,
-				  .alarm_index = pe->alarm_index, .alarm_kind = pe->alarm_kind};
+				  .alarm_index = pe->alarm_index, .alarm_kind = pe->alarm_kind,
+				  .timer = pe->timer /* disarmed, still held */};
 	}
 	pe_reindex_caddr(&v->pes);
 	if (v->passive == PASSIVE_ACTIVE)
@@ -63,7 +78,19 @@ void model_free(struct model *m)
 	changelog_free(&m->changes);
 	probing_free(&m->probing);
 	alarms_free(&m->alarms);
+	timers_free(&m->timers); /* the VPNs removed theirs */
 	free(m);
+}
+
+mtime_t model_next_deadline(const struct model *m)
+{
+	mtime_t next = timers_next(&m->timers);
+
+	if (m->alarms.next_pe_check < next)
+		next = m->alarms.next_pe_check;
+	if (m->alarms.next_threshold_check < next)
+		next = m->alarms.next_threshold_check;
+	return next;
 }
 
 size_t vpn_position(const struct model *m, uint32_t index)
@@ -114,8 +141,8 @@ struct vpn *vpn_get(struct model *m, uint32_t index)
 	if (!v)
 		return NULL;
 	v->index = index;
-	pe_table_init(&v->pes);
-	cgroup_init(&v->cg);
+	pe_table_init(&v->pes, &m->timers);
+	cgroup_init(&v->cg, &m->timers);
 	v->passive = m->capture == CAPTURE_OFF ? PASSIVE_DISABLED : PASSIVE_WAITING;
 	v->probe = PROBE_DISABLED;
 	memmove(&m->vpns[pos + 1], &m->vpns[pos], (m->n_vpns - pos) * sizeof(*m->vpns));

@@ -3,7 +3,9 @@
  * Engines write it through the verbs here; the agent reads it through the
  * seek/index functions, whose order is the SNMP index order (see oidx.h).
  *
- * Ownership: the model owns every vpn; a vpn owns its expected-PE list.
+ * Ownership: the model owns every vpn; a vpn owns its expected-PE list; the
+ * model owns the one heap of every deadline (timers.h), whose timers live in
+ * the PEs, rows and flows they time.
  */
 #ifndef MVPN_MODEL_H
 #define MVPN_MODEL_H
@@ -20,6 +22,7 @@
 #include "oidx.h"
 #include "pe.h"
 #include "probing.h"
+#include "timers.h"
 
 #define VPN_NAME_MAX 64
 
@@ -102,15 +105,21 @@ struct model {
 	size_t cap_vpns;
 	struct global_counters g;
 	struct changelog changes;
-	mtime_t next_expiry; /* no timer of any VPN runs out before this (a hint, never late) */
 	enum capture_status capture;
 	char capture_source[256];
 	struct probing probing; /* tunnels and probe accounting */
 	struct alarms alarms;   /* active alarms and notices waiting for the agent */
+
+	/* ---- deadlines ---- */
+	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */
 };
 
 struct model *model_new(bool offline);
 void model_free(struct model *m);
+/* The soonest model time at which passive_expire() or alarms_run() has work:
+ * a timer runs out, PEs are re-judged, pair thresholds are checked.  O(1).
+ * The event loop may sleep until then (MTIME_NEVER: nothing is scheduled). */
+mtime_t model_next_deadline(const struct model *m);
 
 struct vpn *vpn_find(const struct model *m, uint32_t index);
 /* Position in m->vpns of the first VPN whose index is >= index. */

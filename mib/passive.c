@@ -2,14 +2,6 @@
 
 #include <string.h>
 
-/* ---- timers ---- */
-
-static void note_expiry(struct model *m, mtime_t t)
-{
-	if (t < m->next_expiry)
-		m->next_expiry = t;
-}
-
 /* ---- the change log's text ----
  * Built by hand: snprintf and inet_ntop were two thirds of the cost of every
  * state change (a new row, a prune, a PE up), which a replay's first minutes
@@ -223,8 +215,6 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 	pe->alive = hold != 0;
 	pe->expires = now + (mtime_t)hold * MTIME_SEC;
 	pe_schedule(&v->pes, pe);
-	if (pe->alive && hold != PE_HOLDTIME_FOREVER)
-		note_expiry(m, pe->expires);
 	if (!kind) {
 		count_refresh(m, v);
 		return;
@@ -335,14 +325,13 @@ static void upstream_leave(struct vpn *v, struct cgpe *down)
 		upstream_recompute(v, r, down);
 }
 
-static void row_set_timers(struct model *m, struct vpn *v, struct cgpe *r,
-			   const struct jp_event *e, mtime_t now)
+static void row_set_timers(struct vpn *v, struct cgpe *r, const struct jp_event *e, mtime_t now)
 {
 	r->holdtime = e->holdtime;
 	r->last_refresh = now;
+	mtime_t was = r->expires;
 	r->expires = now + (mtime_t)e->holdtime * MTIME_SEC;
-	cgpe_schedule(&v->cg, r);
-	note_expiry(m, r->expires);
+	cgpe_schedule(&v->cg, r, was);
 }
 
 /* Would the rows a record adds still fit the cap? */
@@ -376,7 +365,7 @@ static void row_create(struct model *m, struct vpn *v, struct flow *f, const str
 	if (e->kind == CG_STAR_G)
 		r->rp = e->source;
 	r->joiners = 1;
-	row_set_timers(m, v, r, e, now);
+	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
 	describe_row(r, after, sizeof(after));
 	record_change(m, v, &(struct change_what){
@@ -393,7 +382,7 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 
 	if (same) {
 		r->refreshes++;
-		row_set_timers(m, v, r, e, now);
+		row_set_timers(v, r, e, now);
 		upstream_refresh(v, r, now);
 		count_refresh(m, v);
 		return;
@@ -413,7 +402,7 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 	r->other = *up;
 	if (e->kind == CG_STAR_G)
 		r->rp = e->source;
-	row_set_timers(m, v, r, e, now);
+	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
 	describe_row(r, after, sizeof(after));
 	record_change(m, v, &(struct change_what){
@@ -483,9 +472,9 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	    inet_addr_eq(&f->announcer, &e->announcer)) {
 		f->announcements++;
 		f->last_announced = now;
+		mtime_t was = f->data_expires;
 		f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
-		flow_schedule(&v->cg, f);
-		note_expiry(m, f->data_expires);
+		flow_schedule(&v->cg, f, was);
 		count_refresh(m, v);
 		return;
 	}
@@ -510,87 +499,67 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	f->announcer = e->announcer;
 	f->announcements++;
 	f->last_announced = now;
+	mtime_t was = f->data_expires;
 	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
-	flow_schedule(&v->cg, f);
-	note_expiry(m, f->data_expires);
+	flow_schedule(&v->cg, f, was);
 	describe_flow(f, after, sizeof(after));
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
 				.c_source = &e->c_source, .c_group = &e->c_group,
 				.p_group = &e->p_group, .previous = before, .current = after}, now);
 }
 
-/* ---- expiry ---- */
+/* ---- expiry ----
+ * One heap holds every deadline of every VPN (timers.h): each pass pops only
+ * what is due, in deadline order, and each timer leads back to its VPN. */
 
-static void expire_pes(struct model *m, struct vpn *v, mtime_t now)
+static void expire_pe(struct model *m, struct vpn *v, struct pe *pe)
 {
-	struct pe *pe;
 	char before[CHANGE_TEXT_MAX];
 
-	while ((pe = TAILQ_FIRST(&v->pes.expiry)) && pe->expires <= now) {
-		describe_pe(pe, before, sizeof(before));
-		pe->alive = false;
-		pe_schedule(&v->pes, pe); /* onto the departed list */
-		record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
-					.pe = &pe->addr, .previous = before}, pe->expires);
-	}
+	describe_pe(pe, before, sizeof(before));
+	pe->alive = false;
+	pe_schedule(&v->pes, pe); /* onto the departed list */
+	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
+				.pe = &pe->addr, .previous = before}, pe->expires);
 }
 
-static void expire_rows(struct model *m, struct vpn *v, mtime_t now)
+static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
 {
-	struct cgpe *r;
-
-	while ((r = TAILQ_FIRST(&v->cg.row_expiry)) && r->expires <= now)
-		row_remove(m, v, r, CHANGE_EXPIRY, r->expires);
-}
-
-static void expire_data_mdts(struct model *m, struct vpn *v, mtime_t now)
-{
-	struct flow *f;
+	struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
+			 announcer = f->announcer;
+	mtime_t when = f->data_expires;
 	char before[CHANGE_TEXT_MAX];
 
-	while ((f = TAILQ_FIRST(&v->cg.data_expiry)) && f->data_expires <= now) {
-		struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
-				 announcer = f->announcer;
-		mtime_t when = f->data_expires;
-
-		describe_flow(f, before, sizeof(before));
-		f->on_data_mdt = false;
-		v->cg.n_data--;
-		flow_unschedule(&v->cg, f);
-		flow_release(&v->cg, f);
-		record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
-					.not_counted = true, .pe = &announcer, .c_source = &source, .c_group = &group,
-					.p_group = &pgroup, .previous = before}, when);
-	}
-}
-
-/* The soonest timer left in the VPN, or MTIME_NEVER. */
-static mtime_t vpn_next_expiry(const struct vpn *v)
-{
-	mtime_t next = MTIME_NEVER;
-	const struct pe *pe = TAILQ_FIRST(&v->pes.expiry);
-	const struct cgpe *r = TAILQ_FIRST(&v->cg.row_expiry);
-	const struct flow *f = TAILQ_FIRST(&v->cg.data_expiry);
-
-	if (pe && pe->expires < next)
-		next = pe->expires;
-	if (r && r->expires < next)
-		next = r->expires;
-	if (f && f->data_expires < next)
-		next = f->data_expires;
-	return next;
+	describe_flow(f, before, sizeof(before));
+	f->on_data_mdt = false;
+	v->cg.n_data--;
+	flow_release(&v->cg, f);
+	record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
+				.not_counted = true, .pe = &announcer, .c_source = &source, .c_group = &group,
+				.p_group = &pgroup, .previous = before}, when);
 }
 
 void passive_expire(struct model *m, mtime_t now)
 {
-	if (now < m->next_expiry)
-		return; /* nothing can be due yet: the common case, at no cost */
-	m->next_expiry = MTIME_NEVER;
-	for (size_t i = 0; i < m->n_vpns; i++) {
-		struct vpn *v = m->vpns[i];
-		expire_pes(m, v, now);
-		expire_rows(m, v, now);
-		expire_data_mdts(m, v, now);
-		note_expiry(m, vpn_next_expiry(v));
+	struct timer *t;
+
+	/* Nothing due: one comparison, the common case per packet. */
+	while ((t = timers_pop_due(&m->timers, now))) {
+		/* A binary search of the VPN array: the timer keeps an index, not a
+		 * pointer, so that it stays 16 bytes inside every row. */
+		struct vpn *v = vpn_find(m, t->vpn_index);
+		switch (timer_kind(t)) {
+		case TIMER_PE:
+			expire_pe(m, v, TIMER_OWNER(t, struct pe));
+			break;
+		case TIMER_ROW: {
+			struct cgpe *r = TIMER_OWNER(t, struct cgpe);
+			row_remove(m, v, r, CHANGE_EXPIRY, r->expires);
+			break;
+		}
+		case TIMER_DATA_MDT:
+			expire_data_mdt(m, v, TIMER_OWNER(t, struct flow));
+			break;
+		}
 	}
 }

@@ -43,8 +43,10 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e);
 void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *sender);
 void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e);
 void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e);
-/* Expires every PE, row and data MDT whose time has come by now.  Cheap to call
- * per packet: it returns at once unless some timer is due (model.next_expiry). */
+/* Expires every PE, row and data MDT whose time has come by now (deadline <=
+ * now), soonest first, across all VPNs.  Cheap to call per packet: one
+ * comparison when nothing is due, O(log n) per expiry in the n timers armed,
+ * whatever the number of VPNs.  model_next_deadline() says when to call it. */
 void passive_expire(struct model *m, mtime_t now);
 
 #endif

@@ -3,20 +3,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pe_table_init(struct pe_table *t)
+void pe_table_init(struct pe_table *t, struct timers *timers)
 {
 	memset(t, 0, sizeof(*t));
-	TAILQ_INIT(&t->expiry);
 	TAILQ_INIT(&t->departed);
+	t->timers = timers;
 }
 
 void pe_table_free(struct pe_table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
+		timers_remove(t->timers, &t->v[i]->timer);
 		free(t->v[i]);
+	}
 	free(t->v);
 	free(t->by_caddr);
-	pe_table_init(t);
+	pe_table_init(t, t->timers);
 }
 
 static size_t pe_lower_bound(const struct pe_table *t, const struct inet_addr *addr)
@@ -132,8 +134,10 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 		t->cap = cap;
 	}
 	struct pe *pe = calloc(1, sizeof(*pe));
-	if (!pe)
+	if (!pe || !timers_add(t->timers, &pe->timer, vpn_index, TIMER_PE)) {
+		free(pe);
 		return NULL;
+	}
 	pe->vpn_index = vpn_index;
 	pe->addr = *addr;
 	size_t pos = pe_lower_bound(t, addr);
@@ -169,23 +173,9 @@ struct pe *pe_oldest_departed(const struct pe_table *t)
 	return NULL;
 }
 
-/* Is pe on the list?  tqe_prev is set exactly while it is. */
-static bool scheduled(const struct pe *pe)
-{
-	return pe->expiry.tqe_prev != NULL;
-}
-
-static void off_expiry(struct pe_table *t, struct pe *pe)
-{
-	if (scheduled(pe)) {
-		TAILQ_REMOVE(&t->expiry, pe, expiry);
-		pe->expiry.tqe_prev = NULL;
-	}
-}
-
 void pe_unschedule(struct pe_table *t, struct pe *pe)
 {
-	off_expiry(t, pe);
+	timers_cancel(t->timers, &pe->timer);
 	unmark_departed(t, pe);
 }
 
@@ -195,7 +185,8 @@ void pe_delete(struct pe_table *t, struct pe *pe)
 
 	if (pos >= t->n || t->v[pos] != pe)
 		return;
-	pe_unschedule(t, pe);
+	unmark_departed(t, pe);
+	timers_remove(t->timers, &pe->timer);
 	caddr_index_remove(t, pe, t->n);
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
@@ -204,23 +195,17 @@ void pe_delete(struct pe_table *t, struct pe *pe)
 
 void pe_schedule(struct pe_table *t, struct pe *pe)
 {
-	off_expiry(t, pe);
 	if (!pe->alive) {
+		timers_cancel(t->timers, &pe->timer);
 		if (pe->first_seen && !departed(pe))
 			TAILQ_INSERT_TAIL(&t->departed, pe, gone);
 		return;
 	}
 	unmark_departed(t, pe);
 	if (pe->holdtime == PE_HOLDTIME_FOREVER)
-		return;
-	/* Hold times rarely differ, so the new time almost always belongs at the tail. */
-	struct pe *after = TAILQ_LAST(&t->expiry, pe_expiry_list);
-	while (after && after->expires > pe->expires)
-		after = TAILQ_PREV(after, pe_expiry_list, expiry);
-	if (after)
-		TAILQ_INSERT_AFTER(&t->expiry, after, pe, expiry);
+		timers_cancel(t->timers, &pe->timer);
 	else
-		TAILQ_INSERT_HEAD(&t->expiry, pe, expiry);
+		timers_set(t->timers, &pe->timer, pe->expires);
 }
 
 enum pe_status pe_status(const struct pe *pe)

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "oidx.h"
 #include "rbtree.h"
+#include "timers.h"
 
 /* Values of mvpnPeStatus. */
 enum pe_status { PE_ACTIVE = 1, PE_MISSING = 2, PE_UNEXPECTED = 3, PE_DEPARTED = 4 };
@@ -32,24 +33,23 @@ struct pe {
 	uint32_t dr_priority;
 	mtime_t first_seen, last_hello, expires; /* 0: never */
 	uint64_t restarts, hellos, join_prunes, changes;
-	TAILQ_ENTRY(pe) expiry; /* on the table's expiry list while alive and mortal */
+	struct timer timer;     /* armed while alive and mortal, for expires */
 	TAILQ_ENTRY(pe) gone;   /* on the table's departed list while heard and not alive */
 	uint32_t alarm_index;   /* its raised peMissing/peUnexpected alarm; 0: none */
 	uint8_t alarm_kind;     /* that alarm's enum alarm_kind */
 };
 
-TAILQ_HEAD(pe_expiry_list, pe);
 TAILQ_HEAD(pe_departed_list, pe);
 
 struct pe_table {
 	struct pe **v; /* sorted by addr */
 	struct pe **by_caddr; /* the same PEs sorted by (caddr, addr); same n and cap */
 	size_t n, cap;
-	struct pe_expiry_list expiry; /* alive PEs by expires, soonest first */
+	struct timers *timers; /* the model's: not owned */
 	struct pe_departed_list departed; /* heard, now gone: longest gone first */
 };
 
-void pe_table_init(struct pe_table *t);
+void pe_table_init(struct pe_table *t, struct timers *timers);
 void pe_table_free(struct pe_table *t);
 struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr);
 /* The PE whose C-instance address is caddr (most often its provider address too). */
@@ -61,14 +61,14 @@ void pe_set_caddr(struct pe_table *t, struct pe *pe, const struct inet_addr *cad
 /* Adds a row for addr (which must not exist); NULL when out of memory. */
 struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_addr *addr);
 void pe_delete(struct pe_table *t, struct pe *pe);
-/* After pe->alive or pe->expires changed: an alive PE goes on the expiry list
- * by its expires time; a PE that was heard and is gone goes on the departed list
+/* After pe->alive or pe->expires changed: an alive mortal PE's timer is set
+ * to its expires time; a PE that was heard and is gone goes on the departed list
  * (at its tail when it has just departed; a repeated goodbye keeps its place). */
 void pe_schedule(struct pe_table *t, struct pe *pe);
 /* The departed PE the table can give up first to make room for a new one: the
  * one gone longest that no configuration expects; NULL when there is none. */
 struct pe *pe_oldest_departed(const struct pe_table *t);
-/* Takes pe off both lists (before its state is wiped). */
+/* Disarms pe's timer and takes it off the departed list (before its state is wiped). */
 void pe_unschedule(struct pe_table *t, struct pe *pe);
 enum pe_status pe_status(const struct pe *pe);
 

@@ -14,9 +14,10 @@
  *
  * Checked after every frame: each VPN's PE table is sorted, its C-address
  * index holds every PE, no more rows than the cap allows (expected PEs
- * aside); the expiry list holds exactly the alive mortal PEs in time order and
- * the departed list exactly the PEs heard and gone; the C-group rows within
- * their cap; every PE alarm belongs to a PE that wants it, and each VPN's
+ * aside); exactly the alive mortal PEs have a timer armed, and the departed
+ * list holds exactly the PEs heard and gone; the C-group rows within their
+ * cap; the model's heap in order, keyed no later than each deadline, holding
+ * only timers of live PEs, downstream rows and data MDTs, one per data MDT; every PE alarm belongs to a PE that wants it, and each VPN's
  * count of them is right; nothing is left to judge; the change log within
  * its capacity; the counters add up.  Then everything is freed (LeakSanitizer).
  */
@@ -66,9 +67,8 @@ static struct model *two_vpns(void)
 static void check_pes(const struct vpn *v)
 {
 	const struct pe_table *t = &v->pes;
-	size_t n_expected = 0, n_alarms = 0, n_mortal = 0, n_gone = 0;
+	size_t n_expected = 0, n_alarms = 0, n_gone = 0;
 	const struct pe *pe;
-	mtime_t last = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		pe = t->v[i];
@@ -78,19 +78,16 @@ static void check_pes(const struct vpn *v)
 		FUZZ_CHECK(by_c != NULL);
 		n_expected += pe->expected;
 		n_alarms += pe->alarm_index != 0;
-		n_mortal += pe->alive && pe->holdtime != PE_HOLDTIME_FOREVER;
 		n_gone += !pe->alive && pe->first_seen != 0;
 		FUZZ_CHECK(pe->expected || pe->first_seen); /* rows unheard exist only if expected */
 	}
 	FUZZ_CHECK(t->n <= MAX_PES || t->n == n_expected);
 	FUZZ_CHECK(n_alarms == v->n_pe_alarms);
-	TAILQ_FOREACH(pe, &t->expiry, expiry) {
-		FUZZ_CHECK(pe->alive && pe->holdtime != PE_HOLDTIME_FOREVER && pe->expires >= last);
-		FUZZ_CHECK(pe_find(t, &pe->addr) == pe);
-		last = pe->expires;
-		n_mortal--;
+	for (size_t i = 0; i < t->n; i++) {
+		pe = t->v[i];
+		bool mortal = pe->alive && pe->holdtime != PE_HOLDTIME_FOREVER;
+		FUZZ_CHECK(timer_armed(&pe->timer) == mortal && pe->timer.vpn_index == v->index);
 	}
-	FUZZ_CHECK(n_mortal == 0);
 	TAILQ_FOREACH(pe, &t->departed, gone) {
 		FUZZ_CHECK(!pe->alive && pe->first_seen && pe_find(t, &pe->addr) == pe);
 		n_gone--;
@@ -116,6 +113,39 @@ static void check_alarms(const struct model *m)
 	}
 }
 
+/* Every armed timer belongs to a live PE, downstream row or data MDT of its
+ * VPN, keyed no later than that one's expiry time (timers_valid); each VPN
+ * has one per data MDT. */
+static void check_timers(const struct model *m)
+{
+	const struct timers *h = &m->timers;
+	size_t n_data = 0;
+
+	FUZZ_CHECK(timers_valid(h));
+	for (size_t i = 0; i < h->n; i++) {
+		struct timer *t = h->v[i].t;
+		if (!t)
+			continue; /* cancelled, waiting to be dropped */
+		struct vpn *v = vpn_find(m, t->vpn_index);
+		FUZZ_CHECK(v != NULL);
+		if (timer_kind(t) == TIMER_PE) {
+			const struct pe *pe = TIMER_OWNER(t, struct pe);
+			FUZZ_CHECK(pe_find(&v->pes, &pe->addr) == pe);
+		} else if (timer_kind(t) == TIMER_ROW) {
+			struct cgpe *r = TIMER_OWNER(t, struct cgpe);
+			FUZZ_CHECK(cgpe_find(&v->cg, r->flow, r->kind, &r->pe, r->role) == r);
+			FUZZ_CHECK(r->role == CG_DOWNSTREAM);
+		} else {
+			struct flow *f = TIMER_OWNER(t, struct flow);
+			FUZZ_CHECK(flow_find(&v->cg, &f->group, &f->source) == f && f->on_data_mdt);
+			n_data++;
+		}
+	}
+	for (size_t i = 0; i < m->n_vpns; i++)
+		n_data -= m->vpns[i]->cg.n_data;
+	FUZZ_CHECK(n_data == 0);
+}
+
 static void check_model(const struct model *m)
 {
 	uint64_t packets = 0, malformed = 0, drops = 0, changes = 0, refreshes = 0;
@@ -131,6 +161,7 @@ static void check_model(const struct model *m)
 		refreshes += v->counters.refreshes;
 	}
 	check_alarms(m);
+	check_timers(m);
 	FUZZ_CHECK(m->changes.count <= m->changes.capacity);
 	FUZZ_CHECK(packets + m->g.unknown_mdt <= m->g.packets_seen);
 	FUZZ_CHECK(malformed <= m->g.malformed && m->g.malformed <= m->g.packets_seen);

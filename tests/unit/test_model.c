@@ -189,10 +189,12 @@ TEST(timestamps_are_the_masters_sysuptime_at_the_event)
 TEST(pes_are_found_by_c_address_as_a_scan_would)
 {
 	struct pe_table t;
+	struct timers timers;
 	struct inet_addr a, c;
 	char text[64];
 
-	pe_table_init(&t);
+	timers_init(&timers, NULL); /* no timer is armed here */
+	pe_table_init(&t, &timers);
 	srand(6037);
 	for (int round = 0; round < 3000; round++) {
 		snprintf(text, sizeof(text), "198.18.0.%d", rand() % 60);
@@ -218,6 +220,8 @@ TEST(pes_are_found_by_c_address_as_a_scan_would)
 	}
 	CHECK(t.n > 10);
 	pe_table_free(&t);
+	CHECK_EQ_INT(timers.added, 0);
+	timers_free(&timers);
 }
 
 UNIT_MAIN("model", T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
