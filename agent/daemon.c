@@ -266,7 +266,6 @@ void daemon_tick(struct daemon *d)
 {
 	if (!d->capture || d->capture->offline)
 		return; /* replaying, the capture's timestamps are the clock */
-	passive_expire(d->model, mclock_now(&d->model->clock));
 	if (capture_suspended(d->capture))
 		capture_retry(d);
 	capture_update_stats(d->capture);

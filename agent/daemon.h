@@ -64,7 +64,7 @@ void daemon_reload_done(struct daemon *d);
 void daemon_reload_abandon(struct daemon *d);
 /* At exit: abandons a running parse, closes what the reloads opened. */
 void daemon_reload_close(struct daemon *d);
-/* Once a second, live: expiry, capture retry, kernel drop counts. */
+/* Once a second, live: capture retry, kernel drop counts. */
 void daemon_tick(struct daemon *d);
 /* Passive capture from a file or an interface (exactly one non-NULL). */
 int daemon_open_capture(struct daemon *d, const char *file, const char *iface);

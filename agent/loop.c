@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "process.h"
 #include "../mib/log.h"
+#include "../mib/passive.h"
 
 /*
  * Every signal that would otherwise end the process or be lost is either
@@ -135,6 +136,11 @@ static void replay_some(struct daemon *d)
 			 (unsigned long long)d->model->g.unknown_mdt);
 }
 
+static bool live_capture(const struct daemon *d)
+{
+	return d->capture && !d->capture->offline;
+}
+
 static bool replaying(const struct daemon *d)
 {
 	return d->capture && d->capture->offline && !d->capture->finished;
@@ -151,8 +157,7 @@ static void wake_by(mtime_t now, mtime_t next, struct timeval *timeout)
 		*timeout = tv;
 }
 
-/* Live, the model's clock runs by itself: once a second, expire what is due,
- * retry a lost capture, read the kernel's drop counts. */
+/* Live, once a second: retry a lost capture, read the kernel's drop counts. */
 #define TICK_INTERVAL MTIME_SEC
 
 static void tick(struct daemon *d)
@@ -184,6 +189,8 @@ static void loop_once(struct daemon *d)
 	if (d->capture)
 		add_fd(capture_fd(d->capture), &readfds, &numfds);
 	wake_by(mclock_monotonic(), d->next_tick, &timeout);
+	if (live_capture(d)) /* the next hold time, join or data MDT that runs out */
+		wake_by(mclock_now(&d->model->clock), model_next_deadline(d->model), &timeout);
 	if (replaying(d))
 		timeout = (struct timeval){0}; /* poll, do not wait: the file is always ready */
 	model_unlock();
@@ -208,7 +215,9 @@ static void loop_once(struct daemon *d)
 			daemon_capture_lost(d);
 	}
 	if (replaying(d))
-		replay_some(d);
+		replay_some(d); /* expires as the capture's clock moves */
+	if (live_capture(d))
+		passive_expire(d->model, mclock_now(&d->model->clock)); /* what is due: O(1) if none */
 	tick(d);
 	/* Judge what the engines just learned; the AgentX thread announces it. */
 	alarms_run(d->model, mclock_now(&d->model->clock));
