@@ -1,4 +1,5 @@
 #include "model.h"
+#include "seek.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,18 +94,23 @@ mtime_t model_next_deadline(const struct model *m)
 	return next;
 }
 
+struct vpn_key {
+	const struct model *m;
+	uint32_t index;
+};
+
+static bool vpn_at_or_past(const void *ctx, size_t i)
+{
+	const struct vpn_key *k = ctx;
+
+	return k->m->vpns[i]->index >= k->index;
+}
+
 size_t vpn_position(const struct model *m, uint32_t index)
 {
-	size_t lo = 0, hi = m->n_vpns;
+	struct vpn_key k = {m, index};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->vpns[mid]->index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return seek_first(m->n_vpns, &k, vpn_at_or_past);
 }
 
 struct vpn *vpn_find(const struct model *m, uint32_t index)

@@ -1,4 +1,5 @@
 #include "pe.h"
+#include "seek.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +22,23 @@ void pe_table_free(struct pe_table *t)
 	pe_table_init(t, t->timers);
 }
 
+struct pe_key {
+	const struct pe_table *t;
+	const struct inet_addr *caddr, *addr; /* caddr: only for by_caddr */
+};
+
+static bool pe_at_or_past(const void *ctx, size_t i)
+{
+	const struct pe_key *k = ctx;
+
+	return inet_addr_cmp(&k->t->v[i]->addr, k->addr) >= 0;
+}
+
 static size_t pe_lower_bound(const struct pe_table *t, const struct inet_addr *addr)
 {
-	size_t lo = 0, hi = t->n;
+	struct pe_key k = {.t = t, .addr = addr};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (inet_addr_cmp(&t->v[mid]->addr, addr) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return seek_first(t->n, &k, pe_at_or_past);
 }
 
 struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr)
@@ -49,20 +55,20 @@ static int caddr_order(const struct pe *a, const struct inet_addr *caddr,
 	return c ? c : inet_addr_cmp(&a->addr, addr);
 }
 
+static bool caddr_at_or_past(const void *ctx, size_t i)
+{
+	const struct pe_key *k = ctx;
+
+	return caddr_order(k->t->by_caddr[i], k->caddr, k->addr) >= 0;
+}
+
 /* Position among the first n of by_caddr of the first PE at or after (caddr, addr). */
 static size_t caddr_lower_bound(const struct pe_table *t, size_t n, const struct inet_addr *caddr,
 				const struct inet_addr *addr)
 {
-	size_t lo = 0, hi = n;
+	struct pe_key k = {.t = t, .caddr = caddr, .addr = addr};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (caddr_order(t->by_caddr[mid], caddr, addr) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return seek_first(n, &k, caddr_at_or_past);
 }
 
 static void caddr_index_remove(struct pe_table *t, struct pe *pe, size_t n)
@@ -220,19 +226,27 @@ void pe_oidx(const struct pe *pe, struct oidx *out)
 	oidx_push_addr(out, &pe->addr);
 }
 
-const struct pe *pe_seek(const struct pe_table *t, const uint32_t *want, size_t wlen, bool after)
+struct pe_oid_key {
+	const struct pe_table *t;
+	const uint32_t *want;
+	size_t wlen;
+	bool after;
+};
+
+static bool pe_oid_ok(const void *ctx, size_t i)
 {
-	size_t lo = 0, hi = t->n;
+	const struct pe_oid_key *k = ctx;
 	struct oidx x;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		oidx_reset(&x);
-		pe_oidx(t->v[mid], &x);
-		if (oidx_seek_ok(&x, want, wlen, after))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo < t->n ? t->v[lo] : NULL;
+	oidx_reset(&x);
+	pe_oidx(k->t->v[i], &x);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
+const struct pe *pe_seek(const struct pe_table *t, const uint32_t *want, size_t wlen, bool after)
+{
+	struct pe_oid_key k = {t, want, wlen, after};
+	size_t pos = seek_first(t->n, &k, pe_oid_ok);
+
+	return pos < t->n ? t->v[pos] : NULL;
 }
