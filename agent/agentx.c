@@ -35,6 +35,9 @@ void agentx_log_to_snmp(void)
 	mvpn_log_set_sink(snmp_sink);
 }
 
+/* How long a request to the master (open, register, ping, notify) waits. */
+#define AGENTX_ANSWER_SECONDS 5
+
 /* What the thread needs from the configuration, copied: a reload may free it. */
 struct agentx_settings {
 	char *socket; /* NULL: net-snmp's default */
@@ -74,6 +77,17 @@ static int agentx_init(struct daemon *d, const struct agentx_settings *set)
 	 */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
 			   (int)set->ping_interval);
+	/*
+	 * AgentX runs over a stream (RFC 2741 7.1): nothing sent is lost in
+	 * transit, so a retransmission only makes the master act twice (after a
+	 * 30 s stall one notification reached a trap receiver six times: once
+	 * and five retries).  One try, answered within AGENTX_ANSWER_SECONDS.
+	 * net-snmp's subagent opens its session with the library's defaults
+	 * (SNMP_DEFAULT_RETRIES and _TIMEOUT), not with the agentx ones, so the
+	 * library's are set; its only sessions in mvpnmond are the AgentX ones.
+	 */
+	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_RETRIES, 0);
+	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_TIMEOUT, AGENTX_ANSWER_SECONDS);
 	master_init(d); /* before init_snmp(), which connects */
 	if (views_register(d) < 0) {
 		snmp_log(LOG_ERR, "cannot register MVPN-MONITOR-MIB\n");

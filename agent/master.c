@@ -15,6 +15,7 @@ static struct daemon *the_daemon;
 static netsnmp_session *session; /* the subagent's session; net-snmp owns it */
 static bool ping_pending;
 static mtime_t ping_sent_at;
+static uint64_t ping_notify_mark; /* notify_send_mark() when the ping was sent */
 
 static int ping_answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic)
 {
@@ -25,6 +26,7 @@ static int ping_answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu
 	ping_pending = false;
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu || pdu->errstat != SNMP_ERR_NOERROR)
 		return 1;
+	notify_master_answered(ping_notify_mark);
 	model_lock();
 	/* The master read its clock between our send and its answer: take the
 	 * middle, off by at most half a round trip on a local socket. */
@@ -40,7 +42,7 @@ static int ping_answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu
 }
 
 /* Sends an AgentX Ping and returns at once; the answer comes through snmp_read. */
-static void ping_master(void)
+void master_ping(void)
 {
 	netsnmp_pdu *pdu;
 
@@ -51,6 +53,7 @@ static void ping_master(void)
 		return;
 	pdu->sessid = session->sessid;
 	ping_sent_at = mclock_monotonic();
+	ping_notify_mark = notify_send_mark();
 	if (snmp_async_send(session, pdu, ping_answered, NULL) == 0) {
 		snmp_free_pdu(pdu);
 		return;
@@ -61,7 +64,7 @@ static void ping_master(void)
 static void ping_alarm(unsigned int reg, void *arg)
 {
 	(void)reg, (void)arg;
-	ping_master();
+	master_ping();
 }
 
 /* The subagent calls INDEX_START when its session to the master opens, and
@@ -71,7 +74,7 @@ static int session_started(int major, int minor, void *server_arg, void *client_
 	(void)major, (void)minor, (void)client_arg;
 	session = server_arg;
 	ping_pending = false;
-	ping_master();
+	master_ping();
 	return 0;
 }
 

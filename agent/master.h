@@ -22,6 +22,8 @@ struct daemon;
 /* Follows the AgentX session; call after init_agent(), before init_snmp(). */
 void master_init(struct daemon *d);
 bool master_connected(void);
+/* Pings the master now (unless a ping is already waiting for its answer). */
+void master_ping(void);
 /* The open session to the master, NULL when there is none. */
 struct snmp_session *master_session(void);
 

@@ -124,23 +124,29 @@ static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, 
  * The outbox: notifications handed to the master and not yet acknowledged.
  * RFC 2741 7.1.10: the master answers each Notify-PDU with a Response-PDU,
  * so a notification counts as sent (mvpnNotificationsSent) only when that
- * answer says noError.  One not answered (the master stopped, hung, or
- * dropped the session) stays here and is sent again once a session is open;
- * one the master refuses is logged and counted lost.  What waits here and
- * in the model's queue is mvpnNotificationsWaiting; the model's queue is
- * bounded, and what falls out of it is counted lost.  A notification the
- * master took just as its session died may so reach the receivers twice:
- * never zero times while it is counted.
+ * answer says noError.  One not answered stays here: never sent twice on
+ * one session (a stream loses nothing; the master has it), and sent again
+ * on the next session once this one is lost (the master stopped, hung, or
+ * dropped it); one the master refuses is logged and counted lost.  What
+ * waits here and in the model's queue is mvpnNotificationsWaiting; the
+ * model's queue is bounded, and what falls out of it is counted lost.  A
+ * master that reads a dead session's notification after it came back may
+ * so send it twice, once from each session: never zero times while it is
+ * counted.
  */
 #define AGENTX_NOTIFY_PDU 12 /* RFC 2741 6.1; see master.c for why not protocol.h */
 #define OUTBOX_CAP 16
 
-enum slot_state { SLOT_FREE, SLOT_READY, SLOT_IN_FLIGHT };
+/* READY: to send on the open session.  IN_FLIGHT: sent, not answered.
+ * UNANSWERED: not answered in time; the master still has it on this session
+ * (a stream loses nothing), so it is sent again only on the next session. */
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_IN_FLIGHT, SLOT_UNANSWERED };
 
 struct slot {
 	enum slot_state state;
 	unsigned gen;                /* which send an answer belongs to */
 	uint64_t seq;                /* the order notices were queued in */
+	uint64_t sent_mark;          /* box.sends when it was last sent */
 	netsnmp_variable_list *vars; /* owned */
 	bool is_start;
 	const char *name;
@@ -151,6 +157,7 @@ static struct {
 	struct slot slot[OUTBOX_CAP];
 	atomic_uint used; /* slots not free: read by the engine thread too */
 	uint64_t next_seq;
+	uint64_t sends; /* Notify-PDUs written so far, on any session */
 	bool start_queued, start_acked;
 	struct daemon *d;
 } box;
@@ -173,6 +180,46 @@ static void release(struct slot *sl)
 	atomic_fetch_sub(&box.used, 1);
 }
 
+/* Counts a notification the master took, and frees its slot. */
+static void taken(struct slot *sl, const char *how)
+{
+	model_lock();
+	box.d->model->g.notifications_sent++;
+	model_unlock();
+	mvpn_log(LOG_INFO, "sent %s%s: %s", sl->name, how, sl->what);
+	if (sl->is_start)
+		box.start_acked = true;
+	release(sl);
+}
+
+uint64_t notify_send_mark(void)
+{
+	return box.sends;
+}
+
+/*
+ * The master answered a request written after send `mark` on this session.
+ * It reads and handles a session's PDUs in order (RFC 2741 7.1: one stream),
+ * so every Notify-PDU written before it was handled too: one whose own
+ * answer came too late (net-snmp had given up on it) was taken all the same.
+ */
+void notify_master_answered(uint64_t mark)
+{
+	for (size_t i = 0; i < OUTBOX_CAP; i++) {
+		struct slot *sl = &box.slot[i];
+		if (sl->state == SLOT_UNANSWERED && sl->sent_mark <= mark)
+			taken(sl, " (its answer came late; a later one vouches for it)");
+	}
+}
+
+bool notify_unanswered(void)
+{
+	for (size_t i = 0; i < OUTBOX_CAP; i++)
+		if (box.slot[i].state == SLOT_UNANSWERED)
+			return true;
+	return false;
+}
+
 static int answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic)
 {
 	uintptr_t m = (uintptr_t)magic;
@@ -182,22 +229,25 @@ static int answered(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, voi
 	(void)s, (void)reqid;
 	if (sl->state != SLOT_IN_FLIGHT || sl->gen != (unsigned)(m >> MAGIC_SLOT_BITS))
 		return 1; /* an answer to a send already given up (the session was lost) */
+	if (op == NETSNMP_CALLBACK_OP_SEND_FAILED) {
+		sl->state = SLOT_READY; /* never left: try again */
+		return 1;
+	}
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu) {
-		mvpn_log(LOG_WARNING, "%s not acknowledged by the master; it waits to be sent again",
-			 sl->name);
-		sl->state = SLOT_READY;
+		mvpn_log(LOG_WARNING, "%s not acknowledged by the master in time; it waits, and "
+			 "is sent again if the session is lost", sl->name);
+		sl->state = SLOT_UNANSWERED;
+		return 1;
+	}
+	if (pdu->errstat == SNMP_ERR_NOERROR) {
+		taken(sl, "");
 		return 1;
 	}
 	model_lock();
-	if (pdu->errstat == SNMP_ERR_NOERROR) {
-		model->g.notifications_sent++;
-		mvpn_log(LOG_INFO, "sent %s: %s", sl->name, sl->what);
-	} else {
-		model->g.notifications_lost++;
-		mvpn_log(LOG_ERR, "the master refused %s (AgentX error %ld): %s", sl->name,
-			 pdu->errstat, sl->what);
-	}
+	model->g.notifications_lost++;
 	model_unlock();
+	mvpn_log(LOG_ERR, "the master refused %s (AgentX error %ld): %s", sl->name, pdu->errstat,
+		 sl->what);
 	if (sl->is_start)
 		box.start_acked = true;
 	release(sl);
@@ -220,6 +270,7 @@ static bool send_slot(struct slot *sl)
 		return false;
 	}
 	sl->state = SLOT_IN_FLIGHT;
+	sl->sent_mark = ++box.sends;
 	return true;
 }
 
@@ -313,6 +364,8 @@ void notify_drain(struct daemon *d)
 		model_unlock();
 	}
 	send_ready();
+	if (notify_unanswered())
+		master_ping(); /* its answer tells whether they were taken */
 	if (!box.start_acked)
 		return;
 	model_lock();
@@ -324,7 +377,7 @@ void notify_drain(struct daemon *d)
 void notify_session_lost(void)
 {
 	for (size_t i = 0; i < OUTBOX_CAP; i++)
-		if (box.slot[i].state == SLOT_IN_FLIGHT) {
+		if (box.slot[i].state == SLOT_IN_FLIGHT || box.slot[i].state == SLOT_UNANSWERED) {
 			box.slot[i].state = SLOT_READY;
 			box.slot[i].gen++; /* a late answer to the old send is ignored */
 		}
