@@ -15,6 +15,7 @@
 
 #include "../mib/model.h"
 #include "parse.h"
+#include "reasm.h"
 
 struct mdt_route {
 	struct inet_addr group;
@@ -38,6 +39,7 @@ struct capture {
 	int *join_fds;         /* live: sockets holding our IGMP/MLD memberships; owned */
 	size_t n_join_fds;
 	unsigned if_index;
+	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
 	uint64_t packets_read;
 	uint64_t drops_before;  /* kernel drops counted by handles closed since */
