@@ -646,11 +646,12 @@ static enum parse_error raw_not_ip(int dlt, enum parse_error e, const struct fra
 	return e;
 }
 
-/* Frames it cannot read as IP, or whose encapsulation it does not decode,
- * are not malformed: they get a counter of their own, so an operator sees why. */
+/* Frames it cannot read as IP, or whose encapsulation it does not decode (an
+ * inner fragment: a customer packet cut before encapsulation), are not
+ * malformed: they get a counter of their own, so an operator sees why. */
 static void count_unreadable(struct capture *c, struct vpn *v, enum parse_error e)
 {
-	if (e != PARSE_UNSUPPORTED) {
+	if (e != PARSE_UNSUPPORTED && e != PARSE_FRAGMENT) {
 		count_malformed(c, v, e);
 		return;
 	}
@@ -718,7 +719,7 @@ static void handle_fragment(struct capture *c, struct vpn *v, const struct ip_fr
 static bool not_gre(enum parse_error e, const struct frame *f)
 {
 	return (e == PARSE_OK && f->cls == FRAME_NOT_GRE) ||
-	       (e == PARSE_FRAGMENT && f->frag.proto != IPPROTO_GRE);
+	       (f->outer_fragment && f->frag.proto != IPPROTO_GRE);
 }
 
 static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
@@ -734,7 +735,7 @@ static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_
 	if (not_gre(e, &f))
 		return;
 	/* Whose MDT is it?  A broken outer header still names its group, most often. */
-	struct inet_addr group = e == PARSE_FRAGMENT ? f.frag.dst : f.outer.dst;
+	struct inet_addr group = f.outer_fragment ? f.frag.dst : f.outer.dst;
 	if (group.type == INET_UNKNOWN && !peek_outer_group(c->dlt, p, len, &group)) {
 		count_unreadable(c, NULL, e);
 		return;
@@ -746,7 +747,7 @@ static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_
 		m->g.unknown_mdt++;
 		return;
 	}
-	if (e == PARSE_FRAGMENT)
+	if (f.outer_fragment)
 		handle_fragment(c, v, &f.frag);
 	else
 		handle_datagram(c, v, &f, e);

@@ -191,7 +191,8 @@ enum frame_class {
 
 struct frame {
 	struct ip_packet outer; /* src: the PE's provider address; dst: the P-group */
-	struct ip_fragment frag; /* when PARSE_FRAGMENT is returned: the outer fragment */
+	bool outer_fragment;     /* PARSE_FRAGMENT came from the outer header: frag is it */
+	struct ip_fragment frag;
 	struct gre_packet gre;
 	struct ip_packet inner; /* valid for PIM, MDT_JOIN and CUSTOMER_DATA */
 	enum frame_class cls;
@@ -200,8 +201,9 @@ struct frame {
 /* Link layer, outer IP, GRE, inner IP header; classifies without reading any
  * customer payload.  The PIM and MDT Join payloads are parsed by the caller with
  * the functions above (inner.payload / inner.payload_len).  An outer fragment
- * gives PARSE_FRAGMENT with out->frag filled (a broken one: its own error);
- * the caller reassembles it and parses the whole datagram with DLT_RAW. */
+ * gives PARSE_FRAGMENT with out->outer_fragment set and out->frag filled (a
+ * broken one: its own error); the caller reassembles it and parses the whole
+ * datagram with DLT_RAW.  An inner fragment gives PARSE_FRAGMENT alone. */
 enum parse_error frame_parse(int dlt, const uint8_t *p, size_t len, struct frame *out);
 
 #endif

@@ -210,7 +210,8 @@ static void check_frame(int dlt, const uint8_t *p, size_t len)
 	}
 	FUZZ_CHECK(off == want_off && off <= len);
 	check_raw_agrees(&f, e, p + off, len - off);
-	if (e == PARSE_FRAGMENT)
+	FUZZ_CHECK(!f.outer_fragment || e == PARSE_FRAGMENT);
+	if (f.outer_fragment)
 		check_fragment(&f.frag, p + off, len - off);
 	if (e != PARSE_OK)
 		return;

@@ -120,6 +120,14 @@ def test_an_overlapping_fragment_abandons_the_datagram(run):
     assert counted(got, mvpnFragmentsBad=1)
 
 
+def test_inner_fragments_are_counted_as_unsupported(run):
+    got = run("jp-v4-inner-frag.pcap")
+    assert got["joins"] == {}
+    assert counted(got, mvpnCaptureUnsupportedFrames=3)
+    assert got["g"]["mvpnMalformedPackets"] == 0
+    assert got["vpns"][(1,)]["mvpnVpnPackets"] == 5
+
+
 # ---- link layers and outer extension headers ----
 
 @pytest.mark.parametrize("name", ["passive-qinq.pcap", "passive-vlan-vlan.pcap",
