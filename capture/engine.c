@@ -219,31 +219,34 @@ static bool dlt_is_raw(int dlt)
 
 /* Every GRE datagram or fragment, tagged as the link type may be; for a link
  * type that holds only IP, also what is not IP. */
-static void any_gre_text(int dlt, char *out, size_t size)
+char *capture_any_gre_text(int dlt)
 {
+	size_t size = 4 * sizeof(ANY_GRE) + 64;
+	char *out = malloc(size);
+
+	if (!out)
+		return NULL;
 	snprintf(out, size, "%s", ANY_GRE);
 	filter_tags(dlt, ANY_GRE, out, size);
 	if (dlt_is_raw(dlt)) {
 		size_t used = strlen(out);
 		snprintf(out + used, size - used, " or " NOT_IP);
 	}
-	if (strlen(out) + 1 >= size) /* cut short: a program that cannot compile */
-		snprintf(out, size, "(");
+	return out;
 }
 
 static int install_filter(struct capture *c)
 {
 	struct bpf_program known = {0}, gre = {0}, both = {0};
-	char *text = capture_filter_text(c);
+	char *text = capture_filter_text(c), *any_gre = capture_any_gre_text(pcap_datalink(c->pcap));
 	int rc = -1;
 
-	if (!text) {
+	if (!text || !any_gre) {
 		snprintf(c->error, sizeof(c->error), "out of memory");
+		free(text);
+		free(any_gre);
 		return -1;
 	}
-	char any_gre[2048];
-
-	any_gre_text(pcap_datalink(c->pcap), any_gre, sizeof(any_gre));
 	if (pcap_compile(c->pcap, &gre, any_gre, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(c->error, sizeof(c->error), "capture filter: %s", pcap_geterr(c->pcap));
 	} else if (c->offline) {
@@ -273,6 +276,7 @@ static int install_filter(struct capture *c)
 	pcap_freecode(&known);
 	pcap_freecode(&gre);
 	free(text);
+	free(any_gre);
 	return rc;
 }
 

@@ -74,6 +74,9 @@ void capture_update_stats(struct capture *c);
  * The program installed runs it, then, where it rejects, "any GRE" cut to 96
  * bytes.  Exposed so a benchmark can give the same filter to tcpdump. */
 char *capture_filter_text(const struct capture *c);
+/* The "any GRE" filter for link type dlt (malloc'd; NULL when out of memory):
+ * what a replay installs, and what the live program falls through to. */
+char *capture_any_gre_text(int dlt);
 
 /* One frame, as if captured at time ts (nanoseconds); exposed for tests and tools. */
 void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts);
