@@ -226,10 +226,12 @@ static bool complete(const struct reasm_datagram *d)
 	return d->header_len && d->have_last && d->received == d->total;
 }
 
-/* A fragment the table can hold at all: a share of at most IP_DATAGRAM_MAX bytes. */
+/* A fragment the table can hold at all: a share of at most IP_DATAGRAM_MAX
+ * bytes starting on a block, as ip_fragment_parse gives (the block bitmap
+ * relies on it; the table does not take its caller's word for it). */
 static bool fragment_sane(const struct ip_fragment *f)
 {
-	return f->data_len > 0 && f->data_len <= IP_DATAGRAM_MAX &&
+	return f->data_len > 0 && f->data_len <= IP_DATAGRAM_MAX && f->offset % BLOCK == 0 &&
 	       f->offset <= IP_DATAGRAM_MAX - f->data_len && f->header_len <= HEADER_MAX &&
 	       f->header_len >= 20;
 }
@@ -250,11 +252,12 @@ static enum reasm_result finish(struct reasm *r, struct reasm_datagram *d)
 
 static enum reasm_result add(struct reasm *r, const struct ip_fragment *f, mtime_t now)
 {
+	if (!fragment_sane(f))
+		return REASM_BAD;
+
 	struct reasm_datagram *d = datagram_find(r, f);
 	bool fresh = !d;
 
-	if (!fragment_sane(f))
-		return REASM_BAD;
 	if (f->offset == 0 && !f->more) /* atomic: nothing to wait for */
 		return build_from(r, f->header, f->header_len, f->proto, f->data, f->data_len)
 			       ? REASM_DONE : REASM_FULL;

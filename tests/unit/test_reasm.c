@@ -13,6 +13,18 @@
 #include "parse_helpers.h"
 
 #define T0 (1767225600ull * MTIME_SEC)
+
+/* A fragment as a caller might hand one over (not from ip_fragment_parse). */
+static struct ip_fragment raw_fragment(const uint8_t *header, const uint8_t *data, uint32_t offset,
+				       size_t len, bool more)
+{
+	struct ip_fragment f = {.id = 1, .proto = 47, .offset = offset, .more = more,
+				.header = header, .header_len = 20, .data = data, .data_len = len};
+
+	inet_addr_parse(&f.src, "198.18.0.1");
+	inet_addr_parse(&f.dst, "239.192.0.1");
+	return f;
+}
 #define MAXF 64
 
 /* A datagram: IPv4 198.18.0.1 -> 239.192.0.1, protocol 47, id 0x6037, n
@@ -330,6 +342,27 @@ TEST(an_atomic_ipv6_fragment_is_whole_at_once)
 	harness_free(h);
 }
 
+/* The table checks what it is given: a share off the 8-byte grid, or past
+ * the largest datagram, would index its bitmap wrongly. */
+TEST(the_table_refuses_fragments_no_parser_would_give)
+{
+	static uint8_t d[3100], data[2000];
+	struct harness *h = harness_new(REASM_MAX_DATAGRAMS, REASM_MAX_BYTES);
+	struct ip_fragment f;
+
+	ipv4_datagram(d, 100, 1);
+	f = raw_fragment(d, data, 4, 16, true); /* offset not a multiple of 8 */
+	CHECK_EQ_INT(reasm_add(&h->r, &f, T0, &h->timeouts, &h->out, &h->out_len), REASM_BAD);
+	f = raw_fragment(d, data, 65528, 16, false); /* ends past 65535 */
+	CHECK_EQ_INT(reasm_add(&h->r, &f, T0, &h->timeouts, &h->out, &h->out_len), REASM_BAD);
+	f = raw_fragment(d, data, 0, 0, true); /* empty */
+	CHECK_EQ_INT(reasm_add(&h->r, &f, T0, &h->timeouts, &h->out, &h->out_len), REASM_BAD);
+	CHECK_EQ_INT(h->r.n_datagrams, 0);
+	f = raw_fragment(d, data, 8, 16, true);
+	CHECK_EQ_INT(reasm_add(&h->r, &f, T0, &h->timeouts, &h->out, &h->out_len), REASM_PENDING);
+	harness_free(h);
+}
+
 TEST(fragment_parse_refuses_what_cannot_be_a_fragment)
 {
 	static uint8_t d[3100], f[1600];
@@ -372,6 +405,7 @@ int main(void)
 		T(ipv6_fragments_give_back_the_packet),
 		T(the_key_is_source_destination_id_and_protocol),
 		T(an_atomic_ipv6_fragment_is_whole_at_once),
+		T(the_table_refuses_fragments_no_parser_would_give),
 		T(fragment_parse_refuses_what_cannot_be_a_fragment),
 	};
 	return unit_main("reasm", tests, sizeof(tests) / sizeof(tests[0]));
