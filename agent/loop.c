@@ -130,10 +130,12 @@ static void replay_some(struct daemon *d)
 	} while (!c->finished && monotonic_ns() < until);
 	if (c->finished)
 		mvpn_log(LOG_INFO, "capture: %s replayed: %llu packets, %llu malformed, %llu on "
-			 "unknown MDTs; serving the final state", c->source,
-			 (unsigned long long)c->packets_read,
+			 "unknown MDTs, %llu unsupported, %llu times clamped; serving the final state",
+			 c->source, (unsigned long long)c->packets_read,
 			 (unsigned long long)d->model->g.malformed,
-			 (unsigned long long)d->model->g.unknown_mdt);
+			 (unsigned long long)d->model->g.unknown_mdt,
+			 (unsigned long long)d->model->g.capture_unsupported,
+			 (unsigned long long)d->model->g.capture_times_clamped);
 }
 
 static bool live_capture(const struct daemon *d)

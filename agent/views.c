@@ -67,6 +67,13 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_NOTIFICATIONS_LOST: cell_counter64(c, g->notifications_lost); break;
 	case COL_NOTIFICATIONS_WAITING: cell_gauge(c, notify_waiting(m)); break;
 	case COL_PE_ROWS_RECLAIMED: cell_counter64(c, g->pe_rows_reclaimed); break;
+	case COL_CAPTURE_UNSUPPORTED_FRAMES: cell_counter64(c, g->capture_unsupported); break;
+	case COL_FRAGMENTS_REASSEMBLED: cell_counter64(c, g->frag_reassembled); break;
+	case COL_FRAGMENT_TIMEOUTS: cell_counter64(c, g->frag_timeouts); break;
+	case COL_FRAGMENT_CAP_DROPS: cell_counter64(c, g->frag_cap_drops); break;
+	case COL_FRAGMENTS_BAD: cell_counter64(c, g->frag_bad); break;
+	case COL_FRAGMENT_DUPLICATES: cell_counter64(c, g->frag_duplicates); break;
+	case COL_CAPTURE_TIMES_CLAMPED: cell_counter64(c, g->capture_times_clamped); break;
 	default: return false;
 	}
 	return true;

@@ -100,15 +100,51 @@ static int build_routes(struct capture *c)
 
 /* ---- the BPF filter ---- */
 
+/*
+ * IPv6 whose Next Header is GRE (or a Fragment header before GRE: "ip6 proto"
+ * looks that far), or hop-by-hop (0), routing (43) or destination options
+ * (60) followed by GRE or by another such header.  "ip6 protochain 47" would
+ * walk the whole chain in a loop for every IPv6 packet; this costs a compare
+ * or two, and keeps out MLD reports (hop-by-hop, then ICMPv6), which the
+ * monitor's own joins make.  IPv4 fragments need nothing: each carries
+ * protocol 47 and the destination, only not the GRE header.
+ */
+#define IP6_EXT(at) "(ip6[" at "] = 0 or ip6[" at "] = 43 or ip6[" at "] = 60)"
+#define IP6_GRE "(ip6 proto 47 or (" IP6_EXT("6") " and (ip6[40] = 47 or ip6[40] = 44 or " \
+		IP6_EXT("40") ")))"
+#define IP6_GRE_BYTES (sizeof(IP6_GRE) - 1)
+
+/* Linux cooked captures whose protocol says 802.1Q/802.1ad: libpcap puts a tag
+ * the kernel removed back after the header, and has no "vlan" for them. */
+#define SLL_TAGGED "(link[14:2] = 0x8100 or link[14:2] = 0x88a8)"
+#define SLL2_TAGGED "(link[0:2] = 0x8100 or link[0:2] = 0x88a8)"
+
+/* What to add to the GRE filter X for the link type: tags (the "vlan" keyword
+ * shifts what follows it, so X is repeated inside it, once per tag). */
+static void filter_tags(int dlt, const char *x, char *out, size_t size)
+{
+	size_t used = strlen(out);
+
+	if (dlt == DLT_EN10MB)
+		snprintf(out + used, size - used, " or (vlan and (%s or (vlan and (%s))))", x, x);
+	else if (dlt == DLT_LINUX_SLL)
+		snprintf(out + used, size - used, " or " SLL_TAGGED);
+#ifdef DLT_LINUX_SLL2
+	else if (dlt == DLT_LINUX_SLL2)
+		snprintf(out + used, size - used, " or " SLL2_TAGGED);
+#endif
+}
+
 /* "ip proto 47 and (dst host A or ...)": only GRE to our groups reaches user space. */
 char *capture_filter_text(const struct capture *c)
 {
-	size_t size = 256 + c->n_routes * 2 * (INET_ADDR_STRLEN + 16);
-	char *v4 = calloc(1, size), *v6 = calloc(1, size), *all = calloc(1, 4 * size);
+	size_t size = 256 + IP6_GRE_BYTES + c->n_routes * 2 * (INET_ADDR_STRLEN + 16);
+	char *v4 = calloc(1, size), *v6 = calloc(1, size), *x = calloc(1, 2 * size);
+	char *all = calloc(1, 8 * size);
 	char addr[INET_ADDR_STRLEN];
 
-	if (!v4 || !v6 || !all) {
-		free(v4), free(v6), free(all);
+	if (!v4 || !v6 || !x || !all) {
+		free(v4), free(v6), free(x), free(all);
 		return NULL;
 	}
 	for (size_t i = 0; i < c->n_routes; i++) {
@@ -117,18 +153,13 @@ char *capture_filter_text(const struct capture *c)
 		snprintf(list + used, size - used, "%sdst host %s", used ? " or " : "",
 			 inet_addr_format(&c->routes[i].group, addr));
 	}
-	snprintf(all, 4 * size, "(ip proto 47 and (%s)) or (ip6 proto 47 and (%s))",
+	snprintf(x, 2 * size, "(ip proto 47 and (%s)) or (" IP6_GRE " and (%s))",
 		 v4[0] ? v4 : "ip[0:1] = 0", v6[0] ? v6 : "ip6[0:1] = 0");
-	/* The same again behind an 802.1Q tag: "vlan" shifts what follows it.
-	 * Only Ethernet has tags; libpcap refuses "vlan" on other link types. */
-	if (pcap_datalink(c->pcap) == DLT_EN10MB) {
-		size_t used = strlen(all);
-		snprintf(all + used, 4 * size - used, " or (vlan and ((ip proto 47 and (%s)) or "
-			 "(ip6 proto 47 and (%s))))", v4[0] ? v4 : "ip[0:1] = 0",
-			 v6[0] ? v6 : "ip6[0:1] = 0");
-	}
+	snprintf(all, 8 * size, "%s", x);
+	filter_tags(pcap_datalink(c->pcap), x, all, 8 * size);
 	free(v4);
 	free(v6);
+	free(x);
 	return all;
 }
 
@@ -141,8 +172,9 @@ char *capture_filter_text(const struct capture *c)
 
 /* GRE to a provider group no VPN has is counted, and read no further than this. */
 #define UNKNOWN_MDT_SNAPLEN 96
-#define ANY_GRE "ip proto 47 or ip6 proto 47"
-#define ANY_GRE_OR_TAGGED ANY_GRE " or (vlan and (" ANY_GRE "))"
+#define ANY_GRE "ip proto 47 or " IP6_GRE
+/* A raw record that is not IP at all passes, to be counted as unsupported. */
+#define NOT_IP "not (ip or ip6)"
 
 /*
  * One kernel program from two compiled filters: the configured groups' filter
@@ -179,18 +211,42 @@ static int join_programs(const struct bpf_program *known, const struct bpf_progr
 	return 0;
 }
 
+/* Link types with no type field: their records are IP only by the capture's say-so. */
+static bool dlt_is_raw(int dlt)
+{
+	return dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6;
+}
+
+/* Every GRE datagram or fragment, tagged as the link type may be; for a link
+ * type that holds only IP, also what is not IP. */
+char *capture_any_gre_text(int dlt)
+{
+	size_t size = 4 * sizeof(ANY_GRE) + 64;
+	char *out = malloc(size);
+
+	if (!out)
+		return NULL;
+	snprintf(out, size, "%s", ANY_GRE);
+	filter_tags(dlt, ANY_GRE, out, size);
+	if (dlt_is_raw(dlt)) {
+		size_t used = strlen(out);
+		snprintf(out + used, size - used, " or " NOT_IP);
+	}
+	return out;
+}
+
 static int install_filter(struct capture *c)
 {
 	struct bpf_program known = {0}, gre = {0}, both = {0};
-	char *text = capture_filter_text(c);
+	char *text = capture_filter_text(c), *any_gre = capture_any_gre_text(pcap_datalink(c->pcap));
 	int rc = -1;
 
-	if (!text) {
+	if (!text || !any_gre) {
 		snprintf(c->error, sizeof(c->error), "out of memory");
+		free(text);
+		free(any_gre);
 		return -1;
 	}
-	const char *any_gre = pcap_datalink(c->pcap) == DLT_EN10MB ? ANY_GRE_OR_TAGGED : ANY_GRE;
-
 	if (pcap_compile(c->pcap, &gre, any_gre, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(c->error, sizeof(c->error), "capture filter: %s", pcap_geterr(c->pcap));
 	} else if (c->offline) {
@@ -220,6 +276,7 @@ static int install_filter(struct capture *c)
 	pcap_freecode(&known);
 	pcap_freecode(&gre);
 	free(text);
+	free(any_gre);
 	return rc;
 }
 
@@ -426,6 +483,7 @@ void capture_close(struct capture *c)
 	free(c->file_buf); /* after pcap_close, which closed the file using it */
 	free(c->routes);
 	free(c->route_slots);
+	reasm_free(&c->reasm);
 	c->file_buf = NULL;
 	c->pcap = NULL;
 	c->routes = NULL;
@@ -580,6 +638,94 @@ static void advance_clock(struct capture *c, mtime_t ts)
 	alarms_run(m, mclock_now(&m->clock));
 }
 
+/*
+ * A raw-IP record whose outer version is neither 4 nor 6 (an Ethernet frame
+ * in a file labelled raw, say) is not malformed IP but not IP at all.  (The
+ * probe engine shares frame_parse and keeps its bad-version verdict.)
+ */
+static enum parse_error raw_not_ip(int dlt, enum parse_error e, const struct frame *f)
+{
+	if (dlt_is_raw(dlt) && e == PARSE_BAD_VERSION && f->outer.src.type == INET_UNKNOWN)
+		return PARSE_UNSUPPORTED;
+	return e;
+}
+
+/* Frames it cannot read as IP, or whose encapsulation it does not decode (an
+ * inner fragment: a customer packet cut before encapsulation), are not
+ * malformed: they get a counter of their own, so an operator sees why. */
+static void count_unreadable(struct capture *c, struct vpn *v, enum parse_error e)
+{
+	if (e != PARSE_UNSUPPORTED && e != PARSE_FRAGMENT) {
+		count_malformed(c, v, e);
+		return;
+	}
+	c->parse_errors[e]++;
+	c->model->g.capture_unsupported++;
+}
+
+/* One whole outer datagram of the VPN's MDT, from a frame or reassembled. */
+static void handle_datagram(struct capture *c, struct vpn *v, const struct frame *f,
+			    enum parse_error e)
+{
+	struct model *m = c->model;
+
+	v->counters.packets++;
+	if (e != PARSE_OK) {
+		count_unreadable(c, v, e);
+		return;
+	}
+	v->passive = PASSIVE_ACTIVE;
+	switch (f->cls) {
+	case FRAME_PIM: handle_pim(c, v, f); break;
+	case FRAME_MDT_JOIN: handle_mdt_join(c, v, f); break;
+	default:
+		/* Customer data: counted and dropped, never read (patent claim 4). */
+		v->counters.data_discarded++;
+		m->g.data_discarded++;
+		break;
+	}
+}
+
+/* A capture starts zeroed (capture_reset, or a test's memset): its table is set
+ * up at the first fragment. */
+static struct reasm *fragments(struct capture *c)
+{
+	if (!c->reasm.max_datagrams)
+		reasm_init(&c->reasm, REASM_MAX_DATAGRAMS, REASM_MAX_BYTES, REASM_TIMEOUT);
+	return &c->reasm;
+}
+
+/* An outer fragment to the VPN's MDT: held until its datagram is whole. */
+static void handle_fragment(struct capture *c, struct vpn *v, const struct ip_fragment *frag)
+{
+	struct global_counters *g = &c->model->g;
+	const uint8_t *whole = NULL;
+	size_t whole_len = 0, timeouts;
+	struct frame f;
+	enum reasm_result r = reasm_add(fragments(c), frag, mclock_now(&c->model->clock),
+					&timeouts, &whole, &whole_len);
+
+	g->frag_timeouts += timeouts;
+	switch (r) {
+	case REASM_PENDING: return;
+	case REASM_DUPLICATE: g->frag_duplicates++; return;
+	case REASM_BAD: g->frag_bad++; return;
+	case REASM_FULL: g->frag_cap_drops++; return;
+	case REASM_DONE: break;
+	}
+	g->frag_reassembled++;
+	enum parse_error e = frame_parse(DLT_RAW, whole, whole_len, &f);
+	if (e == PARSE_OK && f.cls == FRAME_NOT_GRE)
+		return;
+	handle_datagram(c, v, &f, e);
+}
+
+static bool not_gre(enum parse_error e, const struct frame *f)
+{
+	return (e == PARSE_OK && f->cls == FRAME_NOT_GRE) ||
+	       (f->outer_fragment && f->frag.proto != IPPROTO_GRE);
+}
+
 static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
 {
 	struct model *m = c->model;
@@ -587,37 +733,28 @@ static void handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_
 
 	advance_clock(c, ts);
 	m->g.packets_seen++;
-	enum parse_error e = frame_parse(c->dlt, p, len, &f);
-	if (e == PARSE_OK && f.cls == FRAME_NOT_GRE)
+	if (c->reasm.n_datagrams) /* timed out on the model's clock, as a live timer would */
+		m->g.frag_timeouts += reasm_expire(&c->reasm, mclock_now(&m->clock));
+	enum parse_error e = raw_not_ip(c->dlt, frame_parse(c->dlt, p, len, &f), &f);
+	if (not_gre(e, &f))
 		return;
 	/* Whose MDT is it?  A broken outer header still names its group, most often. */
-	struct inet_addr group = f.outer.dst;
+	struct inet_addr group = f.outer_fragment ? f.frag.dst : f.outer.dst;
 	if (group.type == INET_UNKNOWN && !peek_outer_group(c->dlt, p, len, &group)) {
-		count_malformed(c, NULL, e);
+		count_unreadable(c, NULL, e);
 		return;
 	}
 	struct vpn *v = vpn_for_group(c, &group);
 	if (!v) {
-		/* Not ours: counted, never parsed further (the kernel cut it short anyway). */
+		/* Not ours: counted, never parsed further (the kernel cut it short anyway);
+		 * fragments included, so no table holds what is not ours. */
 		m->g.unknown_mdt++;
 		return;
 	}
-	if (e != PARSE_OK) {
-		v->counters.packets++;
-		count_malformed(c, v, e);
-		return;
-	}
-	v->counters.packets++;
-	v->passive = PASSIVE_ACTIVE;
-	switch (f.cls) {
-	case FRAME_PIM: handle_pim(c, v, &f); break;
-	case FRAME_MDT_JOIN: handle_mdt_join(c, v, &f); break;
-	default:
-		/* Customer data: counted and dropped, never read (patent claim 4). */
-		v->counters.data_discarded++;
-		m->g.data_discarded++;
-		break;
-	}
+	if (f.outer_fragment)
+		handle_fragment(c, v, &f.frag);
+	else
+		handle_datagram(c, v, &f, e);
 }
 
 void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts)
@@ -631,8 +768,13 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 {
 	struct capture *c = (struct capture *)user;
 
-	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
-	mtime_t ts = (mtime_t)h->ts.tv_sec * MTIME_SEC + (mtime_t)h->ts.tv_usec;
+	mtime_t ts;
+
+	/* With nanosecond precision requested, tv_usec holds nanoseconds.  Only
+	 * a replay's clock is the capture's; live, the time is not used. */
+	if (!mclock_capture_time(&c->model->clock, (int64_t)h->ts.tv_sec, (int64_t)h->ts.tv_usec,
+				 &ts) && c->offline)
+		c->model->g.capture_times_clamped++;
 	c->packets_read++;
 	capture_handle_frame(c, bytes, h->caplen, ts);
 }

@@ -15,6 +15,7 @@
 
 #include "../mib/model.h"
 #include "parse.h"
+#include "reasm.h"
 
 struct mdt_route {
 	struct inet_addr group;
@@ -38,6 +39,7 @@ struct capture {
 	int *join_fds;         /* live: sockets holding our IGMP/MLD memberships; owned */
 	size_t n_join_fds;
 	unsigned if_index;
+	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
 	uint64_t packets_read;
 	uint64_t drops_before;  /* kernel drops counted by handles closed since */
@@ -72,6 +74,9 @@ void capture_update_stats(struct capture *c);
  * The program installed runs it, then, where it rejects, "any GRE" cut to 96
  * bytes.  Exposed so a benchmark can give the same filter to tcpdump. */
 char *capture_filter_text(const struct capture *c);
+/* The "any GRE" filter for link type dlt (malloc'd; NULL when out of memory):
+ * what a replay installs, and what the live program falls through to. */
+char *capture_any_gre_text(int dlt);
 
 /* One frame, as if captured at time ts (nanoseconds); exposed for tests and tools. */
 void capture_handle_frame(struct capture *c, const uint8_t *p, size_t len, mtime_t ts);

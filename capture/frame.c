@@ -93,7 +93,13 @@ enum parse_error frame_parse(int dlt, const uint8_t *p, size_t len, struct frame
 		return PARSE_TRUNCATED;
 	if ((e = link_parse(dlt, p, len, &off)) != PARSE_OK)
 		return e;
-	if ((e = ip_parse(p + off, len - off, &out->outer)) != PARSE_OK)
+	e = ip_parse(p + off, len - off, &out->outer);
+	if (e == PARSE_FRAGMENT) {
+		e = ip_fragment_parse(p + off, len - off, &out->frag);
+		out->outer_fragment = e == PARSE_OK;
+		return e == PARSE_OK ? PARSE_FRAGMENT : e;
+	}
+	if (e != PARSE_OK)
 		return e;
 	if (out->outer.proto != IPPROTO_GRE_)
 		return PARSE_OK;

@@ -22,7 +22,7 @@ enum parse_error {
 	PARSE_BAD_FAMILY,    /* encoded address family/encoding type not IPv4/IPv6/native */
 	PARSE_BAD_FLAGS,     /* e.g. PIM WC without RPT, GRE routing bit, reserved bits */
 	PARSE_BAD_ADDRESS,   /* e.g. a non-multicast group, mask length out of range */
-	PARSE_FRAGMENT,      /* IP fragments are not reassembled */
+	PARSE_FRAGMENT,      /* an IP fragment: ip_fragment_parse reads it, reasm.h reassembles */
 	PARSE_UNSUPPORTED,   /* well-formed but not something the monitor reads (link type, GRE payload) */
 	PARSE_ERROR_COUNT
 };
@@ -31,8 +31,11 @@ enum parse_error {
 const char *parse_error_name(enum parse_error e);
 
 /* Link layer: offset of the network-layer header in a frame of pcap link type dlt.
- * Handles DLT_EN10MB (with 802.1Q/802.1ad tags), DLT_RAW, DLT_IPV4, DLT_IPV6,
- * DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL and DLT_LOOP. */
+ * Handles DLT_EN10MB and DLT_LINUX_SLL/SLL2 (each with up to LINK_MAX_TAGS
+ * 802.1Q/802.1ad tags), DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_NULL and DLT_LOOP.
+ * PARSE_UNSUPPORTED: not IPv4/IPv6 (another ethertype or family, more tags),
+ * or an unknown link type.  A raw record is taken for IP here. */
+#define LINK_MAX_TAGS 2
 enum parse_error link_parse(int dlt, const uint8_t *p, size_t len, size_t *ip_offset);
 
 struct ip_packet {
@@ -46,6 +49,32 @@ struct ip_packet {
 /* IPv4 (header checksum verified, options skipped) or IPv6 (hop-by-hop, routing,
  * destination options skipped; a fragment header gives PARSE_FRAGMENT). */
 enum parse_error ip_parse(const uint8_t *p, size_t len, struct ip_packet *out);
+
+/* The largest IPv4 datagram (total length) or IPv6 payload (payload length). */
+#define IP_DATAGRAM_MAX 65535u
+
+/*
+ * One fragment of an IPv4 datagram (MF set or a non-zero offset) or an IPv6
+ * packet with a Fragment header (RFC 8200 4.5), as reassembly needs it.  The
+ * key is (src, dst, id, proto); proto is the IPv4 protocol or the Fragment
+ * header's Next Header, the same in every fragment of a datagram.
+ */
+struct ip_fragment {
+	struct inet_addr src, dst;
+	uint32_t id;       /* IPv4: the 16-bit identification */
+	uint8_t proto;
+	uint32_t offset;   /* bytes, into the fragmentable part */
+	bool more;         /* MF / M flag */
+	const uint8_t *header;  /* IPv4: the header with options; IPv6: the fixed 40 bytes */
+	size_t header_len;
+	const uint8_t *data;    /* the fragment's share of the fragmentable part */
+	size_t data_len;
+};
+
+/* p/len as for ip_parse.  PARSE_OK only for a fragment; the checks before the
+ * fragment fields are ip_parse's.  A fragment with more to follow whose length
+ * is not a multiple of 8, or one ending past IP_DATAGRAM_MAX, is PARSE_BAD_LENGTH. */
+enum parse_error ip_fragment_parse(const uint8_t *p, size_t len, struct ip_fragment *out);
 
 #define GRE_PROTO_IPV4 0x0800
 #define GRE_PROTO_IPV6 0x86dd
@@ -162,6 +191,8 @@ enum frame_class {
 
 struct frame {
 	struct ip_packet outer; /* src: the PE's provider address; dst: the P-group */
+	bool outer_fragment;     /* PARSE_FRAGMENT came from the outer header: frag is it */
+	struct ip_fragment frag;
 	struct gre_packet gre;
 	struct ip_packet inner; /* valid for PIM, MDT_JOIN and CUSTOMER_DATA */
 	enum frame_class cls;
@@ -169,7 +200,10 @@ struct frame {
 
 /* Link layer, outer IP, GRE, inner IP header; classifies without reading any
  * customer payload.  The PIM and MDT Join payloads are parsed by the caller with
- * the functions above (inner.payload / inner.payload_len). */
+ * the functions above (inner.payload / inner.payload_len).  An outer fragment
+ * gives PARSE_FRAGMENT with out->outer_fragment set and out->frag filled (a
+ * broken one: its own error); the caller reassembles it and parses the whole
+ * datagram with DLT_RAW.  An inner fragment gives PARSE_FRAGMENT alone. */
 enum parse_error frame_parse(int dlt, const uint8_t *p, size_t len, struct frame *out);
 
 #endif

@@ -22,7 +22,6 @@
 #define ETHERTYPE_IPV6 0x86dd
 #define ETHERTYPE_VLAN 0x8100 /* 802.1Q */
 #define ETHERTYPE_QINQ 0x88a8 /* 802.1ad service tag */
-#define ETHER_MAX_TAGS 2
 
 #define IPV4_HEADER_MIN 20
 #define IPV4_MF 0x2000
@@ -49,23 +48,36 @@ static bool ethertype_is_ip(uint16_t type)
 	return type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6;
 }
 
-static enum parse_error ether_parse(struct cursor *c)
+/*
+ * 802.1Q / 802.1ad tags (4 bytes each: TCI, then the next type) between a
+ * link header and IP.  A provider's P-network commonly arrives tagged,
+ * sometimes twice (QinQ); deeper stacks are refused as unsupported.
+ */
+static enum parse_error skip_tags(struct cursor *c, uint16_t type)
 {
-	uint16_t type;
-	int tags = 0;
-
-	if (!cursor_skip(c, 12) || !cursor_u16(c, &type))
-		return PARSE_TRUNCATED;
-	/* A provider's P-network commonly arrives tagged, sometimes twice (QinQ). */
-	while ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) && tags < ETHER_MAX_TAGS) {
+	for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ; tags++) {
+		if (tags == LINK_MAX_TAGS)
+			return PARSE_UNSUPPORTED;
 		if (!cursor_skip(c, 2) || !cursor_u16(c, &type))
 			return PARSE_TRUNCATED;
-		tags++;
 	}
 	return ethertype_is_ip(type) ? PARSE_OK : PARSE_UNSUPPORTED;
 }
 
-/* Linux "cooked" captures (-i any): v1 carries the protocol last, v2 first. */
+static enum parse_error ether_parse(struct cursor *c)
+{
+	uint16_t type;
+
+	if (!cursor_skip(c, 12) || !cursor_u16(c, &type))
+		return PARSE_TRUNCATED;
+	return skip_tags(c, type);
+}
+
+/*
+ * Linux "cooked" captures (-i any): v1 carries the protocol last, v2 first.
+ * libpcap puts a VLAN tag the kernel took off back after the header, with the
+ * protocol then 0x8100 (as Ethernet has it); the tags follow the header.
+ */
 static enum parse_error sll_parse(struct cursor *c, size_t proto_at, size_t header_len)
 {
 	struct cursor at = *c;
@@ -73,7 +85,7 @@ static enum parse_error sll_parse(struct cursor *c, size_t proto_at, size_t head
 
 	if (!cursor_skip(&at, proto_at) || !cursor_u16(&at, &type) || !cursor_skip(c, header_len))
 		return PARSE_TRUNCATED;
-	return ethertype_is_ip(type) ? PARSE_OK : PARSE_UNSUPPORTED;
+	return skip_tags(c, type);
 }
 
 static bool null_family_is_ip(uint32_t family)
@@ -140,41 +152,98 @@ enum parse_error link_parse(int dlt, const uint8_t *p, size_t len, size_t *ip_of
 	return e;
 }
 
-static enum parse_error ipv4_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+/* The fields of a checked IPv4 header that its users need. */
+struct ipv4_header {
+	uint8_t ttl, proto, src[4], dst[4];
+	uint16_t id, frag;
+	size_t hlen, total;
+};
+
+/* Everything ip_parse checks of an IPv4 header, fragment or not. */
+static enum parse_error ipv4_header(const uint8_t *p, size_t len, struct ipv4_header *h)
 {
 	struct cursor c;
-	uint8_t vhl, ttl, proto, src[4], dst[4];
-	uint16_t total, frag;
-	size_t hlen;
+	uint8_t vhl;
+	uint16_t total;
 
 	cursor_init(&c, p, len);
 	if (!cursor_u8(&c, &vhl) || !cursor_skip(&c, 1) || !cursor_u16(&c, &total) ||
-	    !cursor_skip(&c, 2) || !cursor_u16(&c, &frag) || !cursor_u8(&c, &ttl) ||
-	    !cursor_u8(&c, &proto) || !cursor_skip(&c, 2) || !cursor_bytes(&c, src, 4) ||
-	    !cursor_bytes(&c, dst, 4))
+	    !cursor_u16(&c, &h->id) || !cursor_u16(&c, &h->frag) || !cursor_u8(&c, &h->ttl) ||
+	    !cursor_u8(&c, &h->proto) || !cursor_skip(&c, 2) || !cursor_bytes(&c, h->src, 4) ||
+	    !cursor_bytes(&c, h->dst, 4))
 		return PARSE_TRUNCATED;
-	hlen = (size_t)(vhl & 0x0f) * 4;
-	if (hlen < IPV4_HEADER_MIN)
+	h->hlen = (size_t)(vhl & 0x0f) * 4;
+	if (h->hlen < IPV4_HEADER_MIN)
 		return PARSE_BAD_LENGTH;
-	if (!cursor_skip(&c, hlen - IPV4_HEADER_MIN)) /* options: skipped, never read */
+	if (!cursor_skip(&c, h->hlen - IPV4_HEADER_MIN)) /* options: skipped, never read */
 		return PARSE_TRUNCATED;
 	/* The header is in the buffer (checked just above): sum it where it lies.
 	 * A header that fails its checksum has untrustworthy length fields, so
 	 * this comes before they are used. */
-	if (in_cksum_finish(in_cksum_add(0, p, hlen)) != 0)
+	if (in_cksum_finish(in_cksum_add(0, p, h->hlen)) != 0)
 		return PARSE_BAD_CHECKSUM;
-	if (total < hlen || total > len)
+	if (total < h->hlen || total > len)
 		return PARSE_BAD_LENGTH;
-	/* Only a first fragment with MF clear is whole; nothing is reassembled. */
-	if (frag & (IPV4_MF | IPV4_OFFSET_MASK))
-		return PARSE_FRAGMENT;
-	inet_addr_v4(&out->src, src);
-	inet_addr_v4(&out->dst, dst);
-	out->proto = proto;
-	out->ttl = ttl;
-	out->payload = p + hlen;
-	out->payload_len = total - hlen;
+	h->total = total;
 	return PARSE_OK;
+}
+
+static bool ipv4_is_fragment(const struct ipv4_header *h)
+{
+	return (h->frag & (IPV4_MF | IPV4_OFFSET_MASK)) != 0;
+}
+
+static enum parse_error ipv4_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+{
+	struct ipv4_header h;
+	enum parse_error e = ipv4_header(p, len, &h);
+
+	if (e != PARSE_OK)
+		return e;
+	/* Only a datagram with MF clear and offset 0 is whole; the rest is
+	 * for reassembly (ip_fragment_parse). */
+	if (ipv4_is_fragment(&h))
+		return PARSE_FRAGMENT;
+	inet_addr_v4(&out->src, h.src);
+	inet_addr_v4(&out->dst, h.dst);
+	out->proto = h.proto;
+	out->ttl = h.ttl;
+	out->payload = p + h.hlen;
+	out->payload_len = h.total - h.hlen;
+	return PARSE_OK;
+}
+
+/* RFC 791 3.1: the offset counts 8-byte units; every fragment but the last
+ * carries a multiple of 8 bytes, and the whole must fit its length field. */
+static enum parse_error fragment_check(const struct ip_fragment *f, size_t limit)
+{
+	if (f->more && (f->data_len % 8 != 0 || f->data_len == 0))
+		return PARSE_BAD_LENGTH;
+	if (f->offset + f->data_len > limit)
+		return PARSE_BAD_LENGTH;
+	return PARSE_OK;
+}
+
+static enum parse_error ipv4_fragment_parse(const uint8_t *p, size_t len, struct ip_fragment *out)
+{
+	struct ipv4_header h;
+	enum parse_error e = ipv4_header(p, len, &h);
+
+	if (e != PARSE_OK)
+		return e;
+	if (!ipv4_is_fragment(&h))
+		return PARSE_UNSUPPORTED; /* whole: ip_parse's */
+	inet_addr_v4(&out->src, h.src);
+	inet_addr_v4(&out->dst, h.dst);
+	out->id = h.id;
+	out->proto = h.proto;
+	out->offset = (uint32_t)(h.frag & IPV4_OFFSET_MASK) * 8;
+	out->more = (h.frag & IPV4_MF) != 0;
+	out->header = p;
+	out->header_len = h.hlen;
+	out->data = p + h.hlen;
+	out->data_len = h.total - h.hlen;
+	return fragment_check(out, IP_DATAGRAM_MAX - h.hlen);
 }
 
 /*
@@ -206,12 +275,14 @@ static enum parse_error ipv6_skip_extensions(struct cursor *c, uint8_t *nh)
 	return *nh == IPPROTO_FRAGMENT_ ? PARSE_FRAGMENT : PARSE_OK;
 }
 
-static enum parse_error ipv6_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+/* The fixed header, and the payload its length field bounds; then the
+ * extension headers up to the upper layer or a Fragment header. */
+static enum parse_error ipv6_header(const uint8_t *p, size_t len, struct ip_packet *out,
+				    struct cursor *payload)
 {
-	struct cursor c, payload;
+	struct cursor c;
 	uint8_t nh, hlim, src[16], dst[16];
 	uint16_t plen;
-	enum parse_error e;
 
 	cursor_init(&c, p, len);
 	if (!cursor_skip(&c, 4) || !cursor_u16(&c, &plen) || !cursor_u8(&c, &nh) ||
@@ -219,17 +290,71 @@ static enum parse_error ipv6_parse(const uint8_t *p, size_t len, struct ip_packe
 		return PARSE_TRUNCATED;
 	/* Payload length 0 with a jumbo option (RFC 2675) is not supported: it
 	 * fails below as a header that does not fit in an empty payload. */
-	if (!cursor_sub(&c, plen, &payload))
+	if (!cursor_sub(&c, plen, payload))
 		return PARSE_BAD_LENGTH;
-	if ((e = ipv6_skip_extensions(&payload, &nh)) != PARSE_OK)
-		return e;
 	inet_addr_v6(&out->src, src);
 	inet_addr_v6(&out->dst, dst);
-	out->proto = nh;
 	out->ttl = hlim;
+	out->proto = nh;
+	return ipv6_skip_extensions(payload, &out->proto);
+}
+
+static enum parse_error ipv6_parse(const uint8_t *p, size_t len, struct ip_packet *out)
+{
+	struct cursor payload;
+	enum parse_error e = ipv6_header(p, len, out, &payload);
+
+	if (e != PARSE_OK)
+		return e;
 	out->payload = cursor_here(&payload);
 	out->payload_len = cursor_left(&payload);
 	return PARSE_OK;
+}
+
+/* RFC 8200 4.5: Next Header, reserved, offset (13 bits, 8-byte units) with
+ * the M flag, identification; the fragmentable part follows. */
+static enum parse_error ipv6_fragment_parse(const uint8_t *p, size_t len, struct ip_fragment *out)
+{
+	struct ip_packet ip = {0};
+	struct cursor payload;
+	uint16_t offlg;
+	enum parse_error e = ipv6_header(p, len, &ip, &payload);
+
+	if (e != PARSE_FRAGMENT)
+		return e == PARSE_OK ? PARSE_UNSUPPORTED : e; /* whole: ip_parse's */
+	if (!cursor_u8(&payload, &out->proto) || !cursor_skip(&payload, 1) ||
+	    !cursor_u16(&payload, &offlg) || !cursor_u32(&payload, &out->id))
+		return PARSE_TRUNCATED;
+	out->src = ip.src;
+	out->dst = ip.dst;
+	out->offset = (uint32_t)(offlg & 0xfff8);
+	out->more = (offlg & 1) != 0;
+	out->header = p;
+	out->header_len = IPV6_HEADER;
+	out->data = cursor_here(&payload);
+	out->data_len = cursor_left(&payload);
+	/* The unfragmentable part is not kept (the 40-byte header is): the
+	 * reassembled payload is the fragmentable part alone. */
+	return fragment_check(out, IP_DATAGRAM_MAX);
+}
+
+enum parse_error ip_fragment_parse(const uint8_t *p, size_t len, struct ip_fragment *out)
+{
+	struct cursor c;
+	uint8_t vhl;
+
+	memset(out, 0, sizeof(*out));
+	cursor_init(&c, p, len);
+	if (!cursor_u8(&c, &vhl))
+		return PARSE_TRUNCATED;
+	switch (vhl >> 4) {
+	case 4:
+		return ipv4_fragment_parse(p, len, out);
+	case 6:
+		return ipv6_fragment_parse(p, len, out);
+	default:
+		return PARSE_BAD_VERSION;
+	}
 }
 
 enum parse_error ip_parse(const uint8_t *p, size_t len, struct ip_packet *out)

@@ -41,6 +41,22 @@ void mclock_advance(struct mclock *c, mtime_t capture_ns)
 		c->offline_now = capture_ns;
 }
 
+bool mclock_capture_time(const struct mclock *c, int64_t sec, int64_t nsec, mtime_t *t)
+{
+	bool early = sec < 0 || (sec == 0 && nsec <= 0);
+	bool late = sec >= MCLOCK_CAPTURE_MAX_SEC;
+
+	if (!early && !late && nsec >= 0 && nsec < (int64_t)MTIME_SEC) {
+		*t = (mtime_t)sec * MTIME_SEC + (mtime_t)nsec;
+		return true;
+	}
+	if (c->offline_started)
+		*t = c->offline_now;
+	else
+		*t = late ? (mtime_t)MCLOCK_CAPTURE_MAX_SEC * MTIME_SEC - 1 : 1;
+	return false;
+}
+
 mtime_t mclock_now(const struct mclock *c)
 {
 	if (c->offline)

@@ -31,6 +31,24 @@ struct mclock {
 	uint32_t master_uptime_cs;
 };
 
+/*
+ * The capture times a replay may take as they are: after the epoch (model
+ * time 0 means "never") and before 2100-01-01T00:00:00Z, so that a time plus
+ * any interval the model adds (a hold time, a timeout) stays far inside
+ * mtime_t and its signed uses.  A pcapng record whose resolution makes it
+ * 2554 (or 1970 exactly) is a broken record, not a time to expire PEs by.
+ */
+#define MCLOCK_CAPTURE_MAX_SEC 4102444800ll
+
+/*
+ * A capture record's timestamp (seconds and nanoseconds, as libpcap gives
+ * them) as model time, computed without wrapping.  Returns false for an
+ * absurd one (outside the range above, or nanoseconds out of range); *t is
+ * then the clamped time: the clock's current time once it has one (the
+ * record is taken as arriving now), else the nearer end of the range.
+ */
+bool mclock_capture_time(const struct mclock *c, int64_t sec, int64_t nsec, mtime_t *t);
+
 void mclock_init_live(struct mclock *c);
 void mclock_init_offline(struct mclock *c);
 /* Offline: move time forward to a capture timestamp (never backwards). */

@@ -85,6 +85,16 @@ struct global_counters {
 	uint64_t pe_rows_reclaimed;  /* departed PEs' rows given up for new PEs */
 	mtime_t last_change;
 	mtime_t config_last_load;
+	/* What the capture could not take as it came: frames it cannot read
+	 * (not IP, or an encapsulation it does not decode), outer fragments
+	 * (capture/reasm.h), and capture times it had to clamp (clock.h). */
+	uint64_t capture_unsupported;
+	uint64_t frag_reassembled;      /* datagrams made whole */
+	uint64_t frag_timeouts;         /* datagrams abandoned incomplete */
+	uint64_t frag_cap_drops;        /* fragments refused: the table was full */
+	uint64_t frag_bad;              /* overlapping or contradicting fragments */
+	uint64_t frag_duplicates;       /* exact duplicates, dropped */
+	uint64_t capture_times_clamped;
 };
 
 struct model_settings {

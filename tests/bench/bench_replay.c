@@ -33,10 +33,6 @@
 
 #define REPLAY_BATCH 4096 /* agent/loop.c's */
 #define FILE_BUFFER_BYTES (1 << 20) /* capture/engine.c's */
-/* What the engine's program falls through to for GRE to no configured group
- * (capture/engine.c, ANY_GRE_OR_TAGGED): such packets are kept, cut short. */
-#define ANY_GRE "ip proto 47 or ip6 proto 47"
-#define ANY_GRE_OR_TAGGED ANY_GRE " or (vlan and (" ANY_GRE "))"
 
 /* The configuration's defaults (agent/config.c), applied as daemon.c does. */
 static struct model *configured_model(uint32_t vpns, uint32_t pes)
@@ -131,13 +127,15 @@ static int write_text(const char *prefix, const char *suffix, const char *text)
 
 static int write_filters(const struct capture *c, const char *prefix)
 {
-	const char *any = c->dlt == DLT_EN10MB ? ANY_GRE_OR_TAGGED : ANY_GRE;
-	char *groups = capture_filter_text(c);
-	size_t size = (groups ? strlen(groups) : 0) + strlen(any) + 16;
+	/* What the engine's program falls through to for GRE to no configured
+	 * group: such packets are kept, cut short. */
+	char *any = capture_any_gre_text(c->dlt), *groups = capture_filter_text(c);
+	size_t size = (groups ? strlen(groups) : 0) + (any ? strlen(any) : 0) + 16;
 	char *live = malloc(size);
 	int bad = 0;
 
-	if (!groups || !live) {
+	if (!any || !groups || !live) {
+		free(any);
 		free(groups);
 		free(live);
 		return 1;
@@ -146,6 +144,7 @@ static int write_filters(const struct capture *c, const char *prefix)
 	snprintf(live, size, "(%s) or (%s)", groups, any);
 	bad |= write_text(prefix, "replay", any);
 	bad |= write_text(prefix, "live", live);
+	free(any);
 	free(groups);
 	free(live);
 	return bad;

@@ -10,6 +10,8 @@ measured in the same run on the same machine (issue 6, items 2-5).
   state engine    Join/Prune records into the model, bytes per C-group->PE row,
                   and RFC 4834's scale, against glibc's tsearch(3) on the same
                   records (tests/bench/bench_state).
+  reassembly      a 150-group Join/Prune in three outer fragments against the
+                  same message whole, through the engine (tests/bench/bench_reasm).
   probe engine    probe receptions a second on one core, from a generated
                   capture of returning probes, at 10, 30 and 100 tunnels,
                   against libpcap alone reading the same file
@@ -61,6 +63,7 @@ GOAL_RECORDS = 5e6
 GOAL_ROW_BYTES = 200
 GOAL_RFC4834_BYTES = 1 << 30
 GOAL_PROBE = 250e3
+REASM_DATAGRAMS = 200000
 
 
 def log(*a):
@@ -234,6 +237,18 @@ def bench_state(sizes, repeat, shuffled_size):
     return {"sizes": rows, "shuffled": worst}
 
 
+def bench_reasm(datagrams, repeat):
+    """Fragmented against whole, per datagram, both in the same process and run."""
+    log(f"reasm: {datagrams} Join/Prunes whole, then in fragments")
+    runs = [run_kv([os.path.join(BENCH, "bench_reasm"), str(datagrams)]) for _ in range(repeat)]
+    for r in runs:
+        if r["reassembled"] != datagrams or r["fragment_drops"] or r["malformed"]:
+            raise SystemExit(f"bench_reasm: every datagram must be reassembled: {r}")
+    # Each side's best run: a run disturbed on one side only would skew its ratio.
+    whole, frag = (min(r[k] for r in runs) for k in ("whole_cpu_s", "fragmented_cpu_s"))
+    return {"datagrams": datagrams, "whole_cpu_s": whole, "fragmented_cpu_s": frag}
+
+
 # ---------------------------------------------------------------------------
 # probe engine
 # ---------------------------------------------------------------------------
@@ -319,6 +334,13 @@ def report(res, args):
                 L.append(f"| J/P records/s, {phase}, shuffled (worst case) | "
                          f"{si(w['size'][0] * w['size'][2] * w['size'][3])} rec | {si(ours)} | "
                          f"tsearch(3), shuffled | {si(ref)} | {ours / ref:.2f}x | | |")
+    ra = res.get("reasm")
+    if ra:
+        n = ra["datagrams"]
+        L.append(f"| Join/Prunes/s (150 groups), in 3 outer fragments | {si(n)} msgs | "
+                 f"{si(n / ra['fragmented_cpu_s'])} | the same messages whole | "
+                 f"{si(n / ra['whole_cpu_s'])} | "
+                 f"{ra['whole_cpu_s'] / ra['fragmented_cpu_s']:.2f}x | reported | |")
     pr = res.get("probe")
     if pr:
         for s in pr:
@@ -396,7 +418,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke test)")
     ap.add_argument("--no-live", action="store_true", help="skip the live run with the emulator")
-    ap.add_argument("--only", help="a comma-separated subset of passive,state,probe,live")
+    ap.add_argument("--only", help="a comma-separated subset of passive,state,reasm,probe,live")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", help=f"default {os.path.relpath(RESULTS, TOP)} "
                     "(build/bench/engines-quick.txt with --quick)")
@@ -429,7 +451,8 @@ def main():
                      f"{scale:.2f} of their size")
     res = {"host": host_info(), "notes": notes}
     t0 = time.monotonic()
-    only = set(args.only.split(",")) if args.only else {"passive", "state", "probe", "live"}
+    only = set(args.only.split(",")) if args.only else {"passive", "state", "reasm", "probe",
+                                                         "live"}
     if args.no_live:
         only.discard("live")
     try:
@@ -439,6 +462,9 @@ def main():
                                            else 1)
         if "state" in only:
             res["state"] = bench_state(state_sizes, args.repeat, shuffled)
+        if "reasm" in only:
+            res["reasm"] = bench_reasm(REASM_DATAGRAMS // (100 if args.quick else 1),
+                                       args.repeat)
         if "probe" in only:
             res["probe"] = bench_probe(tmp, PROBE_SIZES, probe_frames, args.repeat)
         if "live" in only:

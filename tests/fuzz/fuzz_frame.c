@@ -35,31 +35,37 @@ static uint32_t swap32(uint32_t v)
 }
 
 /* Where the network layer starts, or false if link_parse must refuse it. */
+/* 802.1Q / 802.1ad after a link header ending at *off: at most two tags. */
+static bool ref_tags(const uint8_t *p, size_t len, size_t *off, uint16_t type)
+{
+	for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8); tags++) {
+		if (len < *off + 4)
+			return false;
+		type = be16(p + *off + 2);
+		*off += 4;
+	}
+	return ethertype_ip(type);
+}
+
 static bool ref_link(int dlt, const uint8_t *p, size_t len, size_t *off)
 {
-	uint16_t type;
-
 	*off = 0;
 	switch (dlt) {
 	case DLT_EN10MB:
 		if (len < 14)
 			return false;
 		*off = 14;
-		type = be16(p + 12);
-		/* 802.1Q / 802.1ad, at most two tags. */
-		for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8); tags++) {
-			if (len < *off + 4)
-				return false;
-			type = be16(p + *off + 2);
-			*off += 4;
-		}
-		return ethertype_ip(type);
+		return ref_tags(p, len, off, be16(p + 12));
 	case DLT_LINUX_SLL:
+		if (len < 16)
+			return false;
 		*off = 16;
-		return len >= 16 && ethertype_ip(be16(p + 14));
+		return ref_tags(p, len, off, be16(p + 14));
 	case DLT_LINUX_SLL2:
+		if (len < 20)
+			return false;
 		*off = 20;
-		return len >= 20 && ethertype_ip(be16(p));
+		return ref_tags(p, len, off, be16(p));
 	case DLT_NULL:
 	case DLT_LOOP:
 		*off = 4;
@@ -175,6 +181,19 @@ static void check_raw_agrees(const struct frame *f, enum parse_error e, const ui
 	free(copy);
 }
 
+/* What reassembly relies on (RFC 791 3.1, RFC 8200 4.5): every piece inside
+ * the packet, a length that fits the datagram, 8-byte units but for the last. */
+static void check_fragment(const struct ip_fragment *fr, const uint8_t *ip, size_t len)
+{
+	FUZZ_CHECK(fuzz_within(fr->header, fr->header_len, ip, len) && fr->header == ip);
+	FUZZ_CHECK(fuzz_within(fr->data, fr->data_len, ip, len));
+	FUZZ_CHECK(fr->data >= fr->header + fr->header_len);
+	FUZZ_CHECK(fr->offset + fr->data_len <= IP_DATAGRAM_MAX);
+	FUZZ_CHECK(!fr->more || (fr->data_len % 8 == 0 && fr->data_len > 0));
+	FUZZ_CHECK(fr->offset % 8 == 0);
+	FUZZ_CHECK(fr->src.type == fr->dst.type && fr->src.type != INET_UNKNOWN);
+}
+
 static void check_frame(int dlt, const uint8_t *p, size_t len)
 {
 	struct frame f;
@@ -191,6 +210,9 @@ static void check_frame(int dlt, const uint8_t *p, size_t len)
 	}
 	FUZZ_CHECK(off == want_off && off <= len);
 	check_raw_agrees(&f, e, p + off, len - off);
+	FUZZ_CHECK(!f.outer_fragment || e == PARSE_FRAGMENT);
+	if (f.outer_fragment)
+		check_fragment(&f.frag, p + off, len - off);
 	if (e != PARSE_OK)
 		return;
 	FUZZ_CHECK(fuzz_within(f.outer.payload, f.outer.payload_len, p + off, len - off));

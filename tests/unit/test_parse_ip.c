@@ -457,6 +457,46 @@ TEST(link_linux_cooked_v1_and_v2)
 	CHECK_EQ_INT(link_parse(DLT_LINUX_SLL, m, sizeof(m), &off), PARSE_UNSUPPORTED);
 }
 
+/* -i any on a VLAN: libpcap puts the tag the kernel took off back after the
+ * cooked header, whose protocol then says 802.1Q. */
+static const uint8_t sll_vlan_ipv4[] = {
+	0x00, 0x00, 0x00, 0x01,             /* packet type 0; ARPHRD_ETHER */
+	0x00, 0x06,                         /* address length 6 */
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x01, /* address */
+	0x00, 0x00,                         /* padding to 8 */
+	0x81, 0x00,                         /* protocol: 802.1Q */
+	0x00, 0x64, 0x08, 0x00,             /* VLAN 100, then IPv4 */
+};
+static const uint8_t sll2_qinq_ipv6[] = {
+	0x88, 0xa8, 0x00, 0x00,             /* protocol 802.1ad; reserved */
+	0x00, 0x00, 0x00, 0x02,             /* interface index 2 */
+	0x00, 0x01, 0x00, 0x06,             /* ARPHRD_ETHER; packet type 0; address length 6 */
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x01, /* address */
+	0x00, 0x00,                         /* padding to 8 */
+	0x00, 0x0a, 0x81, 0x00,             /* S-VLAN 10, then 802.1Q */
+	0x00, 0x64, 0x86, 0xdd,             /* C-VLAN 100, then IPv6 */
+};
+
+TEST(link_linux_cooked_with_tags)
+{
+	uint8_t m[sizeof(sll2_qinq_ipv6)];
+	size_t off = 99;
+
+	CHECK_EQ_INT(link_parse(DLT_LINUX_SLL, sll_vlan_ipv4, sizeof(sll_vlan_ipv4), &off), PARSE_OK);
+	CHECK_EQ_INT(off, 20);
+	CHECK_EQ_INT(link_parse(DLT_LINUX_SLL2, sll2_qinq_ipv6, sizeof(sll2_qinq_ipv6), &off),
+		     PARSE_OK);
+	CHECK_EQ_INT(off, 28);
+	memcpy(m, sll2_qinq_ipv6, sizeof(m));
+	m[26] = 0x81, m[27] = 0x00; /* a third tag would follow */
+	CHECK_EQ_INT(link_parse(DLT_LINUX_SLL2, m, sizeof(m), &off), PARSE_UNSUPPORTED);
+	for (size_t n = 16; n < sizeof(sll_vlan_ipv4); n++) {
+		uint8_t *q = dup_exact(sll_vlan_ipv4, n);
+		CHECK_EQ_INT(link_parse(DLT_LINUX_SLL, q, n, &off), PARSE_TRUNCATED);
+		free(q);
+	}
+}
+
 TEST(link_null_either_byte_order_loop_network_order)
 {
 	static const uint8_t af_inet_le[] = {0x02, 0x00, 0x00, 0x00};   /* AF_INET, little-endian host */
@@ -539,6 +579,7 @@ UNIT_MAIN("parse_ip", T(checksum_matches_rfc1071_example), T(checksum_pads_an_od
 	  T(ip_every_prefix_is_refused), T(udp_ports_and_payload), T(udp_checksum_zero_is_none_for_ipv4_only),
 	  T(udp_refuses_bad_lengths_and_checksums), T(udp_refuses_what_is_not_udp),
 	  T(udp_every_prefix_is_refused), T(link_ethernet_with_and_without_tags),
-	  T(link_linux_cooked_v1_and_v2), T(link_null_either_byte_order_loop_network_order),
+	  T(link_linux_cooked_v1_and_v2), T(link_linux_cooked_with_tags),
+	  T(link_null_either_byte_order_loop_network_order),
 	  T(link_raw_types_start_at_zero_others_are_unsupported),
 	  T(link_every_prefix_of_a_header_is_truncated), T(every_error_has_a_distinct_name))
