@@ -71,31 +71,51 @@ static bool config_has_vpn(const struct config *c, uint32_t index)
 	return pos < c->n_vpns && c->vpns[pos].index == index;
 }
 
-/* Removes VPNs the new configuration no longer has; returns how many. */
-static unsigned remove_dropped_vpns(struct model *m, const struct config *c)
-{
-	unsigned removed = 0;
+/*
+ * A reload logs its summary, and VPN by VPN only the first few of each kind
+ * of change: 1,600 reloads of 300 VPNs once wrote 455 MB of log.
+ */
+#define RELOAD_DETAIL_LINES 10
 
+struct apply_counts {
+	unsigned added, removed, reset;
+};
+
+/* Removes VPNs the new configuration no longer has. */
+static void remove_dropped_vpns(struct model *m, const struct config *c, struct apply_counts *n)
+{
 	for (size_t i = m->n_vpns; i-- > 0;) {
 		uint32_t index = m->vpns[i]->index;
 		if (!config_has_vpn(c, index)) {
-			mvpn_log(LOG_INFO, "vpn \"%s\" (index %u) removed", m->vpns[i]->name, index);
+			if (n->removed++ < RELOAD_DETAIL_LINES)
+				mvpn_log(LOG_INFO, "vpn \"%s\" (index %u) removed", m->vpns[i]->name,
+					 index);
 			vpn_remove(m, index);
-			removed++;
 		}
 	}
-	return removed;
+}
+
+static void log_applied(const struct daemon *d, const struct config *c,
+			const struct apply_counts *n)
+{
+	char more[96] = "";
+
+	if (n->removed > RELOAD_DETAIL_LINES || n->reset > RELOAD_DETAIL_LINES)
+		snprintf(more, sizeof(more), "; the first %d of each logged above",
+			 RELOAD_DETAIL_LINES);
+	mvpn_log(LOG_INFO, "configuration %s: %zu VPNs (%u added, %u removed, %u with a new "
+		 "default MDT%s)", d->config_path, c->n_vpns, n->added, n->removed, n->reset, more);
 }
 
 void daemon_apply_config(struct daemon *d, struct config *c)
 {
 	struct model *m = d->model;
-	unsigned added = 0, removed;
+	struct apply_counts n = {0};
 
 	if (d->config)
 		warn_restart_only(d->config, c);
 	settings_from_config(m, c);
-	removed = remove_dropped_vpns(m, c);
+	remove_dropped_vpns(m, c, &n);
 	for (size_t i = 0; i < c->n_vpns; i++) {
 		const struct vpn_config *vc = &c->vpns[i];
 		struct vpn *old = vpn_find(m, vc->index);
@@ -103,8 +123,9 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 
 		/* Another default MDT is another tree: what was learned on the old one no longer holds. */
 		if (old && !inet_addr_eq(&old->default_mdt, &vc->default_mdt)) {
-			mvpn_log(LOG_INFO, "vpn \"%s\" (index %u): default MDT changed, learned state reset",
-				 vc->name, vc->index);
+			if (n.reset++ < RELOAD_DETAIL_LINES)
+				mvpn_log(LOG_INFO, "vpn \"%s\" (index %u): default MDT changed, "
+					 "learned state reset", vc->name, vc->index);
 			vpn_forget(old);
 		}
 		struct vpn *v = vpn_get(m, vc->index);
@@ -114,7 +135,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 			continue;
 		}
 		v->thresholds = vc->thresholds;
-		added += !existed;
+		n.added += !existed;
 	}
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
@@ -125,8 +146,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	m->g.config_last_load = mclock_monotonic();
 	config_free(d->config);
 	d->config = c;
-	mvpn_log(LOG_INFO, "configuration %s: %zu VPNs (%u added, %u removed)", d->config_path,
-		 c->n_vpns, added, removed);
+	log_applied(d, c, &n);
 }
 
 /* A configuration must be a regular file: a FIFO or a device would hold the
