@@ -168,7 +168,7 @@ STATE_RE = re.compile(r"state: (\d+) VPNs; packets seen (\d+), malformed \d+, on
                       r"\d+, kernel drops (\d+); state changes \d+; notifications sent (\d+), "
                       r"lost (\d+), waiting (\d+); probes sent \d+, received \d+; longest turn "
                       r"([0-9.]+) ms")
-CONFIG_RE = re.compile(r"configuration \S+: (\d+) VPNs \((\d+) added, (\d+) removed\)")
+CONFIG_RE = re.compile(r"configuration \S+: (\d+) VPNs \((\d+) added, (\d+) removed[,)]")
 
 
 def log_end(daemon):
