@@ -338,41 +338,31 @@ static enum parse_error ipv6_fragment_parse(const uint8_t *p, size_t len, struct
 	return fragment_check(out, IP_DATAGRAM_MAX);
 }
 
+/* The IP version in the first nibble; -1 when the packet is empty. */
+static int ip_version(const uint8_t *p, size_t len)
+{
+	return len ? p[0] >> 4 : -1;
+}
+
 enum parse_error ip_fragment_parse(const uint8_t *p, size_t len, struct ip_fragment *out)
 {
-	struct cursor c;
-	uint8_t vhl;
-
 	memset(out, 0, sizeof(*out));
-	cursor_init(&c, p, len);
-	if (!cursor_u8(&c, &vhl))
-		return PARSE_TRUNCATED;
-	switch (vhl >> 4) {
-	case 4:
-		return ipv4_fragment_parse(p, len, out);
-	case 6:
-		return ipv6_fragment_parse(p, len, out);
-	default:
-		return PARSE_BAD_VERSION;
+	switch (ip_version(p, len)) {
+	case -1: return PARSE_TRUNCATED;
+	case 4: return ipv4_fragment_parse(p, len, out);
+	case 6: return ipv6_fragment_parse(p, len, out);
+	default: return PARSE_BAD_VERSION;
 	}
 }
 
 enum parse_error ip_parse(const uint8_t *p, size_t len, struct ip_packet *out)
 {
-	struct cursor c;
-	uint8_t vhl;
-
 	memset(out, 0, sizeof(*out));
-	cursor_init(&c, p, len);
-	if (!cursor_u8(&c, &vhl))
-		return PARSE_TRUNCATED;
-	switch (vhl >> 4) {
-	case 4:
-		return ipv4_parse(p, len, out);
-	case 6:
-		return ipv6_parse(p, len, out);
-	default:
-		return PARSE_BAD_VERSION;
+	switch (ip_version(p, len)) {
+	case -1: return PARSE_TRUNCATED;
+	case 4: return ipv4_parse(p, len, out);
+	case 6: return ipv6_parse(p, len, out);
+	default: return PARSE_BAD_VERSION;
 	}
 }
 
