@@ -25,7 +25,7 @@ struct cell {
 	struct counter64 c64;
 	const void *bytes;
 	size_t len;
-	u_char buf[16]; /* bytes may point here */
+	u_char buf[96]; /* bytes may point here: a date, an address, a change's text */
 };
 
 void cell_int(struct cell *c, long v);

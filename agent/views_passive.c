@@ -1,4 +1,5 @@
 /* The passive engine's tables: PEs, C-group to PE, C-group to P-group, changes. */
+#include "change_text.h"
 #include "daemon.h"
 #include "oids.h"
 
@@ -197,8 +198,12 @@ static bool change_view_get(void *ctx, const void *row, unsigned col, struct cel
 	case COL_CHANGE_CGROUP: cell_addr(c, &ch->c_group); break;
 	case COL_CHANGE_PGROUP_TYPE: cell_addr_type(c, &ch->p_group); break;
 	case COL_CHANGE_PGROUP: cell_addr(c, &ch->p_group); break;
-	case COL_CHANGE_PREVIOUS: cell_string(c, ch->previous); break;
-	case COL_CHANGE_NEW: cell_string(c, ch->current); break;
+	case COL_CHANGE_PREVIOUS:
+	case COL_CHANGE_NEW:
+		change_value_text(ch, col == COL_CHANGE_NEW ? &ch->current : &ch->previous,
+				  (char *)c->buf, sizeof(c->buf));
+		cell_string(c, (char *)c->buf);
+		break;
 	default: return false;
 	}
 	return true;

@@ -32,16 +32,69 @@ enum change_kind {
 	CHANGE_PE_RECLAIMED, /* a departed PE's row was given up for a new PE */
 };
 
-#define CHANGE_TEXT_MAX 96
+/*
+ * What a change moved from and to, typed by its kind; never text (text is
+ * made where it is shown: agent/change_text.c).  `present` 0 is "nothing":
+ * the previous value of a creation, the current value of a removal.
+ */
+struct change_pe_value { /* CHANGE_PE_UP, _DOWN, _RESTART, _CHANGE */
+	uint8_t present;
+	uint8_t alive;
+	uint8_t has_genid;
+	uint16_t holdtime; /* seconds */
+	uint32_t genid;
+	uint32_t dr_priority;
+	struct inet_addr caddr; /* the PE's address in the VPN's C-space */
+};
+
+struct change_row_value { /* CHANGE_JOIN, _PRUNE, _EXPIRY: a downstream C-group->PE row */
+	uint8_t present;
+	uint8_t cg_kind;   /* enum cg_kind */
+	uint8_t state;     /* enum cg_state */
+	uint16_t holdtime; /* seconds */
+	struct inet_addr upstream; /* the PE it joins through (mvpnCGroupPeOther) */
+	struct inet_addr rp;       /* (*,G) rows */
+};
+
+struct change_flow_value { /* CHANGE_DATA_MDT_UP, _SWITCH, _DOWN */
+	uint8_t present; /* 1: on the data MDT below */
+	struct inet_addr p_group, announcer;
+};
+
+struct change_status_value { /* CHANGE_PAIR_STATUS (enum pair_status), _TUNNEL_STATUS */
+	uint8_t present;
+	uint8_t status;
+};
+
+struct change_reclaim_value { /* CHANGE_PE_RECLAIMED, previous only */
+	uint8_t present;
+	uint64_t hellos;
+};
+
+struct change_config_value { /* CHANGE_CONFIG_RELOAD, current only */
+	uint8_t present;
+	uint32_t vpns, added, removed, changed;
+};
+
+union change_value {
+	uint8_t present; /* the first member of each */
+	struct change_pe_value pe;
+	struct change_row_value row;
+	struct change_flow_value flow;
+	struct change_status_value status;
+	struct change_reclaim_value reclaim;
+	struct change_config_value config;
+};
 
 struct change {
 	uint32_t index;
 	uint32_t vpn_index; /* 0: none */
 	uint8_t kind;
 	mtime_t when;
-	struct inet_addr pe, c_source, c_group, p_group;
-	char previous[CHANGE_TEXT_MAX];
-	char current[CHANGE_TEXT_MAX];
+	/* Keys: what the change is about.  A pair's source PE is `pe`, its
+	 * destination `peer`; unused keys are all zero (type 0). */
+	struct inet_addr pe, peer, c_source, c_group, p_group;
+	union change_value previous, current;
 };
 
 struct changelog {

@@ -2,65 +2,6 @@
 
 #include <string.h>
 
-/* ---- the change log's text ----
- * Built by hand: snprintf and inet_ntop were two thirds of the cost of every
- * state change (a new row, a prune, a PE up), which a replay's first minutes
- * are full of.  The text is what "%s via %s hold %us" and the like would
- * give, cut at the buffer's end as snprintf cuts. */
-
-struct text {
-	char *p, *end; /* end: the last byte, kept for the NUL */
-};
-
-static void text_init(struct text *t, char *buf, size_t size)
-{
-	t->p = buf;
-	t->end = buf + size - 1;
-	*buf = '\0';
-}
-
-static void text_str(struct text *t, const char *s)
-{
-	while (*s && t->p < t->end)
-		*t->p++ = *s++;
-	*t->p = '\0';
-}
-
-static void text_uint(struct text *t, uint32_t v)
-{
-	char digits[10];
-	int n = 0;
-
-	do
-		digits[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n && t->p < t->end)
-		*t->p++ = digits[--n];
-	*t->p = '\0';
-}
-
-static void text_hex8(struct text *t, uint32_t v)
-{
-	for (int shift = 28; shift >= 0 && t->p < t->end; shift -= 4)
-		*t->p++ = "0123456789abcdef"[v >> shift & 0xf];
-	*t->p = '\0';
-}
-
-static void text_addr(struct text *t, const struct inet_addr *a)
-{
-	char buf[INET_ADDR_STRLEN];
-
-	if (a->type != INET_IPV4) {
-		text_str(t, inet_addr_format(a, buf));
-		return;
-	}
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			text_str(t, ".");
-		text_uint(t, a->bytes[i]);
-	}
-}
-
 /* ---- counting and the change log ---- */
 
 static void count_refresh(struct model *m, struct vpn *v)
@@ -79,7 +20,7 @@ struct change_what {
 	uint8_t kind;
 	bool not_counted; /* an expiry or a reclaimed row: logged, but no message changed it */
 	const struct inet_addr *pe, *c_source, *c_group, *p_group;
-	const char *previous, *current;
+	const union change_value *previous, *current; /* NULL: nothing */
 };
 
 static void record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
@@ -107,32 +48,21 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	c->c_source = w->c_source ? *w->c_source : none;
 	c->c_group = w->c_group ? *w->c_group : none;
 	c->p_group = w->p_group ? *w->p_group : none;
-	struct text t;
-	text_init(&t, c->previous, sizeof(c->previous));
-	text_str(&t, w->previous ? w->previous : "");
-	text_init(&t, c->current, sizeof(c->current));
-	text_str(&t, w->current ? w->current : "");
+	if (w->previous)
+		c->previous = *w->previous;
+	if (w->current)
+		c->current = *w->current;
 }
 
 /* ---- PEs, from Hellos ---- */
 
-/* "hold %us genid 0x%08x dr %u", without the genid when there is none; "" when gone. */
-static void describe_pe(const struct pe *pe, char *buf, size_t size)
+/* The PE's state as a change records it. */
+static union change_value pe_value(const struct pe *pe)
 {
-	struct text t;
-
-	text_init(&t, buf, size);
-	if (!pe->alive)
-		return;
-	text_str(&t, "hold ");
-	text_uint(&t, pe->holdtime);
-	text_str(&t, "s");
-	if (pe->has_genid) {
-		text_str(&t, " genid 0x");
-		text_hex8(&t, pe->genid);
-	}
-	text_str(&t, " dr ");
-	text_uint(&t, pe->dr_priority);
+	return (union change_value){.pe = {.present = 1, .alive = pe->alive,
+					   .has_genid = pe->has_genid, .holdtime = pe->holdtime,
+					   .genid = pe->genid, .dr_priority = pe->dr_priority,
+					   .caddr = pe->caddr}};
 }
 
 /* A full table gives up the unexpected PE gone longest for a new one: else
@@ -141,17 +71,12 @@ static void describe_pe(const struct pe *pe, char *buf, size_t size)
 static bool reclaim_departed_pe(struct model *m, struct vpn *v, mtime_t now)
 {
 	struct pe *victim = pe_oldest_departed(&v->pes);
-	char before[CHANGE_TEXT_MAX];
-	struct text t;
 
 	if (!victim)
 		return false;
-	text_init(&t, before, sizeof(before));
-	text_str(&t, "departed after ");
-	text_uint(&t, victim->hellos > UINT32_MAX ? UINT32_MAX : (uint32_t)victim->hellos);
-	text_str(&t, " hellos");
+	union change_value before = {.reclaim = {.present = 1, .hellos = victim->hellos}};
 	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_RECLAIMED, .not_counted = true,
-				.pe = &victim->addr, .previous = before}, now);
+				.pe = &victim->addr, .previous = &before}, now);
 	alarms_pe_removed(m, v, victim);
 	pe_delete(&v->pes, victim);
 	m->g.pe_rows_reclaimed++;
@@ -192,7 +117,7 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 {
 	mtime_t now = mclock_now(&m->clock);
 	struct pe *pe = pe_for_hello(m, v, &e->pe, now);
-	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+	union change_value before = {.present = 0}, after;
 
 	if (!pe)
 		return;
@@ -200,7 +125,8 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 	uint32_t dr = e->has_dr_priority ? e->dr_priority : 1; /* RFC 7761 default priority */
 	uint8_t kind = hello_change_kind(pe, e, hold, dr);
 
-	describe_pe(pe, before, sizeof(before));
+	if (kind && pe->hellos) /* else a new row: nothing before */
+		before = pe_value(pe);
 	pe->hellos++;
 	if (kind == CHANGE_PE_RESTART)
 		pe->restarts++;
@@ -219,9 +145,9 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 		count_refresh(m, v);
 		return;
 	}
-	describe_pe(pe, after, sizeof(after));
+	after = pe_value(pe);
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &pe->addr,
-				.previous = before, .current = after}, now);
+				.previous = &before, .current = &after}, now);
 }
 
 void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *sender)
@@ -236,18 +162,11 @@ void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *
 /* ---- C-group to PE rows, from Join/Prune records ---- */
 
 /* "%s via %s hold %us": joined or pruned, the other end, the hold time. */
-static void describe_row(const struct cgpe *r, char *buf, size_t size)
+static union change_value row_value(const struct cgpe *r)
 {
-	struct text t;
-
-	text_init(&t, buf, size);
-	if (!r)
-		return;
-	text_str(&t, r->state == CG_PRUNED ? "pruned via " : "joined via ");
-	text_addr(&t, &r->other);
-	text_str(&t, " hold ");
-	text_uint(&t, r->holdtime);
-	text_str(&t, "s");
+	return (union change_value){.row = {.present = 1, .cg_kind = (uint8_t)r->kind,
+					    .state = (uint8_t)r->state, .holdtime = r->holdtime,
+					    .upstream = r->other, .rp = r->rp}};
 }
 
 /* The upstream neighbor as a PE's provider address, when a Hello told us its C-address. */
@@ -352,7 +271,7 @@ static void row_create(struct model *m, struct vpn *v, struct flow *f, const str
 	}
 	f = flow_get(&v->cg, v->index, &e->group, source, now);
 	struct cgpe *r = f ? cgpe_insert(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM, now) : NULL;
-	char after[CHANGE_TEXT_MAX];
+	union change_value after;
 
 	if (!r) {
 		if (f)
@@ -367,10 +286,10 @@ static void row_create(struct model *m, struct vpn *v, struct flow *f, const str
 	r->joiners = 1;
 	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
-	describe_row(r, after, sizeof(after));
+	after = row_value(r);
 	record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &e->sender,
-		.c_source = source, .c_group = &e->group, .current = after}, now);
+		.c_source = source, .c_group = &e->group, .current = &after}, now);
 }
 
 static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const struct jp_event *e,
@@ -378,7 +297,7 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 {
 	bool same = inet_addr_eq(&r->other, up) &&
 		    (e->kind != CG_STAR_G || inet_addr_eq(&r->rp, &e->source));
-	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+	union change_value before, after;
 
 	if (same) {
 		r->refreshes++;
@@ -397,31 +316,31 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 			return;
 		}
 	}
-	describe_row(r, before, sizeof(before));
+	before = row_value(r);
 	upstream_leave(v, r);
 	r->other = *up;
 	if (e->kind == CG_STAR_G)
 		r->rp = e->source;
 	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
-	describe_row(r, after, sizeof(after));
+	after = row_value(r);
 	record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &r->pe,
-		.c_source = &r->flow->source, .c_group = &r->flow->group, .previous = before,
-		.current = after}, now);
+		.c_source = &r->flow->source, .c_group = &r->flow->group, .previous = &before,
+		.current = &after}, now);
 }
 
 static void row_remove(struct model *m, struct vpn *v, struct cgpe *r, uint8_t kind, mtime_t now)
 {
 	bool not_counted = kind == CHANGE_EXPIRY;
-	char before[CHANGE_TEXT_MAX];
+	union change_value before;
 	struct inet_addr pe = r->pe, group = r->flow->group, source = r->flow->source;
 
-	describe_row(r, before, sizeof(before));
+	before = row_value(r);
 	upstream_leave(v, r);
 	cgpe_delete(&v->cg, r);
 	record_change(m, v, &(struct change_what){.kind = kind, .not_counted = not_counted, .pe = &pe,
-				.c_source = &source, .c_group = &group, .previous = before}, now);
+				.c_source = &source, .c_group = &group, .previous = &before}, now);
 }
 
 void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
@@ -447,25 +366,20 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 
 /* ---- customer flows to data MDTs, from MDT Join TLVs ---- */
 
-/* "data MDT %s from %s", or "" on the default MDT. */
-static void describe_flow(const struct flow *f, char *buf, size_t size)
+/* On the default MDT (present 0), or the data MDT and its announcer. */
+static union change_value flow_value(const struct flow *f)
 {
-	struct text t;
-
-	text_init(&t, buf, size);
-	if (!f || !f->on_data_mdt)
-		return;
-	text_str(&t, "data MDT ");
-	text_addr(&t, &f->p_group);
-	text_str(&t, " from ");
-	text_addr(&t, &f->announcer);
+	if (!f->on_data_mdt)
+		return (union change_value){.flow = {.present = 0}};
+	return (union change_value){.flow = {.present = 1, .p_group = f->p_group,
+					     .announcer = f->announcer}};
 }
 
 void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 {
 	mtime_t now = mclock_now(&m->clock);
 	struct flow *f = flow_find(&v->cg, &e->c_group, &e->c_source);
-	char before[CHANGE_TEXT_MAX], after[CHANGE_TEXT_MAX];
+	union change_value before, after;
 	uint8_t kind;
 
 	if (f && f->on_data_mdt && inet_addr_eq(&f->p_group, &e->p_group) &&
@@ -486,7 +400,7 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 		count_limit_drop(m, v);
 		return;
 	}
-	describe_flow(f, before, sizeof(before));
+	before = flow_value(f);
 	if (f->on_data_mdt) {
 		kind = CHANGE_DATA_MDT_SWITCH;
 		f->switches++;
@@ -502,10 +416,10 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	mtime_t was = f->data_expires;
 	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
 	flow_schedule(&v->cg, f, was);
-	describe_flow(f, after, sizeof(after));
+	after = flow_value(f);
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
 				.c_source = &e->c_source, .c_group = &e->c_group,
-				.p_group = &e->p_group, .previous = before, .current = after}, now);
+				.p_group = &e->p_group, .previous = &before, .current = &after}, now);
 }
 
 /* ---- expiry ----
@@ -514,13 +428,14 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 
 static void expire_pe(struct model *m, struct vpn *v, struct pe *pe)
 {
-	char before[CHANGE_TEXT_MAX];
+	union change_value before = pe_value(pe);
 
-	describe_pe(pe, before, sizeof(before));
 	pe->alive = false;
 	pe_schedule(&v->pes, pe); /* onto the departed list */
+	union change_value after = pe_value(pe);
 	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
-				.pe = &pe->addr, .previous = before}, pe->expires);
+				.pe = &pe->addr, .previous = &before, .current = &after},
+		      pe->expires);
 }
 
 static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
@@ -528,15 +443,14 @@ static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
 	struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
 			 announcer = f->announcer;
 	mtime_t when = f->data_expires;
-	char before[CHANGE_TEXT_MAX];
+	union change_value before = flow_value(f);
 
-	describe_flow(f, before, sizeof(before));
 	f->on_data_mdt = false;
 	v->cg.n_data--;
 	flow_release(&v->cg, f);
 	record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
 				.not_counted = true, .pe = &announcer, .c_source = &source, .c_group = &group,
-				.p_group = &pgroup, .previous = before}, when);
+				.p_group = &pgroup, .previous = &before}, when);
 }
 
 void passive_expire(struct model *m, mtime_t now)

@@ -260,7 +260,6 @@ bool tunnel_echo_reply(struct tunnel *t, uint16_t seq, int64_t rx_wall_ns, mtime
 static void tunnel_set_status(struct model *m, struct tunnel *t, enum tunnel_status st,
 			      mtime_t now)
 {
-	static const char *const names[] = {"", "starting", "up", "unreachable"};
 	char pe[INET_ADDR_STRLEN];
 	struct change *c;
 
@@ -270,11 +269,11 @@ static void tunnel_set_status(struct model *m, struct tunnel *t, enum tunnel_sta
 	if (c) {
 		c->kind = CHANGE_TUNNEL_STATUS;
 		c->pe = t->pe;
-		snprintf(c->previous, sizeof(c->previous), "tunnel %s", names[t->status]);
-		snprintf(c->current, sizeof(c->current), "tunnel %s", names[st]);
+		c->previous.status = (struct change_status_value){.present = 1, .status = t->status};
+		c->current.status = (struct change_status_value){.present = 1, .status = st};
 	}
-	mvpn_log(LOG_INFO, "tunnel to %s: %s -> %s", inet_addr_format(&t->pe, pe), names[t->status],
-		 names[st]);
+	mvpn_log(LOG_INFO, "tunnel to %s: %s -> %s", inet_addr_format(&t->pe, pe),
+		 tunnel_status_name(t->status), tunnel_status_name(st));
 	t->status = st;
 	t->changes++;
 }
@@ -661,8 +660,18 @@ static void stream_decide(struct probing *p, struct vpn_probe *vp, size_t i, mti
 	}
 }
 
-static const char *const pair_status_names[] = {"", "starting", "ok", "lossAlarm", "delayAlarm",
-						"jitterAlarm", "unreachable"};
+const char *pair_status_name(uint8_t status)
+{
+	static const char *const names[] = {"", "starting", "ok", "lossAlarm", "delayAlarm",
+					    "jitterAlarm", "unreachable"};
+	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "";
+}
+
+const char *tunnel_status_name(uint8_t status)
+{
+	static const char *const names[] = {"", "starting", "up", "unreachable"};
+	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "";
+}
 
 static void pair_set_status(struct model *m, struct pair *pr, enum pair_status st, mtime_t now)
 {
@@ -678,13 +687,12 @@ static void pair_set_status(struct model *m, struct pair *pr, enum pair_status s
 		c->kind = CHANGE_PAIR_STATUS;
 		c->vpn_index = pr->vpn_index;
 		c->pe = pr->src;
-		snprintf(c->previous, sizeof(c->previous), "%s -> %s %s", src, dst,
-			 pair_status_names[pr->status]);
-		snprintf(c->current, sizeof(c->current), "%s -> %s %s", src, dst,
-			 pair_status_names[st]);
+		c->peer = pr->dst;
+		c->previous.status = (struct change_status_value){.present = 1, .status = pr->status};
+		c->current.status = (struct change_status_value){.present = 1, .status = st};
 	}
 	mvpn_log(LOG_INFO, "vpn %u pair %s -> %s: %s -> %s", pr->vpn_index, src, dst,
-		 pair_status_names[pr->status], pair_status_names[st]);
+		 pair_status_name(pr->status), pair_status_name(st));
 	pr->status = st;
 	pr->changes++;
 }

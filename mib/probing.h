@@ -239,4 +239,8 @@ void pair_oidx(const struct pair *pr, struct oidx *out); /* without the VPN inde
 const struct pair *pair_seek(const struct vpn_probe *vp, const uint32_t *want, size_t wlen,
 			     bool after);
 
+/* The MIB's enum labels (mvpnPairStatus, mvpnTunnelStatus); "" for 0. */
+const char *pair_status_name(uint8_t status);
+const char *tunnel_status_name(uint8_t status);
+
 #endif
