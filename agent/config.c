@@ -61,12 +61,13 @@ struct opt {
 #define INT_OPT(n, s, f, d, l, h) {n, K_INT, offsetof(struct s, f), d, l, h}
 
 /* The order is the order of the set[] slots below; vpn first, as most items are VPNs. */
-enum { T_VPN, T_TUNNEL, T_THRESHOLDS, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
+enum { T_VPN, T_TUNNEL, T_THRESHOLDS, T_HISTORY, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
        T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
 static const struct opt top_opts[] = {
 	{"vpn", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"tunnel", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
+	{"history", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"agentx-socket", K_STR, offsetof(struct config, agentx_socket), 0, 0, 0},
 	{"user", K_STR, offsetof(struct config, user), 0, 0, 0},
 	{"capture-interface", K_STR, offsetof(struct config, capture_interface), 0, 0, 0},
@@ -114,6 +115,19 @@ static const struct opt threshold_opts[2 * METRICS] = {
 	{"loss-rising", K_FLOAT, NO_FIELD, 0, 0, 0},   {"loss-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
 	{"delay-rising", K_FLOAT, NO_FIELD, 0, 0, 0},  {"delay-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
 	{"jitter-rising", K_FLOAT, NO_FIELD, 0, 0, 0}, {"jitter-falling", K_FLOAT, NO_FIELD, 0, 0, 0},
+};
+
+enum { H_FILE, H_POSTGRES, H_MONITOR, H_FIRST_INT };
+static const struct opt history_opts[] = {
+	{"file", K_STR, NO_FIELD, 0, 0, 0},
+	{"postgres", K_STR, NO_FIELD, 0, 0, 0},
+	{"monitor", K_STR, NO_FIELD, 0, 0, 0},
+	INT_OPT("flush-interval", history_config, flush_interval_ms, 1000, 10, 600000),
+	INT_OPT("queue", history_config, queue, 1000000, 1000, 100000000),
+	INT_OPT("batch", history_config, batch, 10000, 1, 1000000),
+	INT_OPT("checkpoint-interval", history_config, checkpoint_interval, 300, 10, 86400),
+	INT_OPT("retain-days", history_config, retain_days, 0, 0, 36500),
+	INT_OPT("retain-mb", history_config, retain_mb, 0, 0, 100000000),
 };
 
 static const struct opt tunnel_opts[] = {{"remote", K_STR, NO_FIELD, 0, 0, 0}};
@@ -795,6 +809,65 @@ struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_
 	return t ? t->remote : *pe;
 }
 
+/* ---- the history store ---- */
+
+/* A monitor's name is a label in a shared store and in the client's output:
+ * printable, no quotes, as short as a VPN's name. */
+static bool monitor_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > VPN_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+static bool convert_history(struct load *ld, const struct conf_item *sec, struct history_config *h)
+{
+	struct bound b;
+	char host[256];
+
+	if (!sec)
+		return true;
+	if (!bind(ld, sec->items, history_opts, N_OPTS(history_opts), &b) ||
+	    !fill_ints(ld, &b, history_opts, H_FIRST_INT, N_OPTS(history_opts), h))
+		return false;
+	if (!b.set[H_FILE] == !b.set[H_POSTGRES]) {
+		fail(ld, sec->line, "history needs exactly one of file (SQLite) and postgres");
+		return false;
+	}
+	if ((b.set[H_FILE] && !dup_str(ld, b.set[H_FILE], &h->file)) ||
+	    (b.set[H_POSTGRES] && !dup_str(ld, b.set[H_POSTGRES], &h->postgres)))
+		return false;
+	if (h->file && h->file[0] != '/') {
+		fail(ld, b.set[H_FILE]->line, "history file \"%s\" must be an absolute path", h->file);
+		return false;
+	}
+	if (b.set[H_MONITOR]) {
+		if (!dup_str(ld, b.set[H_MONITOR], &h->monitor))
+			return false;
+	} else if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		h->monitor = strdup(host);
+	}
+	if (!h->monitor || !monitor_name_ok(h->monitor)) {
+		fail(ld, b.set[H_MONITOR] ? b.set[H_MONITOR]->line : sec->line,
+		     "history monitor \"%s\" must be 1 to %d printable characters without "
+		     "spaces or quotes", h->monitor ? h->monitor : "", VPN_NAME_MAX);
+		return false;
+	}
+	if (h->batch > h->queue) {
+		fail(ld, sec->line, "history batch (%u) is larger than its queue (%u)", h->batch,
+		     h->queue);
+		return false;
+	}
+	h->enabled = true;
+	return true;
+}
+
 /* ---- the top level ---- */
 
 /* The user to run as must exist now, not only when the daemon drops to it.
@@ -847,6 +920,7 @@ static struct config *convert(struct load *ld, const struct conf_item *items)
 	if (!bind(ld, items, top_opts, N_OPTS(top_opts), &top) || !convert_top(ld, &top, c) ||
 	    !read_thresholds(ld, top.set[T_THRESHOLDS], &global) ||
 	    !merge_thresholds(ld, "thresholds", &global, NULL, &unused) ||
+	    !convert_history(ld, top.set[T_HISTORY], &c->history) ||
 	    !convert_tunnels(ld, items, &top, c) || !convert_vpns(ld, items, &top, &global, c)) {
 		config_free(c);
 		return NULL;
@@ -958,5 +1032,8 @@ void config_free(struct config *c)
 	free(c->user);
 	free(c->capture_interface);
 	free(c->capture_file);
+	free(c->history.file);
+	free(c->history.postgres);
+	free(c->history.monitor);
 	free(c);
 }

@@ -54,6 +54,20 @@ struct tunnel_config {
 	int line; /* where its section opens */
 };
 
+/* The history store (issue 13): absent unless a history section is given. */
+struct history_config {
+	bool enabled;
+	char *file;     /* SQLite: the database's path; NULL with postgres */
+	char *postgres; /* PostgreSQL: a libpq conninfo; NULL with file */
+	char *monitor;  /* the name this monitor writes under; default: the host's name */
+	unsigned flush_interval_ms;
+	unsigned queue;      /* records waiting at most */
+	unsigned batch;      /* records in one transaction at most */
+	unsigned checkpoint_interval; /* seconds of model time */
+	unsigned retain_days;         /* 0: by age, never */
+	unsigned retain_mb;           /* 0: no size limit */
+};
+
 struct config {
 	char *agentx_socket;     /* NULL: net-snmp's default */
 	char *user;              /* run as this user once started; NULL: stay as started */
@@ -79,6 +93,7 @@ struct config {
 	unsigned igmp_report_interval; /* seconds: unsolicited refresh when no query comes */
 	struct tunnel_config *tunnels; /* sorted by pe, owned */
 	size_t n_tunnels;
+	struct history_config history;
 };
 
 /* The tunnel end point of a PE: its tunnel section's remote, else its own

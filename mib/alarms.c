@@ -214,6 +214,8 @@ static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 	if (t->next_index == 0) /* 2^32 alarms later: 0 means "none" */
 		t->next_index = 1;
 	mvpn_log(LOG_WARNING, "alarm %u raised: %s", t->v[t->n].index, proto->descr);
+	if (m->observer.alarm)
+		m->observer.alarm(m->observer.ctx, m, &t->v[t->n], true, proto->raised);
 	return t->v[t->n++].index;
 }
 
@@ -229,6 +231,8 @@ static bool alarm_remove(struct model *m, uint32_t index, const char *why, struc
 	*out = t->v[pos];
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
+	if (m->observer.alarm)
+		m->observer.alarm(m->observer.ctx, m, out, false, mclock_now(&m->clock));
 	return true;
 }
 

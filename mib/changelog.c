@@ -54,6 +54,7 @@ struct change *changelog_append(struct changelog *log, mtime_t when)
 	if (++log->next_index == 0)
 		log->next_index = 1;
 	c->index = log->next_index;
+	c->seq = ++log->last_seq;
 	c->when = when;
 	return c;
 }

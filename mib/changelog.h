@@ -87,7 +87,8 @@ union change_value {
 };
 
 struct change {
-	uint32_t index;
+	uint64_t seq;   /* from 1, never reused, even across restarts (the history's key) */
+	uint32_t index; /* mvpnChangeIndex: wraps from 4294967295 to 1 */
 	uint32_t vpn_index; /* 0: none */
 	uint8_t kind;
 	mtime_t when;
@@ -103,6 +104,7 @@ struct changelog {
 	uint32_t head;  /* position of the oldest entry */
 	uint32_t count;
 	uint32_t next_index;
+	uint64_t last_seq; /* of the newest change; a restart continues from the history's */
 	uint64_t dropped;
 };
 

@@ -19,6 +19,12 @@ static mtime_t timer_due(const struct timer *t)
 	return MTIME_NEVER;
 }
 
+void model_change_recorded(struct model *m, const struct change *c)
+{
+	if (m->observer.change)
+		m->observer.change(m->observer.ctx, m, c);
+}
+
 struct model *model_new(bool offline)
 {
 	struct model *m = calloc(1, sizeof(*m));

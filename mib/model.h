@@ -107,6 +107,22 @@ struct model_settings {
 	mtime_t pe_check_interval; /* expected vs active PEs are re-judged at least this often */
 };
 
+struct alarm;
+struct pair;
+
+/*
+ * Who learns of the model's events beyond its own tables: the history writer
+ * (agent/history.c).  Called on the engine thread, synchronously, as each
+ * event happens; each must be cheap and must not call back into the model.
+ */
+struct model_observer {
+	void *ctx;
+	void (*change)(void *ctx, const struct model *m, const struct change *c);
+	/* raised: the row as entered; cleared: the row as taken out, at `when`. */
+	void (*alarm)(void *ctx, const struct model *m, const struct alarm *al, bool raised,
+		      mtime_t when);
+};
+
 struct model {
 	struct mclock clock;
 	struct model_settings settings;
@@ -119,12 +135,15 @@ struct model {
 	char capture_source[256];
 	struct probing probing; /* tunnels and probe accounting */
 	struct alarms alarms;   /* active alarms and notices waiting for the agent */
+	struct model_observer observer; /* all NULL: nobody */
 
 	/* ---- deadlines ---- */
 	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */
 };
 
 struct model *model_new(bool offline);
+/* A change just written into m->changes (changelog_append, then filled). */
+void model_change_recorded(struct model *m, const struct change *c);
 void model_free(struct model *m);
 /* The soonest model time at which passive_expire() or alarms_run() has work:
  * a timer runs out, PEs are re-judged, pair thresholds are checked.  O(1).

@@ -52,6 +52,7 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 		c->previous = *w->previous;
 	if (w->current)
 		c->current = *w->current;
+	model_change_recorded(m, c);
 }
 
 /* ---- PEs, from Hellos ---- */

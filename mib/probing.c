@@ -271,6 +271,7 @@ static void tunnel_set_status(struct model *m, struct tunnel *t, enum tunnel_sta
 		c->pe = t->pe;
 		c->previous.status = (struct change_status_value){.present = 1, .status = t->status};
 		c->current.status = (struct change_status_value){.present = 1, .status = st};
+		model_change_recorded(m, c);
 	}
 	mvpn_log(LOG_INFO, "tunnel to %s: %s -> %s", inet_addr_format(&t->pe, pe),
 		 tunnel_status_name(t->status), tunnel_status_name(st));
@@ -690,6 +691,7 @@ static void pair_set_status(struct model *m, struct pair *pr, enum pair_status s
 		c->peer = pr->dst;
 		c->previous.status = (struct change_status_value){.present = 1, .status = pr->status};
 		c->current.status = (struct change_status_value){.present = 1, .status = st};
+		model_change_recorded(m, c);
 	}
 	mvpn_log(LOG_INFO, "vpn %u pair %s -> %s: %s -> %s", pr->vpn_index, src, dst,
 		 pair_status_name(pr->status), pair_status_name(st));

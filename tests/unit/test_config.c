@@ -178,6 +178,22 @@ static const struct bad_case bad_cases[] = {
 	 "probe-local-address: \"127.0.0.1\" is a loopback address, never the monitor's"},
 	{"  index = 10\n", "  index = 10\n probe {\n receivers = { \"198.18.0.1\", \"127.0.0.9\" } }\n",
 	 13, "receivers: \"127.0.0.9\" is a loopback address"},
+	/* The history store: one backend, an absolute file, a name a shared store can list. */
+	{"agentx-ping-interval = 2", "history { monitor = \"m1\" }", 3,
+	 "history needs exactly one of file (SQLite) and postgres"},
+	{"agentx-ping-interval = 2",
+	 "history {\n file = \"/var/lib/h.db\"\n postgres = \"dbname=x\" }", 3,
+	 "history needs exactly one of file"},
+	{"agentx-ping-interval = 2", "history { file = \"h.db\" }", 3,
+	 "history file \"h.db\" must be an absolute path"},
+	{"agentx-ping-interval = 2", "history {\n file = \"/h.db\"\n monitor = \"a b\" }", 5,
+	 "history monitor \"a b\" must be 1 to 64 printable characters"},
+	{"agentx-ping-interval = 2", "history {\n file = \"/h.db\"\n queue = 5000\n batch = 6000 }",
+	 3, "history batch (6000) is larger than its queue (5000)"},
+	{"agentx-ping-interval = 2", "history {\n file = \"/h.db\"\n flush-interval = 5 }", 5,
+	 "flush-interval = 5 is out of range (10..600000)"},
+	{"agentx-ping-interval = 2", "history { file = \"/h.db\" }\nhistory { file = \"/i.db\" }",
+	 4, "more than one history section (the first is on line 3)"},
 	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { remote = \"198.18.1.1\" }\n"
 	 "tunnel \"198.18.0.1\" { remote = \"198.18.1.2\" }", 4,
 	 "tunnel \"198.18.0.1\" is defined twice (first on line 3)"},
@@ -361,9 +377,35 @@ TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 	config_free(c);
 }
 
+TEST(history_section_gives_its_settings_and_defaults)
+{
+	struct config *c = load_text("history {\n file = \"/var/lib/mvpnmon/history.db\"\n"
+				     " monitor = \"nyc-mon1\"\n checkpoint-interval = 60\n}\n");
+	CHECK(c != NULL);
+	CHECK(c->history.enabled);
+	CHECK_EQ_STR(c->history.file, "/var/lib/mvpnmon/history.db");
+	CHECK(c->history.postgres == NULL);
+	CHECK_EQ_STR(c->history.monitor, "nyc-mon1");
+	CHECK_EQ_INT(c->history.checkpoint_interval, 60);
+	CHECK_EQ_INT(c->history.flush_interval_ms, 1000);
+	CHECK_EQ_INT(c->history.queue, 1000000);
+	CHECK_EQ_INT(c->history.batch, 10000);
+	CHECK_EQ_INT(c->history.retain_days, 0);
+	config_free(c);
+	/* No section: no history; the monitor's name defaults to the host's. */
+	c = load_text("agentx-ping-interval = 2\n");
+	CHECK(c != NULL && !c->history.enabled && c->history.monitor == NULL);
+	config_free(c);
+	c = load_text("history { postgres = \"host=/tmp dbname=mvpnmon\" }\n");
+	CHECK(c != NULL && c->history.enabled && c->history.postgres && !c->history.file);
+	CHECK(c->history.monitor != NULL && c->history.monitor[0] != '\0');
+	config_free(c);
+}
+
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(comments_are_skipped_and_lines_kept), T(an_open_comment_is_an_error_and_read_within_len),
 	  T(a_nul_byte_is_refused_with_its_line), T(utf8_names_are_accepted_up_to_64_bytes),
-	  T(thresholds_merge_the_vpn_over_the_global_defaults))
+	  T(thresholds_merge_the_vpn_over_the_global_defaults),
+	  T(history_section_gives_its_settings_and_defaults))
