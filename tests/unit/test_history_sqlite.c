@@ -410,6 +410,7 @@ TEST(read_only_file_refused_clearly)
 	hist_store_close(s);
 	CHECK(chmod(path("ro.db"), 0444) == 0);
 	CHECK(chmod(dir, 0755) == 0);
+	fflush(stdout); /* else the child may print the plan again */
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
