@@ -10,6 +10,9 @@ PKGS      := libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+# The history store (history/): the daemon and its unit tests link it.
+HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -25,10 +28,12 @@ MIB_SRC   := $(wildcard mib/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 PROBE_SRC := $(wildcard probe/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
+HISTORY_SRC := $(wildcard history/*.c)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+HISTORY_OBJ := $(HISTORY_SRC:%.c=$(B)/%.o)
 ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
 ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
@@ -71,7 +76,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config bench-expiry bench-never-block \
+	bench-emulator bench-config bench-expiry bench-never-block bench-history \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -79,13 +84,17 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS)
-
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ)
+$(B)/history/%.o: history/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
-		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(HIST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(AGENT_LIB_OBJ) \
+		$(ENGINE_OBJ) $(HISTORY_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
 
 # Tools link only the engines and the model: no net-snmp.
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
@@ -103,6 +112,17 @@ $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 $(B)/bench/gen_capture: tests/bench/gen_capture.c $(wildcard tests/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS)
+
+# The history store against raw SQLite inserts, and the state at T on a long
+# history (tests/bench/bench_history.c); writes tests/bench/results/history.txt.
+# Not part of check (check only builds it).  HISTORY_BENCH_ARGS: bench_history -h.
+$(B)/bench/bench_history: tests/bench/bench_history.c tests/bench/bench.h $(HISTORY_OBJ) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) $(ENGINE_OBJ) -o $@ \
+		$(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
+
+bench-history: $(B)/bench/bench_history
+	nice -n 5 $(B)/bench/bench_history -o tests/bench/results/history.txt $(HISTORY_BENCH_ARGS)
 
 $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
@@ -141,7 +161,8 @@ bench-never-block: $(B)/mvpnmond
 	nice -n 5 /usr/bin/python3 tests/bench/never_block.py $(NEVER_BLOCK_ARGS)
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block
+bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
+	bench-history
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -271,5 +292,6 @@ fuzz-coverage: $(FUZZ_NAMES:%=$(FB)/cov/fuzz_%)
 clean:
 	rm -rf $(B) $(ASAN_B) $(FB)
 
--include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
+-include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	$(HISTORY_OBJ:.o=.d)
 -include $(wildcard $(FB)/obj/*/*.d)
