@@ -68,8 +68,19 @@ static void add_alarm_identity(netsnmp_variable_list **vars, const struct mclock
 	cell_date(&date, clk, n->raised);
 	add_alarm_column(vars, COL_ALARM_RAISED_DATE, n->alarm_index, ASN_OCTET_STR, date.bytes,
 			 date.len);
-	add_alarm_column(vars, COL_ALARM_DESCR, n->alarm_index, ASN_OCTET_STR, n->descr,
-			 strlen(n->descr));
+	char descr[ALARM_DESCR_MAX];
+	notice_alarm_describe(n, descr, sizeof(descr));
+	add_alarm_column(vars, COL_ALARM_DESCR, n->alarm_index, ASN_OCTET_STR, descr,
+			 strlen(descr));
+}
+
+/* A scalar of mvpnGlobals, as a varbind. */
+static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, const void *value,
+		       size_t len)
+{
+	oid name[] = {MVPN_OID_OBJECTS, ARC_GLOBALS, col, 0};
+
+	add_var(vars, name, OID_LENGTH(name), type, value, len);
 }
 
 /* The varbinds of one notice, in the order of its NOTIFICATION-TYPE's OBJECTS. */
@@ -80,6 +91,13 @@ static netsnmp_variable_list *notice_vars(const struct mclock *clk, const struct
 	u_long vpn_index = n->vpn_index;
 
 	add_var(&vars, snmp_trap_oid, OID_LENGTH(snmp_trap_oid), ASN_OBJECT_ID, trap, sizeof(trap));
+	if (n->kind == NOTICE_HISTORY_LOSING || n->kind == NOTICE_HISTORY_RESUMED) {
+		struct counter64 dropped = {.high = n->dropped >> 32, .low = n->dropped & 0xffffffff};
+		u_long queued = n->value;
+		add_global(&vars, COL_HISTORY_DROPPED, ASN_COUNTER64, &dropped, sizeof(dropped));
+		add_global(&vars, COL_HISTORY_QUEUED, ASN_GAUGE, &queued, sizeof(queued));
+		return vars;
+	}
 	add_notify_object(&vars, NOTIFY_VPN_INDEX, ASN_UNSIGNED, &vpn_index, sizeof(vpn_index));
 	add_vpn_column(&vars, COL_VPN_NAME, n->vpn_index, ASN_OCTET_STR, n->vpn_name,
 		       strlen(n->vpn_name));
@@ -111,14 +129,6 @@ static netsnmp_variable_list *notice_vars(const struct mclock *clk, const struct
 	return vars;
 }
 
-/* A scalar of mvpnGlobals, as a varbind. */
-static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, const void *value,
-		       size_t len)
-{
-	oid name[] = {MVPN_OID_OBJECTS, ARC_GLOBALS, col, 0};
-
-	add_var(vars, name, OID_LENGTH(name), type, value, len);
-}
 
 /*
  * The outbox: notifications handed to the master and not yet acknowledged.

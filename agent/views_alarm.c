@@ -34,7 +34,10 @@ static bool alarm_view_get(void *ctx, const void *row, unsigned col, struct cell
 	case COL_ALARM_PEER: cell_addr(c, &al->peer); break;
 	case COL_ALARM_VALUE: cell_gauge(c, al->value); break;
 	case COL_ALARM_THRESHOLD: cell_gauge(c, al->threshold); break;
-	case COL_ALARM_DESCR: cell_string(c, al->descr); break;
+	case COL_ALARM_DESCR:
+		alarm_describe(al, (char *)c->buf, sizeof(c->buf));
+		cell_string(c, (char *)c->buf);
+		break;
 	default: return false;
 	}
 	return true;

@@ -12,7 +12,7 @@ static const char *const notice_names[NOTICE_KINDS + 1] = {
 	"", "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch",
 	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
 	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling",
-	"mvpnAgentStart", "mvpnAlarmCleared"};
+	"mvpnAgentStart", "mvpnAlarmCleared", "mvpnHistoryLosing", "mvpnHistoryResumed"};
 
 const char *notice_name(enum notice_kind kind)
 {
@@ -115,7 +115,14 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 			 n->vpn_index, n->expected, n->active);
 		break;
 	case NOTICE_ALARM_CLEARED:
-		snprintf(out, len, "alarm %u: %s", n->alarm_index, n->descr);
+		snprintf(out, len, "alarm %u: ", n->alarm_index);
+		size_t used = strlen(out);
+		notice_alarm_describe(n, out + used, len - used);
+		break;
+	case NOTICE_HISTORY_LOSING:
+	case NOTICE_HISTORY_RESUMED:
+		snprintf(out, len, "history: %llu records lost, %u waiting",
+			 (unsigned long long)n->dropped, n->value);
 		break;
 	default:
 		snprintf(out, len, "vpn \"%s\" (%u) pair %s -> %s: %u (threshold %u)", n->vpn_name,
@@ -150,6 +157,11 @@ static void queue_push(struct model *m, const struct notice *n)
 	}
 	q->ring[(q->head + q->len) % NOTICE_QUEUE_CAP] = *n;
 	q->len++;
+}
+
+void notice_post(struct model *m, const struct notice *n)
+{
+	queue_push(m, n);
 }
 
 bool notice_pop(struct alarms *a, struct notice *out)
@@ -197,13 +209,15 @@ static size_t alarm_position(const struct alarm_table *t, uint32_t index)
 static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 {
 	struct alarm_table *t = &m->alarms.table;
+	char descr[ALARM_DESCR_MAX];
 
+	alarm_describe(proto, descr, sizeof(descr));
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		struct alarm *grown = realloc(t->v, cap * sizeof(*grown));
 		if (!grown) {
 			mvpn_log(LOG_ERR, "out of memory: alarm not entered in the table: %s",
-				 proto->descr);
+				 descr);
 			return 0;
 		}
 		t->v = grown;
@@ -213,7 +227,7 @@ static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 	t->v[t->n].index = t->next_index++;
 	if (t->next_index == 0) /* 2^32 alarms later: 0 means "none" */
 		t->next_index = 1;
-	mvpn_log(LOG_WARNING, "alarm %u raised: %s", t->v[t->n].index, proto->descr);
+	mvpn_log(LOG_WARNING, "alarm %u raised: %s", t->v[t->n].index, descr);
 	if (m->observer.alarm)
 		m->observer.alarm(m->observer.ctx, m, &t->v[t->n], true, proto->raised);
 	return t->v[t->n++].index;
@@ -225,9 +239,12 @@ static bool alarm_remove(struct model *m, uint32_t index, const char *why, struc
 	struct alarm_table *t = &m->alarms.table;
 	size_t pos = alarm_position(t, index);
 
+	char descr[ALARM_DESCR_MAX];
+
 	if (pos >= t->n || t->v[pos].index != index)
 		return false;
-	mvpn_log(LOG_NOTICE, "alarm %u cleared (%s): %s", index, why, t->v[pos].descr);
+	alarm_describe(&t->v[pos], descr, sizeof(descr));
+	mvpn_log(LOG_NOTICE, "alarm %u cleared (%s): %s", index, why, descr);
 	*out = t->v[pos];
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
@@ -242,12 +259,13 @@ static void notice_about(struct notice *n, const struct alarm *al)
 	n->alarm_index = al->index;
 	n->alarm_kind = al->kind;
 	n->raised = al->raised;
-	memcpy(n->descr, al->descr, sizeof(n->descr));
+	n->alarm_value = al->value;
+	n->alarm_threshold = al->threshold;
 }
 
 /* Removes an alarm and announces its clear (mvpnAlarmCleared), for every
  * alarm whose end is not a threshold's falling notice.  v may be gone (a
- * reload removed the VPN): the notice then names only its index. */
+ * reload removed the VPN): the notice then gives the name it had. */
 static void clear_alarm(struct model *m, const struct vpn *v, uint32_t index, const char *why,
 			mtime_t now)
 {
@@ -257,8 +275,7 @@ static void clear_alarm(struct model *m, const struct vpn *v, uint32_t index, co
 	if (!alarm_remove(m, index, why, &al))
 		return;
 	n.vpn_index = al.vpn_index;
-	if (v)
-		snprintf(n.vpn_name, sizeof(n.vpn_name), "%s", v->name);
+	memcpy(n.vpn_name, v ? v->name : al.vpn_name, sizeof(n.vpn_name));
 	n.addr = al.addr;
 	n.peer = al.peer;
 	notice_about(&n, &al);
@@ -288,6 +305,40 @@ const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want
 	return pos < t->n ? &t->v[pos] : NULL;
 }
 
+static const char *const metric_names[METRICS] = {"loss", "delay", "jitter"};
+static const char *const metric_units[METRICS] = {"ppm", "us", "us"};
+
+void alarm_describe(const struct alarm *al, char *out, size_t len)
+{
+	char a[INET_ADDR_STRLEN], b[INET_ADDR_STRLEN];
+
+	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+		snprintf(out, len, al->kind == ALARM_PE_MISSING
+			 ? "vpn %s: expected PE %s is not active"
+			 : "vpn %s: PE %s is active but not expected", al->vpn_name,
+			 inet_addr_format(&al->addr, a));
+		return;
+	}
+	if (al->kind < ALARM_PAIR_LOSS || al->kind > ALARM_PAIR_JITTER) {
+		snprintf(out, len, "alarm %u", al->index);
+		return;
+	}
+	enum metric k = al->kind - ALARM_PAIR_LOSS;
+	snprintf(out, len, "vpn %s: pair %s -> %s %s %u %s reached %u", al->vpn_name,
+		 inet_addr_format(&al->addr, a), inet_addr_format(&al->peer, b), metric_names[k],
+		 al->value, metric_units[k], al->threshold);
+}
+
+void notice_alarm_describe(const struct notice *n, char *out, size_t len)
+{
+	struct alarm al = {.index = n->alarm_index, .kind = n->alarm_kind,
+			   .vpn_index = n->vpn_index, .addr = n->addr, .peer = n->peer,
+			   .value = n->alarm_value, .threshold = n->alarm_threshold};
+
+	memcpy(al.vpn_name, n->vpn_name, sizeof(al.vpn_name));
+	alarm_describe(&al, out, len);
+}
+
 /* ---- expected vs active PEs ---- */
 
 static enum alarm_kind pe_alarm_wanted(const struct pe *pe, bool grace_over)
@@ -303,14 +354,10 @@ static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum a
 			   mtime_t now)
 {
 	struct alarm al = {.kind = kind, .vpn_index = v->index, .addr = pe->addr, .raised = now};
-	char addr[INET_ADDR_STRLEN];
 	struct notice n = notice_for(v, kind == ALARM_PE_MISSING ? NOTICE_PE_MISSING
 								 : NOTICE_PE_UNEXPECTED, now);
 
-	inet_addr_format(&pe->addr, addr);
-	snprintf(al.descr, sizeof(al.descr), kind == ALARM_PE_MISSING
-		 ? "vpn %s: expected PE %s is not active" : "vpn %s: PE %s is active but not expected",
-		 v->name, addr);
+	memcpy(al.vpn_name, v->name, sizeof(al.vpn_name));
 	pe->alarm_index = alarm_add(m, &al);
 	v->mismatch_announced = true;
 	n.addr = pe->addr;
@@ -441,8 +488,6 @@ static const enum notice_kind falling_notice[METRICS] = {
 	NOTICE_LOSS_FALLING, NOTICE_DELAY_FALLING, NOTICE_JITTER_FALLING};
 static const enum alarm_kind metric_alarm[METRICS] = {ALARM_PAIR_LOSS, ALARM_PAIR_DELAY,
 						      ALARM_PAIR_JITTER};
-static const char *const metric_names[METRICS] = {"loss", "delay", "jitter"};
-static const char *const metric_units[METRICS] = {"ppm", "us", "us"};
 
 static uint32_t us_clamped(int64_t ns)
 {
@@ -487,11 +532,8 @@ static void raise_pair_alarm(struct model *m, const struct vpn *v, struct pair *
 {
 	struct alarm al = {.kind = metric_alarm[k], .vpn_index = v->index, .addr = pr->src,
 			   .peer = pr->dst, .value = value, .threshold = rising, .raised = now};
-	char src[INET_ADDR_STRLEN], dst[INET_ADDR_STRLEN];
 
-	snprintf(al.descr, sizeof(al.descr), "vpn %s: pair %s -> %s %s %u %s reached %u",
-		 v->name, inet_addr_format(&pr->src, src), inet_addr_format(&pr->dst, dst),
-		 metric_names[k], value, metric_units[k], rising);
+	memcpy(al.vpn_name, v->name, sizeof(al.vpn_name));
 	pr->alarm_index[k] = alarm_add(m, &al);
 	al.index = pr->alarm_index[k];
 	pair_notice(m, v, pr, rising_notice[k], value, rising, &al, now);
@@ -617,4 +659,52 @@ void alarms_reconfigured(struct model *m)
 	}
 	m->alarms.next_pe_check = 0;
 	m->alarms.next_threshold_check = 0;
+}
+
+/* ---- restoring what the history knew (at start) ---- */
+
+/* The row the alarm belongs to, where its index is kept; NULL if none. */
+static uint32_t *alarm_owner_slot(struct model *m, struct vpn *v, const struct alarm *al)
+{
+	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+		struct pe *pe = pe_find(&v->pes, &al->addr);
+		return pe ? &pe->alarm_index : NULL;
+	}
+	if (al->kind < ALARM_PAIR_LOSS || al->kind > ALARM_PAIR_JITTER || !v->probing)
+		return NULL;
+	struct vpn_probe *vp = v->probing;
+	long i = vpn_probe_pe_index(vp, &al->addr), j = vpn_probe_pe_index(vp, &al->peer);
+	struct pair *pr = i >= 0 && j >= 0 ? vp->pairs[i * (long)vp->n + j] : NULL;
+	(void)m;
+	return pr ? &pr->alarm_index[al->kind - ALARM_PAIR_LOSS] : NULL;
+}
+
+bool alarms_restore(struct model *m, const struct alarm *al)
+{
+	struct vpn *v = vpn_find(m, al->vpn_index);
+	struct alarm_table *t = &m->alarms.table;
+	uint32_t *slot = v ? alarm_owner_slot(m, v, al) : NULL;
+
+	if (!slot || *slot || (t->n && t->v[t->n - 1].index >= al->index))
+		return false; /* gone with its owner, or out of order: judged afresh */
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct alarm *grown = realloc(t->v, cap * sizeof(*grown));
+		if (!grown)
+			return false;
+		t->v = grown;
+		t->cap = cap;
+	}
+	t->v[t->n] = *al;
+	memcpy(t->v[t->n].vpn_name, v->name, sizeof(t->v[t->n].vpn_name));
+	t->n++;
+	*slot = al->index;
+	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+		pe_find(&v->pes, &al->addr)->alarm_kind = (uint8_t)al->kind;
+		v->n_pe_alarms++;
+		v->mismatch_announced = true;
+	}
+	if (t->next_index <= al->index) /* a clock stepped back: never reuse an index */
+		t->next_index = al->index + 1 ? al->index + 1 : 1;
+	return true;
 }

@@ -59,7 +59,9 @@ enum notice_kind {
 	NOTICE_JITTER_FALLING,
 	NOTICE_AGENT_START,   /* sent by the agent itself, never queued here */
 	NOTICE_ALARM_CLEARED, /* a PE alarm cleared, or any alarm a reload removed */
-	NOTICE_KINDS = NOTICE_ALARM_CLEARED
+	NOTICE_HISTORY_LOSING, /* history records are being dropped */
+	NOTICE_HISTORY_RESUMED, /* the history store takes every record again */
+	NOTICE_KINDS = NOTICE_HISTORY_RESUMED
 };
 
 /* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
@@ -83,7 +85,7 @@ struct alarm {
 	struct inet_addr addr, peer; /* peer: the destination of a pair alarm, else unset */
 	uint32_t value, threshold;   /* at the time it was raised; 0 for PE alarms */
 	mtime_t raised;
-	char descr[ALARM_DESCR_MAX];
+	char vpn_name[NOTICE_NAME_MAX + 1]; /* its VPN's, when raised: the VPN may go first */
 };
 
 /* What one notification carries (mvpnNotifyObjects and the VPN's columns). */
@@ -94,13 +96,14 @@ struct notice {
 	struct inet_addr addr, peer;
 	uint32_t value, threshold; /* thresholds: measured value and the threshold crossed */
 	uint32_t expected, active; /* NOTICE_VPN_MATCH: the VPN's PE counts */
+	uint64_t dropped;          /* NOTICE_HISTORY_*: history records lost so far */
 	mtime_t at;
 	/* The alarm raised or cleared (0: none, as for a match); a receiver
 	 * matches a clear with its raise by the index (RFC 3877's model). */
 	uint32_t alarm_index;
 	enum alarm_kind alarm_kind;
 	mtime_t raised;
-	char descr[ALARM_DESCR_MAX];
+	uint32_t alarm_value, alarm_threshold; /* the alarm's own figures, for its text */
 };
 
 struct alarm_table {
@@ -179,11 +182,26 @@ void alarms_reconfigured(struct model *m);
 bool notice_pop(struct alarms *a, struct notice *out);
 /* "mvpnPeMissing" and so on. */
 const char *notice_name(enum notice_kind kind);
+/* mvpnAlarmDescr: "vpn red: expected PE 198.18.0.1 is not active", "vpn red:
+ * pair 198.18.0.1 -> 198.18.0.2 loss 20000 ppm reached 10000"; made where it
+ * is shown (the table, a notification, the log), never kept. */
+void alarm_describe(const struct alarm *al, char *out, size_t len);
+/* The same for the alarm a notice is about (alarm_index not 0). */
+void notice_alarm_describe(const struct notice *n, char *out, size_t len);
+/* Queues a notice that is not about an alarm (rate limited like the rest). */
+void notice_post(struct model *m, const struct notice *n);
 /* One line for the log: the VPN, the addresses, value and threshold. */
 void notice_describe(const struct notice *n, char *out, size_t len);
 
 void alarm_oidx(const struct alarm *al, struct oidx *out);
 const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want, size_t wlen,
 			       bool after);
+
+/* An alarm raised before a restart, put back with its index (the one its
+ * raising notification carried, RFC 3877's key) and tied to its PE or pair,
+ * without a notification: it stays raised, and is cleared when its state
+ * says so.  Alarms must come in increasing index order.  False when its
+ * owner is gone (the next judgement raises what is due, with a new index). */
+bool alarms_restore(struct model *m, const struct alarm *al);
 
 #endif

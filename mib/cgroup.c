@@ -163,6 +163,26 @@ struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r)
 	return n && n->flow == r->flow && n->kind == r->kind ? n : NULL;
 }
 
+struct cgpe *cgpe_first(const struct cgroup_state *cg)
+{
+	return RB_MIN(cgpe_tree, (struct cgpe_tree *)&cg->rows);
+}
+
+struct cgpe *cgpe_next(const struct cgpe *r)
+{
+	return RB_NEXT(cgpe_tree, NULL, (struct cgpe *)r);
+}
+
+struct flow *flow_first(const struct cgroup_state *cg)
+{
+	return RB_MIN(flow_tree, (struct flow_tree *)&cg->flows);
+}
+
+struct flow *flow_next(const struct flow *f)
+{
+	return RB_NEXT(flow_tree, NULL, (struct flow *)f);
+}
+
 void flow_oidx(const struct flow *f, struct oidx *out)
 {
 	oidx_push_addr(out, &f->group);

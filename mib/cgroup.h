@@ -93,6 +93,11 @@ struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r);
 struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t kind);
 
 /* Append the row's index (without the VPN index) to out. */
+/* Every row, every flow, in table order (for a checkpoint of the whole state). */
+struct cgpe *cgpe_first(const struct cgroup_state *cg);
+struct cgpe *cgpe_next(const struct cgpe *r);
+struct flow *flow_first(const struct cgroup_state *cg);
+struct flow *flow_next(const struct flow *f);
 void flow_oidx(const struct flow *f, struct oidx *out);
 void cgpe_oidx(const struct cgpe *r, struct oidx *out);
 const struct flow *flow_seek(const struct cgroup_state *cg, const uint32_t *want, size_t wlen,

@@ -58,7 +58,7 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 /* ---- PEs, from Hellos ---- */
 
 /* The PE's state as a change records it. */
-static union change_value pe_value(const struct pe *pe)
+union change_value passive_pe_value(const struct pe *pe)
 {
 	return (union change_value){.pe = {.present = 1, .alive = pe->alive,
 					   .has_genid = pe->has_genid, .holdtime = pe->holdtime,
@@ -127,7 +127,7 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 	uint8_t kind = hello_change_kind(pe, e, hold, dr);
 
 	if (kind && pe->hellos) /* else a new row: nothing before */
-		before = pe_value(pe);
+		before = passive_pe_value(pe);
 	pe->hellos++;
 	if (kind == CHANGE_PE_RESTART)
 		pe->restarts++;
@@ -146,7 +146,7 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 		count_refresh(m, v);
 		return;
 	}
-	after = pe_value(pe);
+	after = passive_pe_value(pe);
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &pe->addr,
 				.previous = &before, .current = &after}, now);
 }
@@ -163,7 +163,7 @@ void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *
 /* ---- C-group to PE rows, from Join/Prune records ---- */
 
 /* "%s via %s hold %us": joined or pruned, the other end, the hold time. */
-static union change_value row_value(const struct cgpe *r)
+union change_value passive_row_value(const struct cgpe *r)
 {
 	return (union change_value){.row = {.present = 1, .cg_kind = (uint8_t)r->kind,
 					    .state = (uint8_t)r->state, .holdtime = r->holdtime,
@@ -287,7 +287,7 @@ static void row_create(struct model *m, struct vpn *v, struct flow *f, const str
 	r->joiners = 1;
 	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
-	after = row_value(r);
+	after = passive_row_value(r);
 	record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &e->sender,
 		.c_source = source, .c_group = &e->group, .current = &after}, now);
@@ -317,14 +317,14 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 			return;
 		}
 	}
-	before = row_value(r);
+	before = passive_row_value(r);
 	upstream_leave(v, r);
 	r->other = *up;
 	if (e->kind == CG_STAR_G)
 		r->rp = e->source;
 	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
-	after = row_value(r);
+	after = passive_row_value(r);
 	record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &r->pe,
 		.c_source = &r->flow->source, .c_group = &r->flow->group, .previous = &before,
@@ -337,7 +337,7 @@ static void row_remove(struct model *m, struct vpn *v, struct cgpe *r, uint8_t k
 	union change_value before;
 	struct inet_addr pe = r->pe, group = r->flow->group, source = r->flow->source;
 
-	before = row_value(r);
+	before = passive_row_value(r);
 	upstream_leave(v, r);
 	cgpe_delete(&v->cg, r);
 	record_change(m, v, &(struct change_what){.kind = kind, .not_counted = not_counted, .pe = &pe,
@@ -368,7 +368,7 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 /* ---- customer flows to data MDTs, from MDT Join TLVs ---- */
 
 /* On the default MDT (present 0), or the data MDT and its announcer. */
-static union change_value flow_value(const struct flow *f)
+union change_value passive_flow_value(const struct flow *f)
 {
 	if (!f->on_data_mdt)
 		return (union change_value){.flow = {.present = 0}};
@@ -401,7 +401,7 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 		count_limit_drop(m, v);
 		return;
 	}
-	before = flow_value(f);
+	before = passive_flow_value(f);
 	if (f->on_data_mdt) {
 		kind = CHANGE_DATA_MDT_SWITCH;
 		f->switches++;
@@ -417,7 +417,7 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	mtime_t was = f->data_expires;
 	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
 	flow_schedule(&v->cg, f, was);
-	after = flow_value(f);
+	after = passive_flow_value(f);
 	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
 				.c_source = &e->c_source, .c_group = &e->c_group,
 				.p_group = &e->p_group, .previous = &before, .current = &after}, now);
@@ -429,11 +429,11 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 
 static void expire_pe(struct model *m, struct vpn *v, struct pe *pe)
 {
-	union change_value before = pe_value(pe);
+	union change_value before = passive_pe_value(pe);
 
 	pe->alive = false;
 	pe_schedule(&v->pes, pe); /* onto the departed list */
-	union change_value after = pe_value(pe);
+	union change_value after = passive_pe_value(pe);
 	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
 				.pe = &pe->addr, .previous = &before, .current = &after},
 		      pe->expires);
@@ -444,7 +444,7 @@ static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
 	struct inet_addr group = f->group, source = f->source, pgroup = f->p_group,
 			 announcer = f->announcer;
 	mtime_t when = f->data_expires;
-	union change_value before = flow_value(f);
+	union change_value before = passive_flow_value(f);
 
 	f->on_data_mdt = false;
 	v->cg.n_data--;
@@ -477,4 +477,85 @@ void passive_expire(struct model *m, mtime_t now)
 			break;
 		}
 	}
+}
+
+/* ---- restoring what the history knew (at start, agent/history.c) ----
+ * No change is recorded and no counter moves: these rows existed before the
+ * restart.  A live row is taken as refreshed at `now`, the restart: its last
+ * refresh is not in the history, and an earlier guess would expire (and log
+ * as gone) a row that its PE kept alive all along; a later expiry, by at most
+ * one hold time, is the price. */
+
+bool passive_restore_pe(struct model *m, struct vpn *v, const struct inet_addr *addr,
+			const struct change_pe_value *val, mtime_t first_seen, mtime_t now)
+{
+	struct pe *pe = pe_find(&v->pes, addr);
+
+	if (!val->present)
+		return true; /* expected and never heard: the configuration made its row */
+	if (!pe && (v->pes.n >= m->settings.max_pes_per_vpn ||
+		    !(pe = pe_insert(&v->pes, v->index, addr))))
+		return false;
+	pe_set_caddr(&v->pes, pe, &val->caddr);
+	pe->holdtime = val->holdtime;
+	pe->dr_priority = val->dr_priority;
+	pe->has_genid = val->has_genid;
+	pe->genid = val->genid;
+	pe->alive = val->alive;
+	pe->hellos = 1; /* heard before: a Hello now is no new PE */
+	pe->first_seen = first_seen ? first_seen : now;
+	pe->last_hello = now;
+	pe->expires = now + (mtime_t)val->holdtime * MTIME_SEC;
+	pe_schedule(&v->pes, pe);
+	return true;
+}
+
+bool passive_restore_row(struct model *m, struct vpn *v, const struct inet_addr *source,
+			 const struct inet_addr *group, const struct inet_addr *pe_addr,
+			 const struct change_row_value *val, mtime_t now)
+{
+	if (!val->present || !rows_fit(m, v, 2, 0))
+		return !val->present;
+	struct flow *f = flow_get(&v->cg, v->index, group, source, now);
+	struct cgpe *r = f ? cgpe_insert(&v->cg, f, val->cg_kind, pe_addr, CG_DOWNSTREAM, now)
+			   : NULL;
+	if (!r) {
+		if (f)
+			flow_release(&v->cg, f);
+		return false;
+	}
+	r->state = val->state;
+	r->other = val->upstream;
+	r->rp = val->rp;
+	r->joiners = 1;
+	r->holdtime = val->holdtime;
+	r->last_refresh = now;
+	mtime_t was = r->expires;
+	r->expires = now + (mtime_t)val->holdtime * MTIME_SEC;
+	cgpe_schedule(&v->cg, r, was);
+	upstream_join(v, r, &val->upstream, now);
+	return true;
+}
+
+bool passive_restore_flow(struct model *m, struct vpn *v, const struct inet_addr *source,
+			  const struct inet_addr *group, const struct change_flow_value *val,
+			  mtime_t now)
+{
+	if (!val->present)
+		return true;
+	if (v->cg.n_data >= m->settings.max_data_mdts_per_vpn)
+		return false;
+	struct flow *f = flow_get(&v->cg, v->index, group, source, now);
+	if (!f)
+		return false;
+	if (!f->on_data_mdt)
+		v->cg.n_data++;
+	f->on_data_mdt = true;
+	f->p_group = val->p_group;
+	f->announcer = val->announcer;
+	f->last_announced = now;
+	mtime_t was = f->data_expires;
+	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
+	flow_schedule(&v->cg, f, was);
+	return true;
 }

@@ -49,4 +49,23 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
  * whatever the number of VPNs.  model_next_deadline() says when to call it. */
 void passive_expire(struct model *m, mtime_t now);
 
+/* A PE's, a downstream row's and a flow's state as a change records it
+ * (mib/changelog.h): what the history's checkpoints store too. */
+union change_value passive_pe_value(const struct pe *pe);
+union change_value passive_row_value(const struct cgpe *r);
+union change_value passive_flow_value(const struct flow *f);
+
+/* What the history knew before a restart, put back without recording a
+ * change: a PE (its value as a change records it), a downstream C-group->PE
+ * row (its upstream row follows), a flow on a data MDT.  Live ones count as
+ * refreshed at now.  False when a cap or memory refused it. */
+bool passive_restore_pe(struct model *m, struct vpn *v, const struct inet_addr *addr,
+			const struct change_pe_value *val, mtime_t first_seen, mtime_t now);
+bool passive_restore_row(struct model *m, struct vpn *v, const struct inet_addr *source,
+			 const struct inet_addr *group, const struct inet_addr *pe,
+			 const struct change_row_value *val, mtime_t now);
+bool passive_restore_flow(struct model *m, struct vpn *v, const struct inet_addr *source,
+			  const struct inet_addr *group, const struct change_flow_value *val,
+			  mtime_t now);
+
 #endif

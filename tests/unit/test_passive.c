@@ -432,6 +432,50 @@ TEST(change_texts_read_as_printf_would_write_them)
 	model_free(m);
 }
 
+/* What a restart puts back from the history is state, not news: the Hello,
+ * Join or MDT Join that refreshes it is a refresh, and the values are those
+ * recorded; live rows count as refreshed at the restart. */
+TEST(restored_state_is_refreshed_not_created_again)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr pe1 = A("198.18.0.1"), pe5 = A("198.18.0.5"), up = A("198.18.0.5");
+	struct inet_addr src = A("192.0.2.1"), grp = A("233.252.0.1"), pgrp = A("239.192.1.9");
+	mtime_t now = mclock_now(&m->clock);
+	struct change_pe_value pv = {.present = 1, .alive = 1, .has_genid = 1, .holdtime = 105,
+				     .genid = 7, .dr_priority = 1, .caddr = pe1};
+	struct change_row_value rv = {.present = 1, .cg_kind = CG_SG, .state = CG_JOINED,
+				      .holdtime = 210, .upstream = up};
+	struct change_flow_value fv = {.present = 1, .p_group = pgrp, .announcer = pe5};
+
+	CHECK(passive_restore_pe(m, v, &pe1, &pv, 3 * MTIME_SEC, now));
+	CHECK(passive_restore_row(m, v, &src, &grp, &pe1, &rv, now));
+	CHECK(passive_restore_flow(m, v, &src, &grp, &fv, now));
+	CHECK_EQ_INT(m->changes.count, 0);
+	struct pe *pe = pe_find(&v->pes, &pe1);
+	CHECK(pe && pe->alive && pe->genid == 7 && pe->expires == now + 105 * MTIME_SEC);
+	CHECK_EQ_INT(pe->first_seen, 3 * MTIME_SEC);
+	struct flow *f = flow_find(&v->cg, &grp, &src);
+	CHECK(f && f->on_data_mdt && inet_addr_eq(&f->p_group, &pgrp));
+	CHECK_EQ_INT(v->cg.n_data, 1);
+	CHECK_EQ_INT(v->cg.n_rows, 2); /* the downstream row and its upstream row */
+	struct cgpe *upr = cgpe_find(&v->cg, f, CG_SG, &up, CG_UPSTREAM);
+	CHECK(upr && upr->joiners == 1);
+	hello(m, "198.18.0.1", 105, 7); /* the same PE, the same values: a refresh */
+	jp(m, "198.18.0.1", "198.18.0.5", "233.252.0.1", "192.0.2.1", CG_SG, true, 210);
+	struct mdt_event d = {.announcer = pe5, .c_source = src, .c_group = grp, .p_group = pgrp};
+	passive_mdt_join(m, v, &d);
+	CHECK_EQ_INT(m->changes.count, 0);
+	CHECK_EQ_INT(v->counters.refreshes, 3);
+	hello(m, "198.18.0.1", 105, 8); /* a new generation: news again */
+	CHECK_EQ_INT(m->changes.count, 1);
+	CHECK_EQ_INT(m->changes.ring[0].kind, CHANGE_PE_RESTART);
+	/* An alive PE the history knew expires one hold time after the restart. */
+	at(m, 105 + 1);
+	CHECK(!pe_find(&v->pes, &pe1)->alive);
+	model_free(m);
+}
+
 UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
 	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
 	  T(caps_drop_new_state_and_keep_the_old), T(caps_count_only_the_rows_a_join_needs),
@@ -439,4 +483,5 @@ UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_
 	  T(a_full_pe_table_gives_up_the_longest_departed_unexpected_pe),
 	  T(data_mdt_announce_refresh_switch_and_expire),
 	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
-	  T(change_texts_read_as_printf_would_write_them))
+	  T(change_texts_read_as_printf_would_write_them),
+	  T(restored_state_is_refreshed_not_created_again))
