@@ -1,4 +1,5 @@
 #include "daemon.h"
+#include "history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,15 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool same_history(const struct history_config *a, const struct history_config *b)
+{
+	return a->enabled == b->enabled && same_string(a->file, b->file) &&
+	       same_string(a->postgres, b->postgres) && same_string(a->monitor, b->monitor) &&
+	       a->flush_interval_ms == b->flush_interval_ms && a->queue == b->queue &&
+	       a->batch == b->batch && a->checkpoint_interval == b->checkpoint_interval &&
+	       a->retain_days == b->retain_days && a->retain_mb == b->retain_mb;
+}
+
 /* What a reload cannot change under a running process: say so instead of ignoring it. */
 static void warn_restart_only(const struct config *old, const struct config *c)
 {
@@ -48,6 +58,8 @@ static void warn_restart_only(const struct config *old, const struct config *c)
 	if (old->agentx_ping_interval != c->agentx_ping_interval)
 		mvpn_log(LOG_WARNING,
 			 "agentx-ping-interval changed: takes effect when mvpnmond restarts");
+	if (!same_history(&old->history, &c->history))
+		mvpn_log(LOG_WARNING, "history changed: takes effect when mvpnmond restarts");
 }
 
 struct config_vpn_key {
@@ -147,6 +159,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	config_free(d->config);
 	d->config = c;
 	log_applied(d, c, &n);
+	history_config_loaded(d, true, n.added, n.removed, n.reset);
 }
 
 /* A configuration must be a regular file: a FIFO or a device would hold the
@@ -231,6 +244,7 @@ void daemon_reload_done(struct daemon *d)
 		d->model->g.config_load_failures++;
 		mvpn_log(LOG_ERR, "reload of %s failed; keeping the previous configuration",
 			 d->config_path);
+		history_config_loaded(d, false, 0, 0, 0);
 	} else {
 		daemon_apply_config(d, c);
 	}

@@ -18,6 +18,7 @@ enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGRO
 
 struct capture;
 struct prober;
+struct history;
 
 /* A reload's parse runs on a thread of its own, so that a big file (or one
  * that never ends) never holds the engines; the engine thread applies the
@@ -44,6 +45,7 @@ struct daemon {
 	const char *capture_file_arg;      /* -r */
 	const char *capture_interface_arg; /* -i */
 	struct prober *prober; /* NULL when no VPN is probed; owned */
+	struct history *history; /* NULL when no history is configured; owned */
 	struct table_view views[VIEW_COUNT];
 	struct reloader reload;
 	mtime_t next_tick;   /* engine thread: the next once-a-second chores */

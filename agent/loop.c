@@ -12,6 +12,7 @@
 #include "../probe/engine.h"
 #include "agentx.h"
 #include "daemon.h"
+#include "history.h"
 #include "modellock.h"
 #include "notify.h"
 #include "process.h"
@@ -223,6 +224,7 @@ static void loop_once(struct daemon *d)
 	tick(d);
 	/* Judge what the engines just learned; the AgentX thread announces it. */
 	alarms_run(d->model, mclock_now(&d->model->clock));
+	history_turn(d); /* checkpoints and pair windows due; loss notices */
 	size_t queued = d->model->alarms.queue.len;
 	if (queued > d->notices_seen) /* new ones: once per turn that adds some */
 		agentx_wake();

@@ -9,6 +9,7 @@
 #include "../capture/engine.h"
 #include "agentx.h"
 #include "daemon.h"
+#include "history.h"
 #include "loop.h"
 #include "modellock.h"
 #include "privilege.h"
@@ -86,6 +87,23 @@ static int parse_options(struct daemon *d, int argc, char **argv, int *exit_stat
 	return 0;
 }
 
+/* At a stop, the history writer gets this long to write what waits; what
+ * it cannot is counted lost (a kill -9 loses the unflushed batch anyway). */
+#define HISTORY_STOP_WAIT_MS 5000
+
+static int start_history(struct daemon *d)
+{
+	char err[256];
+
+	if (history_start(d, err, sizeof(err)) < 0) {
+		mvpn_log(LOG_ERR, "history: %s", err);
+		return -1;
+	}
+	/* The load that started us, which the writer did not exist for. */
+	history_config_loaded(d, true, (uint32_t)d->model->n_vpns, 0, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {.config_path = DEFAULT_CONFIG, .signal_fd = -1};
@@ -143,6 +161,10 @@ int main(int argc, char **argv)
 		status = 1;
 	else if (process_write_pidfile(&proc) < 0)
 		status = 1;
+	/* After the fork (its writer is a thread), before the parent is told we
+	 * are up: a store that cannot be opened fails the start. */
+	else if (start_history(&d) < 0)
+		status = 1;
 	/* Everything privileged is open: the capture, the probe sockets, the log. */
 	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
 		status = 1;
@@ -160,6 +182,7 @@ int main(int argc, char **argv)
 	model_lock();
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
+	history_stop(&d, HISTORY_STOP_WAIT_MS); /* the last checkpoint, then what waits */
 	model_unlock();
 	process_end(&proc);
 	if (!agentx_ended) {

@@ -1,11 +1,32 @@
 /* The MIB's scalar group and tables, read straight from the model. */
 #include "daemon.h"
+#include "history.h"
 #include "notify.h"
 #include "oids.h"
 
 #include "../probe/engine.h"
 
 static const oid objects_oid[] = {MVPN_OID_OBJECTS};
+
+/* mvpnHistoryStatus: off(1), ok(2), failing(3): the store refuses and
+ * records wait, losing(4): records are being dropped. */
+static void history_cell(const struct daemon *d, unsigned col, struct cell *c)
+{
+	struct hist_stats st;
+	bool on = history_stats(d, &st);
+
+	if (!on)
+		memset(&st, 0, sizeof(st));
+	switch (col) {
+	case COL_HISTORY_STATUS: cell_int(c, !on ? 1 : st.losing ? 4 : !st.store_ok ? 3 : 2); break;
+	case COL_HISTORY_QUEUED: cell_gauge(c, st.queued); break;
+	case COL_HISTORY_PERSISTED: cell_counter64(c, st.persisted); break;
+	case COL_HISTORY_DROPPED: cell_counter64(c, st.dropped); break;
+	case COL_HISTORY_LAG: cell_gauge(c, st.lag_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)st.lag_ms); break;
+	case COL_HISTORY_WRITE_FAILURES: cell_counter64(c, st.write_failures); break;
+	default: cell_counter64(c, st.pruned); break;
+	}
+}
 
 static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c)
 {
@@ -66,6 +87,7 @@ static bool globals_get(void *ctx, const void *row, unsigned col, struct cell *c
 		break;
 	case COL_NOTIFICATIONS_LOST: cell_counter64(c, g->notifications_lost); break;
 	case COL_NOTIFICATIONS_WAITING: cell_gauge(c, notify_waiting(m)); break;
+	case COL_HISTORY_STATUS ... COL_HISTORY_PRUNED: history_cell(d, col, c); break;
 	case COL_PE_ROWS_RECLAIMED: cell_counter64(c, g->pe_rows_reclaimed); break;
 	case COL_CAPTURE_UNSUPPORTED_FRAMES: cell_counter64(c, g->capture_unsupported); break;
 	case COL_FRAGMENTS_REASSEMBLED: cell_counter64(c, g->frag_reassembled); break;
