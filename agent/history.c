@@ -194,6 +194,23 @@ static void pair_windows(struct history *h, struct model *m, mtime_t now)
 	h->next_windows = now + (shortest == MTIME_NEVER ? 60 * MTIME_SEC : shortest);
 }
 
+/* The model's clock reached h's next due time: checkpoints, pair windows. */
+static void on_due(void *ctx, struct model *m, mtime_t now)
+{
+	struct history *h = ctx;
+
+	if (m->clock.offline && !m->clock.offline_started)
+		return; /* a replay has no time before its first packet */
+	if (now >= h->next_checkpoint) {
+		checkpoint(h, m, now);
+		h->next_checkpoint = now + h->checkpoint_every;
+	}
+	if (now >= h->next_windows)
+		pair_windows(h, m, now);
+	m->observer.due_at = h->next_checkpoint < h->next_windows ? h->next_checkpoint
+								  : h->next_windows;
+}
+
 /* ---- restoring what the history knew: a restart is not news ---- */
 
 /* Model time of a stored wall-clock time: a replay's clock is the capture's;
@@ -342,15 +359,20 @@ static int restore(struct daemon *d, const struct hist_location *loc, char *err,
 /* ---- the daemon's calls ---- */
 
 /*
- * A change's seq keys it in the store for good, so a run never reuses one:
- * it goes on from the restored history, and is at least the wall clock's
- * nanoseconds at start, so that a run that could not read the store (or
- * writes to a store it never read) still starts past every seq an earlier
- * run gave, unless that run averaged more than one change a nanosecond.
+ * A change's seq keys it in the store for good, so a run never reuses one.
+ * It goes on from the restored history; when the store could not be read at
+ * start, it starts at 2^17 per second of wall clock since Unix time
+ * 1,700,000,000, past every seq an earlier run gave unless that run averaged
+ * more than 131,072 changes a second (and below 2^48, which the SQLite
+ * layout's key leaves to a seq, until 2091).
  */
-static void seq_after_restart(struct model *m)
+#define SEQ_EPOCH 1700000000ull
+#define SEQ_PER_SECOND_BITS 17
+
+static void seq_unread_store(struct model *m)
 {
-	uint64_t floor = mclock_real_wall_ns(&m->clock, mclock_monotonic());
+	uint64_t sec = mclock_real_wall_ns(&m->clock, mclock_monotonic()) / MTIME_SEC;
+	uint64_t floor = sec > SEQ_EPOCH ? (sec - SEQ_EPOCH) << SEQ_PER_SECOND_BITS : 1;
 
 	if (m->changes.last_seq < floor)
 		m->changes.last_seq = floor;
@@ -371,9 +393,10 @@ int history_start(struct daemon *d, char *err, size_t errlen)
 		.retain_bytes = (uint64_t)hc->retain_mb << 20};
 	/* A store that cannot be read now (corrupt, locked, down) costs the
 	 * restore, never the monitoring: the writer keeps trying it. */
-	if (restore(d, &s.loc, err, errlen) < 0)
+	if (restore(d, &s.loc, err, errlen) < 0) {
 		mvpn_log(LOG_ERR, "history: nothing restored: %s", err);
-	seq_after_restart(d->model);
+		seq_unread_store(d->model);
+	}
 	if (!(h = calloc(1, sizeof(*h)))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -385,7 +408,7 @@ int history_start(struct daemon *d, char *err, size_t errlen)
 	h->checkpoint_every = (mtime_t)hc->checkpoint_interval * MTIME_SEC;
 	d->history = h;
 	d->model->observer = (struct model_observer){.ctx = h, .change = on_change,
-						     .alarm = on_alarm};
+						     .alarm = on_alarm, .due = on_due};
 	mvpn_log(LOG_INFO, "history: writing to %s %s as monitor \"%s\"",
 		 hc->file ? "SQLite file" : "PostgreSQL", hc->file ? hc->file : "(conninfo)",
 		 hc->monitor);
@@ -424,19 +447,10 @@ static void watch_loss(struct daemon *d, struct history *h)
 void history_turn(struct daemon *d)
 {
 	struct history *h = d->history;
-	struct model *m = d->model;
 
 	if (!h)
 		return;
-	mtime_t now = mclock_now(&m->clock);
-	if (m->clock.offline && !m->clock.offline_started)
-		return; /* a replay has no time before its first packet */
-	if (now >= h->next_checkpoint) {
-		checkpoint(h, m, now);
-		h->next_checkpoint = now + h->checkpoint_every;
-	}
-	if (now >= h->next_windows)
-		pair_windows(h, m, now);
+	model_observer_due(d->model, mclock_now(&d->model->clock));
 	watch_loss(d, h);
 }
 
@@ -454,8 +468,8 @@ void history_config_loaded(struct daemon *d, bool ok, uint32_t added, uint32_t r
 	r.u.config = (struct hist_config){.ok = ok, .vpns = (uint32_t)m->n_vpns, .added = added,
 					  .removed = removed, .changed = changed};
 	put(h, &r);
-	if (ok)
-		h->next_checkpoint = 0; /* the VPN table changed: a checkpoint at this turn */
+	if (ok) /* the VPN table changed: a checkpoint now, or at a replay's first packet */
+		h->next_checkpoint = m->observer.due_at = 0;
 }
 
 bool history_stats(const struct daemon *d, struct hist_stats *out)

@@ -636,6 +636,7 @@ static void advance_clock(struct capture *c, mtime_t ts)
 	 * the expiries) before this one can undo them. */
 	passive_expire(m, mclock_now(&m->clock));
 	alarms_run(m, mclock_now(&m->clock));
+	model_observer_due(m, mclock_now(&m->clock)); /* a checkpoint by capture time */
 }
 
 /*

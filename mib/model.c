@@ -19,6 +19,12 @@ static mtime_t timer_due(const struct timer *t)
 	return MTIME_NEVER;
 }
 
+void model_observer_due(struct model *m, mtime_t now)
+{
+	if (m->observer.due && now >= m->observer.due_at)
+		m->observer.due(m->observer.ctx, m, now);
+}
+
 void model_change_recorded(struct model *m, const struct change *c)
 {
 	if (m->observer.change)

@@ -121,6 +121,10 @@ struct model_observer {
 	/* raised: the row as entered; cleared: the row as taken out, at `when`. */
 	void (*alarm)(void *ctx, const struct model *m, const struct alarm *al, bool raised,
 		      mtime_t when);
+	/* Work of its own at a model time (a checkpoint): called by
+	 * model_observer_due() once the clock reaches due_at, which it moves. */
+	void (*due)(void *ctx, struct model *m, mtime_t now);
+	mtime_t due_at;
 };
 
 struct model {
@@ -142,6 +146,9 @@ struct model {
 };
 
 struct model *model_new(bool offline);
+/* The clock moved to now (each replayed packet, each live turn): the
+ * observer's own work, if due.  One comparison when it is not. */
+void model_observer_due(struct model *m, mtime_t now);
 /* A change just written into m->changes (changelog_append, then filled). */
 void model_change_recorded(struct model *m, const struct change *c);
 void model_free(struct model *m);
