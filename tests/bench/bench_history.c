@@ -10,7 +10,9 @@
  *  (d) the state at T on one growing history of 10M changes with 10,000
  *      rows of state and a checkpoint every N minutes of simulated time,
  *      queried at random T at 1M, 3M and 10M changes: the time must not
- *      grow with the history (target < 200 ms).
+ *      grow with the history (target < 200 ms);
+ *  (e) retention on that history in the writer's steps of 20,000 rows:
+ *      how long one step holds the writer.
  *
  *   bench_history [-o FILE] [-n ROWS] [-r ROUNDS] [-m MAX_CHANGES] [-c CP_MINUTES]
  *                 [-s CHANGES_PER_SIM_SECOND] [-q QUERIES] [-d DIR] [-k: keep the files]
@@ -424,6 +426,34 @@ static double query_ms(struct hist_store *rd, uint64_t at, size_t *rows, double 
 	return ms;
 }
 
+/* (e) retention in the writer's steps: the first million changes of the
+ * grown history pruned by age, 20,000 rows a step (what writer.c takes
+ * between flushes), each step timed: how long one holds the writer. */
+static void prune_steps(struct hist_store *st, const struct sim *s)
+{
+	char err[256];
+	double ms[1024];
+	int64_t n, total = 0;
+	int steps = 0;
+
+	if (s->seq < 2000000)
+		return;
+	do {
+		uint64_t t = wall_now();
+		n = hist_store_prune(st, sim_time(s, 1000000), 0, 20000, err, sizeof(err));
+		if (n < 0) {
+			fprintf(stderr, "bench_history: prune: %s\n", err);
+			return;
+		}
+		ms[steps++] = (double)(wall_now() - t) / 1e6;
+		total += n;
+	} while (n == 20000 && steps < 1024);
+	qsort(ms, (size_t)steps, sizeof(double), cmp_double);
+	say("(e) retention: %lld rows (the first ~1M changes and their checkpoints) pruned by\n"
+	    "    age in %d steps of at most 20,000 rows: a step takes median %.1f ms, max %.1f ms\n",
+	    (long long)total, steps, ms[steps / 2], ms[steps - 1]);
+}
+
 static void state_at(uint64_t max, uint32_t cp_minutes, uint32_t rate, int queries)
 {
 	static struct sim s;
@@ -470,10 +500,11 @@ static void state_at(uint64_t max, uint32_t cp_minutes, uint32_t rate, int queri
 		    (double)file_size(path) / (double)lengths[l],
 		    ms[q / 2], ms[q * 9 / 10], ms[q - 1], worst, cpu[q / 2], worst_cpu, rows);
 	}
-	hist_store_close(st);
 	say("  (target < 200 ms, flat in the history's length; worst: T just before a\n"
 	    "   checkpoint, a whole interval of changes to replay; B/change counts the\n"
 	    "   checkpoints too, and these changes carry both a previous and a current value)\n");
+	prune_steps(st, &s);
+	hist_store_close(st);
 }
 
 int main(int argc, char **argv)
