@@ -405,6 +405,9 @@ int history_start(struct daemon *d, char *err, size_t errlen)
 		free(h);
 		return -1;
 	}
+	if (err[0]) /* counted; the writer tries again every flush interval */
+		mvpn_log(LOG_ERR, "history: %s; monitoring goes on, records wait (at most %u)",
+			 err, s.queue_cap);
 	h->checkpoint_every = (mtime_t)hc->checkpoint_interval * MTIME_SEC;
 	d->history = h;
 	d->model->observer = (struct model_observer){.ctx = h, .change = on_change,

@@ -339,12 +339,19 @@ struct hist_writer *hist_writer_start(const struct hist_settings *s, char *err, 
 		writer_free(w);
 		return NULL;
 	}
-	/* Opened here, on the caller's thread, so that a bad store fails the start. */
-	if (!(w->store = hist_store_open(&w->set.loc, err, errlen))) {
-		writer_free(w);
-		return NULL;
+	/* Opened here, on the caller's thread, so that the caller can say at once
+	 * what is wrong with it; a store that cannot be opened (corrupt,
+	 * read-only, locked, down) does not stop the writer, which counts the
+	 * failure, keeps the records and tries again every flush interval:
+	 * monitoring never waits for its history. */
+	err[0] = '\0';
+	w->store = hist_store_open(&w->set.loc, err, errlen);
+	w->st.store_ok = w->store != NULL;
+	if (!w->store) {
+		w->st.write_failures++;
+		snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", err);
+		w->retry_at_ms = now_ms() + w->set.flush_interval_ms;
 	}
-	w->st.store_ok = true;
 	w->last_flush_ms = w->last_prune_ms = now_ms();
 	w->newest_ns = 0;
 	int rc = spawn(w);

@@ -39,8 +39,11 @@ struct hist_stats {
 
 struct hist_writer;
 
-/* Opens the store from the calling thread first, so that a bad location fails
- * at start with err; then starts the writer thread.  NULL on failure. */
+/* Opens the store from the calling thread first, then starts the writer
+ * thread.  A store that cannot be opened is no failure here: err says why
+ * (err[0] is '\0' when it opened), store_ok is false, and the writer tries
+ * it again every flush interval, keeping the records up to the queue's cap.
+ * NULL only when the writer itself cannot start (memory, a thread). */
 struct hist_writer *hist_writer_start(const struct hist_settings *s, char *err, size_t errlen);
 /* Engine thread only.  Copies *r (a checkpoint's arrays change owner); false
  * when the queue is full: the record is dropped, counted, and freed. */

@@ -97,3 +97,125 @@ def test_a_replay_checkpoints_by_capture_time_and_logs_its_load(daemon, snmp, tm
     assert len(inside) >= (end - start) // 60
     assert loads == [(1, len(expected["vpns"]), len(expected["vpns"]))]
     assert monitors == ["m1"]
+
+
+# ---- bad surroundings: a clear error, counted, and monitoring goes on ----
+
+FLOOD_GEN = os.path.join(BUILD, "tools", "flood_gen")
+FLOOD_CONF = ('startup-grace = 0\nmax-cgroups-per-vpn = 100000\n'
+              'vpn "flood" {\n\tindex = 1\n\tdefault-mdt = "239.192.0.1"\n'
+              '\texpected-pes = { "198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4" }\n}\n')
+
+
+def history_status(snmp):
+    return HISTORY_STATUS[scalars(snmp)["mvpnHistoryStatus"]]
+
+
+def start_replay(daemon, snmp, name, db, extra=""):
+    history_config(daemon, name, db, extra)
+    daemon.start("-r", os.path.join(FIXTURES, name + ".pcap"))
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT), \
+        daemon.log_text()
+
+
+def test_a_locked_store_keeps_the_records_until_it_is_free(daemon, snmp, tmp_path):
+    db = str(tmp_path / "history.db")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        start_replay(daemon, snmp, "passive", db)
+        expected = fixture("passive")
+        s = scalars(snmp)
+        assert s["mvpnPacketsSeen"] == expected["packets_seen"]  # monitoring went on
+        assert wait_for(lambda: scalars(snmp)["mvpnHistoryWriteFailures"] >= 2, EVENT_TIMEOUT)
+        s = scalars(snmp)
+        assert HISTORY_STATUS[s["mvpnHistoryStatus"]] == "failing"
+        assert s["mvpnHistoryQueued"] >= len(expected["changes"])
+        assert s["mvpnHistoryPersisted"] == 0 and s["mvpnHistoryDropped"] == 0
+        assert "database is locked" in daemon.log_text()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert wait_for(lambda: scalars(snmp)["mvpnHistoryQueued"] == 0, EVENT_TIMEOUT)
+    assert history_status(snmp) == "ok"
+    daemon.stop()
+    rows = stored_changes(db)
+    assert [CHANGE_KIND[r[3]] for r in rows] == [c["kind"] for c in expected["changes"]]
+
+
+def test_a_corrupt_store_is_named_and_left_alone(daemon, snmp, tmp_path):
+    db = str(tmp_path / "history.db")
+    junk = b"this is not an SQLite database\n" * 200
+    with open(db, "wb") as f:
+        f.write(junk)
+    start_replay(daemon, snmp, "passive", db)
+    assert scalars(snmp)["mvpnPacketsSeen"] == fixture("passive")["packets_seen"]
+    assert wait_for(lambda: scalars(snmp)["mvpnHistoryWriteFailures"] >= 1, EVENT_TIMEOUT)
+    assert history_status(snmp) == "failing"
+    log = daemon.log_text()
+    assert db in log and "corrupt or is not a database" in log, log
+    daemon.stop()
+    with open(db, "rb") as f:
+        assert f.read() == junk  # nothing written over it
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A tmpfs of 256 KiB mounted in the test's directory, unmounted after."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", str(mnt)],
+                   check=True)
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_read_only_store_is_named_and_monitoring_goes_on(daemon, snmp, small_tmpfs):
+    db = str(small_tmpfs / "history.db")
+    sqlite3.connect(db).execute("CREATE TABLE t(x)").connection.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    start_replay(daemon, snmp, "passive", db)
+    assert scalars(snmp)["mvpnPacketsSeen"] == fixture("passive")["packets_seen"]
+    assert wait_for(lambda: scalars(snmp)["mvpnHistoryWriteFailures"] >= 1, EVENT_TIMEOUT)
+    assert history_status(snmp) == "failing"
+    assert "read-only" in daemon.log_text(), daemon.log_text()
+
+
+def test_a_full_disk_loses_records_past_the_queue_and_says_so_twice(daemon, snmp, traps,
+                                                                     small_tmpfs, tmp_path):
+    """20,000 joins into a 256 KiB file system with a queue of 1,000: the store
+    fills, records wait, then are dropped and counted (mvpnHistoryLosing, once);
+    room made, the rest is written (mvpnHistoryResumed, once)."""
+    pcap = tmp_path / "flood.pcap"
+    out = subprocess.run([FLOOD_GEN, "--spoofed-pes", "10", "--joins", "20000", str(pcap)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    db = str(small_tmpfs / "history.db")
+    daemon.write_config(FLOOD_CONF + '\nhistory {\n  file = "%s"\n  monitor = "m1"\n'
+                        '  flush-interval = 100\n  queue = 1000\n  batch = 500\n}\n' % db)
+    daemon.start("-r", str(pcap))
+    assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
+    assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT)
+    assert wait_for(lambda: history_status(snmp) == "losing", EVENT_TIMEOUT), daemon.log_text()
+    s = scalars(snmp)
+    assert s["mvpnHistoryDropped"] > 0 and s["mvpnHistoryWriteFailures"] > 0
+    assert s["mvpnStateChanges"] >= 20000  # the model took every join regardless
+    assert "full" in daemon.log_text()
+    assert wait_for(lambda: len(traps.notifications("mvpnHistoryLosing")) == 1, EVENT_TIMEOUT)
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
+    assert wait_for(lambda: history_status(snmp) == "ok", EVENT_TIMEOUT), daemon.log_text()
+    assert wait_for(lambda: len(traps.notifications("mvpnHistoryResumed")) == 1, EVENT_TIMEOUT)
+    s = scalars(snmp)
+    assert s["mvpnHistoryQueued"] == 0
+    lost = traps.notifications("mvpnHistoryResumed")[0]
+    assert int(lost["mvpnHistoryDropped.0"].split()[0]) == s["mvpnHistoryDropped"]
+    assert len(traps.notifications("mvpnHistoryLosing")) == 1
+    daemon.stop()
+    # What was not dropped is there, each once.
+    con = sqlite3.connect(db)
+    try:
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT seq) FROM changes").fetchone()
+    finally:
+        con.close()
+    assert n == distinct > 0

@@ -253,7 +253,7 @@ TEST(deleted_file_is_opened_again)
 	CHECK_EQ_INT(query(file, "SELECT min(seq) FROM changes"), 2);
 }
 
-TEST(corrupt_file_fails_the_start)
+TEST(corrupt_file_is_said_at_start_and_records_wait)
 {
 	char err[256] = "";
 	const char *file = path("corrupt.db");
@@ -269,12 +269,19 @@ TEST(corrupt_file_fails_the_start)
 	CHECK(pwrite(fd, junk, sizeof(junk), 0) == (ssize_t)sizeof(junk));
 	close(fd);
 	w = hist_writer_start(&set, err, sizeof(err));
-	CHECK(w == NULL);
+	CHECK(w != NULL); /* monitoring goes on; its history waits */
 	CHECK(strstr(err, "corrupt.db"));
 	CHECK(strstr(err, "corrupt or is not a database"));
+	struct hist_record r = {.type = HIST_CONFIG, .when_ns = 1};
+	CHECK(hist_writer_put(w, &r));
+	struct hist_stats s;
+	hist_writer_stats(w, &s);
+	CHECK(!s.store_ok && s.write_failures >= 1 && s.queued == 1);
+	CHECK(strstr(s.last_error, "corrupt or is not a database"));
+	hist_writer_stop(w, 100);
 }
 
-TEST(read_only_file_fails_the_start)
+TEST(read_only_file_is_said_at_start)
 {
 	char err[256] = "";
 	const char *file = path("ro.db");
@@ -292,7 +299,10 @@ TEST(read_only_file_fails_the_start)
 		if (getuid() == 0 && setuid(65534) != 0)
 			_exit(2);
 		w = hist_writer_start(&set, err, sizeof(err));
-		_exit(!w && strstr(err, "read-only") ? 0 : 1);
+		struct hist_stats st;
+		if (w)
+			hist_writer_stats(w, &st);
+		_exit(w && !st.store_ok && strstr(err, "read-only") ? 0 : 1);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -337,7 +347,7 @@ int main(void)
 		T(records_in_rows_out_exactly), T(stop_flushes_what_waits),
 		T(locked_database_waits_then_writes_all), T(full_queue_drops_and_counts),
 		T(deleted_file_is_opened_again),
-		T(corrupt_file_fails_the_start), T(read_only_file_fails_the_start),
+		T(corrupt_file_is_said_at_start_and_records_wait), T(read_only_file_is_said_at_start),
 		T(retention_runs_on_the_writer),
 	};
 	snprintf(dir, sizeof(dir), "/tmp/test_history_writer.XXXXXX");
