@@ -91,6 +91,17 @@ const struct hist_vpn_row *checkpoint_vpn_named(const struct hist_checkpoint *cp
 	return NULL;
 }
 
+const struct hist_vpn_row *checkpoint_vpn_arg(const struct hist_checkpoint *cp, const char *arg)
+{
+	const struct hist_vpn_row *row = checkpoint_vpn_named(cp, arg);
+	size_t len = strlen(arg);
+
+	if (!row && len > 0 && len <= 10 && strspn(arg, "0123456789") == len &&
+	    strtoull(arg, NULL, 10) <= UINT32_MAX)
+		row = checkpoint_vpn(cp, (uint32_t)strtoull(arg, NULL, 10));
+	return row;
+}
+
 static struct sv_vpn *view_vpn(struct state_view *sv, uint32_t index)
 {
 	struct sv_vpn key = {.row = &(struct hist_vpn_row){.index = index}};

@@ -73,5 +73,8 @@ const struct hist_vpn_row *checkpoint_vpn(const struct hist_checkpoint *cp, uint
 /* The VPN row of that name, or NULL. */
 const struct hist_vpn_row *checkpoint_vpn_named(const struct hist_checkpoint *cp,
 						const char *name);
+/* A --vpn argument: the VPN of that name, else, for a number, the VPN of that
+ * index; NULL if neither. */
+const struct hist_vpn_row *checkpoint_vpn_arg(const struct hist_checkpoint *cp, const char *arg);
 
 #endif
