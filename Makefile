@@ -239,6 +239,7 @@ install: all
 	install -D -m 0755 $(B)/mvpnmond $(DESTDIR)$(SBINDIR)/mvpnmond
 	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
 	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
+	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
 	$(if $(CLIENT_BIN),install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon)
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
 	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
