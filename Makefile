@@ -10,6 +10,9 @@ PKGS      := libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+# The history store (history/): the daemon and its unit tests link it.
+HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -26,10 +29,12 @@ MIB_SRC   := $(wildcard mib/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 PROBE_SRC := $(wildcard probe/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
+HISTORY_SRC := $(wildcard history/*.c)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+HISTORY_OBJ := $(HISTORY_SRC:%.c=$(B)/%.o)
 ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
 ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
@@ -40,15 +45,12 @@ AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
 CLIENT_SRC := $(wildcard client/*.c)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
 CLIENT_LIB := $(B)/client/libmvpnmon.a
-HISTORY_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard history/*.c))
 # What mvpnmon links beside client/, in one place: the history store and its
-# backends, the change text the agent shows too, and the model's value types;
-# a new backend adds its library to CLIENT_LIBS.
+# backends, the change text the agent shows too, and the model's value types.
+# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too).
 CLIENT_LINK_OBJ := $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
-CLIENT_LIBS = -lsqlite3 -lm
-# The client needs the store to link; until history/store.c is there it is
-# not built.
-CLIENT_BIN := $(if $(wildcard history/store.c),$(B)/mvpnmon)
+CLIENT_LIBS = $(HIST_LIBS) -lm
+CLIENT_BIN := $(B)/mvpnmon
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -95,13 +97,17 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS)
-
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ)
+$(B)/history/%.o: history/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
-		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(HIST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(AGENT_LIB_OBJ) \
+		$(ENGINE_OBJ) $(HISTORY_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
 
 $(CLIENT_LIB): $(filter-out $(B)/client/main.o,$(CLIENT_OBJ))
 	@rm -f $@
@@ -240,7 +246,7 @@ install: all
 	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
 	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
 	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
-	$(if $(CLIENT_BIN),install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon)
+	install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
 	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
 
@@ -305,6 +311,6 @@ fuzz-coverage: $(FUZZ_NAMES:%=$(FB)/cov/fuzz_%)
 clean:
 	rm -rf $(B) $(ASAN_B) $(FB)
 
--include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
--include $(CLIENT_OBJ:.o=.d) $(HISTORY_OBJ:.o=.d)
+-include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	$(HISTORY_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
 -include $(wildcard $(FB)/obj/*/*.d)

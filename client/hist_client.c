@@ -18,14 +18,6 @@ bool hist_args_option(struct hist_args *a, int opt, const char *arg)
 	}
 }
 
-/* The store's list of monitor names, each malloc'd (store.h). */
-static void names_free(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 int hist_client_range(struct cli *c, const char *since, const char *until,
 		      struct hist_query *q)
 {
@@ -136,7 +128,7 @@ int hist_client_open(struct cli *c, const struct hist_args *a, struct hist_clien
 void hist_client_close(struct hist_client *h)
 {
 	if (h->monitors)
-		names_free(h->monitors, h->n_names);
+		hist_store_names_free(h->monitors, h->n_names);
 	if (h->store)
 		hist_store_close(h->store);
 	memset(h, 0, sizeof(*h));
