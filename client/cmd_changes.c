@@ -153,8 +153,8 @@ static int changes_text(struct cli *c, const struct hist_client *h, const struct
 		table_cell(t, inet_addr_format(&ch->p_group, a));
 		change_value_text(ch, &ch->previous, prev, sizeof(prev));
 		change_value_text(ch, &ch->current, cur, sizeof(cur));
-		table_cellf(t, "%s -> %s", ch->previous.present ? prev : "(none)",
-			    ch->current.present ? cur : "(none)");
+		/* "" is nothing, or a PE that is down (change_text.h) */
+		table_cellf(t, "%s -> %s", prev[0] ? prev : "(none)", cur[0] ? cur : "(none)");
 	}
 	int rc = t ? table_print(t, c->out) : -1;
 	table_free(t);
