@@ -124,6 +124,12 @@ $(B)/tests/test_client%: tests/unit/test_client%.c $(wildcard tests/unit/*.h) $(
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< $(CLIENT_LIB) $(CLIENT_LINK_OBJ) -o $@ $(LDFLAGS) \
 		$(CLIENT_LIBS)
 
+# The client's tests write a history store through the store's own code.
+$(B)/tools/hist_write: tests/tools/hist_write.c $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ) \
+		-o $@ $(LDFLAGS) $(HIST_LIBS) -lm
+
 # Tools link only the engines and the model: no net-snmp.
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
