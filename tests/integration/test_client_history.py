@@ -1,4 +1,5 @@
-"""mvpnmon, the client, over a real SQLite history store.
+"""mvpnmon, the client, over a real history store: an SQLite file, and a
+PostgreSQL server of the test's own (tests/tools/pgserver.py) when there is one.
 
 The store is written by the store's own code (build/tools/hist_write, which
 calls hist_store_write) with a timeline stated below: two monitors, "east"
@@ -12,10 +13,17 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, TOP
+
+sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
+try:
+    import pgserver  # the PostgreSQL backend's test server
+except ImportError:
+    pgserver = None
 
 MVPNMON = os.path.join(BUILD, "mvpnmon")
 HIST_WRITE = os.path.join(BUILD, "tools", "hist_write")
@@ -92,13 +100,30 @@ HEADERS = {
 VPNS, PES, CGPES, FLOWS = HEADERS
 
 
-@pytest.fixture
-def store(tmp_path):
-    db = tmp_path / "history.db"
-    r = subprocess.run([HIST_WRITE, str(db)], input=TIMELINE, capture_output=True, text=True,
-                       timeout=60)
+def write(target):
+    r = subprocess.run([HIST_WRITE, *target], input=TIMELINE, capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0, r.stderr
-    return str(db)
+
+
+# The tests only read: one store per backend serves them all.
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(request, tmp_path_factory):
+    """The store options naming a store that holds the timeline."""
+    if request.param == "sqlite":
+        db = str(tmp_path_factory.mktemp("sqlite") / "history.db")
+        write([db])
+        yield ["--db", db]
+        return
+    if pgserver is None or not pgserver.available():
+        pytest.skip("no PostgreSQL backend or server here")
+    server = pgserver.PgServer(settings={"fsync": "off"})
+    try:
+        server.start()
+        write(["--pg", server.conninfo()])
+        yield ["--pg", server.conninfo()]
+    finally:
+        server.cleanup()
 
 
 def mvpnmon(*args, tz="UTC"):
@@ -154,7 +179,7 @@ STAR_G = [
 
 
 def test_state_before_the_first_checkpoint_is_nothing(store):
-    r = mvpnmon("--db", store, "--monitor", "east", "state", "--at", at(-601))
+    r = mvpnmon(*store, "--monitor", "east", "state", "--at", at(-601))
     assert r.returncode == 1
     assert r.stdout == ""
     assert r.stderr == "mvpnmon state: nothing recorded at or before 2026-12-01 01:49:59.000 UTC\n"
@@ -162,7 +187,7 @@ def test_state_before_the_first_checkpoint_is_nothing(store):
 
 def test_state_between_a_checkpoint_and_the_next(store):
     """The checkpoint at T0-600 and the two PEs that came up after it."""
-    t = sections(ok("--db", store, "--monitor", "east", "--utc", "state", "--at", at(-220)))
+    t = sections(ok(*store, "--monitor", "east", "--utc", "state", "--at", at(-220)))
     assert t[VPNS] == rows((1, "red", "239.1.1.1", 2, 3, 0, 1, "mismatch", 2, 0), BLUE_VPN)
     assert t[PES] == rows(*RED_PES_BEFORE, BLUE_PE)
     assert t[CGPES] == rows(*STAR_G,
@@ -177,7 +202,7 @@ def test_state_between_a_checkpoint_and_the_next(store):
 def test_state_at_a_checkpoint_two_joiners_one_upstream_row(store):
     """Two PEs join (S,G) through 198.18.0.3: one upstream row, joiners 2; its
     latest joiner's Other and hold time are not recorded, and differ."""
-    t = sections(ok("--db", store, "--monitor", "east", "--utc", "state", "--at", at(0)))
+    t = sections(ok(*store, "--monitor", "east", "--utc", "state", "--at", at(0)))
     assert t[VPNS] == rows((1, "red", "239.1.1.1", 2, 3, 0, 1, "mismatch", 2, 1), BLUE_VPN)
     assert t[PES] == rows(*RED_PES_BEFORE, BLUE_PE)
     assert t[CGPES] == rows(*STAR_G,
@@ -194,7 +219,7 @@ def test_state_at_a_checkpoint_two_joiners_one_upstream_row(store):
 def test_state_after_changes_that_follow_a_checkpoint(store):
     """T0+150: the intruder departed, 198.18.0.1 pruned; T0+300: the data MDT
     is gone and expected PE 198.18.0.2 is missing."""
-    t = sections(ok("--db", store, "--monitor", "east", "--utc", "state", "--at", at(150)))
+    t = sections(ok(*store, "--monitor", "east", "--utc", "state", "--at", at(150)))
     assert t[VPNS] == rows((1, "red", "239.1.1.1", 2, 2, 0, 0, "match", 2, 1), BLUE_VPN)
     assert t[PES][2] == [str(c) for c in ("red", "198.18.0.66", "departed", "false", 105,
                                           "0x00000042", 1, "198.18.0.66", utc(-240))]
@@ -204,7 +229,7 @@ def test_state_after_changes_that_follow_a_checkpoint(store):
         ("red", "232.1.1.1", "10.1.1.1", "sg", "198.18.0.3", "upstream", "joined",
          "198.18.0.2", 1, "-", "239.2.2.2", 180))
 
-    t = sections(ok("--db", store, "--monitor", "east", "--utc", "state", "--at", at(300),
+    t = sections(ok(*store, "--monitor", "east", "--utc", "state", "--at", at(300),
                     "--vpn", "red"))
     assert t[VPNS] == rows((1, "red", "239.1.1.1", 2, 1, 1, 0, "mismatch", 2, 0))
     assert [r[:4] for r in t[PES]] == rows(("red", "198.18.0.1", "active", "true"),
@@ -216,7 +241,7 @@ def test_state_after_changes_that_follow_a_checkpoint(store):
 
 
 def test_state_text_is_aligned_exactly(store):
-    out = ok("--db", store, "--monitor", "east", "--utc", "state", "--at", at(300), "--vpn",
+    out = ok(*store, "--monitor", "east", "--utc", "state", "--at", at(300), "--vpn",
              "2")
     assert out == (
         "State at 2026-12-01 02:05:00.000 UTC\n"
@@ -268,14 +293,14 @@ def table(out):
 
 
 def test_changes_row_for_row(store):
-    header, got = table(ok("--db", store, "--monitor", "east", "--utc", "changes",
+    header, got = table(ok(*store, "--monitor", "east", "--utc", "changes",
                            "--since", at(-600)))
     assert header == CHANGES_HEADER
     assert got == rows(*EAST_CHANGES)
 
 
 def test_changes_filtered_by_time_vpn_pe_and_kind(store):
-    east = ["--db", store, "--monitor", "east", "--utc", "changes"]
+    east = [*store, "--monitor", "east", "--utc", "changes"]
     # both ends included
     assert table(ok(*east, "--since", at(-240), "--until", at(60)))[1] == rows(
         *EAST_CHANGES[1:5])
@@ -290,14 +315,14 @@ def test_changes_filtered_by_time_vpn_pe_and_kind(store):
 
 def test_two_monitors_merge_by_time_each_naming_its_own_red(store):
     """"red" is VPN 1 to east and VPN 7 to west: each is asked by name."""
-    header, got = table(ok("--db", store, "--utc", "changes", "--since", at(0), "--vpn", "red"))
+    header, got = table(ok(*store, "--utc", "changes", "--since", at(0), "--vpn", "red"))
     assert header == CHANGES_HEADER[:1] + ["Monitor"] + CHANGES_HEADER[1:]
     west = (utc(90), "west", "red", "peDown", "198.51.100.1", "-", "-", "-",
             "hold 105s genid 0x00000003 dr 1 -> (none)")
     east = [(c[0], "east") + c[1:] for c in EAST_CHANGES[4:]]
     assert got == rows(east[0], west, *east[1:])
 
-    t = sections(ok("--db", store, "--utc", "state", "--at", at(300), "--vpn", "red"))
+    t = sections(ok(*store, "--utc", "state", "--at", at(300), "--vpn", "red"))
     assert t[VPNS] == rows(("east", 1, "red", "239.1.1.1", 2, 1, 1, 0, "mismatch", 2, 0),
                            ("west", 7, "red", "239.7.7.7", 1, 0, 1, 0, "mismatch", 0, 0))
     assert t[PES][-1] == [str(c) for c in ("west", "red", "198.51.100.1", "missing", "true",
@@ -305,7 +330,7 @@ def test_two_monitors_merge_by_time_each_naming_its_own_red(store):
 
 
 def test_pairs_window_by_window(store):
-    header, got = table(ok("--db", store, "--monitor", "east", "--utc", "pairs", "--vpn",
+    header, got = table(ok(*store, "--monitor", "east", "--utc", "pairs", "--vpn",
                            "red", "--since", at(0)))
     assert header == ["Source PE", "Destination PE", "Window end", "Sent", "Received", "Lost",
                       "Loss %", "Delay min ms", "avg ms", "p99 ms", "Jitter ms", "Status"]
@@ -316,13 +341,13 @@ def test_pairs_window_by_window(store):
          "30.000", "0.900", "lossAlarm"),
         ("198.18.0.2", "198.18.0.1", utc(10), 1000, 1000, 0, "0.00", "9.700", "9.900",
          "10.100", "0.080", "ok"))
-    _, got = table(ok("--db", store, "--monitor", "east", "--utc", "pairs", "--vpn", "red",
+    _, got = table(ok(*store, "--monitor", "east", "--utc", "pairs", "--vpn", "red",
                       "--since", at(15), "--until", at(25)))
     assert [r[2] for r in got] == [utc(20)]
 
 
 def test_json_state_changes_and_pairs(store):
-    doc = json.loads(ok("--db", store, "--monitor", "east", "--json", "state", "--at", at(0)))
+    doc = json.loads(ok(*store, "--monitor", "east", "--json", "state", "--at", at(0)))
     assert doc["at"] == "2026-12-01T02:00:00Z" and doc["at_ns"] == T0 * 10**9
     assert [v["vpn"] for v in doc["vpns"]] == ["red", BLUE]  # the quote survives
     red = doc["vpns"][0]
@@ -336,7 +361,7 @@ def test_json_state_changes_and_pairs(store):
     assert pe["first_seen"] == "2026-12-01T01:00:00Z"
     assert pe["first_seen_ns"] == (T0 - 3600) * 10**9 and pe["generation_id"] == 1
 
-    doc = json.loads(ok("--db", store, "--monitor", "east", "--json", "changes", "--since",
+    doc = json.loads(ok(*store, "--monitor", "east", "--json", "changes", "--since",
                         at(100), "--kind", "prune"))
     assert doc["until"] is None
     assert doc["changes"] == [{
@@ -345,7 +370,7 @@ def test_json_state_changes_and_pairs(store):
         "pe": "198.18.0.1", "peer": None, "c_source": "10.1.1.1", "c_group": "232.1.1.1",
         "p_group": None, "previous": "joined via 198.18.0.3 hold 210s", "new": None}]
 
-    doc = json.loads(ok("--db", store, "--monitor", "east", "--json", "pairs", "--vpn", "red",
+    doc = json.loads(ok(*store, "--monitor", "east", "--json", "pairs", "--vpn", "red",
                         "--since", at(0)))
     assert [(p["source"], p["destination"], len(p["windows"])) for p in doc["pairs"]] == [
         ("198.18.0.1", "198.18.0.2", 2), ("198.18.0.2", "198.18.0.1", 1)]
@@ -356,12 +381,12 @@ def test_json_state_changes_and_pairs(store):
 
 def test_local_time_in_and_out(store):
     """Without a zone a TIME is local (TZ), and so are the times printed."""
-    out = ok("--db", store, "--monitor", "east", "state", "--at", "2026-12-01 03:00",
+    out = ok(*store, "--monitor", "east", "state", "--at", "2026-12-01 03:00",
              tz="Europe/Paris")
     assert out.startswith("State at 2026-12-01 03:00:00.000 CET\n")
-    assert out.split("\n", 1)[1] == ok("--db", store, "--monitor", "east", "state", "--at",
+    assert out.split("\n", 1)[1] == ok(*store, "--monitor", "east", "state", "--at",
                                        at(0), tz="Europe/Paris").split("\n", 1)[1]
-    _, got = table(ok("--db", store, "--monitor", "east", "changes", "--since",
+    _, got = table(ok(*store, "--monitor", "east", "changes", "--since",
                       "2026-12-01T03:01:00+01:00", "--until", "2026-12-01 03:02",
                       tz="Europe/Paris"))
     assert [(r[0], r[2]) for r in got] == [("2026-12-01 03:01:00.000 CET", "peDown"),
@@ -382,7 +407,7 @@ def test_local_time_in_and_out(store):
     (["history"], 2, 'unknown command "history"'),
 ])
 def test_errors_say_what_is_wrong(store, args, status, message):
-    r = mvpnmon("--db", store, *args, tz="Europe/Paris")
+    r = mvpnmon(*store, *args, tz="Europe/Paris")
     assert r.returncode == status, (r.stdout, r.stderr)
     assert message in r.stderr
     assert r.stdout == ""

@@ -1,6 +1,7 @@
 /*
- * hist_write FILE: writes the history records a script on stdin describes
- * into the SQLite history store FILE, through hist_store_write(), for the
+ * hist_write FILE | --pg CONNINFO: writes the history records a script on
+ * stdin describes into that store (SQLite file or PostgreSQL), through
+ * hist_store_write(), for the
  * client's tests (tests/integration/test_client_history.py).  One record a
  * line; TIME is seconds since 1970, with a fraction if wanted:
  *
@@ -250,9 +251,12 @@ static void pair_line(struct hist_record *rec)
 	p->status = (v = opt(5, "status")) ? pair_status(v) : PAIR_OK;
 }
 
-static struct hist_store *open_store(const char *file, const char *monitor)
+static const char *target;
+static enum hist_backend_kind backend = HIST_SQLITE;
+
+static struct hist_store *open_store(const char *monitor)
 {
-	struct hist_location loc = {.backend = HIST_SQLITE, .target = file, .monitor = monitor};
+	struct hist_location loc = {.backend = backend, .target = target, .monitor = monitor};
 	char err[256];
 	struct hist_store *s = hist_store_open(&loc, err, sizeof(err));
 	if (!s)
@@ -273,8 +277,13 @@ int main(int argc, char **argv)
 	struct hist_store *s = NULL;
 	char line[1024];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: hist_write FILE < script\n");
+	if (argc == 3 && strcmp(argv[1], "--pg") == 0) {
+		backend = HIST_POSTGRES;
+		target = argv[2];
+	} else if (argc == 2) {
+		target = argv[1];
+	} else {
+		fprintf(stderr, "usage: hist_write FILE | --pg CONNINFO < script\n");
 		return 2;
 	}
 	while (fgets(line, sizeof(line), stdin)) {
@@ -289,11 +298,11 @@ int main(int argc, char **argv)
 			need(2);
 			if (s)
 				hist_store_close(s);
-			s = open_store(argv[1], tok[1]);
+			s = open_store(tok[1]);
 			continue;
 		}
 		if (!s)
-			s = open_store(argv[1], NULL);
+			s = open_store(NULL);
 		if (!strcmp(tok[0], "vpn")) {
 			need(4);
 			PUSH(p.cp.vpns, p.cp.n_vpns, p.cap_v);
