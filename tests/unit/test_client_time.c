@@ -54,6 +54,10 @@ TEST(explicit_zones_ignore_tz)
 	CHECK_EQ_INT(t, S(1796090400));
 	CHECK_EQ_INT(parse("2026-12-01 03:00+01:00", &t), 0);
 	CHECK_EQ_INT(t, S(1796090400));
+	CHECK_EQ_INT(parse("2026-12-01 03:00 +01:00", &t), 0); /* a space before it */
+	CHECK_EQ_INT(t, S(1796090400));
+	CHECK_EQ_INT(parse("2026-12-01 04:00+02", &t), 0);
+	CHECK_EQ_INT(t, S(1796090400));
 	CHECK_EQ_INT(parse("2026-12-01 07:30:00+0530", &t), 0);
 	CHECK_EQ_INT(t, S(1796090400));
 	CHECK_EQ_INT(parse("2026-11-30T21:00:00-05:00", &t), 0);
