@@ -16,6 +16,7 @@ HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 # Where net-snmp's tools look whatever PREFIX is: Debian's net-snmp searches
 # ~/.snmp/mibs and /usr/share/snmp/mibs (net-snmp-config --default-mibdirs),
@@ -38,6 +39,18 @@ ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
 ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
 AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
+
+# mvpnmon, the client: everything in client/ but main() goes into an archive,
+# so that a unit test links only the modules it calls.
+CLIENT_SRC := $(wildcard client/*.c)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
+CLIENT_LIB := $(B)/client/libmvpnmon.a
+# What mvpnmon links beside client/, in one place: the history store and its
+# backends, the change text the agent shows too, and the model's value types.
+# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too).
+CLIENT_LINK_OBJ := $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
+CLIENT_LIBS = $(HIST_LIBS) -lm
+CLIENT_BIN := $(B)/mvpnmon
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -78,7 +91,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
-all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
+all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -95,6 +108,27 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGIN
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(AGENT_LIB_OBJ) \
 		$(ENGINE_OBJ) $(HISTORY_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
+
+$(CLIENT_LIB): $(filter-out $(B)/client/main.o,$(CLIENT_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/mvpnmon: $(B)/client/main.o $(CLIENT_LIB) $(CLIENT_LINK_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(B)/client/main.o $(CLIENT_LIB) $(CLIENT_LINK_OBJ) -o $@ \
+		$(CLIENT_LIBS)
+
+# The client's unit tests link the client and what it links, not the agent.
+$(B)/tests/test_client%: tests/unit/test_client%.c $(wildcard tests/unit/*.h) $(CLIENT_LIB) \
+		$(CLIENT_LINK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< $(CLIENT_LIB) $(CLIENT_LINK_OBJ) -o $@ $(LDFLAGS) \
+		$(CLIENT_LIBS)
+
+# The client's tests write a history store through the store's own code.
+$(B)/tools/hist_write: tests/tools/hist_write.c $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ) \
+		-o $@ $(LDFLAGS) $(HIST_LIBS) -lm
 
 # Tools link only the engines and the model: no net-snmp.
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
@@ -218,7 +252,8 @@ soak: all
 # The sanitizer build: the same sources, unit tests and fuzz replays, in $(ASAN_B)/.
 asan:
 	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_FLAGS)" \
-		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond $(TOOL_BIN:$(B)/%=$(ASAN_B)/%) \
+		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond $(CLIENT_BIN:$(B)/%=$(ASAN_B)/%) \
+		$(TOOL_BIN:$(B)/%=$(ASAN_B)/%) \
 		$(UNIT_BIN:$(B)/%=$(ASAN_B)/%) $(FUZZ_REPLAY_BIN:$(B)/%=$(ASAN_B)/%)
 
 demo: deps all
@@ -228,6 +263,8 @@ install: all
 	install -D -m 0755 $(B)/mvpnmond $(DESTDIR)$(SBINDIR)/mvpnmond
 	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
 	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
+	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
+	install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
 	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
 
@@ -293,5 +330,5 @@ clean:
 	rm -rf $(B) $(ASAN_B) $(FB)
 
 -include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
-	$(HISTORY_OBJ:.o=.d)
+	$(HISTORY_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
 -include $(wildcard $(FB)/obj/*/*.d)
