@@ -219,3 +219,73 @@ def test_a_full_disk_loses_records_past_the_queue_and_says_so_twice(daemon, snmp
     finally:
         con.close()
     assert n == distinct > 0
+
+
+# ---- the state at any time T: mvpnmon against the generator's timeline ----
+
+CLIENT_KIND = {"starG": "starg", "sg": "sg", "sgRpt": "sgrpt", "sgrpt": "sgrpt", "starg": "starg"}
+
+
+def mvpnmon(db, *args):
+    out = subprocess.run([MVPNMON, "--db", db, *args], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def client_state(db, t):
+    """What `mvpnmon state --at T --json` says, in the generator's row terms."""
+    got = json.loads(mvpnmon(db, "state", "--at", "@%.3f" % t, "--json"))
+    pes = sorted((r["vpn_index"], r["pe"], r["status"], r["expected"], r["hold_time"],
+                  r["generation_id"], r["dr_priority"], r["c_address"] or "",
+                  None if r["first_seen_ns"] is None else round(r["first_seen_ns"] / 1e9, 3))
+                 for r in got["pes"])
+    cgpe = sorted((r["vpn_index"], r["c_group"], r["c_source"] or "", CLIENT_KIND[r["kind"]],
+                   r["pe"], r["role"], r["state"], r["joiners"], r["rp"] or "",
+                   r["p_group"] or "", r["other"] if r["role"] == "downstream" else None)
+                  for r in got["cgroup_pes"])
+    cgpg = sorted((r["vpn_index"], r["c_group"], r["c_source"] or "", r["mdt_type"],
+                   r["p_group"] or "", r["pe"] or "") for r in got["cgroup_pgroups"])
+    return pes, cgpe, cgpg
+
+
+def generator_state(instant):
+    pes = sorted((r["vpn"], r["pe"], r["status"], r["expected"], r["holdtime"],
+                  r["generation_id"], r["dr_priority"], r["caddr"],
+                  None if r["first_seen"] is None else round(r["first_seen"], 3))
+                 for r in instant["pes"])
+    cgpe = sorted((r["vpn"], r["group"], r["source"], r["kind"], r["pe"], r["role"], r["state"],
+                   r["joiners"], r["rp"], r["pgroup"],
+                   r["other"] if r["role"] == "downstream" else None)
+                  for r in instant["cgroup_pe"])
+    cgpg = sorted((r["vpn"], r["group"], r["source"], r["mdt"], r["pgroup"], r["pe"])
+                  for r in instant["cgroup_pgroup"])
+    return pes, cgpe, cgpg
+
+
+def test_state_at_every_instant_of_the_timeline_is_the_generators(daemon, snmp, tmp_path):
+    db = str(tmp_path / "history.db")
+    expected = replay(daemon, snmp, "passive", db, "  checkpoint-interval = 60\n")
+    daemon.stop()
+    assert len(expected["timeline"]) > 20
+    for instant in expected["timeline"]:
+        got, want = client_state(db, instant["t"]), generator_state(instant)
+        for table, g, w in zip(("pes", "cgroup_pe", "cgroup_pgroup"), got, want):
+            assert g == w, (instant["t_rel"], table)
+
+
+def test_changes_are_the_generators_list(daemon, snmp, tmp_path):
+    db = str(tmp_path / "history.db")
+    expected = replay(daemon, snmp, "passive", db)
+    daemon.stop()
+    got = json.loads(mvpnmon(db, "changes", "--since", "@%d" % expected["capture_start"],
+                             "--json"))["changes"]
+    assert [(round(c["time_ns"] / 1e9, 3), c["vpn_index"], c["kind"], c["pe"] or "",
+             c["c_group"] or "", c["c_source"] or "", c["p_group"] or "") for c in got] == \
+        [(round(c["time"], 3), c["vpn"], c["kind"], c["pe"], c["group"], c["source"],
+          c["pgroup"]) for c in expected["changes"]]
+    # --kind and --vpn narrow it as the generator's list does.
+    joins = json.loads(mvpnmon(db, "changes", "--since", "@%d" % expected["capture_start"],
+                               "--kind", "join", "--vpn", "red", "--json"))["changes"]
+    assert len(joins) == sum(c["kind"] == "join" and c["vpn_name"] == "red"
+                             for c in expected["changes"])
