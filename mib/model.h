@@ -55,6 +55,7 @@ struct vpn {
 	struct cgroup_state cg;
 	struct vpn_probe *probing; /* NULL unless probing is configured; owned */
 	struct thresholds thresholds; /* for its probed pairs */
+	bool configured; /* vpn_configure succeeded: every expected PE has its row */
 	bool mismatch_announced; /* a PE alarm was raised since the VPN last matched */
 	uint32_t n_pe_alarms;    /* its PEs with a raised alarm */
 };
@@ -149,7 +150,8 @@ void vpn_remove(struct model *m, uint32_t index);
  */
 bool model_set_vpns(struct model *m, const uint32_t *indexes, size_t n,
 		    void (*gone)(void *arg, const struct vpn *v), void *arg);
-/* Replaces the VPN's configured identity. Returns false when out of memory. */
+/* Replaces the VPN's configured identity (expected in any order); touches
+ * nothing when it is the same as before.  Returns false when out of memory. */
 bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
 		   const struct inet_addr *expected, size_t n_expected);
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);
