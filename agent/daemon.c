@@ -156,9 +156,16 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	m->g.config_loads++;
 	/* A load happens now, replaying or not: on the real clock. */
 	m->g.config_last_load = mclock_monotonic();
-	config_free(d->config);
+	config_free(d->retired);
+	d->retired = d->config;
 	d->config = c;
 	log_applied(d, c, &n);
+}
+
+void daemon_free_retired(struct daemon *d)
+{
+	config_free(d->retired);
+	d->retired = NULL;
 }
 
 /* A configuration must be a regular file: a FIFO or a device would hold the

@@ -54,6 +54,7 @@ static void start(struct daemon *d, const char *text)
 static void stop(struct daemon *d)
 {
 	config_free(d->config);
+	daemon_free_retired(d);
 	model_free(d->model);
 }
 
