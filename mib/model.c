@@ -48,13 +48,24 @@ static void vpn_free(struct vpn *v)
 	free(v);
 }
 
+/*
+ * A row a reload no longer wants.  Its alarm, if it has one, stays in the
+ * table for alarms_reconfigured to clear (it has no owner now); the VPN's
+ * count of PEs with an alarm drops here, so that nothing counts them again.
+ */
+static void vpn_drop_pe(struct vpn *v, struct pe *pe)
+{
+	v->n_pe_alarms -= pe->alarm_index != 0;
+	pe_delete(&v->pes, pe);
+}
+
 void vpn_forget(struct vpn *v)
 {
 	cgroup_free(&v->cg);
 	/* Deletes first, while the C-address index still matches the rows... */
 	for (size_t i = v->pes.n; i-- > 0;)
 		if (!v->pes.v[i]->expected)
-			pe_delete(&v->pes, v->pes.v[i]);
+			vpn_drop_pe(v, v->pes.v[i]);
 	/* ...then the expected PEs forget what was heard (and the index is rebuilt). */
 	for (size_t i = 0; i < v->pes.n; i++) {
 		struct pe *pe = v->pes.v[i];
@@ -262,7 +273,7 @@ static bool vpn_sync_expected_pes(struct vpn *v)
 	for (size_t i = v->pes.n; i-- > 0;) {
 		struct pe *pe = v->pes.v[i];
 		if (!pe->expected && !pe->first_seen)
-			pe_delete(&v->pes, pe);
+			vpn_drop_pe(v, pe);
 	}
 	return true;
 }

@@ -100,6 +100,20 @@ static const char *drain(struct model *m)
 	return out;
 }
 
+/* Every VPN's count of PEs with an alarm is what its rows say. */
+static bool alarm_counts_hold(const struct model *m)
+{
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		const struct vpn *v = m->vpns[i];
+		uint32_t n = 0;
+		for (size_t k = 0; k < v->pes.n; k++)
+			n += v->pes.v[k]->alarm_index != 0;
+		if (n != v->n_pe_alarms)
+			return false;
+	}
+	return true;
+}
+
 static const char first_file[] =
 	"startup-grace = 10\n"
 	"vpn \"red\"    { index = 10  default-mdt = \"239.192.0.10\"\n"
@@ -152,6 +166,7 @@ TEST(a_reload_keeps_the_state_of_every_vpn_that_stays)
 	CHECK(red_rows > 0);
 
 	apply(&d, second_file);
+	CHECK(alarm_counts_hold(m));
 	const uint32_t want[] = {5, 10, 25, 30, 40};
 	CHECK_EQ_INT(m->n_vpns, 5);
 	for (size_t i = 0; i < 5; i++)
@@ -183,12 +198,48 @@ TEST(a_reload_keeps_the_state_of_every_vpn_that_stays)
 
 	/* The first file again: green comes back as a new VPN, the others go. */
 	apply(&d, first_file);
+	CHECK(alarm_counts_hold(m));
 	CHECK_EQ_STR(last_summary, "configuration test.conf: 4 VPNs (1 added, 2 removed, 1 with "
 		     "a new default MDT)");
 	CHECK(vpn_find(m, 10) == red && vpn_find(m, 40) == violet && vpn_find(m, 30) == blue);
 	CHECK(vpn_find(m, 20)->pes.n == 1 && !vpn_find(m, 20)->pes.v[0]->alive);
 	CHECK(!vpn_find(m, 5) && !vpn_find(m, 25));
 	CHECK_EQ_INT(red->pes.v[1]->alarm_index, red_alarm);
+	stop(&d);
+}
+
+/* red no longer expects .2 (missing, so alarmed), violet moves to another
+ * default MDT (its unexpected, alarmed PE is forgotten). */
+static const char third_file[] =
+	"startup-grace = 10\n"
+	"vpn \"red\"    { index = 10  default-mdt = \"239.192.0.10\"\n"
+	"               expected-pes = { \"198.18.0.1\" } }\n"
+	"vpn \"violet\" { index = 40  default-mdt = \"239.192.0.41\" }\n";
+
+/* A reload that takes away PE rows with an alarm clears each alarm once, and
+ * the VPNs count no alarm that is gone: red and violet then match again. */
+TEST(a_reload_that_drops_alarmed_rows_clears_their_alarms)
+{
+	struct daemon d;
+
+	start(&d, first_file);
+	struct model *m = d.model;
+	hello(m, 10, 0, "198.18.0.1");
+	hello(m, 20, 1, "198.18.0.1");
+	hello(m, 30, 2, "198.18.0.1");
+	hello(m, 40, 3, "198.18.0.77");
+	at(m, 11);
+	CHECK_EQ_STR(drain(m), "2:40 1:10");
+	CHECK(vpn_find(m, 10)->n_pe_alarms == 1 && vpn_find(m, 40)->n_pe_alarms == 1);
+	apply(&d, third_file);
+	CHECK(alarm_counts_hold(m));
+	CHECK(vpn_find(m, 10)->n_pe_alarms == 0 && vpn_find(m, 40)->n_pe_alarms == 0);
+	CHECK_EQ_INT(vpn_find(m, 10)->pes.n, 1);
+	CHECK_EQ_INT(vpn_find(m, 40)->pes.n, 0);
+	at(m, 12);
+	/* Each alarm's clear (red's .2, violet's .77), then red's and violet's match. */
+	CHECK_EQ_STR(drain(m), "11:10 11:40 3:10 3:40");
+	CHECK_EQ_INT(m->alarms.table.n, 0);
 	stop(&d);
 }
 
@@ -218,4 +269,5 @@ TEST(a_reload_of_the_same_file_changes_nothing)
 }
 
 UNIT_MAIN("reload", T(a_reload_keeps_the_state_of_every_vpn_that_stays),
+	  T(a_reload_that_drops_alarmed_rows_clears_their_alarms),
 	  T(a_reload_of_the_same_file_changes_nothing))
