@@ -71,7 +71,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config bench-expiry bench-never-block \
+	bench-emulator bench-config bench-expiry bench-never-block bench-reload \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -141,7 +141,8 @@ bench-never-block: $(B)/mvpnmond
 	nice -n 5 /usr/bin/python3 tests/bench/never_block.py $(NEVER_BLOCK_ARGS)
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block
+bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
+	bench-reload
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -162,6 +163,17 @@ $(B)/bench/bench_config: tests/bench/bench_config.c tests/bench/bench.h $(CONFIG
 
 bench-config: $(B)/bench/bench_config
 	nice -n 5 $(B)/bench/bench_config -o tests/bench/results/config_load.txt
+
+# A reload's hold of the model at 1k, 10k and 100k VPNs, in one process; writes
+# tests/bench/results/reload.txt.  Links the agent, for daemon_apply_config.
+$(B)/bench/bench_reload: tests/bench/bench_reload.c tests/bench/bench.h $(AGENT_LIB_OBJ) \
+		$(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
+		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+
+bench-reload: $(B)/bench/bench_reload
+	nice -n 5 $(B)/bench/bench_reload -o tests/bench/results/reload.txt
 
 # The model harness takes frames the whole way into the model: the engines.
 $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)
