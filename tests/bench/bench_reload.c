@@ -16,7 +16,11 @@
  * a running daemon and SNMP; this one is steadier, and goes to sizes a
  * daemon behind snmpd would take minutes to start with.
  *
- *   bench_reload [-o FILE] [-r ROUNDS] [N ...]      default: 1000 10000 100000
+ * -c CAPTURE: the daemon also has a capture file open (nothing is read from
+ * it), so that each reload also rebuilds the capture's MDT routes and the
+ * turn judges every VPN's PEs, as a replaying daemon's reload does.
+ *
+ *   bench_reload [-o FILE] [-r ROUNDS] [-c CAPTURE] [N ...]   default: 1000 10000 100000
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,17 +126,21 @@ struct result {
 	uint64_t min[KINDS], median[KINDS];
 };
 
+static const char *capture_file;
+
 static void run(unsigned n, int rounds, struct result *r)
 {
 	size_t len_a, len_b;
 	char *a = config_text(n, 'a', &len_a), *b = config_text(n, 'b', &len_b);
-	struct daemon d = {.config_path = "bench.conf", .model = model_new(false),
+	struct daemon d = {.config_path = "bench.conf", .model = model_new(capture_file != NULL),
 			   .signal_fd = -1};
 	uint64_t t[KINDS][MAX_ROUNDS];
 
 	if (!d.model)
 		abort();
 	daemon_apply_config(&d, parse(a, len_a));
+	if (capture_file && daemon_open_capture(&d, capture_file, NULL) < 0)
+		exit(1);
 	for (int i = 0; i < rounds; i++) {
 		t[SAME][i] = timed_apply(&d, a, len_a);
 		t[CHANGED][i] = timed_apply(&d, b, len_b);
@@ -144,6 +152,7 @@ static void run(unsigned n, int rounds, struct result *r)
 		r->min[k] = t[k][0];
 		r->median[k] = t[k][rounds / 2];
 	}
+	daemon_close_capture(&d);
 	config_free(d.config);
 	model_free(d.model);
 	free(a);
@@ -157,8 +166,10 @@ int main(int argc, char **argv)
 	unsigned sizes[MAX_SIZES], n_sizes = 0;
 	struct result res[MAX_SIZES];
 
-	while ((opt = getopt(argc, argv, "o:r:")) != -1) {
-		if (opt == 'o')
+	while ((opt = getopt(argc, argv, "c:o:r:")) != -1) {
+		if (opt == 'c')
+			capture_file = optarg;
+		else if (opt == 'o')
 			out = optarg;
 		else if (opt == 'r')
 			rounds = atoi(optarg);
@@ -184,8 +195,9 @@ int main(int argc, char **argv)
 	getloadavg(load, 3);
 	fprintf(f, "bench_reload (make bench-reload): a reload's hold of the model, apply + the "
 		"turn's alarms_run;\nthe least of %d rounds (median in brackets), ms, and ns per VPN "
-		"of the file in force after it;\ncaches emptied before each; load average at the end "
-		"%.1f\n\n", rounds, load[0]);
+		"of the file in force after it;\ncaches emptied before each; %s; load average at the "
+		"end %.1f\n\n", rounds, capture_file ? "a capture file open (routes rebuilt, PEs "
+		"judged)" : "no capture (as never_block.py's daemon)", load[0]);
 	fprintf(f, "%-9s  %-44s  %16s  %10s\n", "VPNs", "reload", "held ms (median)", "ns/VPN");
 	for (unsigned s = 0; s < n_sizes; s++)
 		for (int k = 0; k < KINDS; k++)
