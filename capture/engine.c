@@ -18,12 +18,6 @@
 
 /* ---- which VPN a provider group belongs to ---- */
 
-static int route_cmp(const void *a, const void *b)
-{
-	return inet_addr_cmp(&((const struct mdt_route *)a)->group,
-			     &((const struct mdt_route *)b)->group);
-}
-
 /* FNV-1a over the type and the address bytes. */
 static uint32_t group_hash(const struct inet_addr *g)
 {
@@ -89,8 +83,8 @@ static int build_routes(struct capture *c)
 		routes[i].vpn_index = m->vpns[i]->index;
 		routes[i].vpn = m->vpns[i];
 	}
-	if (m->n_vpns) /* qsort(NULL, 0) is undefined */
-		qsort(routes, m->n_vpns, sizeof(*routes), route_cmp);
+	/* In the VPNs' order: the hash finds a group, and nothing needs them
+	 * sorted by group (sorting 100,000 took a third of a reload's apply). */
 	free(c->routes);
 	c->routes = routes;
 	c->n_routes = m->n_vpns;

@@ -33,7 +33,7 @@ struct capture {
 	char source[256];      /* interface name or file path */
 	char *file_buf;        /* offline: stdio's buffer for the file */
 	struct feed *feed;     /* offline, a FIFO or a pipe: read on a thread (feed.h) */
-	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
+	struct mdt_route *routes; /* the outer destination -> VPN, in the VPNs' order */
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
