@@ -164,8 +164,9 @@ $(B)/bench/bench_config: tests/bench/bench_config.c tests/bench/bench.h $(CONFIG
 bench-config: $(B)/bench/bench_config
 	nice -n 5 $(B)/bench/bench_config -o tests/bench/results/config_load.txt
 
-# A reload's hold of the model at 1k, 10k and 100k VPNs, in one process; writes
-# tests/bench/results/reload.txt.  Links the agent, for daemon_apply_config.
+# A reload's hold of the model at 1k, 10k and 100k VPNs, in one process, idle
+# and with a capture open (nothing read from it); writes
+# tests/bench/results/reload.txt and reload_capture.txt.  Links the agent.
 $(B)/bench/bench_reload: tests/bench/bench_reload.c tests/bench/bench.h $(AGENT_LIB_OBJ) \
 		$(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
@@ -174,6 +175,8 @@ $(B)/bench/bench_reload: tests/bench/bench_reload.c tests/bench/bench.h $(AGENT_
 
 bench-reload: $(B)/bench/bench_reload
 	nice -n 5 $(B)/bench/bench_reload -o tests/bench/results/reload.txt
+	nice -n 5 $(B)/bench/bench_reload -c tests/fixtures/passive.pcap \
+		-o tests/bench/results/reload_capture.txt
 
 # The model harness takes frames the whole way into the model: the engines.
 $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)
