@@ -12,7 +12,6 @@
 #include "../probe/engine.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
-#include "../mib/seek.h"
 
 static void settings_from_config(struct model *m, const struct config *c)
 {
@@ -62,27 +61,6 @@ static void warn_restart_only(const struct config *old, const struct config *c)
 		mvpn_log(LOG_WARNING, "history changed: takes effect when mvpnmond restarts");
 }
 
-struct config_vpn_key {
-	const struct config *c;
-	uint32_t index;
-};
-
-static bool config_vpn_at_or_past(const void *ctx, size_t i)
-{
-	const struct config_vpn_key *k = ctx;
-
-	return k->c->vpns[i].index >= k->index;
-}
-
-/* Whether the configuration has a VPN of this index: c->vpns is sorted by index. */
-static bool config_has_vpn(const struct config *c, uint32_t index)
-{
-	struct config_vpn_key k = {c, index};
-	size_t pos = seek_first(c->n_vpns, &k, config_vpn_at_or_past);
-
-	return pos < c->n_vpns && c->vpns[pos].index == index;
-}
-
 /*
  * A reload logs its summary, and VPN by VPN only the first few of each kind
  * of change: 1,600 reloads of 300 VPNs once wrote 455 MB of log.
@@ -93,18 +71,58 @@ struct apply_counts {
 	unsigned added, removed, reset;
 };
 
-/* Removes VPNs the new configuration no longer has. */
-static void remove_dropped_vpns(struct model *m, const struct config *c, struct apply_counts *n)
+/* model_set_vpns's word on a VPN the new configuration no longer has. */
+static void log_removed(void *arg, const struct vpn *v)
 {
-	for (size_t i = m->n_vpns; i-- > 0;) {
-		uint32_t index = m->vpns[i]->index;
-		if (!config_has_vpn(c, index)) {
-			if (n->removed++ < RELOAD_DETAIL_LINES)
-				mvpn_log(LOG_INFO, "vpn \"%s\" (index %u) removed", m->vpns[i]->name,
-					 index);
-			vpn_remove(m, index);
+	struct apply_counts *n = arg;
+
+	if (n->removed++ < RELOAD_DETAIL_LINES)
+		mvpn_log(LOG_INFO, "vpn \"%s\" (index %u) removed", v->name, v->index);
+}
+
+/*
+ * Another default MDT is another tree: what was learned on the old one no
+ * longer holds.  One walk of the two lists, both sorted by index.
+ */
+static void forget_moved_vpns(struct model *m, const struct config *c, struct apply_counts *n)
+{
+	for (size_t i = 0, k = 0; i < m->n_vpns && k < c->n_vpns;) {
+		struct vpn *v = m->vpns[i];
+		const struct vpn_config *vc = &c->vpns[k];
+
+		if (v->index != vc->index) {
+			i += v->index < vc->index;
+			k += vc->index < v->index;
+			continue;
 		}
+		if (!inet_addr_eq(&v->default_mdt, &vc->default_mdt)) {
+			if (n->reset++ < RELOAD_DETAIL_LINES)
+				mvpn_log(LOG_INFO, "vpn \"%s\" (index %u): default MDT changed, "
+					 "learned state reset", vc->name, vc->index);
+			vpn_forget(v);
+		}
+		i++, k++;
 	}
+}
+
+/*
+ * The model's VPNs become the configuration's in one merge (model_set_vpns):
+ * those that stay keep their state, and the cost is linear in the number of
+ * VPNs, whatever is added or removed.
+ */
+static void set_vpns(struct model *m, const struct config *c, struct apply_counts *n)
+{
+	size_t before = m->n_vpns;
+	uint32_t *indexes = malloc((c->n_vpns ? c->n_vpns : 1) * sizeof(*indexes));
+
+	for (size_t i = 0; indexes && i < c->n_vpns; i++)
+		indexes[i] = c->vpns[i].index;
+	if (!indexes || !model_set_vpns(m, indexes, c->n_vpns, log_removed, n))
+		mvpn_log(LOG_ERR, "out of memory applying %zu VPNs: the VPNs stay as they were; "
+			 "those of them still configured are reconfigured", c->n_vpns);
+	else
+		n->added = (unsigned)(c->n_vpns + n->removed - before);
+	free(indexes);
 }
 
 static void log_applied(const struct daemon *d, const struct config *c,
@@ -127,27 +145,21 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	if (d->config)
 		warn_restart_only(d->config, c);
 	settings_from_config(m, c);
-	remove_dropped_vpns(m, c, &n);
-	for (size_t i = 0; i < c->n_vpns; i++) {
-		const struct vpn_config *vc = &c->vpns[i];
-		struct vpn *old = vpn_find(m, vc->index);
-		bool existed = old != NULL;
-
-		/* Another default MDT is another tree: what was learned on the old one no longer holds. */
-		if (old && !inet_addr_eq(&old->default_mdt, &vc->default_mdt)) {
-			if (n.reset++ < RELOAD_DETAIL_LINES)
-				mvpn_log(LOG_INFO, "vpn \"%s\" (index %u): default MDT changed, "
-					 "learned state reset", vc->name, vc->index);
-			vpn_forget(old);
-		}
-		struct vpn *v = vpn_get(m, vc->index);
+	forget_moved_vpns(m, c, &n);
+	set_vpns(m, c, &n);
+	/* Both sorted by index: one walk pairs them (it skips a VPN the model
+	 * could not make, which only running out of memory does). */
+	for (size_t i = 0, k = 0; k < c->n_vpns; k++) {
+		const struct vpn_config *vc = &c->vpns[k];
+		while (i < m->n_vpns && m->vpns[i]->index < vc->index)
+			i++;
+		struct vpn *v = i < m->n_vpns && m->vpns[i]->index == vc->index ? m->vpns[i] : NULL;
 		if (!v || !vpn_configure(v, vc->name, &vc->default_mdt, vc->expected_pes,
 					 vc->n_expected)) {
 			mvpn_log(LOG_ERR, "out of memory configuring vpn \"%s\"", vc->name);
 			continue;
 		}
 		v->thresholds = vc->thresholds;
-		n.added += !existed;
 	}
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
@@ -156,10 +168,17 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	m->g.config_loads++;
 	/* A load happens now, replaying or not: on the real clock. */
 	m->g.config_last_load = mclock_monotonic();
-	config_free(d->config);
+	config_free(d->retired);
+	d->retired = d->config;
 	d->config = c;
 	log_applied(d, c, &n);
 	history_config_loaded(d, true, n.added, n.removed, n.reset);
+}
+
+void daemon_free_retired(struct daemon *d)
+{
+	config_free(d->retired);
+	d->retired = NULL;
 }
 
 /* A configuration must be a regular file: a FIFO or a device would hold the

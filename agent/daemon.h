@@ -38,6 +38,7 @@ struct daemon {
 	bool foreground;
 	bool check_only;           /* -n: load the configuration, report, exit */
 	struct config *config; /* in force; owned */
+	struct config *retired; /* replaced by a reload, freed once the model is let go */
 	struct model *model;   /* owned */
 	int signal_fd;
 	bool stopping;
@@ -54,8 +55,12 @@ struct daemon {
 			       * since the last SIGUSR1 summary (which reports it) */
 };
 
-/* Applies a loaded configuration to the model and takes ownership of it. */
+/* Applies a loaded configuration to the model and takes ownership of it; the
+ * one it replaces waits in d->retired for daemon_free_retired. */
 void daemon_apply_config(struct daemon *d, struct config *c);
+/* Frees the configuration a reload replaced: needs no lock (only the engine
+ * thread ever held it), so a big one is freed without holding SNMP. */
+void daemon_free_retired(struct daemon *d);
 /* SIGHUP: parse the file whole on the reload thread; swap it in only if it
  * is valid (daemon_reload_done, when daemon_reload_fd is readable). */
 void daemon_request_reload(struct daemon *d);

@@ -92,9 +92,10 @@ static void handle_signals(struct daemon *d)
 }
 
 /*
- * A replay reads in chunks until a loop turn has spent REPLAY_SLICE_NS on it;
- * then the model is let go, so that a manager's request waits at most one
- * slice (modellock.h).
+ * A replay reads in chunks until a loop turn has spent REPLAY_SLICE_NS on it
+ * (or, from a FIFO or a pipe, until what has come so far is read: the rest is
+ * waited for in select(), as live packets are); then the model is let go, so
+ * that a manager's request waits at most one slice (modellock.h).
  */
 #define REPLAY_CHUNK 256
 #define REPLAY_SLICE_NS 5000000ll
@@ -120,15 +121,16 @@ static void replay_some(struct daemon *d)
 {
 	struct capture *c = d->capture;
 	int64_t until = monotonic_ns() + REPLAY_SLICE_NS;
+	int n;
 
 	do {
-		if (capture_read(c, REPLAY_CHUNK) < 0) {
+		if ((n = capture_read(c, REPLAY_CHUNK)) < 0) {
 			mvpn_log(LOG_ERR, "capture: %s", c->error);
 			c->finished = true;
 			d->model->capture = CAPTURE_FAILED;
 			return;
 		}
-	} while (!c->finished && monotonic_ns() < until);
+	} while (!c->finished && n > 0 && monotonic_ns() < until);
 	if (c->finished)
 		mvpn_log(LOG_INFO, "capture: %s replayed: %llu packets, %llu malformed, %llu on "
 			 "unknown MDTs, %llu unsupported, %llu times clamped; serving the final state",
@@ -194,9 +196,10 @@ static void loop_once(struct daemon *d)
 	wake_by(mclock_monotonic(), d->next_tick, &timeout);
 	if (live_capture(d)) /* the next hold time, join or data MDT that runs out */
 		wake_by(mclock_now(&d->model->clock), model_next_deadline(d->model), &timeout);
-	if (replaying(d))
-		timeout = (struct timeval){0}; /* poll, do not wait: the file is always ready */
+	if (replaying(d) && capture_ready(d->capture))
+		timeout = (struct timeval){0}; /* poll, do not wait: there is more to read */
 	model_unlock();
+	daemon_free_retired(d); /* 100,000 VPNs take milliseconds to free */
 	int n = select(numfds, &readfds, NULL, NULL, &timeout);
 	model_lock();
 	int64_t turn_start = monotonic_ns();
@@ -213,7 +216,7 @@ static void loop_once(struct daemon *d)
 			daemon_reload_done(d);
 		if (d->prober)
 			prober_read(d->prober); /* cheap when nothing is there */
-		int cfd = d->capture ? capture_fd(d->capture) : -1;
+		int cfd = live_capture(d) ? capture_fd(d->capture) : -1;
 		if (cfd >= 0 && FD_ISSET(cfd, &readfds) && capture_read(d->capture, -1) < 0)
 			daemon_capture_lost(d);
 	}

@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 		_exit(status);
 	}
 	config_free(d.config);
+	daemon_free_retired(&d);
 	model_free(d.model);
 	close(d.signal_fd);
 	return status;

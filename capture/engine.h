@@ -32,7 +32,8 @@ struct capture {
 	bool finished;         /* offline: the whole file has been read */
 	char source[256];      /* interface name or file path */
 	char *file_buf;        /* offline: stdio's buffer for the file */
-	struct mdt_route *routes; /* sorted by group: the outer destination -> VPN */
+	struct feed *feed;     /* offline, a FIFO or a pipe: read on a thread (feed.h) */
+	struct mdt_route *routes; /* the outer destination -> VPN, in the VPNs' order */
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
@@ -52,9 +53,19 @@ int capture_open_live(struct capture *c, struct model *m, const char *ifname);
 /* After every configuration change: rebuilds the MDT routes, the BPF filter and
  * (live) the group memberships. */
 int capture_configure(struct capture *c);
-/* The descriptor to wait on (live), or -1 for a file. */
+/* The descriptor to wait on: live, the capture's; a file read through a feed
+ * (a FIFO, a pipe), readable when records came; -1 for a regular file. */
 int capture_fd(const struct capture *c);
-/* Reads up to max packets (offline) or what is waiting (live); -1 on error. */
+/* A file not finished that capture_read can take from now without waiting:
+ * a regular file always, a feed when its thread has read something. */
+bool capture_ready(struct capture *c);
+/*
+ * Reads up to max packets (offline) or what is waiting (live); -1 on error.
+ * Offline, 0 is the end of the file (c->finished) or, through a feed, nothing
+ * read yet.  A FIFO's or a pipe's records are read on a thread of its own,
+ * which starts at the first call (so after any fork), and this never waits
+ * for its writer: the caller may hold the model.
+ */
 int capture_read(struct capture *c, int max);
 /*
  * Live, when reading fails (the interface was deleted or went down): closes

@@ -649,14 +649,9 @@ void alarms_reconfigured(struct model *m)
 			clear_alarm(m, vpn_find(m, t->v[i].vpn_index), t->v[i].index,
 				    "no longer configured", mclock_now(&m->clock));
 	disarm_unjudged(m);
-	/* PEs may have been freed: judge everything afresh, counting again. */
+	/* PEs may have been freed (each VPN's n_pe_alarms was kept as they
+	 * went): judge everything afresh. */
 	forget_dirty(&m->alarms);
-	for (size_t i = 0; i < m->n_vpns; i++) {
-		struct vpn *v = m->vpns[i];
-		v->n_pe_alarms = 0;
-		for (size_t k = 0; k < v->pes.n; k++)
-			v->n_pe_alarms += v->pes.v[k]->alarm_index != 0;
-	}
 	m->alarms.next_pe_check = 0;
 	m->alarms.next_threshold_check = 0;
 }

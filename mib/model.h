@@ -55,6 +55,7 @@ struct vpn {
 	struct cgroup_state cg;
 	struct vpn_probe *probing; /* NULL unless probing is configured; owned */
 	struct thresholds thresholds; /* for its probed pairs */
+	bool configured; /* vpn_configure succeeded: every expected PE has its row */
 	bool mismatch_announced; /* a PE alarm was raised since the VPN last matched */
 	uint32_t n_pe_alarms;    /* its PEs with a raised alarm */
 };
@@ -163,7 +164,20 @@ size_t vpn_position(const struct model *m, uint32_t index);
 /* Finds or creates; NULL only when out of memory. */
 struct vpn *vpn_get(struct model *m, uint32_t index);
 void vpn_remove(struct model *m, uint32_t index);
-/* Replaces the VPN's configured identity. Returns false when out of memory. */
+/*
+ * A reload's VPNs, in one merge of two sorted lists: makes the model's VPNs
+ * exactly those of indexes[0..n), which must be strictly increasing.  A VPN
+ * whose index stays keeps its struct vpn (the same pointer), and with it its
+ * rows, timers, counters and alarms; a new index gets a VPN as vpn_get makes
+ * it; a VPN whose index is not listed is passed to gone (unless NULL) and
+ * freed.  O(n + n_vpns) whatever changes (vpn_get and vpn_remove shift the
+ * array: O(n_vpns) each).  False, with nothing changed, when out of memory or
+ * when indexes do not increase.
+ */
+bool model_set_vpns(struct model *m, const uint32_t *indexes, size_t n,
+		    void (*gone)(void *arg, const struct vpn *v), void *arg);
+/* Replaces the VPN's configured identity (expected in any order); touches
+ * nothing when it is the same as before.  Returns false when out of memory. */
 bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
 		   const struct inet_addr *expected, size_t n_expected);
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);

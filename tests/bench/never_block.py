@@ -611,25 +611,22 @@ def apply_profile(data):
 def apply_part(frames):
     """What part of the apply a sample is in; frames: leaf first, up to daemon_apply_config."""
     if "mvpn_log" in frames:
-        return ("mvpn_log: a log line per VPN removed" if "remove_dropped_vpns" in frames
-                else "mvpn_log: a log line per default MDT changed (and the summary)")
-    memmove = any(f.startswith(("__memmove", "__memcpy")) for f in frames[:2])
-    if "vpn_remove" in frames:
-        return ("vpn_remove: the VPN array shifted (memmove), once per VPN removed" if memmove
-                else "vpn_remove: freeing the VPN and its rows, finding it")
-    if "vpn_get" in frames:
-        return ("vpn_get: the VPN array shifted (memmove), once per VPN added" if memmove
-                else "vpn_get: a new VPN allocated")
+        return ("mvpn_log: the first lines of VPNs removed" if "log_removed" in frames
+                else "mvpn_log: the first lines of default MDTs changed (and the summary)")
     if "vpn_forget" in frames:
         return "vpn_forget: the learned state of a VPN whose MDT changed"
+    if "model_set_vpns" in frames:
+        return ("model_set_vpns: freeing the VPNs removed" if "vpn_free" in frames
+                else "model_set_vpns: the VPN array merged, new VPNs made")
     if "vpn_configure" in frames:
-        return ("vpn_configure, every VPN: expected PEs copied and sorted, their rows "
-                "never heard deleted and made again")
-    if "remove_dropped_vpns" in frames:
-        return "remove_dropped_vpns: a binary search in the new file per VPN"
+        return ("vpn_configure, a VPN changed or new: expected PEs copied, rows synced"
+                if "vpn_sync_expected_pes" in frames or "malloc" in frames
+                else "vpn_configure, every VPN: compared with its configuration")
+    if "forget_moved_vpns" in frames:
+        return "forget_moved_vpns: one walk of both lists, default MDTs compared"
     child = frames[-2] if len(frames) > 1 else "daemon_apply_config itself"
     return child if child != "daemon_apply_config" else \
-        "daemon_apply_config itself (vpn_find per VPN)"
+        "daemon_apply_config itself (the walk pairing configured and model VPNs)"
 
 
 def reload_run(n, tmp, profile):

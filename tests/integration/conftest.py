@@ -277,9 +277,9 @@ class FifoFeed:
     called, so "the replay is still running" is the test's decision, never a
     race between the replay and the machine's scheduling.
 
-    mvpnmond reads a capture file with blocking reads: while the FIFO is empty
-    its event loop waits in read(2) (no SNMP, no signals), so the chunks must
-    keep coming for as long as the test needs the daemon to answer.
+    mvpnmond reads a FIFO on a thread of its own (capture/feed.c): while the
+    FIFO is empty it answers SNMP and signals as it does live, and the
+    replay stays "running" until the chunks run out or stop() is called.
     """
 
     def __init__(self, path, chunks):

@@ -20,7 +20,9 @@ max-cgroups-per-vpn = 10000, and through a private snmpd:
   inside the flood until a GET (mvpnPacketsSeen and mvpnCaptureStatus
   together) has answered "running" with every packet up to there counted;
   meanwhile it writes filler (GRE to no configured MDT: counted as unknown-MDT
-  packets, no state) so that the daemon's blocking reads never starve.  The
+  packets, no state), which the daemon needed to answer at all while it read
+  the FIFO on its engine thread (test_never_block.py now proves it answers
+  through a silent writer's pause).  The
   answers are counted, never timed, and the replay cannot end before them
   however the machine schedules it.
 

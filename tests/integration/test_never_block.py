@@ -8,9 +8,12 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import threading
+import time
 
-from conftest import (EVENT_TIMEOUT, Daemon, FIXTURES, scalars, serving, stop_process, wait_for)
+from conftest import (EVENT_TIMEOUT, Daemon, FIXTURES, FifoFeed, scalars, serving, stop_process,
+                      wait_for)
 from test_alarms import module_notifications
 from test_live import cut_capture
 
@@ -231,3 +234,127 @@ def test_a_reload_logs_its_summary_not_every_vpn(tmp_path, daemon, snmp):
     assert len(re.findall(r'vpn "v\d+" \(index \d+\) removed', log)) == 10
     assert len(re.findall(r"default MDT changed, learned state reset", log)) == 10
     assert snmp.get("mvpnVpnCount.0") == "30"
+
+
+# ---- -r from a FIFO whose writer pauses ----
+
+FIFO_FIRST = 40     # records of passive.pcap written before the pause
+FIFO_PAUSE_S = 10   # then the writer holds the FIFO open and writes nothing this long
+FIFO_ANSWER_S = 3   # and within this much of the pause SNMP must have answered
+# The pause when a SIGTERM must stop the daemon before it ends: long enough
+# for any exit (a sanitizer build's leak check included).  It is waited
+# through only when the daemon does not stop.
+FIFO_TERM_PAUSE_S = 60
+
+
+class PausingWriter:
+    """passive.pcap for a FifoFeed: its header and first `first` records, then
+    silence with the FIFO held open, `pause` seconds from start_pause() (or
+    until release()), then the other records and the end of file.  Waiting for
+    start_pause() is silence too: the test starts the clock once the daemon
+    has connected to the master, so that no start-up counts against it."""
+
+    def __init__(self, first, pause):
+        with open(os.path.join(FIXTURES, "passive.pcap"), "rb") as f:
+            data = f.read()
+        off = 24
+        for _ in range(first):
+            off += 16 + struct.unpack_from("<I", data, off + 8)[0]
+        self.head, self.tail = data[:off], data[off:]
+        self.pause = pause
+        self.written_head = threading.Event()
+        self._started = threading.Event()
+        self._released = threading.Event()
+        self.resumed = False
+
+    def __iter__(self):
+        yield self.head
+        self.written_head.set()
+        if self._started.wait(EVENT_TIMEOUT):
+            self._released.wait(self.pause)
+        self.resumed = True
+        yield self.tail
+
+    def start_pause(self):
+        self._started.set()
+
+    def release(self):
+        self._started.set()
+        self._released.set()
+
+
+def paused_replay(tmp_path, daemon, pause, *extra):
+    """mvpnmond -r FIFO, its writer paused after FIFO_FIRST records and the
+    pause's clock started: (writer, feed, when the pause started)."""
+    writer = PausingWriter(FIFO_FIRST, pause)
+    feed = FifoFeed(str(tmp_path / "paused.pcap"), writer)
+    shutil.copy(os.path.join(FIXTURES, "passive.conf"), daemon.conf)
+    daemon.start("-r", feed.path, *extra)
+    assert writer.written_head.wait(EVENT_TIMEOUT), daemon.log_text()
+    # Logged by net-snmp on the AgentX thread, which needs no model for it.
+    assert wait_for(lambda: "AgentX subagent connected" in daemon.log_text(), EVENT_TIMEOUT), \
+        daemon.log_text()
+    writer.start_pause()
+    return writer, feed, time.monotonic()
+
+
+def test_a_replay_from_a_paused_fifo_answers_snmp_meanwhile(tmp_path, daemon, snmp):
+    """-r from a FIFO whose writer sends 40 packets, then holds it open and
+    silent for 10 s: the engine thread used to wait in read(2) holding the
+    model, so no GET was answered until the next packet came.  Now SNMP
+    answers within 3 s of the pause (on an idle machine, at once) with the
+    40 counted, the capture still running; then the rest of the file comes
+    and the replay ends as a whole file's does."""
+    writer, feed, paused_at = paused_replay(tmp_path, daemon, FIFO_PAUSE_S)
+    try:
+        def counted_so_far():
+            return snmp.get("mvpnPacketsSeen.0") == str(FIFO_FIRST) \
+                or time.monotonic() - paused_at > FIFO_ANSWER_S
+        wait_for(counted_so_far, EVENT_TIMEOUT, 0.05)
+        answered_after = time.monotonic() - paused_at
+        assert not writer.resumed, "the pause ended before the test could ask"
+        assert answered_after <= FIFO_ANSWER_S and \
+            snmp.get("mvpnPacketsSeen.0") == str(FIFO_FIRST), \
+            (f"no answer with {FIFO_FIRST} packets {answered_after:.1f} s into a "
+             f"{FIFO_PAUSE_S} s pause", daemon.log_text())
+        assert snmp.get("mvpnCaptureStatus.0") == "running"
+        assert not writer.resumed
+        writer.release()
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT), \
+            daemon.log_text()
+    finally:
+        writer.release()
+        feed.stop()
+    assert feed.exhausted
+    g = scalars(snmp)
+    assert g["mvpnPacketsSeen"] == passive_expected("packets_seen")
+    assert g["mvpnStateChanges"] == passive_expected("state_changes")
+    assert g["mvpnStateRefreshes"] == passive_expected("refreshes")
+    assert f"replayed: {passive_expected('packets_seen')} packets" in daemon.log_text()
+
+
+def test_sigterm_stops_a_replay_whose_fifo_writer_pauses(tmp_path, daemon, snmp):
+    """SIGTERM while the FIFO's writer is silent: the engine thread waited in
+    read(2), so the signal was acted on only when the writer wrote again.  Now
+    it is acted on at once, and the daemon exits (status 0, pidfile removed)
+    while the writer still holds the FIFO open and silent."""
+    pidfile = tmp_path / "mvpnmond.pid"
+    writer, feed, paused_at = paused_replay(tmp_path, daemon, FIFO_TERM_PAUSE_S, "-p",
+                                            str(pidfile))
+    try:
+        assert wait_for(lambda: pidfile.exists(), EVENT_TIMEOUT)
+        daemon.signal(signal.SIGTERM)
+        assert wait_for(lambda: "signal 15: stopping" in daemon.log_text()
+                        or time.monotonic() - paused_at > FIFO_ANSWER_S, EVENT_TIMEOUT, 0.05)
+        acted_after = time.monotonic() - paused_at
+        assert "signal 15: stopping" in daemon.log_text() and acted_after <= FIFO_ANSWER_S, \
+            (f"SIGTERM not acted on {acted_after:.1f} s into a {FIFO_TERM_PAUSE_S} s pause",
+             daemon.log_text())
+        assert daemon.proc.wait(EVENT_TIMEOUT) == 0
+        # It ended before the writer did: the pause was still on.
+        assert not writer.resumed, daemon.log_text()
+    finally:
+        writer.release()
+        feed.stop()
+    assert not pidfile.exists()
+    assert "replayed:" not in daemon.log_text()

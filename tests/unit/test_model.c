@@ -33,6 +33,83 @@ TEST(vpns_stay_sorted_by_index)
 	model_free(m);
 }
 
+/* What model_set_vpns's gone callback saw: the indexes, in order. */
+struct gone_log {
+	uint32_t idx[64];
+	size_t n;
+};
+
+static void note_gone(void *arg, const struct vpn *v)
+{
+	struct gone_log *g = arg;
+
+	if (g->n < 64)
+		g->idx[g->n++] = v->index;
+}
+
+/*
+ * A reload's merge, against a reference: 300 random sets of VPN indexes in
+ * turn.  Every VPN carries a mark of its own (a counter and a PE row, which
+ * holds a timer); a VPN that stays must be the same struct with its mark,
+ * one that comes must be new and empty, one that goes must be reported once
+ * and freed (its timer with it).  Losing a kept VPN's state, renumbering,
+ * or keeping one too many fails here.
+ */
+TEST(a_reload_merge_keeps_what_stays_and_makes_only_what_comes)
+{
+	struct model *m = model_new(false);
+	struct vpn *had[40] = {0}; /* by index: the VPN before this round */
+	struct inet_addr mdt, pe;
+
+	inet_addr_parse(&mdt, "239.192.0.1");
+	srand(12);
+	for (int round = 0; round < 300; round++) {
+		uint32_t want[40];
+		size_t n = 0;
+		for (uint32_t i = 1; i < 40; i++)
+			if (rand() % 3)
+				want[n++] = i * 1000;
+		struct gone_log gone = {.n = 0};
+		CHECK(model_set_vpns(m, want, n, note_gone, &gone));
+		CHECK_EQ_INT(m->n_vpns, n);
+		size_t g = 0;
+		for (uint32_t i = 1; i < 40; i++) {
+			struct vpn *v = vpn_find(m, i * 1000);
+			bool wanted = v != NULL;
+			if (had[i] && !wanted)
+				CHECK(g < gone.n && gone.idx[g++] == i * 1000);
+			if (had[i] && wanted) {
+				CHECK(v == had[i]); /* the same VPN, not a copy */
+				CHECK_EQ_INT(v->counters.packets, i * 7);
+				CHECK(v->pes.n == 1 && v->pes.v[0]->expected);
+			}
+			if (!had[i] && wanted) {
+				CHECK_EQ_INT(v->counters.packets, 0);
+				CHECK_EQ_INT(v->pes.n, 0);
+				CHECK_EQ_INT(v->passive, PASSIVE_DISABLED);
+				v->counters.packets = i * 7;
+				inet_addr_parse(&pe, "198.18.0.1");
+				CHECK(vpn_configure(v, "v", &mdt, &pe, 1));
+			}
+			had[i] = v;
+		}
+		CHECK_EQ_INT(gone.n, g); /* reported once, and only what went */
+		for (size_t k = 0; k < n; k++)
+			CHECK_EQ_INT(m->vpns[k]->index, want[k]);
+		CHECK_EQ_INT(m->timers.added, n); /* one PE timer per VPN: none left behind */
+	}
+	/* Indexes that do not increase change nothing. */
+	struct vpn *first = m->vpns[0];
+	size_t before = m->n_vpns;
+	const uint32_t bad[] = {5, 5000, 4000};
+	CHECK(!model_set_vpns(m, bad, 3, NULL, NULL));
+	CHECK(m->n_vpns == before && m->vpns[0] == first && !vpn_find(m, 5));
+	CHECK(model_set_vpns(m, NULL, 0, NULL, NULL));
+	CHECK_EQ_INT(m->n_vpns, 0);
+	CHECK_EQ_INT(m->timers.added, 0);
+	model_free(m);
+}
+
 /* Reference: the first row whose one-sub-id index compares >= (or >) want. */
 static const struct vpn *brute_seek(const struct model *m, const uint32_t *want, size_t wlen,
 				    bool after)
@@ -224,7 +301,8 @@ TEST(pes_are_found_by_c_address_as_a_scan_would)
 	timers_free(&timers);
 }
 
-UNIT_MAIN("model", T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
+UNIT_MAIN("model", T(a_reload_merge_keeps_what_stays_and_makes_only_what_comes),
+	  T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
 	  T(expected_pes_are_looked_up_in_any_order), T(config_status_is_pending_during_the_grace),
 	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time),
 	  T(timestamps_are_the_masters_sysuptime_at_the_event))
