@@ -7,6 +7,8 @@ CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"' -pthread
 # The engines and the AgentX subagent run on threads of their own (agent/agentx.h).
 LDFLAGS   += -pthread
 PKGS      := libpcap
+# The PostgreSQL history backend (history/pg.c) speaks libpq.
+PKGS      += libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
