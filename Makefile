@@ -12,6 +12,9 @@ PKGS      += libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+# The history store (history/): the daemon and its unit tests link it.
+HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -27,10 +30,12 @@ MIB_SRC   := $(wildcard mib/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 PROBE_SRC := $(wildcard probe/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
+HISTORY_SRC := $(wildcard history/*.c)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+HISTORY_OBJ := $(HISTORY_SRC:%.c=$(B)/%.o)
 ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
 ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
 # Everything but main(): what the unit tests link against.
@@ -81,13 +86,17 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS)
-
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ)
+$(B)/history/%.o: history/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
-		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(HIST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/mvpnmond: $(AGENT_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGINE_OBJ) $(HISTORY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(AGENT_LIB_OBJ) \
+		$(ENGINE_OBJ) $(HISTORY_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
 
 # Tools link only the engines and the model: no net-snmp.
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
@@ -273,5 +282,6 @@ fuzz-coverage: $(FUZZ_NAMES:%=$(FB)/cov/fuzz_%)
 clean:
 	rm -rf $(B) $(ASAN_B) $(FB)
 
--include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)
+-include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	$(HISTORY_OBJ:.o=.d)
 -include $(wildcard $(FB)/obj/*/*.d)

@@ -6,7 +6,7 @@
 set -eu
 packages="make gcc pkg-config libc6-dev
 	libsnmp-dev snmpd snmp snmptrapd
-	libpcap-dev libbsd-dev
+	libpcap-dev libbsd-dev libsqlite3-dev sqlite3
 	smitools erlang-snmp
 	libpq-dev postgresql
 	python3 python3-pytest python3-scapy
