@@ -7,14 +7,15 @@ CPPFLAGS  += -D_GNU_SOURCE -DMVPN_VERSION='"$(VERSION)"' -pthread
 # The engines and the AgentX subagent run on threads of their own (agent/agentx.h).
 LDFLAGS   += -pthread
 PKGS      := libpcap
-# The PostgreSQL history backend (history/pg.c) speaks libpq.
-PKGS      += libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
 # The history store (history/): the daemon and its unit tests link it.
 HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
 HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
+# The PostgreSQL backend (history/pg.c) speaks libpq.
+HIST_CFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
+HIST_LIBS  += $(shell pkg-config --libs libpq 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -102,6 +103,13 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_LIB_OBJ) $(ENGIN
 $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+# The PostgreSQL backend's test driver links the history store as well.
+$(B)/tools/hist_pg_drive: tests/tools/hist_pg_drive.c tests/tools/hist_gen.h $(HISTORY_OBJ) \
+		$(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) \
+		$(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
 
 $(B)/preload/%.so: tests/preload/%.c
 	@mkdir -p $(dir $@)

@@ -1,0 +1,221 @@
+/*
+ * Drives the PostgreSQL history backend (history/pg.c) for
+ * tests/integration/test_history_pg.py, one command a line on stdin, so that
+ * the test can stop and start the server between two calls on one
+ * connection.  Every answer ends with a line "ok ..." or "err <message>";
+ * listings come first, one canonical record a line (tests/tools/hist_gen.h).
+ *
+ *   open MONITOR CONNINFO...    write as MONITOR ("-": the default name)
+ *   open-ro CONNINFO...         the client's read-only open
+ *   gen SEED N FIRST_SEQ T0 CP  the batch: N records (hist_gen.h), a checkpoint every CP
+ *   write                       the batch through the backend's write
+ *   expect                      the batch, canonical
+ *   read TYPE MONITOR [SINCE UNTIL VPN KIND PE]   (MONITOR "-": every monitor)
+ *   checkpoint MONITOR AT       the checkpoint at or before AT
+ *   monitors
+ *   prune BEFORE MAX_BYTES MAX_ROWS
+ *   close
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../history/backend.h"
+#include "hist_gen.h"
+
+struct drive {
+	const struct hist_backend *b;
+	void *conn;
+	struct hist_record *batch;
+	size_t n;
+	uint64_t rows;
+};
+
+static int print_row(void *arg, const struct hist_row *row)
+{
+	struct drive *d = arg;
+
+	put_record(stdout, row->monitor, &row->rec);
+	fputc('\n', stdout);
+	d->rows++;
+	return 0;
+}
+
+static void answer(int rc, const char *err, const char *fmt, uint64_t v)
+{
+	if (rc < 0)
+		printf("err %s\n", err);
+	else {
+		printf("ok ");
+		printf(fmt, v);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void drop_batch(struct drive *d)
+{
+	gen_free(d->batch, d->n);
+	free(d->batch);
+	d->batch = NULL;
+	d->n = 0;
+}
+
+static const char *dash(const char *s)
+{
+	return s && strcmp(s, "-") ? s : NULL;
+}
+
+static void cmd_open(struct drive *d, char *args, bool ro)
+{
+	char err[512] = "";
+	char *monitor = ro ? NULL : strtok_r(args, " ", &args);
+	struct hist_location loc = {.backend = HIST_POSTGRES, .target = args,
+				    .monitor = dash(monitor), .read_only = ro};
+
+	if (d->conn)
+		d->b->close(d->conn);
+	d->conn = d->b->open(&loc, err, sizeof(err));
+	answer(d->conn ? 0 : -1, err, "open", 0);
+}
+
+static void cmd_gen(struct drive *d, const char *args)
+{
+	uint64_t seed, n, seq, t0, cp;
+
+	drop_batch(d);
+	if (sscanf(args, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &seed, &n,
+		   &seq, &t0, &cp) != 5 || !(d->batch = calloc(n ? n : 1, sizeof(*d->batch)))) {
+		answer(-1, "gen SEED N FIRST_SEQ T0 CP", "", 0);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		gen_record(&d->batch[i], seed, i, &seq, t0, cp);
+	d->n = n;
+	answer(0, "", "%" PRIu64, n);
+}
+
+static void cmd_read(struct drive *d, char *args)
+{
+	char err[512] = "", pe_text[64] = "";
+	unsigned type = 0, kind = 0, vpn = 0;
+	char monitor[128] = "-";
+	struct inet_addr pe;
+	struct hist_query q = {.until_ns = UINT64_MAX};
+
+	int got = sscanf(args, "%u %127s %" SCNu64 " %" SCNu64 " %u %u %63s", &type, monitor,
+			 &q.since_ns, &q.until_ns, &vpn, &kind, pe_text);
+	if (got < 2) {
+		answer(-1, "read TYPE MONITOR [SINCE UNTIL VPN KIND PE]", "", 0);
+		return;
+	}
+	q.monitor = dash(monitor);
+	q.vpn_index = vpn;
+	q.change_kind = (uint8_t)kind;
+	if (got == 7 && strcmp(pe_text, "-") && inet_addr_parse(&pe, pe_text))
+		q.pe = &pe;
+	d->rows = 0;
+	int rc = d->b->read(d->conn, (uint8_t)type, &q, print_row, d, err, sizeof(err));
+	answer(rc, err, "%" PRIu64, d->rows);
+}
+
+static void cmd_checkpoint(struct drive *d, const char *args)
+{
+	char err[512] = "", monitor[128];
+	uint64_t at, when;
+	struct hist_checkpoint *cp = NULL;
+
+	if (sscanf(args, "%127s %" SCNu64, monitor, &at) != 2) {
+		answer(-1, "checkpoint MONITOR AT", "", 0);
+		return;
+	}
+	int rc = d->b->checkpoint_at(d->conn, dash(monitor), at, &cp, &when, err, sizeof(err));
+	if (rc == 0) {
+		struct hist_record r = {.type = HIST_CHECKPOINT, .when_ns = when};
+		r.u.checkpoint = cp;
+		put_record(stdout, dash(monitor), &r);
+		fputc('\n', stdout);
+	}
+	hist_checkpoint_free(cp);
+	answer(rc, err, "%" PRIu64, (uint64_t)rc);
+}
+
+static void cmd_monitors(struct drive *d)
+{
+	char err[512] = "", **names = NULL;
+	size_t n = 0;
+	int rc = d->b->monitors(d->conn, &names, &n, err, sizeof(err));
+
+	for (size_t i = 0; i < n; i++) {
+		printf("%s\n", names[i]);
+		free(names[i]);
+	}
+	free(names);
+	answer(rc, err, "%" PRIu64, n);
+}
+
+static void cmd_prune(struct drive *d, const char *args)
+{
+	char err[512] = "";
+	uint64_t before, bytes, rows;
+
+	if (sscanf(args, "%" SCNu64 " %" SCNu64 " %" SCNu64, &before, &bytes, &rows) != 3) {
+		answer(-1, "prune BEFORE MAX_BYTES MAX_ROWS", "", 0);
+		return;
+	}
+	int64_t n = d->b->prune(d->conn, before, bytes, rows, err, sizeof(err));
+	answer(n < 0 ? -1 : 0, err, "%" PRIu64, n < 0 ? 0 : (uint64_t)n);
+}
+
+int main(void)
+{
+	struct drive d = {.b = hist_pg_backend()};
+	char line[4096];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char *args = line, *cmd;
+		char err[512] = "";
+
+		line[strcspn(line, "\n")] = '\0';
+		cmd = strtok_r(line, " ", &args);
+		if (!cmd)
+			continue;
+		if (strcmp(cmd, "open") && strcmp(cmd, "open-ro") && strcmp(cmd, "gen") &&
+		    strcmp(cmd, "expect") && !d.conn) {
+			answer(-1, "not open", "", 0);
+			continue;
+		}
+		if (!strcmp(cmd, "open") || !strcmp(cmd, "open-ro"))
+			cmd_open(&d, args, !strcmp(cmd, "open-ro"));
+		else if (!strcmp(cmd, "gen"))
+			cmd_gen(&d, args);
+		else if (!strcmp(cmd, "write")) {
+			int rc = d.b->write(d.conn, d.batch, d.n, err, sizeof(err));
+			answer(rc, err, "%" PRIu64, d.n);
+		} else if (!strcmp(cmd, "expect")) {
+			for (size_t i = 0; i < d.n; i++) {
+				put_record(stdout, NULL, &d.batch[i]);
+				fputc('\n', stdout);
+			}
+			answer(0, "", "%" PRIu64, d.n);
+		} else if (!strcmp(cmd, "read"))
+			cmd_read(&d, args);
+		else if (!strcmp(cmd, "checkpoint"))
+			cmd_checkpoint(&d, args);
+		else if (!strcmp(cmd, "monitors"))
+			cmd_monitors(&d);
+		else if (!strcmp(cmd, "prune"))
+			cmd_prune(&d, args);
+		else if (!strcmp(cmd, "close")) {
+			d.b->close(d.conn);
+			d.conn = NULL;
+			answer(0, "", "closed", 0);
+		} else
+			answer(-1, "unknown command", "", 0);
+	}
+	if (d.conn)
+		d.b->close(d.conn);
+	drop_batch(&d);
+	return 0;
+}
