@@ -7,7 +7,8 @@
  *
  *   open MONITOR CONNINFO...    write as MONITOR ("-": the default name)
  *   open-ro CONNINFO...         the client's read-only open
- *   gen SEED N FIRST_SEQ T0 CP  the batch: N records (hist_gen.h), a checkpoint every CP
+ *   gen SEED N FIRST_SEQ T0 CP  the batch: N records (hist_gen.h), a checkpoint every CP;
+ *                               answers N and the seq after its last change
  *   write                       the batch through the backend's write
  *   expect                      the batch, canonical
  *   read TYPE MONITOR [SINCE UNTIL VPN KIND PE]   (MONITOR "-": every monitor)
@@ -93,7 +94,8 @@ static void cmd_gen(struct drive *d, const char *args)
 	for (uint64_t i = 0; i < n; i++)
 		gen_record(&d->batch[i], seed, i, &seq, t0, cp);
 	d->n = n;
-	answer(0, "", "%" PRIu64, n);
+	printf("ok %" PRIu64 " %" PRIu64 "\n", n, seq); /* the next batch's first seq */
+	fflush(stdout);
 }
 
 static void cmd_read(struct drive *d, char *args)

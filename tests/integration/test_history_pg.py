@@ -1,0 +1,394 @@
+"""The PostgreSQL history backend (history/pg.c) against a real server.
+
+Each test starts its own PostgreSQL (tests/tools/pgserver.py: initdb in a
+temporary directory, postgres on a unix socket there, stopped by its pid) and
+drives the backend through tests/tools/hist_pg_drive, one command a line, so
+that the server can be stopped, started or cut off between two calls on one
+connection.  Records come from tests/tools/hist_gen.h (every type, every
+change kind, IPv4 and IPv6) and are compared as canonical lines.
+"""
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, TOP
+
+sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
+import pgserver  # noqa: E402
+
+DRIVE = os.path.join(BUILD, "tools", "hist_pg_drive")
+T0 = 1_700_000_000_000_000_000  # 2023-11-14, ns
+TYPES = {"change": 1, "alarm": 2, "config": 3, "pair": 4}
+
+pytestmark = pytest.mark.skipif(not pgserver.available(), reason="PostgreSQL is not installed")
+
+
+class Drive:
+    """One hist_pg_drive process: one backend connection."""
+
+    def __init__(self, tmp, name="drive"):
+        self.stderr = open(os.path.join(tmp, f"{name}.stderr"), "w")
+        self.proc = subprocess.Popen([DRIVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True, bufsize=1)
+
+    def cmd(self, line, timeout=120):
+        """(ok, the answer's text, the lines before it)."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        lines = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.proc.stdout.readline()
+            assert out, f"hist_pg_drive exited {self.proc.poll()} after {line!r}"
+            out = out.rstrip("\n")
+            if out.startswith("ok ") or out.startswith("err "):
+                return out.startswith("ok "), out.split(" ", 1)[1], lines
+            lines.append(out)
+        raise AssertionError(f"no answer to {line!r}")
+
+    def ok(self, line):
+        ok, text, lines = self.cmd(line)
+        assert ok, f"{line!r}: {text}"
+        return lines
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(60)
+        self.stderr.close()
+        with open(self.stderr.name) as f:
+            err = f.read()
+        for mark in ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer"):
+            assert mark not in err, err[:4000]
+        assert self.proc.returncode == 0, err[-2000:]
+
+
+@pytest.fixture
+def pg():
+    server = pgserver.PgServer(settings={"fsync": "off"})
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def drives(tmp_path):
+    started = []
+
+    def start(name="drive"):
+        d = Drive(str(tmp_path), f"{name}{len(started)}")
+        started.append(d)
+        return d
+    yield start
+    for d in started:
+        d.close()
+
+
+def expected(drive, monitor, gen):
+    """The batch `gen` (SEED N FIRST_SEQ T0 CP) as lines stamped with monitor, by
+    type; "next" is the seq after its last change."""
+    ok, text, _ = drive.cmd(f"gen {gen}")
+    assert ok, text
+    by = {"next": int(text.split(" ")[1])}
+    for line in drive.ok("expect"):
+        kind = line.split(" ")[2]
+        by.setdefault(kind, []).append(monitor + line[1:])
+    return by
+
+
+def read(drive, what, monitor="-", *filters):
+    return drive.ok(" ".join(["read", str(TYPES[what]), monitor, *map(str, filters)]))
+
+
+def seqs(lines):
+    return [int(line.split(" seq=")[1].split(" ")[0]) for line in lines]
+
+
+def test_every_record_type_is_read_back_exactly(pg, drives):
+    """Every change kind, alarms, configuration loads, pair windows and
+    checkpoints, IPv4 and IPv6, NULL and present values: read back field for
+    field, changes in seq order."""
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    want = expected(d, "red", f"7 600 1 {T0} 100")
+    d.ok("write")
+    for what in TYPES:
+        got = read(d, what)
+        assert sorted(got) == sorted(want[what]), what
+        assert len(got) == len(want[what]) > 0
+    assert seqs(read(d, "change")) == sorted(seqs(want["change"]))
+    kinds = {int(line.split(" kind=")[1].split(" ")[0]) for line in want["change"]}
+    assert kinds == set(range(1, 15))
+    for cp in want["checkpoint"]:
+        t = cp.split(" ")[1][2:]
+        assert d.ok(f"checkpoint red {t}") == [cp]
+    # Between two checkpoints: the earlier one.
+    first = want["checkpoint"][0]
+    t = int(first.split(" ")[1][2:])
+    assert d.ok(f"checkpoint red {t + 1}") == [first]
+    ok, text, _ = d.cmd(f"checkpoint red {t - 1}")
+    assert ok and text == "1"  # nothing at or before
+
+
+def test_reads_filter_by_time_vpn_kind_and_pe(pg, drives):
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    want = expected(d, "red", f"11 2000 1 {T0} 250")
+    d.ok("write")
+    changes = want["change"]
+    t = lambda line: int(line.split(" ")[1][2:])  # noqa: E731
+    since, until = t(changes[300]), t(changes[900])
+    got = read(d, "change", "red", since, until)
+    assert got == sorted((c for c in changes if since <= t(c) <= until), key=lambda c: seqs([c]))
+    vpn = changes[5].split(" vpn=")[1].split(" ")[0]
+    got = read(d, "change", "-", 0, 2**64 - 1, vpn, 0)
+    assert got and all(f" vpn={vpn} " in line for line in got)
+    assert len(got) == sum(f" vpn={vpn} " in c for c in changes)
+    got = read(d, "change", "-", 0, 2**64 - 1, 0, 5)
+    assert len(got) == sum(" kind=5 " in c for c in changes) > 0
+    pe = changes[10].split(" pe=")[1].split(" ")[0]
+    got = read(d, "change", "-", 0, 2**64 - 1, 0, 0, pe)
+    assert got and all(f" pe={pe} " in line or f" peer={pe} " in line for line in got)
+    alarms = read(d, "alarm", "-", 0, 2**64 - 1, 0, 0, want["alarm"][0].split(" addr=")[1].split(" ")[0])
+    assert want["alarm"][0] in alarms
+
+
+def test_two_monitors_write_to_one_server_and_a_reader_sees_both(pg, drives):
+    red, blue, client = drives("red"), drives("blue"), drives("client")
+    red.ok(f"open red {pg.conninfo()}")
+    blue.ok(f"open blue {pg.conninfo()}")
+    # The same seqs and times in both: each monitor's history is its own.
+    want_red = expected(red, "red", f"1 300 1 {T0} 0")
+    want_blue = expected(blue, "blue", f"2 300 1 {T0} 0")
+    red.ok("write")
+    blue.ok("write")
+    client.ok(f"open-ro {pg.conninfo()}")
+    assert client.ok("monitors") == ["blue", "red"]
+    got = read(client, "change")
+    assert got == sorted(want_blue["change"], key=lambda c: seqs([c])) + \
+        sorted(want_red["change"], key=lambda c: seqs([c]))  # monitor by monitor, in name order
+    assert read(client, "change", "red") == sorted(want_red["change"], key=lambda c: seqs([c]))
+    assert sorted(read(client, "alarm")) == sorted(want_red["alarm"] + want_blue["alarm"])
+    # The client never writes.
+    ok, text, _ = client.cmd("write")
+    assert not ok and "read-only" in text
+
+
+def test_read_only_open_of_an_empty_database_says_so(pg, drives):
+    d = drives()
+    ok, text, _ = d.cmd(f"open-ro {pg.conninfo()}")
+    assert not ok and "no mvpnmon schema" in text, text
+
+
+def test_a_refused_login_is_a_clear_error(pg, drives):
+    d = drives()
+    ok, text, _ = d.cmd(f"open red {pg.conninfo(user='intruder')} password=s3cret")
+    assert not ok
+    assert text.startswith('postgresql store "mvpnmon" on ') and "cannot connect" in text, text
+    assert 'role "intruder" does not exist' in text, text
+    assert "s3cret" not in text and "\n" not in text
+    ok, text, _ = d.cmd(f"open red {pg.conninfo(dbname='nosuchdb')}")
+    assert not ok and 'database "nosuchdb" does not exist' in text, text
+
+
+def test_the_server_down_fails_a_batch_cleanly_and_the_retry_lands_once(pg, drives):
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    first = expected(d, "red", f"3 200 1 {T0} 0")
+    d.ok("write")
+    pg.stop()
+    second = expected(d, "red", f"4 200 {first['next']} {T0} 50")
+    ok, text, _ = d.cmd("write")
+    assert not ok and "postgresql store" in text, text
+    assert "terminat" in text or "connect" in text or "closed" in text, text
+    ok, again, _ = d.cmd("write")  # still down: a clear error each time, no hang
+    assert not ok and "cannot connect" in again and "No such file or directory" in again, again
+    time.sleep(2)
+    pg.start()
+    d.ok("write")
+    got = read(d, "change")
+    assert sorted(got) == sorted(first["change"] + second["change"])
+    assert len(set(seqs(got))) == len(got)
+    assert sorted(read(d, "alarm")) == sorted(first["alarm"] + second["alarm"])
+    assert pg.psql("SELECT count(*) FROM checkpoints").strip() == str(len(second["checkpoint"]))
+
+
+def test_a_change_already_stored_is_skipped_not_an_error(pg, drives):
+    """backend.h: a change whose (monitor, seq) is stored is skipped, so that a
+    batch sent again never fails forever on its first row."""
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    want = expected(d, "red", f"12 200 1 {T0} 0")
+    d.ok("write")
+    d.ok("write")
+    assert sorted(read(d, "change")) == sorted(want["change"])
+    # A new connection knows it too (the monitor's last seq is stored).
+    d.ok(f"open red {pg.conninfo()}")
+    d.ok("write")
+    assert len(read(d, "change")) == len(want["change"])
+
+
+def test_absent_server_at_open(pg, drives):
+    pg.stop()
+    d = drives()
+    ok, text, _ = d.cmd(f"open red {pg.conninfo()}")
+    assert not ok and "cannot connect" in text and pg.dir in text, text
+
+
+class CuttingProxy:
+    """A unix-socket relay in front of the server that can cut a session at
+    its COMMIT: before forwarding it ('before': the server rolls back), or
+    just after ('after': the server commits, the answer is lost)."""
+
+    def __init__(self, server):
+        self.server = os.path.join(server.dir, f".s.PGSQL.{server.port}")
+        self.dir = tempfile.mkdtemp(prefix="mvpnmon-pgproxy-")
+        self.port = server.port
+        self.cut = None
+        self.cuts = 0
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(os.path.join(self.dir, f".s.PGSQL.{self.port}"))
+        self.listener.listen(8)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def conninfo(self):
+        return f"host={self.dir} port={self.port} dbname={pgserver.DBNAME} user={pgserver.SUPERUSER}"
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.server)
+            threading.Thread(target=self._relay, args=(client, upstream), daemon=True).start()
+
+    def _relay(self, client, upstream):
+        sel = selectors.DefaultSelector()
+        sel.register(client, selectors.EVENT_READ, "c")
+        sel.register(upstream, selectors.EVENT_READ, "s")
+        pending = b""
+        started = False  # the startup message has no type byte
+        try:
+            while True:
+                for key, _ in sel.select():
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    if key.data == "s":
+                        client.sendall(data)
+                        continue
+                    pending += data
+                    while True:  # whole client messages only
+                        head = 4 if not started else 5
+                        if len(pending) < head:
+                            break
+                        length = int.from_bytes(pending[head - 4:head], "big")
+                        size = length + (head - 4)
+                        if len(pending) < size:
+                            break
+                        msg, pending = pending[:size], pending[size:]
+                        started = True
+                        if self.cut and msg[:1] == b"Q" and msg[5:] == b"COMMIT\0":
+                            mode, self.cut = self.cut, None
+                            self.cuts += 1
+                            if mode == "after":
+                                upstream.sendall(msg)
+                            return
+                        upstream.sendall(msg)
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
+
+    def close(self):
+        self.stopping = True
+        self.listener.close()
+        pgserver.shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("cut", ["after", "before"])
+def test_a_batch_whose_commit_answer_was_lost_lands_exactly_once(pg, drives, cut):
+    """The connection drops at COMMIT: after the server got it (it commits,
+    the answer never comes) or before (it rolls back).  The backend cannot
+    know which; the same batch sent again must be stored exactly once."""
+    proxy = CuttingProxy(pg)
+    try:
+        d = drives()
+        d.ok(f"open red {proxy.conninfo()}")
+        first = expected(d, "red", f"5 100 1 {T0} 0")
+        d.ok("write")
+        second = expected(d, "red", f"6 300 {first['next']} {T0} 60")
+        proxy.cut = cut
+        ok, text, _ = d.cmd("write")
+        assert not ok and "connection lost at COMMIT" in text, text
+        assert proxy.cuts == 1
+        committed = pg.psql("SELECT count(*) FROM changes").strip()
+        assert committed == str(len(first["change"]) + (len(second["change"]) if cut == "after" else 0))
+        d.ok("write")  # the writer's retry: the same records
+        got = read(d, "change")
+        assert sorted(got) == sorted(first["change"] + second["change"])
+        for what in ("alarm", "config", "pair"):
+            assert sorted(read(d, what)) == sorted(first.get(what, []) + second.get(what, [])), what
+        assert pg.psql("SELECT count(*) FROM checkpoints").strip() == str(len(second["checkpoint"]))
+        # A retry that carries more than the batch in doubt (the writer merged
+        # what came meanwhile): the rest is written, the rest only.
+        proxy.cut = cut
+        third = expected(d, "red", f"8 100 {second['next']} {T0} 0")
+        assert not d.cmd("write")[0]
+        more = expected(d, "red", f"8 150 {second['next']} {T0} 0")
+        d.ok("write")
+        got = read(d, "change")
+        assert sorted(got) == sorted(first["change"] + second["change"] + more["change"])
+        assert len(third["change"]) < len(more["change"])
+        assert sorted(read(d, "alarm")) == sorted(first["alarm"] + second["alarm"] + more["alarm"])
+    finally:
+        proxy.close()
+
+
+def test_retention_by_age_keeps_the_checkpoint_before_what_it_keeps(pg, drives):
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    want = expected(d, "red", f"9 1000 1 {T0} 100")
+    d.ok("write")
+    cps = [int(c.split(" ")[1][2:]) for c in want["checkpoint"]]
+    before = cps[4] + 10  # between the 5th and 6th checkpoints
+    ok, n, _ = d.cmd(f"prune {before} 0 0")
+    assert ok and int(n) > 0
+    cp_seq = int(want["checkpoint"][4].split(" last_seq=")[1].split(" ")[0])
+    left = read(d, "change")
+    assert left and min(seqs(left)) == cp_seq + 1
+    assert d.ok(f"checkpoint red {before}") == [want["checkpoint"][4]]
+    ok, text, _ = d.cmd(f"checkpoint red {cps[3]}")
+    assert ok and text == "1"  # older checkpoints went
+    alarms = read(d, "alarm")
+    assert alarms and all(int(a.split(" ")[1][2:]) >= before for a in alarms)
+    # Bounded steps: at most max_rows each.
+    ok, n, _ = d.cmd(f"prune {cps[7]} 0 10")
+    assert ok and int(n) == 10
+
+
+def test_retention_by_size_goes_an_interval_at_a_time(pg, drives):
+    d = drives()
+    d.ok(f"open red {pg.conninfo()}")
+    want = expected(d, "red", f"10 1000 1 {T0} 100")
+    d.ok("write")
+    pg.psql("ANALYZE")
+    before = len(read(d, "change"))
+    ok, n, _ = d.cmd("prune 0 1 0")  # 1 byte: over the limit, the oldest interval goes
+    assert ok and int(n) > 0
+    cp_seq = int(want["checkpoint"][1].split(" last_seq=")[1].split(" ")[0])
+    left = read(d, "change")
+    assert min(seqs(left)) == cp_seq + 1 and len(left) < before
+    ok, n, _ = d.cmd("prune 0 1000000000 0")  # under the limit: nothing
+    assert ok and n == "0"
