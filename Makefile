@@ -79,7 +79,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config bench-expiry bench-never-block \
+	bench-emulator bench-config bench-expiry bench-never-block bench-history-pg \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -127,6 +127,19 @@ $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
+# The PostgreSQL backend beside a raw libpq COPY: it links the history store.
+$(B)/bench/bench_history_pg: tests/bench/bench_history_pg.c tests/bench/bench.h \
+		tests/tools/hist_gen.h $(HISTORY_OBJ) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) \
+		$(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
+
+# Persisted changes through the PostgreSQL backend against a raw libpq COPY of
+# the same rows, on a private server (tests/bench/history_pg.py); writes
+# tests/bench/results/history_pg.txt.  Not part of check.
+bench-history-pg: $(B)/bench/bench_history_pg
+	nice -n 5 /usr/bin/python3 tests/bench/history_pg.py $(HISTORY_PG_ARGS)
+
 # The engines' speed and scale beside their references (tests/bench/engines.py);
 # writes tests/bench/results/engines.txt.  Not part of check.
 bench-engines: $(B)/mvpnmond $(EMULATOR_BIN) $(BENCH_BIN)
@@ -160,7 +173,8 @@ bench-never-block: $(B)/mvpnmond
 	nice -n 5 /usr/bin/python3 tests/bench/never_block.py $(NEVER_BLOCK_ARGS)
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
-bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block
+bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
+	bench-history-pg
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
