@@ -18,7 +18,8 @@ enum hist_backend_kind { HIST_SQLITE = 1, HIST_POSTGRES = 2 };
 struct hist_location {
 	enum hist_backend_kind backend;
 	const char *target;  /* SQLite: the file's path; PostgreSQL: a libpq conninfo */
-	const char *monitor; /* this monitor's name; NULL or "" reading: every monitor */
+	const char *monitor; /* this monitor's name (writing, NULL or "": "default");
+			      * reading, NULL or "": every monitor */
 	bool read_only;      /* the client: never creates or migrates */
 };
 
@@ -34,11 +35,19 @@ void hist_store_close(struct hist_store *s);
 int hist_store_write(struct hist_store *s, const struct hist_record *recs, size_t n, char *err,
 		     size_t errlen);
 
-/* Retention: deletes what is older than before_ns, then the oldest until the
- * store is at most max_bytes (0: no size limit).  Returns the rows deleted, or
- * -1 with err.  Never deletes the last checkpoint before what it keeps. */
-int64_t hist_store_prune(struct hist_store *s, uint64_t before_ns, uint64_t max_bytes, char *err,
-			 size_t errlen);
+/* False once the connection cannot recover by itself (a corrupt file, a
+ * server gone): close and open again.  A locked or full store stays usable. */
+bool hist_store_usable(const struct hist_store *s);
+
+/* Retention: deletes what is older than before_ns (0: no age limit), then
+ * the oldest until the store's pages in use are at most max_bytes (0: no
+ * size limit).  Changes go in whole checkpoint intervals: never the last
+ * checkpoint before what is kept, nor a change after it.  One bounded step:
+ * at most max_rows rows (0: no bound), in short transactions, so that the
+ * writer is never held long; call again while it returns max_rows.
+ * Returns the rows deleted, or -1 with err. */
+int64_t hist_store_prune(struct hist_store *s, uint64_t before_ns, uint64_t max_bytes,
+			 uint64_t max_rows, char *err, size_t errlen);
 
 /* ---- reading (the client, and the daemon's restore at start) ---- */
 
@@ -59,19 +68,27 @@ struct hist_row {
 
 /* Calls cb for each matching record of `type` (HIST_CHANGE, HIST_ALARM,
  * HIST_CONFIG, HIST_PAIR_WINDOW), in time order then index order; cb returns
- * non-zero to stop.  Returns 0, or -1 with err. */
+ * non-zero to stop.  Returns 0, or -1 with err.  Changes come in seq order
+ * (the order they happened; when_ns follows it but for an expiry dated at
+ * its deadline), read from the checkpoint before since_ns, so a query by
+ * time never scans the history before it.  q->monitor NULL: one monitor
+ * after the other, in name order.  row->monitor lives during the call. */
 typedef int (*hist_row_cb)(void *arg, const struct hist_row *row);
 int hist_store_read(struct hist_store *s, uint8_t type, const struct hist_query *q,
 		    hist_row_cb cb, void *arg, char *err, size_t errlen);
 
 /* The state of one monitor at time at_ns: the last checkpoint at or before it
  * plus the changes after it up to at_ns (state.c applies them).  *out is
- * owned by the caller (hist_checkpoint_free).  Returns 0; 1 when there is
- * nothing at or before at_ns; -1 with err. */
+ * owned by the caller (hist_checkpoint_free), its rows sorted by VPN then
+ * SNMP index.  Returns 0; 1 when there is nothing at or before at_ns; -1
+ * with err.  monitor NULL or "": the store's only monitor (an error when
+ * there are several). */
 int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_ns,
 			uint32_t vpn_index, struct hist_checkpoint **out, char *err, size_t errlen);
 
-/* The monitors that wrote to this store, for "every monitor" readers. */
+/* The monitors that wrote to this store, for "every monitor" readers:
+ * sorted, *names and each name malloc'd, the caller's (hist_store_names_free). */
 int hist_store_monitors(struct hist_store *s, char ***names, size_t *n, char *err, size_t errlen);
+void hist_store_names_free(char **names, size_t n);
 
 #endif

@@ -21,6 +21,7 @@ struct hist_settings {
 	uint32_t batch_max;        /* records in one transaction at most */
 	uint64_t retain_ns;        /* 0: keep by age forever */
 	uint64_t retain_bytes;     /* 0: no size limit */
+	uint32_t prune_interval_ms; /* retention runs this often; 0: each minute */
 };
 
 /* What the MIB and the log show; read at any time from any thread. */

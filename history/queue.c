@@ -1,0 +1,103 @@
+/*
+ * The single-producer, single-consumer ring (queue.h).  head and tail only
+ * grow; a slot is index % cap.  The producer publishes a slot with a
+ * release store of tail after filling it, the consumer frees one with a
+ * release store of head after it is done with it: each side reads the
+ * other's counter with acquire, so it sees the slot's contents.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+
+int hist_queue_init(struct hist_queue *q, uint32_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	if (!cap)
+		cap = 1;
+	q->slots = calloc(cap, sizeof(*q->slots));
+	q->put_ms = calloc(cap, sizeof(*q->put_ms));
+	if (!q->slots || !q->put_ms) {
+		free(q->slots);
+		free((void *)q->put_ms);
+		return -1;
+	}
+	q->cap = cap;
+	atomic_init(&q->head, 0);
+	atomic_init(&q->tail, 0);
+	return 0;
+}
+
+static struct hist_record *slot(struct hist_queue *q, uint64_t i)
+{
+	return &q->slots[i % q->cap];
+}
+
+uint64_t hist_queue_free(struct hist_queue *q)
+{
+	uint64_t n = hist_queue_count(q);
+
+	hist_queue_drop(q, n);
+	free(q->slots);
+	free((void *)q->put_ms);
+	q->slots = NULL;
+	q->put_ms = NULL;
+	return n;
+}
+
+bool hist_queue_put(struct hist_queue *q, const struct hist_record *r, uint64_t now_ms)
+{
+	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+
+	if (tail - head >= q->cap)
+		return false;
+	*slot(q, tail) = *r;
+	atomic_store_explicit(&q->put_ms[tail % q->cap], now_ms, memory_order_relaxed);
+	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	return true;
+}
+
+uint32_t hist_queue_count(struct hist_queue *q)
+{
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+
+	return (uint32_t)(tail - head);
+}
+
+size_t hist_queue_peek(struct hist_queue *q, struct hist_record *out, size_t max)
+{
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+	size_t n = tail - head < max ? (size_t)(tail - head) : max;
+
+	/* at most two runs: up to the ring's end, then from its start */
+	size_t at = (size_t)(head % q->cap), first = q->cap - at < n ? q->cap - at : n;
+	memcpy(out, &q->slots[at], first * sizeof(*out));
+	memcpy(out + first, q->slots, (n - first) * sizeof(*out));
+	return n;
+}
+
+void hist_queue_drop(struct hist_queue *q, size_t n)
+{
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	for (size_t i = 0; i < n; i++) {
+		struct hist_record *r = slot(q, head + i);
+		if (r->type == HIST_CHECKPOINT) {
+			hist_checkpoint_free(r->u.checkpoint);
+			r->u.checkpoint = NULL;
+		}
+	}
+	atomic_store_explicit(&q->head, head + n, memory_order_release);
+}
+
+uint64_t hist_queue_oldest_ms(struct hist_queue *q)
+{
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+
+	return hist_queue_count(q)
+		       ? atomic_load_explicit(&q->put_ms[head % q->cap], memory_order_relaxed)
+		       : 0;
+}
