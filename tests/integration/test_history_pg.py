@@ -106,6 +106,19 @@ def read(drive, what, monitor="-", *filters):
     return drive.ok(" ".join(["read", str(TYPES[what]), monitor, *map(str, filters)]))
 
 
+def segments(line):
+    """A state or checkpoint line as the set of its rows: the store gives rows
+    sorted by VPN and SNMP index, the generator in its own order."""
+    head, *rows = line.split(" | ")
+    return head, sorted(rows)
+
+
+def state(drive, monitor, t, vpn=0):
+    ok, text, lines = drive.cmd(f"state {monitor} {t} {vpn}")
+    assert ok, text
+    return segments(lines[0]) if lines else None
+
+
 def seqs(lines):
     return [int(line.split(" seq=")[1].split(" ")[0]) for line in lines]
 
@@ -115,7 +128,7 @@ def test_every_record_type_is_read_back_exactly(pg, drives):
     checkpoints, IPv4 and IPv6, NULL and present values: read back field for
     field, changes in seq order."""
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     want = expected(d, "red", f"7 600 1 {T0} 100")
     d.ok("write")
     for what in TYPES:
@@ -125,20 +138,40 @@ def test_every_record_type_is_read_back_exactly(pg, drives):
     assert seqs(read(d, "change")) == sorted(seqs(want["change"]))
     kinds = {int(line.split(" kind=")[1].split(" ")[0]) for line in want["change"]}
     assert kinds == set(range(1, 15))
+    # The state at a checkpoint's time is that checkpoint, row for row.
     for cp in want["checkpoint"]:
-        t = cp.split(" ")[1][2:]
-        assert d.ok(f"checkpoint red {t}") == [cp]
-    # Between two checkpoints: the earlier one.
-    first = want["checkpoint"][0]
-    t = int(first.split(" ")[1][2:])
-    assert d.ok(f"checkpoint red {t + 1}") == [first]
-    ok, text, _ = d.cmd(f"checkpoint red {t - 1}")
+        t = int(cp.split(" ")[1][2:])
+        assert state(d, "red", t) == segments(cp)
+        assert state(d, "red", t + 1) == segments(cp.replace(f" t={t} ", f" t={t + 1} "))
+    ok, text, _ = d.cmd(f"state red {T0 - 1}")
     assert ok and text == "1"  # nothing at or before
+
+
+def test_postgresql_and_sqlite_give_the_same_history(pg, drives, tmp_path):
+    """The same records into both backends: every read and the state at any
+    time (a checkpoint plus the changes after it, through state.c) agree."""
+    dp, ds = drives("pg"), drives("sqlite")
+    dp.ok(f"open pg red {pg.conninfo()}")
+    ds.ok(f"open sqlite red {tmp_path / 'history.db'}")
+    want = expected(dp, "red", f"13 3000 1 {T0} 400")
+    expected(ds, "red", f"13 3000 1 {T0} 400")
+    dp.ok("write")
+    ds.ok("write")
+    for what in TYPES:
+        assert read(dp, what) == read(ds, what), what
+        assert read(dp, what, "red", T0 + 500_000, T0 + 1_500_000) == \
+            read(ds, what, "red", T0 + 500_000, T0 + 1_500_000), what
+    times = [T0 + k * 97_000 for k in range(0, 30)]
+    times += [int(c.split(" ")[1][2:]) + 2_000 for c in want["checkpoint"]]
+    for t in times:
+        assert state(dp, "red", t) == state(ds, "red", t), t
+        assert state(dp, "red", t, 3) == state(ds, "red", t, 3), t
+    assert state(dp, "red", times[-1])[1]  # not empty
 
 
 def test_reads_filter_by_time_vpn_kind_and_pe(pg, drives):
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     want = expected(d, "red", f"11 2000 1 {T0} 250")
     d.ok("write")
     changes = want["change"]
@@ -161,14 +194,14 @@ def test_reads_filter_by_time_vpn_kind_and_pe(pg, drives):
 
 def test_two_monitors_write_to_one_server_and_a_reader_sees_both(pg, drives):
     red, blue, client = drives("red"), drives("blue"), drives("client")
-    red.ok(f"open red {pg.conninfo()}")
-    blue.ok(f"open blue {pg.conninfo()}")
+    red.ok(f"open pg red {pg.conninfo()}")
+    blue.ok(f"open pg blue {pg.conninfo()}")
     # The same seqs and times in both: each monitor's history is its own.
     want_red = expected(red, "red", f"1 300 1 {T0} 0")
     want_blue = expected(blue, "blue", f"2 300 1 {T0} 0")
     red.ok("write")
     blue.ok("write")
-    client.ok(f"open-ro {pg.conninfo()}")
+    client.ok(f"open-ro pg {pg.conninfo()}")
     assert client.ok("monitors") == ["blue", "red"]
     got = read(client, "change")
     assert got == sorted(want_blue["change"], key=lambda c: seqs([c])) + \
@@ -176,30 +209,31 @@ def test_two_monitors_write_to_one_server_and_a_reader_sees_both(pg, drives):
     assert read(client, "change", "red") == sorted(want_red["change"], key=lambda c: seqs([c]))
     assert sorted(read(client, "alarm")) == sorted(want_red["alarm"] + want_blue["alarm"])
     # The client never writes.
+    client.ok(f"gen 3 10 1 {T0} 0")
     ok, text, _ = client.cmd("write")
     assert not ok and "read-only" in text
 
 
 def test_read_only_open_of_an_empty_database_says_so(pg, drives):
     d = drives()
-    ok, text, _ = d.cmd(f"open-ro {pg.conninfo()}")
+    ok, text, _ = d.cmd(f"open-ro pg {pg.conninfo()}")
     assert not ok and "no mvpnmon schema" in text, text
 
 
 def test_a_refused_login_is_a_clear_error(pg, drives):
     d = drives()
-    ok, text, _ = d.cmd(f"open red {pg.conninfo(user='intruder')} password=s3cret")
+    ok, text, _ = d.cmd(f"open pg red {pg.conninfo(user='intruder')} password=s3cret")
     assert not ok
     assert text.startswith('postgresql store "mvpnmon" on ') and "cannot connect" in text, text
     assert 'role "intruder" does not exist' in text, text
     assert "s3cret" not in text and "\n" not in text
-    ok, text, _ = d.cmd(f"open red {pg.conninfo(dbname='nosuchdb')}")
+    ok, text, _ = d.cmd(f"open pg red {pg.conninfo(dbname='nosuchdb')}")
     assert not ok and 'database "nosuchdb" does not exist' in text, text
 
 
 def test_the_server_down_fails_a_batch_cleanly_and_the_retry_lands_once(pg, drives):
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     first = expected(d, "red", f"3 200 1 {T0} 0")
     d.ok("write")
     pg.stop()
@@ -223,13 +257,13 @@ def test_a_change_already_stored_is_skipped_not_an_error(pg, drives):
     """backend.h: a change whose (monitor, seq) is stored is skipped, so that a
     batch sent again never fails forever on its first row."""
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     want = expected(d, "red", f"12 200 1 {T0} 0")
     d.ok("write")
     d.ok("write")
     assert sorted(read(d, "change")) == sorted(want["change"])
     # A new connection knows it too (the monitor's last seq is stored).
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     d.ok("write")
     assert len(read(d, "change")) == len(want["change"])
 
@@ -237,7 +271,7 @@ def test_a_change_already_stored_is_skipped_not_an_error(pg, drives):
 def test_absent_server_at_open(pg, drives):
     pg.stop()
     d = drives()
-    ok, text, _ = d.cmd(f"open red {pg.conninfo()}")
+    ok, text, _ = d.cmd(f"open pg red {pg.conninfo()}")
     assert not ok and "cannot connect" in text and pg.dir in text, text
 
 
@@ -325,7 +359,7 @@ def test_a_batch_whose_commit_answer_was_lost_lands_exactly_once(pg, drives, cut
     proxy = CuttingProxy(pg)
     try:
         d = drives()
-        d.ok(f"open red {proxy.conninfo()}")
+        d.ok(f"open pg red {proxy.conninfo()}")
         first = expected(d, "red", f"5 100 1 {T0} 0")
         d.ok("write")
         second = expected(d, "red", f"6 300 {first['next']} {T0} 60")
@@ -358,7 +392,7 @@ def test_a_batch_whose_commit_answer_was_lost_lands_exactly_once(pg, drives, cut
 
 def test_retention_by_age_keeps_the_checkpoint_before_what_it_keeps(pg, drives):
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     want = expected(d, "red", f"9 1000 1 {T0} 100")
     d.ok("write")
     cps = [int(c.split(" ")[1][2:]) for c in want["checkpoint"]]
@@ -368,9 +402,10 @@ def test_retention_by_age_keeps_the_checkpoint_before_what_it_keeps(pg, drives):
     cp_seq = int(want["checkpoint"][4].split(" last_seq=")[1].split(" ")[0])
     left = read(d, "change")
     assert left and min(seqs(left)) == cp_seq + 1
-    assert d.ok(f"checkpoint red {before}") == [want["checkpoint"][4]]
-    ok, text, _ = d.cmd(f"checkpoint red {cps[3]}")
-    assert ok and text == "1"  # older checkpoints went
+    cp = want["checkpoint"][4]
+    assert state(d, "red", before) == segments(cp.replace(f" t={cps[4]} ", f" t={before} "))
+    ok, text, _ = d.cmd(f"state red {cps[3]}")
+    assert ok and text == "1"  # older checkpoints and their changes went
     alarms = read(d, "alarm")
     assert alarms and all(int(a.split(" ")[1][2:]) >= before for a in alarms)
     # Bounded steps: at most max_rows each.
@@ -380,7 +415,7 @@ def test_retention_by_age_keeps_the_checkpoint_before_what_it_keeps(pg, drives):
 
 def test_retention_by_size_goes_an_interval_at_a_time(pg, drives):
     d = drives()
-    d.ok(f"open red {pg.conninfo()}")
+    d.ok(f"open pg red {pg.conninfo()}")
     want = expected(d, "red", f"10 1000 1 {T0} 100")
     d.ok("write")
     pg.psql("ANALYZE")

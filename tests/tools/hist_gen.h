@@ -196,7 +196,8 @@ static inline void gen_record(struct hist_record *rec, uint64_t seed, uint64_t i
 	if (cp_every && i % cp_every == cp_every - 1) {
 		memset(rec, 0, sizeof(*rec));
 		rec->type = HIST_CHECKPOINT;
-		rec->when_ns = when;
+		/* After the last change it holds, before the next one. */
+		rec->when_ns = t0_ns + (*seq - 1) * 1000 + 500;
 		rec->u.checkpoint = gen_checkpoint(seed + i, *seq - 1, 1 + r % 4);
 		return;
 	}

@@ -1,18 +1,19 @@
 /*
- * Drives the PostgreSQL history backend (history/pg.c) for
- * tests/integration/test_history_pg.py, one command a line on stdin, so that
- * the test can stop and start the server between two calls on one
- * connection.  Every answer ends with a line "ok ..." or "err <message>";
- * listings come first, one canonical record a line (tests/tools/hist_gen.h).
+ * Drives the history store (store.h) for tests/integration/test_history_pg.py,
+ * one command a line on stdin, so that the test can stop and start the
+ * PostgreSQL server between two calls on one connection.  Every answer ends
+ * with a line "ok ..." or "err <message>"; listings come first, one
+ * canonical record a line (tests/tools/hist_gen.h).  BACKEND is pg (TARGET a
+ * conninfo) or sqlite (a file), so that both can be compared.
  *
- *   open MONITOR CONNINFO...    write as MONITOR ("-": the default name)
- *   open-ro CONNINFO...         the client's read-only open
+ *   open BACKEND MONITOR TARGET...  write as MONITOR ("-": the default name)
+ *   open-ro BACKEND TARGET...       the client's read-only open
  *   gen SEED N FIRST_SEQ T0 CP  the batch: N records (hist_gen.h), a checkpoint every CP;
  *                               answers N and the seq after its last change
  *   write                       the batch through the backend's write
  *   expect                      the batch, canonical
  *   read TYPE MONITOR [SINCE UNTIL VPN KIND PE]   (MONITOR "-": every monitor)
- *   checkpoint MONITOR AT       the checkpoint at or before AT
+ *   state MONITOR AT [VPN]      the state at AT (hist_store_state_at)
  *   monitors
  *   prune BEFORE MAX_BYTES MAX_ROWS
  *   close
@@ -22,12 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../history/backend.h"
+#include "../../history/store.h"
 #include "hist_gen.h"
 
 struct drive {
-	const struct hist_backend *b;
-	void *conn;
+	struct hist_store *conn;
 	struct hist_record *batch;
 	size_t n;
 	uint64_t rows;
@@ -71,13 +71,14 @@ static const char *dash(const char *s)
 static void cmd_open(struct drive *d, char *args, bool ro)
 {
 	char err[512] = "";
+	char *backend = strtok_r(args, " ", &args);
 	char *monitor = ro ? NULL : strtok_r(args, " ", &args);
-	struct hist_location loc = {.backend = HIST_POSTGRES, .target = args,
-				    .monitor = dash(monitor), .read_only = ro};
+	struct hist_location loc = {.target = args, .monitor = dash(monitor), .read_only = ro};
 
+	loc.backend = backend && !strcmp(backend, "sqlite") ? HIST_SQLITE : HIST_POSTGRES;
 	if (d->conn)
-		d->b->close(d->conn);
-	d->conn = d->b->open(&loc, err, sizeof(err));
+		hist_store_close(d->conn);
+	d->conn = hist_store_open(&loc, err, sizeof(err));
 	answer(d->conn ? 0 : -1, err, "open", 0);
 }
 
@@ -118,23 +119,24 @@ static void cmd_read(struct drive *d, char *args)
 	if (got == 7 && strcmp(pe_text, "-") && inet_addr_parse(&pe, pe_text))
 		q.pe = &pe;
 	d->rows = 0;
-	int rc = d->b->read(d->conn, (uint8_t)type, &q, print_row, d, err, sizeof(err));
+	int rc = hist_store_read(d->conn, (uint8_t)type, &q, print_row, d, err, sizeof(err));
 	answer(rc, err, "%" PRIu64, d->rows);
 }
 
-static void cmd_checkpoint(struct drive *d, const char *args)
+static void cmd_state(struct drive *d, const char *args)
 {
 	char err[512] = "", monitor[128];
-	uint64_t at, when;
+	uint64_t at;
+	unsigned vpn = 0;
 	struct hist_checkpoint *cp = NULL;
 
-	if (sscanf(args, "%127s %" SCNu64, monitor, &at) != 2) {
-		answer(-1, "checkpoint MONITOR AT", "", 0);
+	if (sscanf(args, "%127s %" SCNu64 " %u", monitor, &at, &vpn) < 2) {
+		answer(-1, "state MONITOR AT [VPN]", "", 0);
 		return;
 	}
-	int rc = d->b->checkpoint_at(d->conn, dash(monitor), at, &cp, &when, err, sizeof(err));
+	int rc = hist_store_state_at(d->conn, dash(monitor), at, vpn, &cp, err, sizeof(err));
 	if (rc == 0) {
-		struct hist_record r = {.type = HIST_CHECKPOINT, .when_ns = when};
+		struct hist_record r = {.type = HIST_CHECKPOINT, .when_ns = at};
 		r.u.checkpoint = cp;
 		put_record(stdout, dash(monitor), &r);
 		fputc('\n', stdout);
@@ -147,13 +149,11 @@ static void cmd_monitors(struct drive *d)
 {
 	char err[512] = "", **names = NULL;
 	size_t n = 0;
-	int rc = d->b->monitors(d->conn, &names, &n, err, sizeof(err));
+	int rc = hist_store_monitors(d->conn, &names, &n, err, sizeof(err));
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		printf("%s\n", names[i]);
-		free(names[i]);
-	}
-	free(names);
+	hist_store_names_free(names, n);
 	answer(rc, err, "%" PRIu64, n);
 }
 
@@ -166,13 +166,13 @@ static void cmd_prune(struct drive *d, const char *args)
 		answer(-1, "prune BEFORE MAX_BYTES MAX_ROWS", "", 0);
 		return;
 	}
-	int64_t n = d->b->prune(d->conn, before, bytes, rows, err, sizeof(err));
+	int64_t n = hist_store_prune(d->conn, before, bytes, rows, err, sizeof(err));
 	answer(n < 0 ? -1 : 0, err, "%" PRIu64, n < 0 ? 0 : (uint64_t)n);
 }
 
 int main(void)
 {
-	struct drive d = {.b = hist_pg_backend()};
+	struct drive d = {0};
 	char line[4096];
 
 	while (fgets(line, sizeof(line), stdin)) {
@@ -193,7 +193,7 @@ int main(void)
 		else if (!strcmp(cmd, "gen"))
 			cmd_gen(&d, args);
 		else if (!strcmp(cmd, "write")) {
-			int rc = d.b->write(d.conn, d.batch, d.n, err, sizeof(err));
+			int rc = hist_store_write(d.conn, d.batch, d.n, err, sizeof(err));
 			answer(rc, err, "%" PRIu64, d.n);
 		} else if (!strcmp(cmd, "expect")) {
 			for (size_t i = 0; i < d.n; i++) {
@@ -203,21 +203,21 @@ int main(void)
 			answer(0, "", "%" PRIu64, d.n);
 		} else if (!strcmp(cmd, "read"))
 			cmd_read(&d, args);
-		else if (!strcmp(cmd, "checkpoint"))
-			cmd_checkpoint(&d, args);
+		else if (!strcmp(cmd, "state"))
+			cmd_state(&d, args);
 		else if (!strcmp(cmd, "monitors"))
 			cmd_monitors(&d);
 		else if (!strcmp(cmd, "prune"))
 			cmd_prune(&d, args);
 		else if (!strcmp(cmd, "close")) {
-			d.b->close(d.conn);
+			hist_store_close(d.conn);
 			d.conn = NULL;
 			answer(0, "", "closed", 0);
 		} else
 			answer(-1, "unknown command", "", 0);
 	}
 	if (d.conn)
-		d.b->close(d.conn);
+		hist_store_close(d.conn);
 	drop_batch(&d);
 	return 0;
 }
