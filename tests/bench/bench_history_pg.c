@@ -11,8 +11,11 @@
  *              batch its own transaction, into a plain table: no index, no
  *              partition, nothing but the rows
  *   raw-layout the same into the backend's own layout (a monitor's partition
- *              with its two BRIN indexes): what the layout costs
+ *              with its BRIN index on seq): what the layout costs
  *   backend    the same records through hist_pg_backend()->write, BATCH a call
+ *   writer     the same records put one by one into the writer (writer.h: its
+ *              queue, its thread, batches of BATCH), from the first put until
+ *              the writer reports every record persisted
  *
  * Prints "rows=N seconds=S rate=R" (R rows/s, encoding included in each).
  * Every mode starts from empty tables; the records are made before the clock
@@ -26,6 +29,7 @@
 
 #include "../../history/backend.h"
 #include "../../history/encode.h"
+#include "../../history/writer.h"
 #include "../tools/hist_gen.h"
 #include "bench.h"
 
@@ -153,10 +157,53 @@ static void raw_copy(const char *table, const struct hist_record *recs, size_t n
 	free(o.p);
 }
 
+/* Puts every record, never faster than the queue drains (a full queue
+ * drops), then waits until the writer has persisted them all. */
+static int through_writer(const struct hist_location *loc, struct hist_record *recs, size_t n,
+			  size_t batch)
+{
+	struct hist_settings set = {.loc = *loc, .queue_cap = 100000, .flush_interval_ms = 100,
+				    .batch_max = (uint32_t)batch};
+	struct hist_stats st;
+	char err[512];
+	struct hist_writer *w = hist_writer_start(&set, err, sizeof(err));
+
+	if (!w) {
+		fprintf(stderr, "bench_history_pg: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i % 1000 == 0)
+			for (;;) {
+				hist_writer_stats(w, &st);
+				if (st.queued + 1000 <= set.queue_cap)
+					break;
+				struct timespec ms = {0, 1000000};
+				nanosleep(&ms, NULL);
+			}
+		if (!hist_writer_put(w, &recs[i])) {
+			fprintf(stderr, "bench_history_pg: the queue dropped record %zu\n", i);
+			return -1;
+		}
+	}
+	do {
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+		hist_writer_stats(w, &st);
+	} while (st.persisted + st.dropped < n && st.store_ok);
+	hist_writer_stop(w, 10000);
+	if (st.persisted != n) {
+		fprintf(stderr, "bench_history_pg: %" PRIu64 " persisted of %zu: %s\n", st.persisted, n,
+			st.last_error);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: bench_history_pg CONNINFO raw|raw-layout|backend ROWS BATCH\n");
+		fprintf(stderr, "usage: bench_history_pg CONNINFO raw|raw-layout|backend|writer ROWS BATCH\n");
 		return 2;
 	}
 	const char *mode = argv[2];
@@ -218,6 +265,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
+	} else if (strcmp(mode, "writer") == 0) {
+		if (through_writer(&loc, recs, n, batch))
+			return 1;
 	} else {
 		fprintf(stderr, "bench_history_pg: no mode %s\n", mode);
 		return 2;

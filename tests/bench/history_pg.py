@@ -8,9 +8,11 @@ transaction, in three ways:
   raw         binary COPY into a plain table (no index, no partition): the
               reference the issue's ">= 0.5x a raw libpq COPY" is against;
   raw-layout  the same COPY into the backend's own layout (the monitor's
-              partition of changes, two BRIN indexes): what the layout costs;
+              partition of changes, a BRIN index on seq): what the layout costs;
   backend     hist_pg_backend()->write, which adds the per-batch token row,
-              the seq check and its own encoding.
+              the seq check and its own encoding;
+  writer      hist_writer_put, record by record, until the writer thread
+              reports them all persisted (queue 100,000, flush 100 ms).
 The three alternate, --repeat rounds, so that a slower minute of a shared
 machine falls on all of them; the figure per mode is the median.  The
 server runs with its defaults (fsync on, synchronous_commit on).
@@ -32,7 +34,7 @@ import pgserver  # noqa: E402
 
 PROG = os.path.join(TOP, "build", "bench", "bench_history_pg")
 RESULTS = os.path.join(HERE, "results", "history_pg.txt")
-MODES = ["raw", "raw-layout", "backend"]
+MODES = ["raw", "raw-layout", "backend", "writer"]
 
 
 def run_kv(argv):
@@ -82,9 +84,11 @@ def main():
                      f"{size[m]:.1f} B |")
     lines += ["",
               "raw: binary COPY of the rows into a plain table, no index (the reference).  "
-              "raw-layout: the same COPY into the backend's layout (the monitor's partition, BRIN "
-              "on seq and when_ns).  backend: history/pg.c's write (its own encoding, the "
-              "per-batch token row, the seq check).  On disk: pg_total_relation_size of the "
+              "raw-layout: the same COPY into the backend's layout (the monitor's partition, "
+              "BRIN on seq).  backend: history/pg.c's write (its own encoding, the per-batch "
+              "token row, the seq check).  writer: the records put one by one into the "
+              "writer's queue (history/writer.c), timed until all are persisted.  On disk: "
+              "pg_total_relation_size of the "
               "table (heap, TOAST, indexes) over the rows."]
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
