@@ -224,16 +224,22 @@ static void quiet(void *arg, const char *msg)
 	(void)msg; /* NOTICEs ("already exists, skipping") are no news */
 }
 
-/* A command that returns no rows.  0, or -1 with err. */
-static int run(struct pg *g, const char *sql, char *err, size_t errlen)
+/* A command that returns no rows; `what` names it in an error.  0, or -1
+ * with err. */
+static int run_as(struct pg *g, const char *sql, const char *what, char *err, size_t errlen)
 {
 	PGresult *r = PQexec(g->c, sql);
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
 
 	if (!ok)
-		pg_fail(g, err, errlen, sql);
+		pg_fail(g, err, errlen, what);
 	PQclear(r);
 	return ok ? 0 : -1;
+}
+
+static int run(struct pg *g, const char *sql, char *err, size_t errlen)
+{
+	return run_as(g, sql, sql, err, errlen);
 }
 
 /* A parameterised query (text parameters, binary results).  NULL with err. */
@@ -242,9 +248,12 @@ static PGresult *query(struct pg *g, const char *sql, int n, const char *const *
 {
 	PGresult *r = PQexecParams(g->c, sql, n, NULL, vals, NULL, NULL, 1);
 
+	char what[64];
+
 	if (r && (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
 		return r;
-	pg_fail(g, err, errlen, "a query failed");
+	snprintf(what, sizeof(what), "%.40s%s", sql, strlen(sql) > 40 ? "..." : "");
+	pg_fail(g, err, errlen, what);
 	PQclear(r);
 	return NULL;
 }
@@ -379,9 +388,9 @@ static int create_and_register(struct pg *g, char *err, size_t errlen)
 	int version;
 
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)", PG_SCHEMA_LOCK);
-	if (run(g, "BEGIN", err, errlen) || run(g, lock, err, errlen) ||
+	if (run(g, "BEGIN", err, errlen) || run_as(g, lock, "waiting for the schema", err, errlen) ||
 	    schema_version(g, &version, err, errlen) || check_version(g, version, err, errlen) ||
-	    run(g, schema_sql, err, errlen))
+	    run_as(g, schema_sql, "creating the schema", err, errlen))
 		goto fail;
 	r = query(g, "INSERT INTO monitors(name) VALUES ($1) ON CONFLICT (name) DO NOTHING", 1,
 		  name, err, errlen);
@@ -401,7 +410,7 @@ static int create_and_register(struct pg *g, char *err, size_t errlen)
 		 " FOR VALUES IN (%" PRId32 ");"
 		 "INSERT INTO monitor_writes(monitor) VALUES (%" PRId32 ") ON CONFLICT DO NOTHING",
 		 g->id, g->id, g->id);
-	if (run(g, sql, err, errlen))
+	if (run_as(g, sql, "registering the monitor", err, errlen))
 		goto fail;
 	snprintf(id, sizeof(id), "%" PRId32, g->id);
 	name[0] = id;

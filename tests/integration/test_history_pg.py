@@ -69,12 +69,44 @@ class Drive:
         assert self.proc.returncode == 0, err[-2000:]
 
 
-@pytest.fixture
-def pg():
+@pytest.fixture(scope="module")
+def pg_server():
     server = pgserver.PgServer(settings={"fsync": "off"})
     server.start()
     yield server
     server.cleanup()
+
+
+class Database:
+    """A database of its own on the module's server (initdb once, not per test)."""
+
+    def __init__(self, server, name):
+        self.server, self.name = server, name
+        self.dir, self.port = server.dir, server.port
+
+    def conninfo(self, dbname=None, user=pgserver.SUPERUSER):
+        return self.server.conninfo(dbname=dbname or self.name, user=user)
+
+    def psql(self, sql):
+        return self.server.psql(sql, db=self.name)
+
+    def stop(self):
+        self.server.stop()
+
+    def start(self):
+        self.server.start()
+
+
+@pytest.fixture
+def pg(pg_server, request):
+    if not pg_server.running():
+        pg_server.start()
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    pg_server.psql(f"CREATE DATABASE {name}", db="postgres")
+    yield Database(pg_server, name)
+    if not pg_server.running():
+        pg_server.start()
+    pg_server.psql(f"DROP DATABASE {name} WITH (FORCE)", db="postgres")
 
 
 @pytest.fixture
@@ -224,7 +256,7 @@ def test_a_refused_login_is_a_clear_error(pg, drives):
     d = drives()
     ok, text, _ = d.cmd(f"open pg red {pg.conninfo(user='intruder')} password=s3cret")
     assert not ok
-    assert text.startswith('postgresql store "mvpnmon" on ') and "cannot connect" in text, text
+    assert text.startswith(f'postgresql store "{pg.name}" on {pg.dir}:') and "cannot connect" in text, text
     assert 'role "intruder" does not exist' in text, text
     assert "s3cret" not in text and "\n" not in text
     ok, text, _ = d.cmd(f"open pg red {pg.conninfo(dbname='nosuchdb')}")
@@ -282,6 +314,7 @@ class CuttingProxy:
 
     def __init__(self, server):
         self.server = os.path.join(server.dir, f".s.PGSQL.{server.port}")
+        self.dbname = server.name
         self.dir = tempfile.mkdtemp(prefix="mvpnmon-pgproxy-")
         self.port = server.port
         self.cut = None
@@ -294,7 +327,7 @@ class CuttingProxy:
         self.thread.start()
 
     def conninfo(self):
-        return f"host={self.dir} port={self.port} dbname={pgserver.DBNAME} user={pgserver.SUPERUSER}"
+        return f"host={self.dir} port={self.port} dbname={self.dbname} user={pgserver.SUPERUSER}"
 
     def _accept(self):
         while not self.stopping:
