@@ -162,7 +162,9 @@ static inline struct hist_checkpoint *gen_checkpoint(uint64_t seed, uint64_t las
 			pr->vpn_index = vi;
 			gen_addr(&pr->addr, 'p', vi * 8 + (uint32_t)k, k == 2);
 			pr->expected = k < 2;
-			gen_value((union change_value *)&pr->value, CHANGE_PE_UP, k != 1, &s);
+			union change_value v;
+			gen_value(&v, CHANGE_PE_UP, k != 1, &s);
+			pr->value = v.pe;
 			pr->first_seen_ns = k != 1 ? 1700000000000000000u + gen_next(&s) % 1000000 : 0;
 		}
 		for (int k = 0; k < 4; k++) {
@@ -172,13 +174,17 @@ static inline struct hist_checkpoint *gen_checkpoint(uint64_t seed, uint64_t las
 				gen_addr(&cr->c_source, 's', (uint32_t)k, 0);
 			gen_addr(&cr->c_group, 'g', vi + (uint32_t)k, 0);
 			gen_addr(&cr->pe, 'p', vi * 8 + (uint32_t)(k & 1), 0);
-			gen_value((union change_value *)&cr->value, CHANGE_JOIN, 1, &s);
+			union change_value v;
+			gen_value(&v, CHANGE_JOIN, 1, &s);
+			cr->value = v.row;
 		}
 		struct hist_flow_row *fr = &cp->flows[cp->n_flows++];
 		fr->vpn_index = vi;
 		gen_addr(&fr->c_source, 's', vi, 0);
 		gen_addr(&fr->c_group, 'g', vi, 0);
-		gen_value((union change_value *)&fr->value, CHANGE_DATA_MDT_UP, 1, &s);
+		union change_value v;
+		gen_value(&v, CHANGE_DATA_MDT_UP, 1, &s);
+		fr->value = v.flow;
 	}
 	return cp;
 }
@@ -325,20 +331,23 @@ static inline void put_checkpoint(FILE *f, const struct hist_checkpoint *cp)
 		fprintf(f, " | pe %" PRIu32 " expected=%u first=%" PRIu64, cp->pes[i].vpn_index,
 			cp->pes[i].expected, cp->pes[i].first_seen_ns);
 		put_addr(f, "addr", &cp->pes[i].addr);
-		put_value(f, "v", CHANGE_PE_UP, (const union change_value *)&cp->pes[i].value);
+		union change_value v = {.pe = cp->pes[i].value};
+		put_value(f, "v", CHANGE_PE_UP, &v);
 	}
 	for (size_t i = 0; i < cp->n_cgpes; i++) {
 		fprintf(f, " | cgpe %" PRIu32, cp->cgpes[i].vpn_index);
 		put_addr(f, "s", &cp->cgpes[i].c_source);
 		put_addr(f, "g", &cp->cgpes[i].c_group);
 		put_addr(f, "pe", &cp->cgpes[i].pe);
-		put_value(f, "v", CHANGE_JOIN, (const union change_value *)&cp->cgpes[i].value);
+		union change_value v = {.row = cp->cgpes[i].value};
+		put_value(f, "v", CHANGE_JOIN, &v);
 	}
 	for (size_t i = 0; i < cp->n_flows; i++) {
 		fprintf(f, " | flow %" PRIu32, cp->flows[i].vpn_index);
 		put_addr(f, "s", &cp->flows[i].c_source);
 		put_addr(f, "g", &cp->flows[i].c_group);
-		put_value(f, "v", CHANGE_DATA_MDT_UP, (const union change_value *)&cp->flows[i].value);
+		union change_value v = {.flow = cp->flows[i].value};
+		put_value(f, "v", CHANGE_DATA_MDT_UP, &v);
 	}
 }
 
