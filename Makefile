@@ -79,7 +79,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config bench-expiry bench-never-block bench-history-pg \
+	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -122,6 +122,17 @@ $(B)/tools/pe-emulator: $(EMULATOR_SRC) $(wildcard tests/emulator/*.h)
 $(B)/bench/gen_capture: tests/bench/gen_capture.c $(wildcard tests/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDFLAGS)
+
+# The history store against raw SQLite inserts, and the state at T on a long
+# history (tests/bench/bench_history.c); writes tests/bench/results/history.txt.
+# Not part of check (check only builds it).  HISTORY_BENCH_ARGS: bench_history -h.
+$(B)/bench/bench_history: tests/bench/bench_history.c tests/bench/bench.h $(HISTORY_OBJ) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) $(ENGINE_OBJ) -o $@ \
+		$(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
+
+bench-history: $(B)/bench/bench_history
+	nice -n 5 $(B)/bench/bench_history -o tests/bench/results/history.txt $(HISTORY_BENCH_ARGS)
 
 $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
@@ -174,7 +185,7 @@ bench-never-block: $(B)/mvpnmond
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history-pg
+	bench-history bench-history-pg
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

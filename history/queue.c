@@ -66,17 +66,14 @@ uint32_t hist_queue_count(struct hist_queue *q)
 	return (uint32_t)(tail - head);
 }
 
-size_t hist_queue_peek(struct hist_queue *q, struct hist_record *out, size_t max)
+size_t hist_queue_front(struct hist_queue *q, const struct hist_record **first, size_t max)
 {
 	uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-	size_t n = tail - head < max ? (size_t)(tail - head) : max;
+	size_t at = (size_t)(head % q->cap), n = tail - head < max ? (size_t)(tail - head) : max;
 
-	/* at most two runs: up to the ring's end, then from its start */
-	size_t at = (size_t)(head % q->cap), first = q->cap - at < n ? q->cap - at : n;
-	memcpy(out, &q->slots[at], first * sizeof(*out));
-	memcpy(out + first, q->slots, (n - first) * sizeof(*out));
-	return n;
+	*first = &q->slots[at];
+	return q->cap - at < n ? q->cap - at : n;
 }
 
 void hist_queue_drop(struct hist_queue *q, size_t n)

@@ -2,8 +2,8 @@
  * The history queue: a ring of records between one producer (the engine
  * thread) and one consumer (the writer thread), without a lock.  Putting
  * never blocks and never allocates: the ring is allocated once, and a full
- * ring refuses.  The consumer copies records out, writes them, and only
- * then releases them, so a failed write leaves them where they were.
+ * ring refuses.  The consumer writes records where they are and only then
+ * releases them, so a failed write leaves them where they were.
  */
 #ifndef MVPN_HIST_QUEUE_H
 #define MVPN_HIST_QUEUE_H
@@ -33,9 +33,10 @@ uint64_t hist_queue_free(struct hist_queue *q);
 bool hist_queue_put(struct hist_queue *q, const struct hist_record *r, uint64_t now_ms);
 uint32_t hist_queue_count(struct hist_queue *q);
 
-/* Consumer.  Copies up to max of the oldest records to out, leaving them
- * queued; returns how many. */
-size_t hist_queue_peek(struct hist_queue *q, struct hist_record *out, size_t max);
+/* Consumer.  The oldest records as one run in the ring, up to max (fewer
+ * where the ring wraps), left queued: the producer never touches them until
+ * hist_queue_drop, so the writer writes them in place, without a copy. */
+size_t hist_queue_front(struct hist_queue *q, const struct hist_record **first, size_t max);
 /* Releases the n oldest (after they were written or given up); their
  * checkpoints are freed. */
 void hist_queue_drop(struct hist_queue *q, size_t n);

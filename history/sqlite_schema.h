@@ -36,7 +36,7 @@ static const char HIST_SQLITE_SCHEMA[] =
 	"CREATE INDEX pair_windows_when ON pair_windows(monitor, when_ns);"
 	"CREATE TABLE checkpoints(monitor INTEGER NOT NULL, when_ns INTEGER NOT NULL,"
 	" last_seq INTEGER NOT NULL, body BLOB NOT NULL);"
-	"CREATE INDEX checkpoints_when ON checkpoints(monitor, when_ns);"
+	"CREATE INDEX checkpoints_when ON checkpoints(monitor, when_ns, last_seq);"
 	"INSERT INTO meta VALUES('schema_version', '1');"
 	"INSERT INTO meta VALUES('encoding', 'mvpnmon-1');";
 

@@ -34,7 +34,6 @@ struct hist_writer {
 	struct hist_settings set; /* loc's strings point at target and monitor */
 	char *target, *monitor;   /* owned copies */
 	struct hist_queue q;
-	struct hist_record *batch; /* owned: batch_max records, the writer's scratch */
 	struct hist_store *store;  /* the writer thread's once started; NULL: to reopen */
 	pthread_t thread;
 	int wake_fd;
@@ -166,9 +165,10 @@ static bool reopen(struct hist_writer *w)
 static bool write_batch(struct hist_writer *w)
 {
 	char err[sizeof(w->st.last_error)];
-	size_t n = hist_queue_peek(&w->q, w->batch, w->set.batch_max);
+	const struct hist_record *batch;
+	size_t n = hist_queue_front(&w->q, &batch, w->set.batch_max);
 
-	if (hist_store_write(w->store, w->batch, n, err, sizeof(err)) < 0) {
+	if (hist_store_write(w->store, batch, n, err, sizeof(err)) < 0) {
 		outcome(w, false, err);
 		if (!hist_store_usable(w->store)) {
 			hist_store_close(w->store);
@@ -177,8 +177,8 @@ static bool write_batch(struct hist_writer *w)
 		return false;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (w->batch[i].when_ns > w->newest_ns)
-			w->newest_ns = w->batch[i].when_ns;
+		if (batch[i].when_ns > w->newest_ns)
+			w->newest_ns = batch[i].when_ns;
 	hist_queue_drop(&w->q, n);
 	pthread_mutex_lock(&w->mu);
 	w->st.persisted += n;
@@ -298,7 +298,6 @@ static void writer_free(struct hist_writer *w)
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	pthread_mutex_destroy(&w->mu);
-	free(w->batch);
 	free(w->target);
 	free(w->monitor);
 	free(w);
@@ -335,7 +334,6 @@ struct hist_writer *hist_writer_start(const struct hist_settings *s, char *err, 
 	w->set.loc.read_only = false;
 	if ((s->loc.target && !w->target) || (s->loc.monitor && !w->monitor) ||
 	    hist_queue_init(&w->q, w->set.queue_cap) < 0 ||
-	    !(w->batch = calloc(w->set.batch_max, sizeof(*w->batch))) ||
 	    (w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "history: cannot start the writer: %s", strerror(errno));
 		writer_free(w);
