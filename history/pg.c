@@ -194,14 +194,20 @@ static void one_line(char *s)
 }
 
 /* "postgresql store dbname on host:port: what: libpq's why".  Never the
- * conninfo itself: it may hold a password. */
+ * conninfo itself: it may hold a password.  Of libpq's message, the first
+ * line (the rest is advice), without the "connection to server on socket
+ * ... failed:" that repeats where: the writer keeps 160 bytes of it. */
 static void pg_say(struct pg *g, char *err, size_t errlen, const char *what, const char *why)
 {
 	char reason[512];
 	const char *db = g->c ? PQdb(g->c) : NULL, *host = g->c ? PQhost(g->c) : NULL;
 	const char *port = g->c ? PQport(g->c) : NULL;
+	const char *failed = why ? strstr(why, "\" failed: ") : NULL;
 
+	if (why && failed && strncmp(why, "connection to server ", 21) == 0)
+		why = failed + 10;
 	snprintf(reason, sizeof(reason), "%s", why && *why ? why : "no reason given");
+	reason[strcspn(reason, "\n")] = '\0';
 	one_line(reason);
 	say(err, errlen, "postgresql store \"%s\" on %s%s%s: %s: %s", db ? db : "?",
 	    host && *host ? host : "the default socket", port && *port ? ":" : "",
@@ -1059,8 +1065,9 @@ out:
 	return rc;
 }
 
-/* A checkpoint's last_seq: the last at or before t (before = true), or the
- * first after t.  *found false when there is none. */
+/* A checkpoint's last_seq: the last strictly before t (before = true: a
+ * change dated t may be in a checkpoint dated t), or the first after t.
+ * *found false when there is none. */
 static int checkpoint_seq(struct pg *g, int32_t id, uint64_t t, bool before, uint64_t *seq,
 			  bool *found, char *err, size_t errlen)
 {
@@ -1070,7 +1077,7 @@ static int checkpoint_seq(struct pg *g, int32_t id, uint64_t t, bool before, uin
 	snprintf(ids, sizeof(ids), "%" PRId32, id);
 	u64_text(ts, sizeof(ts), t);
 	PGresult *r = query(g, before ? "SELECT last_seq FROM checkpoints WHERE monitor = $1 AND"
-					" when_ns <= $2 ORDER BY when_ns DESC LIMIT 1"
+					" when_ns < $2 ORDER BY when_ns DESC LIMIT 1"
 				      : "SELECT last_seq FROM checkpoints WHERE monitor = $1 AND"
 					" when_ns > $2 ORDER BY when_ns LIMIT 1",
 			    2, v, err, errlen);

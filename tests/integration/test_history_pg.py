@@ -460,3 +460,78 @@ def test_retention_by_size_goes_an_interval_at_a_time(pg, drives):
     assert min(seqs(left)) == cp_seq + 1 and len(left) < before
     ok, n, _ = d.cmd("prune 0 1000000000 0")  # under the limit: nothing
     assert ok and n == "0"
+
+
+def stats(drive):
+    ok, text, lines = drive.cmd("wstats")
+    assert ok, text
+    q, persisted, dropped, failures, store_ok, losing = map(int, text.split())
+    return dict(queued=q, persisted=persisted, dropped=dropped, failures=failures,
+                store_ok=bool(store_ok), losing=bool(losing), error=lines[0] if lines else "")
+
+
+def wait_stats(drive, pred, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = stats(drive)
+        if pred(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.1)
+
+
+def put_batches(drive, seed, n, first_seq, count, every_s=0.0, cp=0):
+    """count batches of n records into the writer, every_s apart; returns what
+    they hold by type and the next seq."""
+    want, seq = {}, first_seq
+    for k in range(count):
+        got = expected(drive, "red", f"{seed + k} {n} {seq} {T0} {cp}")
+        seq = got.pop("next")
+        for kind, lines in got.items():
+            want.setdefault(kind, []).extend(lines)
+        ok, text, _ = drive.cmd("wput")
+        assert ok, text
+        time.sleep(every_s)
+    return want, seq
+
+
+def test_the_writer_keeps_what_comes_while_the_server_is_down_20s(pg, drives):
+    """The issue's outage, at the writer: PostgreSQL stopped for 20 s while
+    records keep coming.  Each flush fails with the server's reason, nothing
+    is dropped below the queue cap, and when the server is back everything
+    is written, exactly once."""
+    w = drives("writer")
+    w.ok(f"wstart pg red 100000 200 1000 {pg.conninfo()}")
+    before, seq = put_batches(w, 100, 2000, 1, 1)
+    assert wait_stats(w, lambda s: s["persisted"] == 2000)["persisted"] == 2000
+    pg.stop()
+    during, seq = put_batches(w, 200, 250, seq, 20, every_s=1.0, cp=100)
+    st = stats(w)
+    assert not st["store_ok"] and st["failures"] >= 5 and st["dropped"] == 0, st
+    assert st["queued"] == 20 * 250 and st["persisted"] == 2000, st
+    assert "postgresql store" in st["error"] and pg.dir in st["error"], st
+    pg.start()
+    st = wait_stats(w, lambda s: s["queued"] == 0)
+    assert st["store_ok"] and st["persisted"] == 2000 + 20 * 250 and st["dropped"] == 0, st
+    w.ok("wstop 5000")
+    r = drives("reader")
+    r.ok(f"open-ro pg {pg.conninfo()}")
+    for what in TYPES:
+        assert sorted(read(r, what)) == sorted(before.get(what, []) + during.get(what, [])), what
+    assert pg.psql("SELECT count(*) FROM checkpoints").strip() == str(len(during["checkpoint"]))
+
+
+def test_the_writer_drops_beyond_its_cap_and_says_when_it_stops_losing(pg, drives):
+    w = drives("writer")
+    w.ok(f"wstart pg red 500 200 100 {pg.conninfo()}")
+    pg.stop()
+    put_batches(w, 300, 200, 1, 5)
+    st = wait_stats(w, lambda s: s["losing"])
+    assert st["queued"] == 500 and st["dropped"] == 500 and st["losing"], st
+    assert "cannot connect: No such file or directory" in st["error"], st
+    pg.start()
+    st = wait_stats(w, lambda s: s["queued"] == 0 and not s["losing"])
+    assert st["persisted"] == 500 and st["dropped"] == 500 and not st["losing"], st
+    w.ok("wstop 5000")
+    got = int(pg.psql("SELECT (SELECT count(*) FROM changes) + (SELECT count(*) FROM alarms)"
+                      " + (SELECT count(*) FROM configs) + (SELECT count(*) FROM pair_windows)"))
+    assert got == 500

@@ -17,6 +17,13 @@
  *   monitors
  *   prune BEFORE MAX_BYTES MAX_ROWS
  *   close
+ *   wstart BACKEND MONITOR CAP FLUSH_MS BATCH TARGET...   a writer (writer.h)
+ *   wput                        the batch into the writer, record by record
+ *                               (answers: put, dropped); `expect` before it:
+ *                               the writer takes a checkpoint's arrays
+ *   wstats                      queued persisted dropped failures store_ok losing;
+ *                               the last error on the line before
+ *   wstop WAIT_MS
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,10 +31,12 @@
 #include <string.h>
 
 #include "../../history/store.h"
+#include "../../history/writer.h"
 #include "hist_gen.h"
 
 struct drive {
 	struct hist_store *conn;
+	struct hist_writer *w;
 	struct hist_record *batch;
 	size_t n;
 	uint64_t rows;
@@ -170,6 +179,50 @@ static void cmd_prune(struct drive *d, const char *args)
 	answer(n < 0 ? -1 : 0, err, "%" PRIu64, n < 0 ? 0 : (uint64_t)n);
 }
 
+static void cmd_wstart(struct drive *d, char *args)
+{
+	char err[512] = "";
+	struct hist_settings set = {0};
+	char *backend = strtok_r(args, " ", &args), *monitor = strtok_r(args, " ", &args);
+	char *cap = strtok_r(args, " ", &args), *flush = strtok_r(args, " ", &args);
+	char *batch = strtok_r(args, " ", &args);
+
+	if (!backend || !monitor || !cap || !flush || !batch || !args || d->w) {
+		answer(-1, "wstart BACKEND MONITOR CAP FLUSH_MS BATCH TARGET", "", 0);
+		return;
+	}
+	set.loc.backend = !strcmp(backend, "sqlite") ? HIST_SQLITE : HIST_POSTGRES;
+	set.loc.target = args;
+	set.loc.monitor = dash(monitor);
+	set.queue_cap = (uint32_t)strtoul(cap, NULL, 10);
+	set.flush_interval_ms = (uint32_t)strtoul(flush, NULL, 10);
+	set.batch_max = (uint32_t)strtoul(batch, NULL, 10);
+	d->w = hist_writer_start(&set, err, sizeof(err));
+	answer(d->w ? 0 : -1, err, "started", 0);
+}
+
+static void cmd_wput(struct drive *d)
+{
+	uint64_t dropped = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (!hist_writer_put(d->w, &d->batch[i]))
+			dropped++;
+	printf("ok %zu %" PRIu64 "\n", d->n, dropped);
+	fflush(stdout);
+}
+
+static void cmd_wstats(struct drive *d)
+{
+	struct hist_stats st;
+
+	hist_writer_stats(d->w, &st);
+	printf("%s\n", st.last_error);
+	printf("ok %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %d\n", st.queued, st.persisted,
+	       st.dropped, st.write_failures, st.store_ok, st.losing);
+	fflush(stdout);
+}
+
 int main(void)
 {
 	struct drive d = {0};
@@ -183,8 +236,13 @@ int main(void)
 		cmd = strtok_r(line, " ", &args);
 		if (!cmd)
 			continue;
+		bool writer = cmd[0] == 'w' && strcmp(cmd, "write"); /* wstart, wput... */
+		if (writer && strcmp(cmd, "wstart") && !d.w) {
+			answer(-1, "no writer", "", 0);
+			continue;
+		}
 		if (strcmp(cmd, "open") && strcmp(cmd, "open-ro") && strcmp(cmd, "gen") &&
-		    strcmp(cmd, "expect") && !d.conn) {
+		    strcmp(cmd, "expect") && !writer && !d.conn) {
 			answer(-1, "not open", "", 0);
 			continue;
 		}
@@ -203,7 +261,17 @@ int main(void)
 			answer(0, "", "%" PRIu64, d.n);
 		} else if (!strcmp(cmd, "read"))
 			cmd_read(&d, args);
-		else if (!strcmp(cmd, "state"))
+		else if (!strcmp(cmd, "wstart"))
+			cmd_wstart(&d, args);
+		else if (!strcmp(cmd, "wput"))
+			cmd_wput(&d);
+		else if (!strcmp(cmd, "wstats"))
+			cmd_wstats(&d);
+		else if (!strcmp(cmd, "wstop")) {
+			hist_writer_stop(d.w, (uint32_t)strtoul(args, NULL, 10));
+			d.w = NULL;
+			answer(0, "", "stopped", 0);
+		} else if (!strcmp(cmd, "state"))
 			cmd_state(&d, args);
 		else if (!strcmp(cmd, "monitors"))
 			cmd_monitors(&d);
@@ -216,6 +284,8 @@ int main(void)
 		} else
 			answer(-1, "unknown command", "", 0);
 	}
+	if (d.w)
+		hist_writer_stop(d.w, 1000);
 	if (d.conn)
 		hist_store_close(d.conn);
 	drop_batch(&d);
