@@ -76,13 +76,17 @@ def main():
              f"private server on a unix socket, default settings (fsync and synchronous_commit "
              f"on).  {args.rows:,} change rows in batches of {args.batch:,}, one transaction "
              f"each; the modes alternate, {args.repeat} rounds; median.", "",
-             "| mode | rows/s (median) | runs | ratio to raw COPY | on disk per row |",
-             "|---|---|---|---|---|"]
+             "| mode | rows/s (median) | runs | ratio of medians | median of per-round ratios "
+             "| on disk per row |",
+             "|---|---|---|---|---|---|"]
     for m in MODES:
         each = ", ".join(f"{r['rate'] / 1000:.0f}k" for r in runs[m])
+        paired = statistics.median(a["rate"] / b["rate"] for a, b in zip(runs[m], runs["raw"]))
         lines.append(f"| {m} | {med[m]:,.0f} | {each} | {med[m] / med['raw']:.2f}x | "
-                     f"{size[m]:.1f} B |")
+                     f"{paired:.2f}x | {size[m]:.1f} B |")
     lines += ["",
+              "Ratios are to raw.  Per-round ratios set each run beside the raw run of its own "
+              "round, a minute apart at most: on a shared machine the steadier figure.  "
               "raw: binary COPY of the rows into a plain table, no index (the reference).  "
               "raw-layout: the same COPY into the backend's layout (the monitor's partition, "
               "BRIN on seq).  backend: history/pg.c's write (its own encoding, the per-batch "
