@@ -40,8 +40,14 @@ class Drive:
 
     def cmd(self, line, timeout=120):
         """(ok, the answer's text, the lines before it)."""
+        self.send(line)
+        return self.answer(line, timeout)
+
+    def send(self, line):
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
+
+    def answer(self, line, timeout=120):
         lines = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -535,3 +541,28 @@ def test_the_writer_drops_beyond_its_cap_and_says_when_it_stops_losing(pg, drive
     got = int(pg.psql("SELECT (SELECT count(*) FROM changes) + (SELECT count(*) FROM alarms)"
                       " + (SELECT count(*) FROM configs) + (SELECT count(*) FROM pair_windows)"))
     assert got == 500
+
+
+def test_two_writers_at_once_each_under_its_own_name(pg, drives):
+    """Two monitors start together on an empty database (the schema is made
+    once, under an advisory lock) and write at the same time."""
+    a, b = drives("a"), drives("b")
+    a.send(f"wstart pg east 100000 100 2000 {pg.conninfo()}")
+    b.send(f"wstart pg west 100000 100 2000 {pg.conninfo()}")
+    for w in (a, b):
+        ok, text, _ = w.answer("wstart")
+        assert ok, text
+    want = {}
+    for name, w, seed in (("east", a, 500), ("west", b, 600)):
+        got, _ = put_batches(w, seed, 10000, 1, 1, cp=2500)
+        want[name] = got
+    for w in (a, b):
+        assert wait_stats(w, lambda s: s["queued"] == 0)["persisted"] == 10000
+        w.ok("wstop 5000")
+    r = drives("reader")
+    r.ok(f"open-ro pg {pg.conninfo()}")
+    assert r.ok("monitors") == ["east", "west"]
+    for name in want:
+        got = read(r, "change", name)
+        assert got == sorted((line.replace("red ", f"{name} ", 1) for line in want[name]["change"]),
+                             key=lambda c: seqs([c]))
