@@ -323,8 +323,13 @@ static int pg_connect(struct pg *g, char *err, size_t errlen)
 {
 	/* Later keywords override earlier ones: the operator's conninfo
 	 * (expanded from dbname) overrides these defaults. */
-	const char *keys[] = {"application_name", "connect_timeout", "dbname", NULL};
-	const char *vals[] = {g->read_only ? "mvpnmon" : "mvpnmond", "10", g->conninfo, NULL};
+	/* Over TCP, a peer gone silent is noticed within a minute, not the
+	 * kernel's two hours: the writer would wait on it meanwhile. */
+	const char *keys[] = {"application_name", "connect_timeout", "keepalives_idle",
+			      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+			      "dbname", NULL};
+	const char *vals[] = {g->read_only ? "mvpnmon" : "mvpnmond", "10", "30", "10", "3", "60000",
+			      g->conninfo, NULL};
 	int version;
 
 	if (g->c)
@@ -339,6 +344,13 @@ static int pg_connect(struct pg *g, char *err, size_t errlen)
 		return -1;
 	}
 	PQsetNoticeProcessor(g->c, quiet, NULL);
+	/* A session of ours cut off inside a transaction (the network, not the
+	 * server, failing) must not hold its locks for long: the next session
+	 * waits on them to learn whether a batch in doubt committed. */
+	if (!g->read_only &&
+	    pg_run_as(g, "SET idle_in_transaction_session_timeout = '60s'", "setting up the session",
+		      err, errlen))
+		return -1;
 	if (!g->read_only)
 		return create_and_register(g, err, errlen);
 	if (schema_version(g, &version, err, errlen))

@@ -280,6 +280,8 @@ static int resolve_maybe(struct pg *g, char *err, size_t errlen)
 	const char *v[1] = {id};
 
 	snprintf(id, sizeof(id), "%" PRId32, g->id);
+	if (pg_run_as(g, "SET LOCAL lock_timeout = '30s'", "checking a batch in doubt", err, errlen))
+		return -1;
 	PGresult *r = pg_query(g,
 			       "SELECT batch, last_seq FROM monitor_writes WHERE monitor = $1"
 			       " FOR UPDATE",
