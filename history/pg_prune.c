@@ -127,8 +127,8 @@ static int cut_point(struct pg *g, uint64_t t, bool oldest, uint64_t *seq, uint6
 	return 0;
 }
 
-int64_t pg_prune(void *conn, uint64_t before_ns, uint64_t max_bytes, uint64_t max_rows,
-			char *err, size_t errlen)
+int64_t pg_prune(void *conn, uint64_t before_ns, uint64_t max_bytes, uint64_t max_rows, char *err,
+		 size_t errlen)
 {
 	struct pg *g = conn;
 	int64_t limit = max_rows && max_rows < INT64_MAX ? (int64_t)max_rows : INT64_MAX;

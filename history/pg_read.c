@@ -333,8 +333,8 @@ static int watch_cb(void *arg, const struct hist_row *row)
 	return rc;
 }
 
-int pg_read(void *conn, uint8_t type, const struct hist_query *q, hist_row_cb cb,
-		   void *arg, char *err, size_t errlen)
+int pg_read(void *conn, uint8_t type, const struct hist_query *q, hist_row_cb cb, void *arg,
+	    char *err, size_t errlen)
 {
 	struct pg *g = conn;
 	struct monitor_list m;
@@ -376,9 +376,8 @@ static int monitor_for_state(struct pg *g, const char *monitor, int32_t *id, cha
 	return 0;
 }
 
-int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
-			    struct hist_checkpoint **out, uint64_t *when_ns, char *err,
-			    size_t errlen)
+int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns, struct hist_checkpoint **out,
+		     uint64_t *when_ns, char *err, size_t errlen)
 {
 	struct pg *g = conn;
 	char ids[16], ts[24];
@@ -415,9 +414,8 @@ int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
 	return 0;
 }
 
-int pg_changes_after(void *conn, const char *monitor, uint64_t after_seq,
-			    uint64_t until_ns, hist_row_cb cb, void *arg, char *err,
-			    size_t errlen)
+int pg_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64_t until_ns,
+		     hist_row_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct pg *g = conn;
 	struct params p = {.n = 0};

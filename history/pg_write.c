@@ -348,7 +348,7 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 	for (int t = 0; t < T_COUNT; t++)
 		if (g->t[t].oom)
 			rc = -1;
-	if (rc && !*err)
+	if (rc && errlen && !*err)
 		pg_errf(err, errlen, "postgresql store: out of memory");
 	return rc;
 }
@@ -428,8 +428,7 @@ static int commit_batch(struct pg *g, struct sent_set *sent, uint64_t top, char 
 	return -1;
 }
 
-int pg_write(void *conn, const struct hist_record *recs, size_t n, char *err,
-		    size_t errlen)
+int pg_write(void *conn, const struct hist_record *recs, size_t n, char *err, size_t errlen)
 {
 	struct pg *g = conn;
 	struct sent_set sent = {0};
