@@ -246,6 +246,10 @@ def test_two_monitors_write_to_one_server_and_a_reader_sees_both(pg, drives):
         sorted(want_red["change"], key=lambda c: seqs([c]))  # monitor by monitor, in name order
     assert read(client, "change", "red") == sorted(want_red["change"], key=lambda c: seqs([c]))
     assert sorted(read(client, "alarm")) == sorted(want_red["alarm"] + want_blue["alarm"])
+    # The state at T is one monitor's: named, or an error naming them.
+    ok, text, _ = client.cmd(f"state - {T0 + 10**9}")
+    assert not ok and "2 monitors wrote here (blue, red): name one" in text, text
+    assert state(client, "red", T0 + 10**9) and state(client, "blue", T0 + 10**9)
     # The client never writes.
     client.ok(f"gen 3 10 1 {T0} 0")
     ok, text, _ = client.cmd("write")
