@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "encode.h"
 #include "sqlite_int.h"
@@ -28,6 +29,10 @@ static const char *why(struct sq *q, int rc)
 		q->broken = true;
 		return "the file is corrupt or is not a database";
 	case SQLITE_READONLY:
+		if (rc == SQLITE_READONLY_DBMOVED) { /* deleted or renamed under us */
+			q->broken = true;
+			return "the file was moved or deleted";
+		}
 		return "the file is read-only";
 	case SQLITE_FULL:
 		return "the disk is full";
@@ -240,7 +245,25 @@ static int open_db(struct sq *q, char *err, size_t errlen)
 	if (exec(q, "PRAGMA journal_mode=WAL", "opening", err, errlen) < 0 ||
 	    exec(q, "PRAGMA synchronous=NORMAL", "opening", err, errlen) < 0)
 		return -1;
+	struct stat st;
+	if (stat(q->path, &st) == 0) {
+		q->dev = st.st_dev;
+		q->ino = st.st_ino;
+	}
 	return 0;
+}
+
+/* A file deleted or replaced under an open connection takes writes that
+ * nobody will read (in WAL mode SQLite does not notice), so each batch
+ * checks first: the writer then opens the path again. */
+static int still_there(struct sq *q, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(q->path, &st) == 0 && st.st_dev == q->dev && st.st_ino == q->ino)
+		return 0;
+	q->broken = true;
+	return sq_say(q, err, errlen, "the file was moved or deleted; opening it again");
 }
 
 static void *sq_open(const struct hist_location *loc, char *err, size_t errlen)
@@ -412,7 +435,8 @@ static int sq_write(void *conn, const struct hist_record *recs, size_t n, char *
 
 	if (q->read_only)
 		return sq_say(q, err, errlen, "opened read-only");
-	if (sq_step_done(q, q->begin, "starting a transaction", err, errlen) < 0)
+	if (still_there(q, err, errlen) < 0 ||
+	    sq_step_done(q, q->begin, "starting a transaction", err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (put_record(q, &recs[i], err, errlen) < 0)

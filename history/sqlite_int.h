@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "sqlite_schema.h"
@@ -18,6 +19,8 @@ struct sq {
 	bool read_only;
 	bool broken;         /* corrupt or unreadable: reopen rather than retry */
 	int64_t monitor;     /* writing: this monitor's id */
+	dev_t dev;           /* writing: the file opened, to notice it deleted or replaced */
+	ino_t ino;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *ins_change, *ins_alarm, *ins_config, *ins_pair, *ins_cp;
 };

@@ -219,6 +219,40 @@ TEST(full_queue_drops_and_counts)
 	CHECK_EQ_INT(query(file, "SELECT max(seq) FROM changes"), 100);
 }
 
+/* The file deleted under a running writer (an operator's rm): the
+ * connection cannot go on, so the writer opens the path again, which makes
+ * a new store, and what waited is written there. */
+TEST(deleted_file_is_opened_again)
+{
+	char err[256] = "", p[160];
+	const char *file = path("moved.db");
+	struct hist_settings set = settings(file);
+	struct hist_stats s;
+	struct hist_writer *w = hist_writer_start(&set, err, sizeof(err));
+
+	CHECK(w);
+	struct hist_record r = change(1, wall_ns());
+	CHECK(hist_writer_put(w, &r));
+	WAIT_FOR(w, s, s.persisted == 1);
+	CHECK_EQ_INT(s.persisted, 1);
+	unlink(file);
+	snprintf(p, sizeof(p), "%s-wal", file);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", file);
+	unlink(p);
+	for (uint64_t i = 2; i <= 100; i++) {
+		r = change(i, wall_ns());
+		CHECK(hist_writer_put(w, &r));
+	}
+	WAIT_FOR(w, s, s.persisted == 100);
+	CHECK_EQ_INT(s.persisted, 100);
+	CHECK(s.write_failures >= 1);
+	CHECK(strstr(s.last_error, "moved or deleted"));
+	hist_writer_stop(w, 1000);
+	CHECK_EQ_INT(query(file, "SELECT count(*) FROM changes"), 99);
+	CHECK_EQ_INT(query(file, "SELECT min(seq) FROM changes"), 2);
+}
+
 TEST(corrupt_file_fails_the_start)
 {
 	char err[256] = "";
@@ -302,6 +336,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		T(records_in_rows_out_exactly), T(stop_flushes_what_waits),
 		T(locked_database_waits_then_writes_all), T(full_queue_drops_and_counts),
+		T(deleted_file_is_opened_again),
 		T(corrupt_file_fails_the_start), T(read_only_file_fails_the_start),
 		T(retention_runs_on_the_writer),
 	};
