@@ -13,6 +13,9 @@ SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
 # The history store (history/): the daemon and its unit tests link it.
 HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
 HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
+# The PostgreSQL backend (history/pg.c) speaks libpq.
+HIST_CFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
+HIST_LIBS  += $(shell pkg-config --libs libpq 2>/dev/null)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -89,7 +92,8 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 
 
 .PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
-	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-reload \
+	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
+	bench-reload \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -135,6 +139,13 @@ $(B)/tools/%: tests/tools/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
+# The PostgreSQL backend's test driver links the history store as well.
+$(B)/tools/hist_pg_drive: tests/tools/hist_pg_drive.c tests/tools/hist_gen.h $(HISTORY_OBJ) \
+		$(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) \
+		$(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
+
 $(B)/preload/%.so: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -shared -fPIC $< -o $@ $(LDFLAGS) -ldl
@@ -161,6 +172,19 @@ bench-history: $(B)/bench/bench_history
 $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+# The PostgreSQL backend beside a raw libpq COPY: it links the history store.
+$(B)/bench/bench_history_pg: tests/bench/bench_history_pg.c tests/bench/bench.h \
+		tests/tools/hist_gen.h $(HISTORY_OBJ) $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(HIST_CFLAGS) $< $(HISTORY_OBJ) \
+		$(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(HIST_LIBS)
+
+# Persisted changes through the PostgreSQL backend against a raw libpq COPY of
+# the same rows, on a private server (tests/bench/history_pg.py); writes
+# tests/bench/results/history_pg.txt.  Not part of check.
+bench-history-pg: $(B)/bench/bench_history_pg
+	nice -n 5 /usr/bin/python3 tests/bench/history_pg.py $(HISTORY_PG_ARGS)
 
 # The engines' speed and scale beside their references (tests/bench/engines.py);
 # writes tests/bench/results/engines.txt.  Not part of check.
@@ -196,7 +220,7 @@ bench-never-block: $(B)/mvpnmond
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-reload
+	bench-history bench-history-pg bench-reload
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

@@ -1,12 +1,14 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
-# (clang and its sanitizer/libFuzzer runtime are for make fuzz.)
+# (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
+# server the history tests start privately, never the system's service.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
 	libsnmp-dev snmpd snmp snmptrapd
 	libpcap-dev libbsd-dev libsqlite3-dev sqlite3
 	smitools erlang-snmp
+	libpq-dev postgresql
 	python3 python3-pytest python3-scapy
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
