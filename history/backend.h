@@ -30,7 +30,10 @@ struct hist_backend {
 	/* All n records in one transaction, or none.  0, or -1 with err (the
 	 * caller keeps the records and retries).  A change whose (monitor, seq)
 	 * is already stored is skipped, not an error: a batch sent again after
-	 * an ambiguous failure must not fail forever on its first row. */
+	 * an ambiguous failure must not fail forever on its first row.  The
+	 * writer relies on it so: it retries the oldest records first, and keeps
+	 * the connection while usable() says so (pg.c checks a batch whose
+	 * COMMIT answer was lost on that connection's next write). */
 	int (*write)(void *conn, const struct hist_record *recs, size_t n, char *err,
 		     size_t errlen);
 

@@ -77,6 +77,9 @@ struct hist_flow_row { /* flows on a data MDT */
 
 struct hist_checkpoint {
 	uint64_t last_change_seq; /* every change up to it (hist_record.seq) is in this state */
+	/* Read back (hist_store_state_at): the time of the newest record in this
+	 * state, the checkpoint's own or a change's; not stored in the body. */
+	uint64_t when_ns;
 	size_t n_vpns, n_pes, n_cgpes, n_flows;
 	struct hist_vpn_row *vpns; /* all four arrays owned, one malloc each */
 	struct hist_pe_row *pes;

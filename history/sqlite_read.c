@@ -337,7 +337,7 @@ static const char PAIRS_SQL[] =
 	" delay_avg_us, delay_p99_us, jitter_us, status"
 	" FROM pair_windows WHERE monitor = ?1 AND when_ns >= ?2 AND when_ns <= ?3"
 	" AND (?4 = 0 OR vpn = ?4) AND (?5 IS NULL OR src = ?5 OR dst = ?5)"
-	" ORDER BY when_ns, rowid";
+	" ORDER BY when_ns, vpn, src, dst"; /* as pg_read.c orders them: the same answer */
 
 static int scan_for(struct scan *s, uint8_t type)
 {

@@ -113,6 +113,7 @@ struct replay {
 	struct hist_state *st;
 	uint64_t at_ns;
 	size_t applied;
+	uint64_t newest_ns; /* of the changes applied */
 	bool oom;
 };
 
@@ -130,6 +131,8 @@ static int replay_one(void *arg, const struct hist_row *row)
 		return 1;
 	}
 	r->applied++;
+	if (row->rec.when_ns > r->newest_ns)
+		r->newest_ns = row->rec.when_ns;
 	return 0;
 }
 
@@ -165,5 +168,6 @@ int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_n
 		say(err, errlen, "history: out of memory rebuilding the state");
 		return -1;
 	}
+	(*out)->when_ns = r.newest_ns > cp_when ? r.newest_ns : cp_when;
 	return 0;
 }

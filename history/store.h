@@ -80,7 +80,7 @@ int hist_store_read(struct hist_store *s, uint8_t type, const struct hist_query 
 /* The state of one monitor at time at_ns: the last checkpoint at or before it
  * plus the changes after it up to at_ns (state.c applies them).  *out is
  * owned by the caller (hist_checkpoint_free), its rows sorted by VPN then
- * SNMP index.  Returns 0; 1 when there is nothing at or before at_ns; -1
+ * SNMP index; its when_ns the time of the newest record it holds.  Returns 0; 1 when there is nothing at or before at_ns; -1
  * with err.  monitor NULL or "": the store's only monitor (an error when
  * there are several). */
 int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_ns,

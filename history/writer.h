@@ -34,7 +34,7 @@ struct hist_stats {
 	uint64_t lag_ms;          /* age of the oldest record waiting; 0 when none */
 	bool store_ok;            /* the last attempt succeeded */
 	bool losing;              /* records dropped since the store was last healthy */
-	char last_error[160];
+	char last_error[256]; /* a backend's message, its store named */
 };
 
 struct hist_writer;
