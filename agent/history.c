@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../capture/engine.h"
 #include "daemon.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
@@ -322,6 +323,24 @@ static int restore_alarms(struct model *m, struct hist_store *s, const char *mon
 	return 0;
 }
 
+/*
+ * A replay into a store that already holds this monitor's history of it
+ * (a run killed mid-file and started again) goes on where the store ends:
+ * the restored state stands for the records before that time, which are
+ * skipped; the records of that very instant are read again, and find the
+ * state they made (refreshes, not changes).  The clock starts there.
+ */
+static void resume_replay(struct daemon *d, uint64_t when_ns)
+{
+	if (!d->capture || !when_ns)
+		return;
+	d->capture->resume_after = when_ns;
+	mclock_advance(&d->model->clock, when_ns);
+	mvpn_log(LOG_NOTICE, "history: this monitor's history ends at capture time %llu.%09llu: "
+		 "the replay goes on from there", (unsigned long long)(when_ns / MTIME_SEC),
+		 (unsigned long long)(when_ns % MTIME_SEC));
+}
+
 /* Puts back the monitor's last known state, its raised alarms and its change
  * sequence.  0 (nothing stored is not an error), or -1 with err. */
 static int restore(struct daemon *d, const struct hist_location *loc, char *err, size_t errlen)
@@ -336,6 +355,8 @@ static int restore(struct daemon *d, const struct hist_location *loc, char *err,
 		return -1;
 	rc = hist_store_state_at(s, loc->monitor, UINT64_MAX, 0, &cp, err, errlen);
 	if (rc == 0) {
+		if (m->clock.offline)
+			resume_replay(d, cp->when_ns);
 		mtime_t now = mclock_now(&m->clock);
 		restore_state(m, cp, now, &n);
 		/* The sequence goes on: (monitor, seq) keys a change for good. */

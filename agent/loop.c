@@ -133,12 +133,14 @@ static void replay_some(struct daemon *d)
 	} while (!c->finished && n > 0 && monotonic_ns() < until);
 	if (c->finished)
 		mvpn_log(LOG_INFO, "capture: %s replayed: %llu packets, %llu malformed, %llu on "
-			 "unknown MDTs, %llu unsupported, %llu times clamped; serving the final state",
+			 "unknown MDTs, %llu unsupported, %llu times clamped, %llu already in the "
+			 "history; serving the final state",
 			 c->source, (unsigned long long)c->packets_read,
 			 (unsigned long long)d->model->g.malformed,
 			 (unsigned long long)d->model->g.unknown_mdt,
 			 (unsigned long long)d->model->g.capture_unsupported,
-			 (unsigned long long)d->model->g.capture_times_clamped);
+			 (unsigned long long)d->model->g.capture_times_clamped,
+			 (unsigned long long)c->resumed);
 }
 
 static bool live_capture(const struct daemon *d)

@@ -825,6 +825,10 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 				 &ts) && c->offline)
 		c->model->g.capture_times_clamped++;
 	c->packets_read++;
+	if (c->offline && ts < c->resume_after) {
+		c->resumed++;
+		return;
+	}
 	capture_handle_frame(c, bytes, h->caplen, ts);
 }
 

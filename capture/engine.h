@@ -43,6 +43,11 @@ struct capture {
 	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
 	uint64_t packets_read;
+	/* Offline: records dated before resume_after are what the history store
+	 * already holds from an earlier run of this replay; they are skipped
+	 * (counted in `resumed`), the restored state standing for them. */
+	mtime_t resume_after;
+	uint64_t resumed;
 	uint64_t drops_before;  /* kernel drops counted by handles closed since */
 	char error[PCAP_ERRBUF_SIZE + 128];
 };
