@@ -198,6 +198,8 @@ static void loop_once(struct daemon *d)
 	wake_by(mclock_monotonic(), d->next_tick, &timeout);
 	if (live_capture(d)) /* the next hold time, join or data MDT that runs out */
 		wake_by(mclock_now(&d->model->clock), model_next_deadline(d->model), &timeout);
+	if (d->history && !d->model->clock.offline) /* the next checkpoint or pair window */
+		wake_by(mclock_now(&d->model->clock), d->model->observer.due_at, &timeout);
 	if (replaying(d) && capture_ready(d->capture))
 		timeout = (struct timeval){0}; /* poll, do not wait: there is more to read */
 	model_unlock();

@@ -460,3 +460,62 @@ pkts = [probe(magic=0xdeadbeef), probe(magic=0xdeadbeef), probe(cut=20), probe(v
     assert all(r["mvpnPairReceived"] == 0 or r["mvpnPairDuplicates"] == 0
                for r in pair_rows(snmp).values())
     assert daemon.proc.poll() is None
+
+
+def test_each_pairs_window_goes_to_the_history_once_per_window(lab, tmp_path, daemon, snmp):
+    """VMScope logged its per-pair figures for later analysis: with a history
+    store, each pair's window (3 s here) is a row of pair_windows, read back
+    with mvpnmon pairs: the lossy pair's losses, the others' none, the
+    corrected delay the provider's."""
+    import json
+    import sqlite3
+    import subprocess
+    from conftest import BUILD
+    s = Scenario(3)
+    for i in range(1, 4):
+        s.up[i] = s.down[i] = 2.0
+        for j in range(1, 4):
+            if i != j:
+                s.pair[(i, j)] = 10.0
+    s.pair_loss[(1, 2)] = 20.0
+    emu = start_emulator(lab, tmp_path, s)
+    db = tmp_path / "history.db"
+    try:
+        conf = s.monitor_conf(50).replace("window = 120", "window = 3")
+        conf = conf.replace("{iface}", lab["monitor_if"])
+        daemon.write_config(conf + f'history {{\n file = "{db}"\n flush-interval = 100\n}}\n')
+        daemon.start(netns=lab["monitor"])
+        assert wait_for(lambda: serving(snmp), 30), daemon.log_text()
+
+        def windows_stored():
+            try:
+                con = sqlite3.connect(str(db))
+                try:
+                    return con.execute("SELECT count(*) FROM pair_windows").fetchone()[0]
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                return 0
+        assert wait_for(lambda: windows_stored() >= 6 * 5, 90, interval=0.5), daemon.log_text()
+    finally:
+        daemon.stop()
+        emu.stop()
+    out = subprocess.run([os.path.join(BUILD, "mvpnmon"), "--db", str(db), "pairs", "--vpn",
+                          "red", "--since", "@0", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    pairs = {(p["source"], p["destination"]): p["windows"] for p in json.loads(out.stdout)["pairs"]}
+    assert len(pairs) == 6
+    for (src, dst), windows in pairs.items():
+        assert len(windows) >= 5, (src, dst)
+        times = [w["time_ns"] / 1e9 for w in windows]
+        # One per window: 3 s apart, or a little more (the engine's turn).
+        assert all(3.0 <= b - a <= 4.5 for a, b in zip(times, times[1:])), (src, dst, times)
+        full = windows[2:]  # the first windows are still filling
+        assert all(w["sent"] > 0 for w in full)
+        lost = sum(w["lost"] for w in full)
+        if (src, dst) == (pe(1), pe(2)):
+            assert lost > 0
+        else:
+            assert lost == 0, (src, dst, full)
+            # corrected: the 10 ms the emulator applies between PEs, within a ms
+            assert all(abs(w["delay_avg_us"] / 1000 - 10.0) <= 1.0 for w in full), full
