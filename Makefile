@@ -246,10 +246,10 @@ bench-config: $(B)/bench/bench_config
 # and with a capture open (nothing read from it); writes
 # tests/bench/results/reload.txt and reload_capture.txt.  Links the agent.
 $(B)/bench/bench_reload: tests/bench/bench_reload.c tests/bench/bench.h $(AGENT_LIB_OBJ) \
-		$(ENGINE_OBJ)
+		$(ENGINE_OBJ) $(HISTORY_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) -o $@ \
-		$(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(AGENT_LIB_OBJ) $(ENGINE_OBJ) \
+		$(HISTORY_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS) $(SNMP_LIBS) $(HIST_LIBS)
 
 bench-reload: $(B)/bench/bench_reload
 	nice -n 5 $(B)/bench/bench_reload -o tests/bench/results/reload.txt
