@@ -69,8 +69,26 @@ struct cgroup_state {
 void cgroup_init(struct cgroup_state *cg, struct timers *timers);
 void cgroup_free(struct cgroup_state *cg);
 
+/* Where a flow or row not in its tree would go, as one descent found it: an
+ * insert there needs no second descent.  Valid until that tree next changes. */
+struct flow_pos {
+	struct flow *parent; /* NULL: the tree is empty */
+	int side;            /* < 0: its left child, else its right */
+};
+struct cgpe_pos {
+	struct cgpe *parent;
+	int side;
+};
+
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
 		       const struct inet_addr *source);
+/* flow_find, and when there is none, where it would go (at may be NULL). */
+struct flow *flow_lookup(struct cgroup_state *cg, const struct inet_addr *group,
+			 const struct inet_addr *source, struct flow_pos *at);
+/* A new flow at the place flow_lookup gave; NULL: out of memory. */
+struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, uint32_t vpn_index,
+			    const struct inet_addr *group, const struct inet_addr *source,
+			    mtime_t now);
 struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
 		      const struct inet_addr *source, mtime_t now); /* NULL: out of memory */
 /* Frees the flow if nothing refers to it any more. */
@@ -82,8 +100,15 @@ void flow_unschedule(struct cgroup_state *cg, struct flow *f);
 
 struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 		       const struct inet_addr *pe, uint8_t role);
+/* cgpe_find, and when there is none, where it would go (at may be NULL). */
+struct cgpe *cgpe_lookup(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, struct cgpe_pos *at);
+/* A new row, which must not exist; NULL: out of memory. */
 struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, mtime_t now);
+/* The same at the place cgpe_lookup gave. */
+struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, struct flow *f,
+			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now);
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
 /* Sets the row's timer to its expires, which was `was` until now (a refresh,
  * moving it later, is O(1)). */
