@@ -27,12 +27,25 @@ static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
 RB_GENERATE_STATIC(flow_tree, flow, node, flow_cmp)
 RB_GENERATE_STATIC(cgpe_tree, cgpe, node, cgpe_cmp)
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers)
+void cgroup_pool_init(struct cgroup_pool *p)
+{
+	slab_init(&p->flows, sizeof(struct flow), _Alignof(struct flow));
+	slab_init(&p->rows, sizeof(struct cgpe), _Alignof(struct cgpe));
+}
+
+void cgroup_pool_free(struct cgroup_pool *p)
+{
+	slab_destroy(&p->flows);
+	slab_destroy(&p->rows);
+}
+
+void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_pool *pool)
 {
 	memset(cg, 0, sizeof(*cg));
 	RB_INIT(&cg->flows);
 	RB_INIT(&cg->rows);
 	cg->timers = timers;
+	cg->pool = pool;
 }
 
 void cgroup_free(struct cgroup_state *cg)
@@ -43,14 +56,14 @@ void cgroup_free(struct cgroup_state *cg)
 	RB_FOREACH_SAFE(r, cgpe_tree, &cg->rows, rnext) {
 		RB_REMOVE(cgpe_tree, &cg->rows, r);
 		timers_remove(cg->timers, &r->timer);
-		free(r);
+		slab_free(&cg->pool->rows, r);
 	}
 	RB_FOREACH_SAFE(f, flow_tree, &cg->flows, fnext) {
 		RB_REMOVE(flow_tree, &cg->flows, f);
 		timers_remove(cg->timers, &f->timer);
-		free(f);
+		slab_free(&cg->pool->flows, f);
 	}
-	cgroup_init(cg, cg->timers);
+	cgroup_init(cg, cg->timers, cg->pool);
 }
 
 /*
@@ -88,10 +101,10 @@ struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, 
 			    const struct inet_addr *group, const struct inet_addr *source,
 			    mtime_t now)
 {
-	struct flow *f = calloc(1, sizeof(*f));
+	struct flow *f = slab_alloc(&cg->pool->flows);
 
 	if (!f || !timers_add(cg->timers, &f->timer, vpn_index, TIMER_DATA_MDT)) {
-		free(f);
+		slab_free(&cg->pool->flows, f);
 		return NULL;
 	}
 	f->vpn_index = vpn_index;
@@ -136,7 +149,7 @@ void flow_release(struct cgroup_state *cg, struct flow *f)
 	timers_remove(cg->timers, &f->timer);
 	RB_REMOVE(flow_tree, &cg->flows, f);
 	cg->n_flows--;
-	free(f);
+	slab_free(&cg->pool->flows, f);
 }
 
 /* A row's key against a row, in the tree's order (cgpe_cmp's). */
@@ -181,10 +194,10 @@ struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, struct flow *f,
 			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now)
 {
-	struct cgpe *r = calloc(1, sizeof(*r));
+	struct cgpe *r = slab_alloc(&cg->pool->rows);
 
 	if (!r || !timers_add(cg->timers, &r->timer, f->vpn_index, TIMER_ROW)) {
-		free(r);
+		slab_free(&cg->pool->rows, r);
 		return NULL;
 	}
 	r->flow = f;
@@ -224,7 +237,7 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 	timers_remove(cg->timers, &r->timer);
 	RB_REMOVE(cgpe_tree, &cg->rows, r);
 	cg->n_rows--;
-	free(r);
+	slab_free(&cg->pool->rows, r);
 	if (--f->rows == 0)
 		cg->n_joined--;
 	flow_release(cg, f);

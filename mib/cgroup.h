@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "oidx.h"
 #include "rbtree.h"
+#include "slab.h"
 #include "timers.h"
 
 /* Values of mvpnCGroupPeKind, mvpnCGroupPeRole, mvpnCGroupPeState, mvpnCGroupPGroupMdtType. */
@@ -58,15 +59,25 @@ struct cgpe {
 RB_HEAD(flow_tree, flow);
 RB_HEAD(cgpe_tree, cgpe);
 
+/* Where every VPN's flows and rows are allocated: one pool for the model. */
+struct cgroup_pool {
+	struct slab flows, rows;
+};
+
+void cgroup_pool_init(struct cgroup_pool *p);
+/* Every VPN's cgroup_state must have been freed first. */
+void cgroup_pool_free(struct cgroup_pool *p);
+
 struct cgroup_state {
 	struct flow_tree flows;
 	struct cgpe_tree rows;
-	struct timers *timers; /* the model's: not owned */
+	struct timers *timers;    /* the model's: not owned */
+	struct cgroup_pool *pool; /* the model's: not owned */
 	uint32_t n_flows, n_rows, n_data;
 	uint32_t n_joined; /* flows with at least one row: the C-groups PEs have joined */
 };
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers);
+void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_pool *pool);
 void cgroup_free(struct cgroup_state *cg);
 
 /* Where a flow or row not in its tree would go, as one descent found it: an
