@@ -23,10 +23,14 @@ struct change_what {
 	const union change_value *previous, *current; /* NULL: nothing */
 };
 
+/* record_change writes each field of a change (changelog_claim does not zero
+ * the slot): a field added to struct change must be written there too. */
+_Static_assert(sizeof(struct change) == 200, "record_change: write every field of struct change");
+
 static void record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
 {
 	static const struct inet_addr none;
-	struct change *c = changelog_append(&m->changes, now);
+	struct change *c = changelog_claim(&m->changes, now);
 
 	if (!w->not_counted) {
 		/* Every message-caused change names the PE that sent the message. */
@@ -45,13 +49,18 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	c->vpn_index = v->index;
 	c->kind = w->kind;
 	c->pe = w->pe ? *w->pe : none;
+	c->peer = none;
 	c->c_source = w->c_source ? *w->c_source : none;
 	c->c_group = w->c_group ? *w->c_group : none;
 	c->p_group = w->p_group ? *w->p_group : none;
 	if (w->previous)
 		c->previous = *w->previous;
+	else
+		memset(&c->previous, 0, sizeof(c->previous));
 	if (w->current)
 		c->current = *w->current;
+	else
+		memset(&c->current, 0, sizeof(c->current));
 	model_change_recorded(m, c);
 }
 
