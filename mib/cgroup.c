@@ -191,6 +191,19 @@ struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 	return cgpe_lookup(cg, f, kind, pe, role, NULL);
 }
 
+struct cgpe *cgpe_find_upstream(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+				const struct inet_addr *pe)
+{
+	struct cgpe *r = f->last_up;
+
+	if (r && r->kind == kind && inet_addr_eq(&r->pe, pe))
+		return r;
+	r = cgpe_find(cg, f, kind, pe, CG_UPSTREAM);
+	if (r)
+		f->last_up = r;
+	return r;
+}
+
 struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, struct flow *f,
 			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now)
 {
@@ -214,6 +227,8 @@ struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, 
 	else
 		RB_RIGHT(at->parent, node) = r;
 	cgpe_tree_RB_INSERT_COLOR(&cg->rows, r);
+	if (role == CG_UPSTREAM)
+		f->last_up = r;
 	if (f->rows++ == 0)
 		cg->n_joined++;
 	cg->n_rows++;
@@ -234,6 +249,8 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 {
 	struct flow *f = r->flow;
 
+	if (f->last_up == r)
+		f->last_up = NULL;
 	timers_remove(cg->timers, &r->timer);
 	RB_REMOVE(cgpe_tree, &cg->rows, r);
 	cg->n_rows--;

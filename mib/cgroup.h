@@ -40,6 +40,7 @@ struct flow {
 	mtime_t first_seen, last_announced, data_expires;
 	uint64_t announcements, switches;
 	uint32_t rows; /* C-group->PE rows referring to this flow */
+	struct cgpe *last_up; /* the upstream row last found or made: a hint, NULL once freed */
 };
 
 struct cgpe {
@@ -114,6 +115,11 @@ struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 /* cgpe_find, and when there is none, where it would go (at may be NULL). */
 struct cgpe *cgpe_lookup(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, struct cgpe_pos *at);
+/* cgpe_find of an upstream row, through the flow's hint first: each record of
+ * a flow's joiners asks for the same upstream row (the record's, its refresh
+ * or its prune), most often the one asked for last. */
+struct cgpe *cgpe_find_upstream(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+				const struct inet_addr *pe);
 /* A new row, which must not exist; NULL: out of memory. */
 struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, mtime_t now);

@@ -204,12 +204,12 @@ static void upstream_add(struct vpn *v, struct cgpe *r, struct cgpe *down,
 
 static void upstream_join(struct vpn *v, struct cgpe *down, const struct inet_addr *up, mtime_t now)
 {
-	upstream_add(v, cgpe_find(&v->cg, down->flow, down->kind, up, CG_UPSTREAM), down, up, now);
+	upstream_add(v, cgpe_find_upstream(&v->cg, down->flow, down->kind, up), down, up, now);
 }
 
 static void upstream_refresh(struct vpn *v, struct cgpe *down, mtime_t now)
 {
-	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+	struct cgpe *r = cgpe_find_upstream(&v->cg, down->flow, down->kind, &down->other);
 
 	if (!r)
 		return;
@@ -249,7 +249,7 @@ static void upstream_recompute(struct vpn *v, struct cgpe *up, const struct cgpe
 
 static void upstream_leave(struct vpn *v, struct cgpe *down)
 {
-	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+	struct cgpe *r = cgpe_find_upstream(&v->cg, down->flow, down->kind, &down->other);
 
 	if (!r)
 		return;
@@ -288,7 +288,7 @@ static void row_create(struct model *m, struct vpn *v, const struct row_place *p
 	/* A new downstream row, and its upstream row unless another joiner made it:
 	 * room for both, or neither. */
 	struct flow *f = pl->flow;
-	struct cgpe *up_row = f ? cgpe_find(&v->cg, f, e->kind, up, CG_UPSTREAM) : NULL;
+	struct cgpe *up_row = f ? cgpe_find_upstream(&v->cg, f, e->kind, up) : NULL;
 	if (!rows_fit(m, v, up_row ? 1 : 2, 0)) {
 		count_limit_drop(m, v);
 		return;
@@ -337,8 +337,8 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 	/* The PE now joins through another upstream neighbor (or towards another RP).
 	 * A new upstream row must fit, counting the one this row leaves if it is the
 	 * last joiner there; if it does not, the record is dropped and the row stays. */
-	if (!cgpe_find(&v->cg, r->flow, r->kind, up, CG_UPSTREAM)) {
-		const struct cgpe *old = cgpe_find(&v->cg, r->flow, r->kind, &r->other, CG_UPSTREAM);
+	if (!cgpe_find_upstream(&v->cg, r->flow, r->kind, up)) {
+		const struct cgpe *old = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
 		if (!rows_fit(m, v, 1, old && old->joiners == 1)) {
 			count_limit_drop(m, v);
 			return;
