@@ -27,12 +27,25 @@ static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
 RB_GENERATE_STATIC(flow_tree, flow, node, flow_cmp)
 RB_GENERATE_STATIC(cgpe_tree, cgpe, node, cgpe_cmp)
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers)
+void cgroup_pool_init(struct cgroup_pool *p)
+{
+	slab_init(&p->flows, sizeof(struct flow), _Alignof(struct flow));
+	slab_init(&p->rows, sizeof(struct cgpe), _Alignof(struct cgpe));
+}
+
+void cgroup_pool_free(struct cgroup_pool *p)
+{
+	slab_destroy(&p->flows);
+	slab_destroy(&p->rows);
+}
+
+void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_pool *pool)
 {
 	memset(cg, 0, sizeof(*cg));
 	RB_INIT(&cg->flows);
 	RB_INIT(&cg->rows);
 	cg->timers = timers;
+	cg->pool = pool;
 }
 
 void cgroup_free(struct cgroup_state *cg)
@@ -43,42 +56,80 @@ void cgroup_free(struct cgroup_state *cg)
 	RB_FOREACH_SAFE(r, cgpe_tree, &cg->rows, rnext) {
 		RB_REMOVE(cgpe_tree, &cg->rows, r);
 		timers_remove(cg->timers, &r->timer);
-		free(r);
+		slab_free(&cg->pool->rows, r);
 	}
 	RB_FOREACH_SAFE(f, flow_tree, &cg->flows, fnext) {
 		RB_REMOVE(flow_tree, &cg->flows, f);
 		timers_remove(cg->timers, &f->timer);
-		free(f);
+		slab_free(&cg->pool->flows, f);
 	}
-	cgroup_init(cg, cg->timers);
+	cgroup_init(cg, cg->timers, cg->pool);
+}
+
+/*
+ * One descent: the flow (group, source) if it is there, else NULL with at set
+ * to where it would go.  The key is compared in place: no struct flow to
+ * build, and each node costs two address comparisons.
+ */
+struct flow *flow_lookup(struct cgroup_state *cg, const struct inet_addr *group,
+			 const struct inet_addr *source, struct flow_pos *at)
+{
+	struct flow *n = RB_ROOT(&cg->flows), *parent = NULL;
+	int c = 0;
+
+	while (n) {
+		c = inet_addr_cmp(group, &n->group);
+		if (!c)
+			c = inet_addr_cmp(source, &n->source);
+		if (!c)
+			return n;
+		parent = n;
+		n = c < 0 ? RB_LEFT(n, node) : RB_RIGHT(n, node);
+	}
+	if (at)
+		*at = (struct flow_pos){.parent = parent, .side = c};
+	return NULL;
 }
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
 		       const struct inet_addr *source)
 {
-	struct flow key = {.group = *group, .source = *source};
-	return RB_FIND(flow_tree, &cg->flows, &key);
+	return flow_lookup(cg, group, source, NULL);
 }
 
-struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
-		      const struct inet_addr *source, mtime_t now)
+struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, uint32_t vpn_index,
+			    const struct inet_addr *group, const struct inet_addr *source,
+			    mtime_t now)
 {
-	struct flow *f = flow_find(cg, group, source);
+	struct flow *f = slab_alloc(&cg->pool->flows);
 
-	if (f)
-		return f;
-	f = calloc(1, sizeof(*f));
 	if (!f || !timers_add(cg->timers, &f->timer, vpn_index, TIMER_DATA_MDT)) {
-		free(f);
+		slab_free(&cg->pool->flows, f);
 		return NULL;
 	}
 	f->vpn_index = vpn_index;
 	f->group = *group;
 	f->source = *source;
 	f->first_seen = now;
-	RB_INSERT(flow_tree, &cg->flows, f);
+	RB_SET(f, at->parent, node);
+	if (!at->parent)
+		RB_ROOT(&cg->flows) = f;
+	else if (at->side < 0)
+		RB_LEFT(at->parent, node) = f;
+	else
+		RB_RIGHT(at->parent, node) = f;
+	flow_tree_RB_INSERT_COLOR(&cg->flows, f);
 	cg->n_flows++;
 	return f;
+}
+
+struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
+		      const struct inet_addr *source, mtime_t now)
+{
+	struct flow_pos at;
+	struct flow *f = flow_lookup(cg, group, source, &at);
+
+	return f ? f : flow_insert_at(cg, &at, vpn_index, group, source, now);
 }
 
 void flow_unschedule(struct cgroup_state *cg, struct flow *f)
@@ -98,23 +149,68 @@ void flow_release(struct cgroup_state *cg, struct flow *f)
 	timers_remove(cg->timers, &f->timer);
 	RB_REMOVE(flow_tree, &cg->flows, f);
 	cg->n_flows--;
-	free(f);
+	slab_free(&cg->pool->flows, f);
+}
+
+/* A row's key against a row, in the tree's order (cgpe_cmp's). */
+static inline int cgpe_key_cmp(const struct flow *f, uint8_t kind, const struct inet_addr *pe,
+			       uint8_t role, const struct cgpe *n)
+{
+	int c = f == n->flow ? 0 : flow_cmp(f, n->flow);
+	if (c)
+		return c;
+	if (kind != n->kind)
+		return kind < n->kind ? -1 : 1;
+	c = inet_addr_cmp(pe, &n->pe);
+	if (c)
+		return c;
+	return role == n->role ? 0 : role < n->role ? -1 : 1;
+}
+
+struct cgpe *cgpe_lookup(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, struct cgpe_pos *at)
+{
+	struct cgpe *n = RB_ROOT(&cg->rows), *parent = NULL;
+	int c = 0;
+
+	while (n) {
+		c = cgpe_key_cmp(f, kind, pe, role, n);
+		if (!c)
+			return n;
+		parent = n;
+		n = c < 0 ? RB_LEFT(n, node) : RB_RIGHT(n, node);
+	}
+	if (at)
+		*at = (struct cgpe_pos){.parent = parent, .side = c};
+	return NULL;
 }
 
 struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 		       const struct inet_addr *pe, uint8_t role)
 {
-	struct cgpe key = {.flow = f, .kind = kind, .pe = *pe, .role = role};
-	return RB_FIND(cgpe_tree, &cg->rows, &key);
+	return cgpe_lookup(cg, f, kind, pe, role, NULL);
 }
 
-struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
-			 const struct inet_addr *pe, uint8_t role, mtime_t now)
+struct cgpe *cgpe_find_upstream(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+				const struct inet_addr *pe)
 {
-	struct cgpe *r = calloc(1, sizeof(*r));
+	struct cgpe *r = f->last_up;
+
+	if (r && r->kind == kind && inet_addr_eq(&r->pe, pe))
+		return r;
+	r = cgpe_find(cg, f, kind, pe, CG_UPSTREAM);
+	if (r)
+		f->last_up = r;
+	return r;
+}
+
+struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, struct flow *f,
+			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now)
+{
+	struct cgpe *r = slab_alloc(&cg->pool->rows);
 
 	if (!r || !timers_add(cg->timers, &r->timer, f->vpn_index, TIMER_ROW)) {
-		free(r);
+		slab_free(&cg->pool->rows, r);
 		return NULL;
 	}
 	r->flow = f;
@@ -123,21 +219,42 @@ struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 	r->role = role;
 	r->first_seen = now;
 	r->last_refresh = now;
-	RB_INSERT(cgpe_tree, &cg->rows, r);
+	RB_SET(r, at->parent, node);
+	if (!at->parent)
+		RB_ROOT(&cg->rows) = r;
+	else if (at->side < 0)
+		RB_LEFT(at->parent, node) = r;
+	else
+		RB_RIGHT(at->parent, node) = r;
+	cgpe_tree_RB_INSERT_COLOR(&cg->rows, r);
+	if (role == CG_UPSTREAM)
+		f->last_up = r;
 	if (f->rows++ == 0)
 		cg->n_joined++;
 	cg->n_rows++;
 	return r;
 }
 
+struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, mtime_t now)
+{
+	struct cgpe_pos at;
+
+	if (cgpe_lookup(cg, f, kind, pe, role, &at))
+		return NULL; /* there already: callers look first */
+	return cgpe_insert_at(cg, &at, f, kind, pe, role, now);
+}
+
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 {
 	struct flow *f = r->flow;
 
+	if (f->last_up == r)
+		f->last_up = NULL;
 	timers_remove(cg->timers, &r->timer);
 	RB_REMOVE(cgpe_tree, &cg->rows, r);
 	cg->n_rows--;
-	free(r);
+	slab_free(&cg->pool->rows, r);
 	if (--f->rows == 0)
 		cg->n_joined--;
 	flow_release(cg, f);

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "oidx.h"
 #include "rbtree.h"
+#include "slab.h"
 #include "timers.h"
 
 /* Values of mvpnCGroupPeKind, mvpnCGroupPeRole, mvpnCGroupPeState, mvpnCGroupPGroupMdtType. */
@@ -39,6 +40,7 @@ struct flow {
 	mtime_t first_seen, last_announced, data_expires;
 	uint64_t announcements, switches;
 	uint32_t rows; /* C-group->PE rows referring to this flow */
+	struct cgpe *last_up; /* the upstream row last found or made: a hint, NULL once freed */
 };
 
 struct cgpe {
@@ -58,19 +60,47 @@ struct cgpe {
 RB_HEAD(flow_tree, flow);
 RB_HEAD(cgpe_tree, cgpe);
 
+/* Where every VPN's flows and rows are allocated: one pool for the model. */
+struct cgroup_pool {
+	struct slab flows, rows;
+};
+
+void cgroup_pool_init(struct cgroup_pool *p);
+/* Every VPN's cgroup_state must have been freed first. */
+void cgroup_pool_free(struct cgroup_pool *p);
+
 struct cgroup_state {
 	struct flow_tree flows;
 	struct cgpe_tree rows;
-	struct timers *timers; /* the model's: not owned */
+	struct timers *timers;    /* the model's: not owned */
+	struct cgroup_pool *pool; /* the model's: not owned */
 	uint32_t n_flows, n_rows, n_data;
 	uint32_t n_joined; /* flows with at least one row: the C-groups PEs have joined */
 };
 
-void cgroup_init(struct cgroup_state *cg, struct timers *timers);
+void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_pool *pool);
 void cgroup_free(struct cgroup_state *cg);
+
+/* Where a flow or row not in its tree would go, as one descent found it: an
+ * insert there needs no second descent.  Valid until that tree next changes. */
+struct flow_pos {
+	struct flow *parent; /* NULL: the tree is empty */
+	int side;            /* < 0: its left child, else its right */
+};
+struct cgpe_pos {
+	struct cgpe *parent;
+	int side;
+};
 
 struct flow *flow_find(struct cgroup_state *cg, const struct inet_addr *group,
 		       const struct inet_addr *source);
+/* flow_find, and when there is none, where it would go (at may be NULL). */
+struct flow *flow_lookup(struct cgroup_state *cg, const struct inet_addr *group,
+			 const struct inet_addr *source, struct flow_pos *at);
+/* A new flow at the place flow_lookup gave; NULL: out of memory. */
+struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, uint32_t vpn_index,
+			    const struct inet_addr *group, const struct inet_addr *source,
+			    mtime_t now);
 struct flow *flow_get(struct cgroup_state *cg, uint32_t vpn_index, const struct inet_addr *group,
 		      const struct inet_addr *source, mtime_t now); /* NULL: out of memory */
 /* Frees the flow if nothing refers to it any more. */
@@ -82,8 +112,20 @@ void flow_unschedule(struct cgroup_state *cg, struct flow *f);
 
 struct cgpe *cgpe_find(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 		       const struct inet_addr *pe, uint8_t role);
+/* cgpe_find, and when there is none, where it would go (at may be NULL). */
+struct cgpe *cgpe_lookup(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+			 const struct inet_addr *pe, uint8_t role, struct cgpe_pos *at);
+/* cgpe_find of an upstream row, through the flow's hint first: each record of
+ * a flow's joiners asks for the same upstream row (the record's, its refresh
+ * or its prune), most often the one asked for last. */
+struct cgpe *cgpe_find_upstream(struct cgroup_state *cg, struct flow *f, uint8_t kind,
+				const struct inet_addr *pe);
+/* A new row, which must not exist; NULL: out of memory. */
 struct cgpe *cgpe_insert(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, mtime_t now);
+/* The same at the place cgpe_lookup gave. */
+struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, struct flow *f,
+			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now);
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
 /* Sets the row's timer to its expires, which was `was` until now (a refresh,
  * moving it later, is O(1)). */

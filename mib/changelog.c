@@ -35,7 +35,7 @@ void changelog_free(struct changelog *log)
 	memset(log, 0, sizeof(*log));
 }
 
-struct change *changelog_append(struct changelog *log, mtime_t when)
+struct change *changelog_claim(struct changelog *log, mtime_t when)
 {
 	struct change *c;
 
@@ -49,13 +49,27 @@ struct change *changelog_append(struct changelog *log, mtime_t when)
 		c = at(log, log->count);
 		log->count++;
 	}
-	memset(c, 0, sizeof(*c));
 	/* mvpnChangeIndex runs 1..4294967295 and then starts again at 1. */
 	if (++log->next_index == 0)
 		log->next_index = 1;
 	c->index = log->next_index;
 	c->seq = ++log->last_seq;
 	c->when = when;
+	return c;
+}
+
+struct change *changelog_append(struct changelog *log, mtime_t when)
+{
+	struct change *c = changelog_claim(log, when);
+
+	if (c) {
+		uint64_t seq = c->seq;
+		uint32_t index = c->index;
+		memset(c, 0, sizeof(*c));
+		c->seq = seq;
+		c->index = index;
+		c->when = when;
+	}
 	return c;
 }
 

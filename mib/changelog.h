@@ -113,6 +113,9 @@ bool changelog_resize(struct changelog *log, uint32_t capacity);
 void changelog_free(struct changelog *log);
 /* A new entry with index and time set and the rest zeroed, for the caller to fill. */
 struct change *changelog_append(struct changelog *log, mtime_t when);
+/* The same without the zeroing: seq, index and when are set, and the caller
+ * writes every other field (the packet path, which fills them all anyway). */
+struct change *changelog_claim(struct changelog *log, mtime_t when);
 const struct change *changelog_seek(const struct changelog *log, const uint32_t *want, size_t wlen,
 				    bool after);
 void change_oidx(const struct change *c, struct oidx *out);

@@ -43,6 +43,7 @@ struct model *model_new(bool offline)
 		mclock_init_live(&m->clock);
 	m->capture = CAPTURE_OFF;
 	timers_init(&m->timers, timer_due);
+	cgroup_pool_init(&m->cg_pool);
 	probing_init(&m->probing);
 	/* Alarm indexes run on from the real start time, replaying or not. */
 	alarms_init(&m->alarms,
@@ -103,6 +104,7 @@ void model_free(struct model *m)
 	probing_free(&m->probing);
 	alarms_free(&m->alarms);
 	timers_free(&m->timers); /* the VPNs removed theirs */
+	cgroup_pool_free(&m->cg_pool); /* and freed their rows and flows */
 	free(m);
 }
 
@@ -167,7 +169,7 @@ static struct vpn *vpn_new(struct model *m, uint32_t index)
 		return NULL;
 	v->index = index;
 	pe_table_init(&v->pes, &m->timers);
-	cgroup_init(&v->cg, &m->timers);
+	cgroup_init(&v->cg, &m->timers, &m->cg_pool);
 	v->passive = m->capture == CAPTURE_OFF ? PASSIVE_DISABLED : PASSIVE_WAITING;
 	v->probe = PROBE_DISABLED;
 	return v;

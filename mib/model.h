@@ -144,6 +144,7 @@ struct model {
 
 	/* ---- deadlines ---- */
 	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */
+	struct cgroup_pool cg_pool; /* every VPN's flows and C-group->PE rows */
 };
 
 struct model *model_new(bool offline);

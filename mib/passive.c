@@ -23,10 +23,14 @@ struct change_what {
 	const union change_value *previous, *current; /* NULL: nothing */
 };
 
+/* record_change writes each field of a change (changelog_claim does not zero
+ * the slot): a field added to struct change must be written there too. */
+_Static_assert(sizeof(struct change) == 200, "record_change: write every field of struct change");
+
 static void record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
 {
 	static const struct inet_addr none;
-	struct change *c = changelog_append(&m->changes, now);
+	struct change *c = changelog_claim(&m->changes, now);
 
 	if (!w->not_counted) {
 		/* Every message-caused change names the PE that sent the message. */
@@ -45,13 +49,18 @@ static void record_change(struct model *m, struct vpn *v, const struct change_wh
 	c->vpn_index = v->index;
 	c->kind = w->kind;
 	c->pe = w->pe ? *w->pe : none;
+	c->peer = none;
 	c->c_source = w->c_source ? *w->c_source : none;
 	c->c_group = w->c_group ? *w->c_group : none;
 	c->p_group = w->p_group ? *w->p_group : none;
 	if (w->previous)
 		c->previous = *w->previous;
+	else
+		memset(&c->previous, 0, sizeof(c->previous));
 	if (w->current)
 		c->current = *w->current;
+	else
+		memset(&c->current, 0, sizeof(c->current));
 	model_change_recorded(m, c);
 }
 
@@ -177,10 +186,10 @@ static struct inet_addr upstream_pe(const struct vpn *v, const struct inet_addr 
 	return pe ? pe->addr : *named;
 }
 
-static void upstream_join(struct vpn *v, struct cgpe *down, const struct inet_addr *up, mtime_t now)
+/* The upstream row r (NULL: there is none yet, make it) gains the joiner down. */
+static void upstream_add(struct vpn *v, struct cgpe *r, struct cgpe *down,
+			 const struct inet_addr *up, mtime_t now)
 {
-	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, up, CG_UPSTREAM);
-
 	if (!r && !(r = cgpe_insert(&v->cg, down->flow, down->kind, up, CG_UPSTREAM, now)))
 		return; /* out of memory: the downstream row still tells the story */
 	r->state = down->state;
@@ -193,9 +202,14 @@ static void upstream_join(struct vpn *v, struct cgpe *down, const struct inet_ad
 		r->expires = down->expires;
 }
 
+static void upstream_join(struct vpn *v, struct cgpe *down, const struct inet_addr *up, mtime_t now)
+{
+	upstream_add(v, cgpe_find_upstream(&v->cg, down->flow, down->kind, up), down, up, now);
+}
+
 static void upstream_refresh(struct vpn *v, struct cgpe *down, mtime_t now)
 {
-	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+	struct cgpe *r = cgpe_find_upstream(&v->cg, down->flow, down->kind, &down->other);
 
 	if (!r)
 		return;
@@ -235,7 +249,7 @@ static void upstream_recompute(struct vpn *v, struct cgpe *up, const struct cgpe
 
 static void upstream_leave(struct vpn *v, struct cgpe *down)
 {
-	struct cgpe *r = cgpe_find(&v->cg, down->flow, down->kind, &down->other, CG_UPSTREAM);
+	struct cgpe *r = cgpe_find_upstream(&v->cg, down->flow, down->kind, &down->other);
 
 	if (!r)
 		return;
@@ -260,18 +274,31 @@ static bool rows_fit(const struct model *m, const struct vpn *v, uint32_t adding
 	return (uint64_t)v->cg.n_rows - freeing + adding <= m->settings.max_cgroups_per_vpn;
 }
 
-static void row_create(struct model *m, struct vpn *v, struct flow *f, const struct jp_event *e,
-		       const struct inet_addr *source, const struct inet_addr *up, mtime_t now)
+/* Where a record's flow and downstream row are, or would go: one descent each. */
+struct row_place {
+	struct flow *flow; /* NULL: no such flow yet, flow_at says where it goes */
+	struct flow_pos flow_at;
+	struct cgpe_pos row_at; /* where the downstream row goes, when flow is set */
+};
+
+static void row_create(struct model *m, struct vpn *v, const struct row_place *pl,
+		       const struct jp_event *e, const struct inet_addr *source,
+		       const struct inet_addr *up, mtime_t now)
 {
 	/* A new downstream row, and its upstream row unless another joiner made it:
 	 * room for both, or neither. */
-	bool have_up = f && cgpe_find(&v->cg, f, e->kind, up, CG_UPSTREAM);
-	if (!rows_fit(m, v, have_up ? 1 : 2, 0)) {
+	struct flow *f = pl->flow;
+	struct cgpe *up_row = f ? cgpe_find_upstream(&v->cg, f, e->kind, up) : NULL;
+	if (!rows_fit(m, v, up_row ? 1 : 2, 0)) {
 		count_limit_drop(m, v);
 		return;
 	}
-	f = flow_get(&v->cg, v->index, &e->group, source, now);
-	struct cgpe *r = f ? cgpe_insert(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM, now) : NULL;
+	if (!f)
+		f = flow_insert_at(&v->cg, &pl->flow_at, v->index, &e->group, source, now);
+	struct cgpe *r = !f ? NULL
+		: pl->flow ? cgpe_insert_at(&v->cg, &pl->row_at, f, e->kind, &e->sender,
+					    CG_DOWNSTREAM, now)
+			   : cgpe_insert(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM, now);
 	union change_value after;
 
 	if (!r) {
@@ -286,7 +313,7 @@ static void row_create(struct model *m, struct vpn *v, struct flow *f, const str
 		r->rp = e->source;
 	r->joiners = 1;
 	row_set_timers(v, r, e, now);
-	upstream_join(v, r, up, now);
+	upstream_add(v, up_row, r, up, now); /* up_row NULL: none before, none now */
 	after = passive_row_value(r);
 	record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &e->sender,
@@ -310,8 +337,8 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 	/* The PE now joins through another upstream neighbor (or towards another RP).
 	 * A new upstream row must fit, counting the one this row leaves if it is the
 	 * last joiner there; if it does not, the record is dropped and the row stays. */
-	if (!cgpe_find(&v->cg, r->flow, r->kind, up, CG_UPSTREAM)) {
-		const struct cgpe *old = cgpe_find(&v->cg, r->flow, r->kind, &r->other, CG_UPSTREAM);
+	if (!cgpe_find_upstream(&v->cg, r->flow, r->kind, up)) {
+		const struct cgpe *old = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
 		if (!rows_fit(m, v, 1, old && old->joiners == 1)) {
 			count_limit_drop(m, v);
 			return;
@@ -352,13 +379,17 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 	struct inet_addr up = upstream_pe(v, &e->upstream);
 	/* Joins make (*,G)/(S,G) state; for (S,G,rpt) it is the prune that makes state. */
 	bool makes_state = e->join != (e->kind == CG_SG_RPT);
-	struct flow *f = flow_find(&v->cg, &e->group, source);
-	struct cgpe *r = f ? cgpe_find(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM) : NULL;
+	struct row_place pl;
+	struct cgpe *r = NULL;
+
+	pl.flow = flow_lookup(&v->cg, &e->group, source, &pl.flow_at);
+	if (pl.flow)
+		r = cgpe_lookup(&v->cg, pl.flow, e->kind, &e->sender, CG_DOWNSTREAM, &pl.row_at);
 
 	if (makes_state && r)
 		row_restate(m, v, r, e, &up, now);
 	else if (makes_state)
-		row_create(m, v, f, e, source, &up, now);
+		row_create(m, v, &pl, e, source, &up, now);
 	else if (r)
 		row_remove(m, v, r, e->kind == CG_SG_RPT ? CHANGE_JOIN : CHANGE_PRUNE, now);
 	else

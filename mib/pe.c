@@ -19,7 +19,53 @@ void pe_table_free(struct pe_table *t)
 	}
 	free(t->v);
 	free(t->by_caddr);
+	free(t->by_addr);
 	pe_table_init(t, t->timers);
+}
+
+/* ---- the hash by provider address: 2 cap slots (a power of two), so at most
+ * half full; linear probing, deletion by shifting back (no tombstones) ---- */
+
+static size_t addr_slot(const struct pe_table *t, const struct inet_addr *a)
+{
+	uint64_t h = a->type;
+	size_t len = inet_addr_len(a);
+
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w;
+		memcpy(&w, a->bytes + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	}
+	return (size_t)(h >> 32) & (2 * t->cap - 1);
+}
+
+static void addr_hash_add(struct pe_table *t, struct pe *pe)
+{
+	size_t mask = 2 * t->cap - 1, i = addr_slot(t, &pe->addr);
+
+	while (t->by_addr[i])
+		i = (i + 1) & mask;
+	t->by_addr[i] = pe;
+}
+
+static void addr_hash_remove(struct pe_table *t, const struct pe *pe)
+{
+	size_t mask = 2 * t->cap - 1, i = addr_slot(t, &pe->addr);
+
+	while (t->by_addr[i] != pe) {
+		if (!t->by_addr[i])
+			return;
+		i = (i + 1) & mask;
+	}
+	/* Move back each later entry of the run that may sit at or before the hole. */
+	for (size_t j = (i + 1) & mask; t->by_addr[j]; j = (j + 1) & mask) {
+		size_t home = addr_slot(t, &t->by_addr[j]->addr);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->by_addr[i] = t->by_addr[j];
+			i = j;
+		}
+	}
+	t->by_addr[i] = NULL;
 }
 
 struct pe_key {
@@ -43,9 +89,14 @@ static size_t pe_lower_bound(const struct pe_table *t, const struct inet_addr *a
 
 struct pe *pe_find(const struct pe_table *t, const struct inet_addr *addr)
 {
-	size_t pos = pe_lower_bound(t, addr);
-
-	return pos < t->n && inet_addr_eq(&t->v[pos]->addr, addr) ? t->v[pos] : NULL;
+	if (!t->cap)
+		return NULL;
+	size_t mask = 2 * t->cap - 1;
+	for (size_t i = addr_slot(t, addr);; i = (i + 1) & mask) {
+		struct pe *pe = t->by_addr[i];
+		if (!pe || inet_addr_eq(&pe->addr, addr))
+			return pe;
+	}
 }
 
 static int caddr_order(const struct pe *a, const struct inet_addr *caddr,
@@ -137,7 +188,14 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 		if (!grown)
 			return NULL;
 		t->by_caddr = grown;
+		grown = calloc(2 * cap, sizeof(*grown));
+		if (!grown)
+			return NULL;
+		free(t->by_addr);
+		t->by_addr = grown;
 		t->cap = cap;
+		for (size_t i = 0; i < t->n; i++)
+			addr_hash_add(t, t->v[i]);
 	}
 	struct pe *pe = calloc(1, sizeof(*pe));
 	if (!pe || !timers_add(t->timers, &pe->timer, vpn_index, TIMER_PE)) {
@@ -151,6 +209,7 @@ struct pe *pe_insert(struct pe_table *t, uint32_t vpn_index, const struct inet_a
 	t->v[pos] = pe;
 	t->n++;
 	caddr_index_add(t, pe, t->n);
+	addr_hash_add(t, pe);
 	return pe;
 }
 
@@ -194,6 +253,7 @@ void pe_delete(struct pe_table *t, struct pe *pe)
 	unmark_departed(t, pe);
 	timers_remove(t->timers, &pe->timer);
 	caddr_index_remove(t, pe, t->n);
+	addr_hash_remove(t, pe);
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
 	free(pe);

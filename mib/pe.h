@@ -2,6 +2,9 @@
  * A VPN's PEs: every PE the configuration expects and every PE heard on the
  * default MDT (a C-PIM Hello), sorted by provider address.  Hundreds per VPN at
  * most (and capped), so a sorted array of pointers; rows keep their address.
+ * pe_find, on the packet path several times a record (the sender, the
+ * upstream neighbor), goes through a hash of the same pointers instead of a
+ * binary search.
  */
 #ifndef MVPN_PE_H
 #define MVPN_PE_H
@@ -44,6 +47,7 @@ TAILQ_HEAD(pe_departed_list, pe);
 struct pe_table {
 	struct pe **v; /* sorted by addr */
 	struct pe **by_caddr; /* the same PEs sorted by (caddr, addr); same n and cap */
+	struct pe **by_addr;  /* the same PEs hashed by addr, linear probing; 2 cap slots */
 	size_t n, cap;
 	struct timers *timers; /* the model's: not owned */
 	struct pe_departed_list departed; /* heard, now gone: longest gone first */

@@ -173,7 +173,7 @@ void timers_cancel(struct timers *h, struct timer *t)
 		sift_up(h, i);
 }
 
-struct timer *timers_pop_due(struct timers *h, mtime_t now)
+struct timer *timers_pop_due_slow(struct timers *h, mtime_t now)
 {
 	while (h->n && h->v[0].when <= now) {
 		struct timer_slot *top = &h->v[0];

@@ -92,7 +92,12 @@ void timers_move(struct timers *h, struct timer *t, mtime_t from, mtime_t to);
 void timers_cancel(struct timers *h, struct timer *t);
 /* Takes off and returns the timer whose deadline comes first if it is due by
  * now (deadline <= now), else NULL.  The caller acts on it; it is disarmed. */
-struct timer *timers_pop_due(struct timers *h, mtime_t now);
+struct timer *timers_pop_due_slow(struct timers *h, mtime_t now);
+/* The same, with its common case inline: nothing is due (once per packet). */
+static inline struct timer *timers_pop_due(struct timers *h, mtime_t now)
+{
+	return h->n && h->v[0].when <= now ? timers_pop_due_slow(h, now) : NULL;
+}
 
 static inline bool timer_armed(const struct timer *t)
 {

@@ -3,7 +3,7 @@
  * into the model (passive_jp_record, as capture/engine.c calls it for each
  * joined or pruned source), and the memory a C-group->PE row takes.
  *
- *	bench_state VPNS PES CGROUPS JOINERS [messages|shuffled]
+ *	bench_state VPNS PES CGROUPS JOINERS [messages|shuffled] [history]
  *
  * VPNS VPNs of PES PEs (each comes up with a Hello first); in each VPN, C-group
  * c (an (S,G)) is joined by JOINERS PEs, all towards the same upstream PE: the
@@ -14,11 +14,28 @@
  * VPN, each joiner's records together, as its periodic message lists them)
  * or in a shuffled order (fixed seed: every record lands somewhere else in
  * memory, the worst case); the model clock moves 1 us per record, and
- * nothing expires.  Three passes over the same records:
+ * nothing expires.  Four passes over the same records:
  *   create   every record a join that makes a row (and its upstream row)
  *   refresh  the same joins again: each restates its row
  *   prune    every record a prune: the rows go
+ *   recreate the joins again, into the memory the prunes freed: the creates
+ *            of a daemon that has run a while, where create pays for the
+ *            model's growth too (on this VM a first touch of a page costs
+ *            5-11 us: about half of a create's time)
  * Memory: VmRSS before and after the create pass, over the rows it made.
+ *
+ * history: the model has an observer that does per change what the history
+ * writer's side on the engine thread does (agent/history.c's on_change, then
+ * the writer's put into its single-producer ring, history/queue.c): a record
+ * made on the stack, the change copied into it, the record copied into a
+ * slot, a coarse clock read, the tail published.  The writer thread's part is
+ * left out: when the ring is full (10,000 records, the default batch) it is
+ * emptied at once, as a writer keeping up would.  The ring is touched before
+ * the passes, so the memory figures stay the rows'.
+ *
+ * Each pass is a function of its own (create_pass, refresh_pass, prune_pass,
+ * recreate_pass):
+ * valgrind --tool=callgrind --toggle-collect='create_pass*' counts one alone.
  *
  * The reference, in the same process and on the same records: a plain
  * ordered store, glibc's tsearch(3) (a red-black tree), of one malloc'd
@@ -32,6 +49,7 @@
  * the run.  Prints key=value lines.
  */
 #include <search.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +57,7 @@
 #include "../../mib/log.h"
 #include "../../mib/model.h"
 #include "../../mib/passive.h"
+#include "../../history/record.h"
 #include "bench.h"
 #include "bench_engine.h"
 
@@ -144,6 +163,94 @@ static uint64_t model_rows(const struct model *m, uint64_t *flows)
 	return rows;
 }
 
+/* Named apart so that a profiler can count one pass alone; each notes its name
+ * (a volatile store), which also keeps the compiler from folding the create
+ * and refresh passes, of identical code, into one function. */
+static const char *volatile bench_phase;
+
+static __attribute__((noinline)) uint64_t create_pass(struct model *m, const struct plan *pl,
+						      struct vpn **vpns, const uint32_t *order,
+						      uint64_t n, mtime_t *clock)
+{
+	bench_phase = "create";
+	return model_pass(m, pl, vpns, order, n, true, clock);
+}
+
+static __attribute__((noinline)) uint64_t refresh_pass(struct model *m, const struct plan *pl,
+						       struct vpn **vpns, const uint32_t *order,
+						       uint64_t n, mtime_t *clock)
+{
+	bench_phase = "refresh";
+	return model_pass(m, pl, vpns, order, n, true, clock);
+}
+
+static __attribute__((noinline)) uint64_t prune_pass(struct model *m, const struct plan *pl,
+						     struct vpn **vpns, const uint32_t *order,
+						     uint64_t n, mtime_t *clock)
+{
+	bench_phase = "prune";
+	return model_pass(m, pl, vpns, order, n, false, clock);
+}
+
+static __attribute__((noinline)) uint64_t recreate_pass(struct model *m, const struct plan *pl,
+							struct vpn **vpns, const uint32_t *order,
+							uint64_t n, mtime_t *clock)
+{
+	bench_phase = "recreate";
+	return model_pass(m, pl, vpns, order, n, true, clock);
+}
+
+/* ---- history on: the engine thread's side of the history writer ---- */
+
+#define HIST_RING 10000
+
+struct hist_ring {
+	struct hist_record *slots;
+	_Atomic uint64_t *put_ms;
+	_Atomic uint64_t head, tail;
+	uint64_t put, batches;
+};
+
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void hist_on_change(void *ctx, const struct model *m, const struct change *c)
+{
+	struct hist_ring *q = ctx;
+	/* agent/history.c's on_change */
+	struct hist_record r = {.type = HIST_CHANGE, .when_ns = mclock_wall_ns(&m->clock, c->when),
+				.seq = c->seq};
+	r.u.change = *c;
+	/* history/queue.c's put; a full ring is taken whole, as by a writer keeping up */
+	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+	if (tail - head >= HIST_RING) {
+		atomic_store_explicit(&q->head, tail, memory_order_release);
+		q->batches++;
+	}
+	q->slots[tail % HIST_RING] = r;
+	atomic_store_explicit(&q->put_ms[tail % HIST_RING], coarse_ms(), memory_order_relaxed);
+	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	q->put++;
+}
+
+static bool hist_attach(struct model *m, struct hist_ring *q)
+{
+	q->slots = calloc(HIST_RING, sizeof(*q->slots));
+	q->put_ms = calloc(HIST_RING, sizeof(*q->put_ms));
+	if (!q->slots || !q->put_ms)
+		return false;
+	memset(q->slots, 0xff, HIST_RING * sizeof(*q->slots)); /* resident before the passes */
+	memset((void *)q->put_ms, 0xff, HIST_RING * sizeof(*q->put_ms));
+	m->observer = (struct model_observer){.ctx = q, .change = hist_on_change};
+	return true;
+}
+
 /* ---- the reference: tsearch(3) ---- */
 
 struct ref_row {
@@ -235,9 +342,11 @@ static void rate(const char *name, uint64_t n, uint64_t ns)
 
 int main(int argc, char **argv)
 {
-	bool shuffled = argc == 6 && strcmp(argv[5], "shuffled") == 0;
-	if (argc != 5 && !(argc == 6 && (shuffled || strcmp(argv[5], "messages") == 0))) {
-		fprintf(stderr, "usage: bench_state VPNS PES CGROUPS JOINERS [messages|shuffled]\n");
+	bool history = argc == 7 && strcmp(argv[6], "history") == 0;
+	bool shuffled = argc >= 6 && strcmp(argv[5], "shuffled") == 0;
+	if (argc != 5 && !((argc == 6 || history) && (shuffled || strcmp(argv[5], "messages") == 0))) {
+		fprintf(stderr,
+			"usage: bench_state VPNS PES CGROUPS JOINERS [messages|shuffled] [history]\n");
 		return 2;
 	}
 	struct plan pl = {(uint32_t)arg_num(argv[1], "VPNS"), (uint32_t)arg_num(argv[2], "PES"),
@@ -281,6 +390,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_state: out of memory\n");
 		return 1;
 	}
+	struct hist_ring ring = {0};
+	if (history && !hist_attach(m, &ring)) {
+		fprintf(stderr, "bench_state: out of memory\n");
+		return 1;
+	}
 	uint64_t hello_ns = hellos(m, &pl, vpns);
 	uint64_t changes0 = m->g.changes, refreshes0 = m->g.refreshes;
 	mtime_t clock = T0;
@@ -288,13 +402,13 @@ int main(int argc, char **argv)
 
 	/* ours: create, memory, refresh */
 	long rss0 = status_kb("VmRSS");
-	uint64_t create_ns = model_pass(m, &pl, vpns, order, n, true, &clock);
+	uint64_t create_ns = create_pass(m, &pl, vpns, order, n, &clock);
 	long rss1 = status_kb("VmRSS");
 	uint64_t rows = model_rows(m, &flows);
 	bad |= check("rows after create", rows, n + (uint64_t)pl.vpns * pl.cgroups);
 	bad |= check("changes after create", m->g.changes - changes0, n);
 	bad |= check("limit drops", m->g.limit_drops, 0);
-	uint64_t refresh_ns = model_pass(m, &pl, vpns, order, n, true, &clock);
+	uint64_t refresh_ns = refresh_pass(m, &pl, vpns, order, n, &clock);
 	bad |= check("refreshes", m->g.refreshes - refreshes0, n);
 	bad |= check("rows after refresh", model_rows(m, &flows), rows);
 
@@ -308,13 +422,24 @@ int main(int argc, char **argv)
 	uint64_t ref_refresh_ns = ref_pass(&root, &pl, order, n, 1, &ref_clock, &ref_bad);
 
 	/* prunes, both */
-	uint64_t prune_ns = model_pass(m, &pl, vpns, order, n, false, &clock);
+	uint64_t prune_ns = prune_pass(m, &pl, vpns, order, n, &clock);
 	bad |= check("rows after prune", model_rows(m, &flows), 0);
 	bad |= check("flows after prune", flows, 0);
 	uint64_t ref_prune_ns = ref_pass(&root, &pl, order, n, 2, &ref_clock, &ref_bad);
 	bad |= check("reference misses", ref_bad, 0);
 	bad |= check("reference rows left", root != NULL, 0);
 
+	/* creates again, both, into what the prunes freed */
+	uint64_t recreate_ns = recreate_pass(m, &pl, vpns, order, n, &clock);
+	bad |= check("rows after re-create", model_rows(m, &flows), rows);
+	uint64_t ref_recreate_ns = ref_pass(&root, &pl, order, n, 0, &ref_clock, &ref_bad);
+	bad |= check("reference misses on re-create", ref_bad, 0);
+	tdestroy(root, free);
+
+	if (history)
+		bad |= check("history records", ring.put, m->g.changes - changes0 + pl.vpns * pl.pes);
+	bad |= check("changes after re-create", m->g.changes - changes0, 3 * n);
+	printf("history=%d\nhistory_records=%llu\n", history, (unsigned long long)ring.put);
 	printf("records=%llu\nrows=%llu\ndown_rows=%llu\nup_rows=%llu\nflows=%llu\npes=%llu\n",
 	       (unsigned long long)n, (unsigned long long)rows, (unsigned long long)n,
 	       (unsigned long long)(rows - n), (unsigned long long)pl.vpns * pl.cgroups,
@@ -323,9 +448,11 @@ int main(int argc, char **argv)
 	rate("create", n, create_ns);
 	rate("refresh", n, refresh_ns);
 	rate("prune", n, prune_ns);
+	rate("recreate", n, recreate_ns);
 	rate("ref_create", n, ref_create_ns);
 	rate("ref_refresh", n, ref_refresh_ns);
 	rate("ref_prune", n, ref_prune_ns);
+	rate("ref_recreate", n, ref_recreate_ns);
 	printf("rss_start_kb=%ld\nrss_before_kb=%ld\nrss_after_kb=%ld\nrss_peak_kb=%ld\n", rss_start,
 	       rss0, rss1, status_kb("VmHWM"));
 	printf("model_kb=%ld\n", rss1 - rss_start);
@@ -334,7 +461,10 @@ int main(int argc, char **argv)
 	printf("ref_bytes_per_record=%.1f\n", (rss3 - rss2) * 1024.0 / (double)n);
 	printf("sizeof_cgpe=%zu\nsizeof_flow=%zu\nsizeof_ref_row=%zu\n", sizeof(struct cgpe),
 	       sizeof(struct flow), sizeof(struct ref_row));
+	m->observer = (struct model_observer){0};
 	model_free(m);
+	free(ring.slots);
+	free((void *)ring.put_ms);
 	free(order);
 	free(vpns);
 	return bad;

@@ -262,6 +262,52 @@ TEST(timestamps_are_the_masters_sysuptime_at_the_event)
 	CHECK_EQ_INT(mclock_timestamp_cs(&c, at + 10 * cs), 4);
 }
 
+/* The hash by provider address agrees with a linear scan through inserts and
+ * deletes: IPv4 and IPv6, enough PEs to grow the table and share slots. */
+TEST(pes_are_found_by_address_as_a_scan_would)
+{
+	struct pe_table t;
+	struct timers timers;
+	struct inet_addr a;
+	char text[64];
+
+	timers_init(&timers, NULL); /* no timer is armed here */
+	pe_table_init(&t, &timers);
+	srand(4834);
+	for (int round = 0; round < 20000; round++) {
+		int k = rand() % 400;
+		if (k % 3)
+			snprintf(text, sizeof(text), "198.18.%d.%d", k / 200, k % 200);
+		else
+			snprintf(text, sizeof(text), "2001:db8::%x", k);
+		inet_addr_parse(&a, text);
+		struct pe *pe = pe_find(&t, &a);
+		if (!pe)
+			CHECK(pe_insert(&t, 1, &a) != NULL);
+		else if (rand() % 3 == 0)
+			pe_delete(&t, pe);
+		for (int probe = 0; probe < 4; probe++) {
+			k = rand() % 400;
+			if (k % 3)
+				snprintf(text, sizeof(text), "198.18.%d.%d", k / 200, k % 200);
+			else
+				snprintf(text, sizeof(text), "2001:db8::%x", k);
+			inet_addr_parse(&a, text);
+			struct pe *want = NULL;
+			for (size_t i = 0; i < t.n && !want; i++)
+				if (inet_addr_eq(&t.v[i]->addr, &a))
+					want = t.v[i];
+			CHECK(pe_find(&t, &a) == want);
+		}
+	}
+	CHECK(t.n > 100);
+	for (size_t i = 0; i < t.n; i++)
+		CHECK(pe_find(&t, &t.v[i]->addr) == t.v[i]);
+	pe_table_free(&t);
+	CHECK_EQ_INT(timers.added, 0);
+	timers_free(&timers);
+}
+
 /* The C-address index agrees with a linear scan through inserts, changes and deletes. */
 TEST(pes_are_found_by_c_address_as_a_scan_would)
 {
@@ -302,6 +348,7 @@ TEST(pes_are_found_by_c_address_as_a_scan_would)
 }
 
 UNIT_MAIN("model", T(a_reload_merge_keeps_what_stays_and_makes_only_what_comes),
+	  T(pes_are_found_by_address_as_a_scan_would),
 	  T(pes_are_found_by_c_address_as_a_scan_would), T(vpns_stay_sorted_by_index), T(seek_matches_a_linear_scan),
 	  T(expected_pes_are_looked_up_in_any_order), T(config_status_is_pending_during_the_grace),
 	  T(offline_clock_follows_the_capture_and_never_goes_back), T(live_clock_maps_to_wall_time),

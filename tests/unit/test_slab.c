@@ -1,0 +1,75 @@
+/* mib/slab: zeroed objects, reused after a free, never two alive at one place. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../mib/slab.h"
+#include "unit.h"
+
+#define OBJ 152 /* a struct cgpe's size: 8-aligned, not a multiple of 16 */
+#define N 5000  /* several chunks */
+
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Through allocations and frees in random order, every object comes zeroed,
+ * is aligned, and no two live objects overlap; freed ones are reused. */
+TEST(objects_come_zeroed_apart_and_are_reused)
+{
+	static void *live[N];
+	struct slab s;
+
+	slab_init(&s, OBJ, 8);
+	srand(152);
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < N; i++) {
+			if (live[i])
+				continue;
+			unsigned char *p = slab_alloc(&s);
+			CHECK(p != NULL);
+			CHECK((uintptr_t)p % 8 == 0);
+			CHECK(all_zero(p, OBJ));
+			memset(p, 0xa5, OBJ); /* dirty it: the next user must get zeros */
+			live[i] = p;
+		}
+		CHECK_EQ_INT(s.in_use, N);
+		void *sorted[N];
+		memcpy(sorted, live, sizeof(sorted));
+		qsort(sorted, N, sizeof(*sorted), by_address);
+		for (size_t i = 1; i < N; i++)
+			CHECK((char *)sorted[i] - (char *)sorted[i - 1] >= OBJ);
+		for (size_t i = 0; i < N; i++)
+			if (rand() % 2) {
+				slab_free(&s, live[i]);
+				live[i] = NULL;
+			}
+	}
+	void *chunks = s.chunks;
+	for (size_t i = 0; i < N; i++)
+		slab_free(&s, live[i]), live[i] = NULL;
+	CHECK_EQ_INT(s.in_use, 0);
+	/* Everything freed: the next N come from the same chunks, none new. */
+	for (size_t i = 0; i < N; i++)
+		CHECK((live[i] = slab_alloc(&s)) != NULL);
+	CHECK(s.chunks == chunks);
+	for (size_t i = 0; i < N; i++)
+		slab_free(&s, live[i]);
+	slab_free(&s, NULL);
+	slab_destroy(&s);
+	CHECK(s.chunks == NULL);
+	CHECK_EQ_INT(s.in_use, 0);
+}
+
+UNIT_MAIN("slab", T(objects_come_zeroed_apart_and_are_reused))
