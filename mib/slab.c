@@ -1,27 +1,12 @@
 #include "slab.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-/*
- * Chunks come from mmap: 64 KiB first, each one twice the last up to 2 MiB,
- * so a small model stays small.  2 MiB chunks are aligned to 2 MiB and
- * advised MADV_HUGEPAGE: a model growing by the million then takes one page
- * fault per 2 MiB instead of one per 4 KiB (on the 2-core VM of the
- * benchmarks a first touch of a 4 KiB page costs 5-11 us, about half of a
- * create's time; where transparent huge pages are off the advice is moot).
- */
-#define CHUNK_FIRST (64 * 1024)
-#define CHUNK_MAX (2 * 1024 * 1024)
-
-/* At the start of each chunk, keeping objects 16-aligned. */
-struct chunk_header {
-	void *prev;
-	size_t bytes;
-};
+/* 64 KiB less malloc's own header: a chunk stays under its mmap threshold. */
+#define CHUNK_BYTES (64 * 1024 - 64)
+#define CHUNK_HEADER 16 /* the previous chunk's address, keeping objects 16-aligned */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLAB_ASAN 1
@@ -39,9 +24,7 @@ void slab_init(struct slab *s, size_t size, size_t align)
 	if (align < sizeof(void *))
 		align = sizeof(void *);
 	s->size = (size + align - 1) & ~(align - 1);
-	s->chunk_bytes = CHUNK_FIRST;
-	while (s->chunk_bytes < CHUNK_MAX && s->chunk_bytes < 16 * s->size)
-		s->chunk_bytes *= 2;
+	s->per_chunk = (CHUNK_BYTES - CHUNK_HEADER) / s->size;
 }
 
 #ifdef SLAB_ASAN
@@ -64,39 +47,16 @@ void slab_free(struct slab *s, void *p)
 
 #else
 
-/* bytes of fresh (zero) memory, aligned to bytes when that is CHUNK_MAX. */
-static char *map_chunk(size_t bytes)
-{
-	size_t extra = bytes == CHUNK_MAX ? CHUNK_MAX : 0;
-	char *p = mmap(NULL, bytes + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (extra) {
-		size_t head = (CHUNK_MAX - (uintptr_t)p % CHUNK_MAX) % CHUNK_MAX;
-		if (head)
-			munmap(p, head);
-		munmap(p + head + bytes, extra - head);
-		p += head;
-		madvise(p, bytes, MADV_HUGEPAGE); /* advice: nothing to do if refused */
-	}
-	return p;
-}
-
 static bool grow(struct slab *s)
 {
-	char *chunk = map_chunk(s->chunk_bytes);
+	char *chunk = malloc(CHUNK_HEADER + s->per_chunk * s->size);
 
 	if (!chunk)
 		return false;
-	struct chunk_header h = {.prev = s->chunks, .bytes = s->chunk_bytes};
-	memcpy(chunk, &h, sizeof(h));
+	memcpy(chunk, &s->chunks, sizeof(s->chunks));
 	s->chunks = chunk;
-	s->next = chunk + sizeof(h);
-	s->end = s->next + (s->chunk_bytes - sizeof(h)) / s->size * s->size;
-	if (s->chunk_bytes < CHUNK_MAX)
-		s->chunk_bytes *= 2;
+	s->next = chunk + CHUNK_HEADER;
+	s->end = s->next + s->per_chunk * s->size;
 	return true;
 }
 
@@ -106,15 +66,14 @@ void *slab_alloc(struct slab *s)
 
 	if (p) {
 		memcpy(&s->free, p, sizeof(s->free));
-		memset(p, 0, s->size);
 	} else {
-		if (s->end - s->next < (ptrdiff_t)s->size && !grow(s))
+		if (s->next == s->end && !grow(s))
 			return NULL;
-		p = s->next; /* never handed out: still the zeros mmap gave */
+		p = s->next;
 		s->next += s->size;
 	}
 	s->in_use++;
-	return p;
+	return memset(p, 0, s->size);
 }
 
 void slab_free(struct slab *s, void *p)
@@ -130,15 +89,14 @@ void slab_free(struct slab *s, void *p)
 
 void slab_destroy(struct slab *s)
 {
-	size_t size = s->size;
+	size_t size = s->size, per_chunk = s->per_chunk;
 
 	while (s->chunks) {
-		struct chunk_header h;
-		memcpy(&h, s->chunks, sizeof(h));
-		munmap(s->chunks, h.bytes);
-		s->chunks = h.prev;
+		void *chunk = s->chunks;
+		memcpy(&s->chunks, chunk, sizeof(s->chunks));
+		free(chunk);
 	}
 	memset(s, 0, sizeof(*s));
 	s->size = size;
-	s->chunk_bytes = CHUNK_FIRST;
+	s->per_chunk = per_chunk;
 }

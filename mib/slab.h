@@ -3,8 +3,7 @@
  * C-group->PE rows and flows, made and freed by the hundred thousand.  An
  * allocation is a pop or a bump of a pointer, where calloc cost ~260
  * instructions and 8 bytes of header per row; a freed object is reused by the
- * next allocation.  Chunks grow from 64 KiB to 2 MiB (in huge pages where the
- * system has them: slab.c) and go back to the system only with slab_destroy.
+ * next allocation.  Chunks go back to the system only with slab_destroy.
  *
  * Under AddressSanitizer each object is its own calloc, so that a use after
  * free or an overflow is still caught where it happens.
@@ -16,7 +15,7 @@
 
 struct slab {
 	size_t size;        /* of an object, rounded up to its alignment */
-	size_t chunk_bytes; /* of the next chunk */
+	size_t per_chunk;   /* objects a chunk holds */
 	void *free;         /* freed objects, each holding the next one's address */
 	char *next, *end;   /* what the newest chunk has not handed out yet */
 	void *chunks;       /* the newest chunk; each starts with the previous one's address */
