@@ -80,4 +80,8 @@ const struct hist_backend *hist_sqlite_backend(void);
  * libpq) links and says so when a PostgreSQL store is asked for. */
 const struct hist_backend *hist_pg_backend(void);
 
+/* Writes an operator's message into err (errlen 0: nowhere), as every
+ * backend and store.c report their failures. */
+void hist_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

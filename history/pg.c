@@ -37,17 +37,6 @@
 
 /* ---- the connection ---- */
 
-void pg_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* libpq's messages span lines ("...failed: FATAL: ...\n\tIs the server
  * running...?"): one line for a log. */
 static void one_line(char *s)
@@ -83,7 +72,7 @@ void pg_say(struct pg *g, char *err, size_t errlen, const char *what, const char
 	snprintf(reason, sizeof(reason), "%s", why && *why ? why : "no reason given");
 	reason[strcspn(reason, "\n")] = '\0';
 	one_line(reason);
-	pg_errf(err, errlen, "postgresql store \"%s\" on %s%s%s: %s: %s", db ? db : "?",
+	hist_errf(err, errlen, "postgresql store \"%s\" on %s%s%s: %s: %s", db ? db : "?",
 		host && *host ? host : "the default socket", port && *port ? ":" : "",
 		port && *port ? port : "", what, reason);
 }
@@ -336,7 +325,7 @@ static int pg_connect(struct pg *g, char *err, size_t errlen)
 		PQfinish(g->c);
 	g->c = PQconnectdbParams(keys, vals, 1);
 	if (!g->c) {
-		pg_errf(err, errlen, "postgresql store: out of memory connecting");
+		hist_errf(err, errlen, "postgresql store: out of memory connecting");
 		return -1;
 	}
 	if (PQstatus(g->c) != CONNECTION_OK) {
@@ -386,7 +375,7 @@ static void *pg_open(const struct hist_location *loc, char *err, size_t errlen)
 
 	if (!g || !(g->conninfo = strdup(loc->target ? loc->target : "")) ||
 	    !(g->monitor = strdup(name))) {
-		pg_errf(err, errlen, "postgresql store: out of memory");
+		hist_errf(err, errlen, "postgresql store: out of memory");
 		pg_close(g);
 		return NULL;
 	}

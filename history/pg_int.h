@@ -53,7 +53,6 @@ struct pg {
 
 /* ---- pg.c: messages, statements, result fields ---- */
 
-void pg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "postgresql store DB on HOST:PORT: what: why" (never the conninfo). */
 void pg_say(struct pg *g, char *err, size_t errlen, const char *what, const char *why);
 /* As pg_say, why being libpq's last error. */

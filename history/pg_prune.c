@@ -137,7 +137,7 @@ int64_t pg_prune(void *conn, uint64_t before_ns, uint64_t max_bytes, uint64_t ma
 	bool found;
 
 	if (g->read_only) {
-		pg_errf(err, errlen, "postgresql store: opened read-only");
+		hist_errf(err, errlen, "postgresql store: opened read-only");
 		return -1;
 	}
 	if (pg_ensure(g, err, errlen))

@@ -58,7 +58,7 @@ static int monitors_load(struct pg *g, const char *name, struct monitor_list *m,
 oom:
 	PQclear(r);
 	monitors_free(m);
-	pg_errf(err, errlen, "postgresql store: out of memory");
+	hist_errf(err, errlen, "postgresql store: out of memory");
 	return -1;
 }
 
@@ -146,7 +146,7 @@ static int cursor_read(struct pg *g, const char *select, int n, const char *cons
 	PGresult *r;
 
 	if (!sql) {
-		pg_errf(err, errlen, "postgresql store: out of memory");
+		hist_errf(err, errlen, "postgresql store: out of memory");
 		return -1;
 	}
 	snprintf(sql, len, "DECLARE hist_rows BINARY NO SCROLL CURSOR FOR %s", select);
@@ -290,7 +290,7 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 		decode = decode_pair;
 		break;
 	default:
-		pg_errf(err, errlen, "postgresql store: no records of type %u to read", type);
+		hist_errf(err, errlen, "postgresql store: no records of type %u to read", type);
 		return -1;
 	}
 	char since[24], until[24];
@@ -365,7 +365,7 @@ static int monitor_for_state(struct pg *g, const char *monitor, int32_t *id, cha
 		for (size_t i = 0; i < m.n && o < sizeof(names); i++)
 			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
 					      m.names[i]);
-		pg_errf(err, errlen, "postgresql store: %zu monitors wrote here (%s): name one",
+		hist_errf(err, errlen, "postgresql store: %zu monitors wrote here (%s): name one",
 			m.n, names);
 		monitors_free(&m);
 		return -1;

@@ -294,7 +294,7 @@ static int resolve_maybe(struct pg *g, char *err, size_t errlen)
 		g->last_seq = g->maybe_seq;
 		for (size_t i = 0; i < g->maybe_set.n; i++)
 			if (set_add(&g->known, g->maybe_set.d[i])) {
-				pg_errf(err, errlen, "postgresql store: out of memory");
+				hist_errf(err, errlen, "postgresql store: out of memory");
 				return -1;
 			}
 		qsort(g->known.d, g->known.n, sizeof(*g->known.d), cmp_u64);
@@ -328,7 +328,7 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 			at[t] = g->t[t].len;
 		int t = encode_row(g, r);
 		if (t < 0) {
-			pg_errf(err, errlen,
+			hist_errf(err, errlen,
 				"postgresql store: record %zu (type %u) cannot be encoded", i,
 				r->type);
 			rc = -1;
@@ -349,7 +349,7 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 		if (g->t[t].oom)
 			rc = -1;
 	if (rc && errlen && !*err)
-		pg_errf(err, errlen, "postgresql store: out of memory");
+		hist_errf(err, errlen, "postgresql store: out of memory");
 	return rc;
 }
 
@@ -364,7 +364,7 @@ static int write_checkpoints(struct pg *g, const struct hist_record *recs, size_
 		if (r->type != HIST_CHECKPOINT)
 			continue;
 		if (!r->u.checkpoint || hist_checkpoint_encode(r->u.checkpoint, &blob, &len)) {
-			pg_errf(err, errlen, "postgresql store: checkpoint %zu cannot be encoded", i);
+			hist_errf(err, errlen, "postgresql store: checkpoint %zu cannot be encoded", i);
 			return -1;
 		}
 		uint64_t d = digest(HIST_CHECKPOINT, blob, len) ^ r->when_ns;
@@ -372,7 +372,7 @@ static int write_checkpoints(struct pg *g, const struct hist_record *recs, size_
 		if (!(used && set_take(&g->known, used, d))) {
 			rc = insert_checkpoint(g, r, blob, len, err, errlen);
 			if (!rc && set_add(sent, d)) {
-				pg_errf(err, errlen, "postgresql store: out of memory");
+				hist_errf(err, errlen, "postgresql store: out of memory");
 				rc = -1;
 			}
 		}
@@ -439,7 +439,7 @@ int pg_write(void *conn, const struct hist_record *recs, size_t n, char *err, si
 	if (errlen)
 		*err = '\0';
 	if (g->read_only) {
-		pg_errf(err, errlen, "postgresql store: opened read-only");
+		hist_errf(err, errlen, "postgresql store: opened read-only");
 		return -1;
 	}
 	if (pg_ensure(g, err, errlen) || pg_run(g, "BEGIN", err, errlen))
@@ -447,7 +447,7 @@ int pg_write(void *conn, const struct hist_record *recs, size_t n, char *err, si
 	if (g->maybe && resolve_maybe(g, err, errlen))
 		goto out;
 	if (g->known.n && !(used = calloc(g->known.n, sizeof(bool)))) {
-		pg_errf(err, errlen, "postgresql store: out of memory");
+		hist_errf(err, errlen, "postgresql store: out of memory");
 		goto out;
 	}
 	if (encode_batch(g, recs, n, used, &sent, &top, err, errlen))

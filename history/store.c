@@ -20,7 +20,7 @@ struct hist_store {
  * then, and asking for PostgreSQL says so instead of failing to link. */
 extern const struct hist_backend *hist_pg_backend(void) __attribute__((weak));
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
+void hist_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -40,10 +40,10 @@ static const struct hist_backend *backend_for(const struct hist_location *loc, c
 	case HIST_POSTGRES:
 		if (hist_pg_backend)
 			return hist_pg_backend();
-		say(err, errlen, "history: this mvpnmond was built without PostgreSQL support");
+		hist_errf(err, errlen, "history: this mvpnmond was built without PostgreSQL support");
 		return NULL;
 	}
-	say(err, errlen, "history: unknown backend %d", (int)loc->backend);
+	hist_errf(err, errlen, "history: unknown backend %d", (int)loc->backend);
 	return NULL;
 }
 
@@ -55,7 +55,7 @@ struct hist_store *hist_store_open(const struct hist_location *loc, char *err, s
 	if (!b)
 		return NULL;
 	if (!(s = calloc(1, sizeof(*s)))) {
-		say(err, errlen, "history: out of memory");
+		hist_errf(err, errlen, "history: out of memory");
 		return NULL;
 	}
 	s->b = b;
@@ -150,13 +150,13 @@ int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_n
 	uint64_t after = cp ? cp->last_change_seq : 0;
 	bool found = cp != NULL;
 	if (!(r.st = hist_state_new(cp, vpn_index))) {
-		say(err, errlen, "history: out of memory rebuilding the state");
+		hist_errf(err, errlen, "history: out of memory rebuilding the state");
 		return -1;
 	}
 	if (s->b->changes_after(s->conn, monitor, after, at_ns, replay_one, &r, err, errlen) < 0 ||
 	    r.oom) {
 		if (r.oom)
-			say(err, errlen, "history: out of memory rebuilding the state");
+			hist_errf(err, errlen, "history: out of memory rebuilding the state");
 		hist_state_free(r.st);
 		return -1;
 	}
@@ -165,7 +165,7 @@ int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_n
 		return 1;
 	}
 	if (!(*out = hist_state_finish(r.st))) {
-		say(err, errlen, "history: out of memory rebuilding the state");
+		hist_errf(err, errlen, "history: out of memory rebuilding the state");
 		return -1;
 	}
 	(*out)->when_ns = r.newest_ns > cp_when ? r.newest_ns : cp_when;
