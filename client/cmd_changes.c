@@ -183,15 +183,7 @@ static int changes_json(struct cli *c, const struct hist_client *h, const struct
 
 	json_init(&j, c->out);
 	json_object_begin(&j);
-	json_time(&j, "since", a->q.since_ns);
-	if (a->q.until_ns != UINT64_MAX) {
-		json_time(&j, "until", a->q.until_ns);
-	} else {
-		json_key(&j, "until");
-		json_null(&j);
-		json_key(&j, "until_ns");
-		json_null(&j);
-	}
+	json_time_range(&j, a->q.since_ns, a->q.until_ns);
 	json_key(&j, "changes");
 	json_array_begin(&j);
 	for (size_t k = 0; k < rows->n; k++) {

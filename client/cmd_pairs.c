@@ -140,15 +140,7 @@ static int pairs_json(struct cli *c, const struct hist_client *h, const struct h
 	json_object_begin(&j);
 	json_key(&j, "vpn");
 	json_string(&j, vpn);
-	json_time(&j, "since", q->since_ns);
-	if (q->until_ns != UINT64_MAX) {
-		json_time(&j, "until", q->until_ns);
-	} else {
-		json_key(&j, "until");
-		json_null(&j);
-		json_key(&j, "until_ns");
-		json_null(&j);
-	}
+	json_time_range(&j, q->since_ns, q->until_ns);
 	json_key(&j, "pairs");
 	json_array_begin(&j);
 	for (size_t k = 0; k < rows->n; k++) {

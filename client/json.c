@@ -174,6 +174,19 @@ void json_time(struct json *j, const char *key, uint64_t ns)
 	json_uint(j, ns);
 }
 
+void json_time_range(struct json *j, uint64_t since_ns, uint64_t until_ns)
+{
+	json_time(j, "since", since_ns);
+	if (until_ns != UINT64_MAX) {
+		json_time(j, "until", until_ns);
+		return;
+	}
+	json_key(j, "until"); /* no end */
+	json_null(j);
+	json_key(j, "until_ns");
+	json_null(j);
+}
+
 int json_finish(struct json *j)
 {
 	fputc('\n', j->out);

@@ -41,6 +41,8 @@ void json_addr(struct json *j, const struct inet_addr *a);
 void json_time(struct json *j, const char *key, uint64_t ns);
 
 /* Ends the document with a newline; 0, or -1 if the stream failed. */
+/* "since" and "until" (null for UINT64_MAX, no end), each with its _ns twin. */
+void json_time_range(struct json *j, uint64_t since_ns, uint64_t until_ns);
 int json_finish(struct json *j);
 
 /* Writes s escaped, with its quotes, to out. */
