@@ -15,6 +15,7 @@
 #include "../mib/log.h"
 #include "../mib/passive.h"
 #include "feed.h"
+#include "joins.h"
 
 /* ---- which VPN a provider group belongs to ---- */
 
@@ -278,69 +279,6 @@ static int install_filter(struct capture *c)
 	return rc;
 }
 
-/* ---- live: join the groups so the provider network delivers them ---- */
-
-/* Closing a socket drops every membership it held. */
-static void leave_groups(struct capture *c)
-{
-	for (size_t i = 0; i < c->n_join_fds; i++)
-		close(c->join_fds[i]);
-	free(c->join_fds);
-	c->join_fds = NULL;
-	c->n_join_fds = 0;
-}
-
-/*
- * Linux lets one socket hold igmp_max_memberships (20 by default) IPv4
- * groups, so every JOINS_PER_SOCKET groups get a socket of their own.
- */
-#define JOINS_PER_SOCKET 20
-
-static int join_socket(struct capture *c, size_t k)
-{
-	if (k < c->n_join_fds)
-		return c->join_fds[k];
-	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-	int *grown = fd >= 0 ? realloc(c->join_fds, (k + 1) * sizeof(*grown)) : NULL;
-	if (!grown) {
-		mvpn_log(LOG_ERR, "capture: cannot open a socket to join groups: %s",
-			 fd < 0 ? strerror(errno) : "out of memory");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	c->join_fds = grown;
-	c->join_fds[c->n_join_fds++] = fd;
-	return fd;
-}
-
-static void join_groups(struct capture *c)
-{
-	leave_groups(c);
-	for (size_t i = 0; i < c->n_routes; i++) {
-		const struct inet_addr *g = &c->routes[i].group;
-		struct group_req req = {.gr_interface = c->if_index};
-		char text[INET_ADDR_STRLEN];
-		int fd = join_socket(c, i / JOINS_PER_SOCKET);
-
-		if (fd < 0)
-			return;
-		if (g->type == INET_IPV4) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&req.gr_group;
-			sin->sin_family = AF_INET;
-			memcpy(&sin->sin_addr, g->bytes, 4);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&req.gr_group;
-			sin6->sin6_family = AF_INET6;
-			memcpy(&sin6->sin6_addr, g->bytes, 16);
-		}
-		int level = g->type == INET_IPV4 ? IPPROTO_IP : IPPROTO_IPV6;
-		if (setsockopt(fd, level, MCAST_JOIN_GROUP, &req, sizeof(req)) < 0)
-			mvpn_log(LOG_WARNING, "capture: cannot join %s on %s: %s",
-				 inet_addr_format(g, text), c->source, strerror(errno));
-	}
-}
-
 /* ---- opening ---- */
 
 static void capture_reset(struct capture *c, struct model *m)
@@ -475,7 +413,9 @@ int capture_resume(struct capture *c)
 		return 0;
 	if (open_live_handle(c) < 0)
 		return -1;
-	/* A new handle needs the filter; the memberships were on the old interface. */
+	/* A new handle needs the filter; the memberships were on the old interface
+	 * (gone, or down and up again): all joined again. */
+	joins_clear(&c->joins);
 	if (capture_configure(c) < 0) {
 		pcap_close(c->pcap);
 		c->pcap = NULL;
@@ -501,8 +441,9 @@ int capture_configure(struct capture *c)
 		return 0;
 	if (install_filter(c) < 0)
 		return -1;
-	if (!c->offline)
-		join_groups(c);
+	/* Only the groups that changed: a reload holds the model meanwhile. */
+	joins_sync(&c->joins, c->if_index, c->source, c->n_routes ? &c->routes[0].group : NULL,
+		   c->n_routes, sizeof(c->routes[0]));
 	return 0;
 }
 
@@ -527,7 +468,7 @@ void capture_close(struct capture *c)
 		pcap_close(c->pcap);
 	feed_free(c->feed); /* after pcap_close, which closed its FILE */
 	c->feed = NULL;
-	leave_groups(c);
+	joins_clear(&c->joins);
 	free(c->file_buf); /* after pcap_close, which closed the file using it */
 	free(c->routes);
 	free(c->route_slots);

@@ -14,6 +14,7 @@
 #include <pcap/pcap.h>
 
 #include "../mib/model.h"
+#include "joins.h"
 #include "parse.h"
 #include "reasm.h"
 
@@ -37,8 +38,7 @@ struct capture {
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
-	int *join_fds;         /* live: sockets holding our IGMP/MLD memberships; owned */
-	size_t n_join_fds;
+	struct joins joins;    /* live: our IGMP/MLD memberships (joins.h) */
 	unsigned if_index;
 	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
