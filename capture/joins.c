@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../mib/log.h"
@@ -262,9 +263,19 @@ static void close_empty(struct joins *j)
 			k++;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 		const struct inet_addr *first, size_t n, size_t stride)
 {
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct sync y = {.j = j, .ifname = ifname};
 	struct group_set set;
 	size_t held = 0, joined = 0, failed = 0, wanted = 0, left;
@@ -308,8 +319,9 @@ void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 		mvpn_log(LOG_ERR, "capture: %zu of %zu configured groups not joined on %s "
 			 "(%zu groups held in %zu sockets); tried again at the next reload",
 			 failed, wanted, ifname, j->stats.held, j->n_socks);
-	if (joined || left)
-		mvpn_log(LOG_INFO, "capture: memberships on %s: %zu joined, %zu left, "
-			 "%zu held in %zu sockets", ifname, joined, left, j->stats.held, j->n_socks);
+	/* One line a reload; when nothing changed, for debugging only. */
+	mvpn_log(joined || left ? LOG_INFO : LOG_DEBUG, "capture: memberships on %s: %zu joined, "
+		 "%zu left, %zu held in %zu sockets (%.1f ms)", ifname, joined, left,
+		 j->stats.held, j->n_socks, ms_since(&t0));
 	set_free(&set);
 }
