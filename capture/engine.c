@@ -393,7 +393,10 @@ int capture_open_live(struct capture *c, struct model *m, const char *ifname)
 		return -1;
 	snprintf(m->capture_source, sizeof(m->capture_source), "interface:%s", ifname);
 	m->capture = CAPTURE_RUNNING;
-	return capture_configure(c);
+	if (capture_configure(c) < 0)
+		return -1;
+	c->joins_async = true;
+	return 0;
 }
 
 void capture_suspend(struct capture *c)
@@ -415,7 +418,7 @@ int capture_resume(struct capture *c)
 		return -1;
 	/* A new handle needs the filter; the memberships were on the old interface
 	 * (gone, or down and up again): all joined again. */
-	joins_clear(&c->joins);
+	c->joins_fresh = true;
 	if (capture_configure(c) < 0) {
 		pcap_close(c->pcap);
 		c->pcap = NULL;
@@ -441,9 +444,19 @@ int capture_configure(struct capture *c)
 		return 0;
 	if (install_filter(c) < 0)
 		return -1;
-	/* Only the groups that changed: a reload holds the model meanwhile. */
-	joins_sync(&c->joins, c->if_index, c->source, c->n_routes ? &c->routes[0].group : NULL,
-		   c->n_routes, sizeof(c->routes[0]));
+	/* Only the groups that changed, and not under the model: at start before
+	 * serving anything (and before any fork), then on the joins' thread. */
+	const struct inet_addr *first = c->n_routes ? &c->routes[0].group : NULL;
+	if (c->joins_async) {
+		joins_request(&c->joins, c->if_index, c->source, first, c->n_routes,
+			      sizeof(c->routes[0]), c->joins_fresh);
+	} else {
+		if (c->joins_fresh)
+			joins_clear(&c->joins);
+		joins_sync(&c->joins, c->if_index, c->source, first, c->n_routes,
+			   sizeof(c->routes[0]));
+	}
+	c->joins_fresh = false;
 	return 0;
 }
 

@@ -39,6 +39,8 @@ struct capture {
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
 	struct joins joins;    /* live: our IGMP/MLD memberships (joins.h) */
+	bool joins_async;      /* changed on the joins' thread: once the capture is open */
+	bool joins_fresh;      /* the next configure drops them all first (resumed) */
 	unsigned if_index;
 	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];

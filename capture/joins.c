@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -155,8 +156,11 @@ static void close_socket(struct joins *j, size_t k)
 	j->socks[k] = j->socks[--j->n_socks];
 }
 
+static void stop_worker(struct joins *j);
+
 void joins_clear(struct joins *j)
 {
+	stop_worker(j);
 	while (j->n_socks)
 		close_socket(j, j->n_socks - 1);
 	free(j->socks);
@@ -324,4 +328,113 @@ void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 		 "%zu left, %zu held in %zu sockets (%.1f ms)", ifname, joined, left,
 		 j->stats.held, j->n_socks, ms_since(&t0));
 	set_free(&set);
+}
+
+/* ---- the worker ---- */
+
+static void *worker_main(void *arg)
+{
+	struct joins *j = arg;
+
+	pthread_mutex_lock(&j->mutex);
+	for (;;) {
+		while (!j->has_request && !j->stop)
+			pthread_cond_wait(&j->cond, &j->mutex);
+		if (j->stop)
+			break;
+		struct join_request r = j->request;
+		uint64_t upto = j->requested;
+		j->request.groups = NULL;
+		j->has_request = false;
+		pthread_mutex_unlock(&j->mutex);
+		if (r.fresh)
+			while (j->n_socks)
+				close_socket(j, j->n_socks - 1);
+		joins_sync(j, r.if_index, r.ifname, r.groups, r.n, sizeof(*r.groups));
+		free(r.groups);
+		pthread_mutex_lock(&j->mutex);
+		j->done = upto;
+		pthread_cond_broadcast(&j->cond);
+	}
+	pthread_mutex_unlock(&j->mutex);
+	return NULL;
+}
+
+static bool start_worker(struct joins *j)
+{
+	if (j->started)
+		return true;
+	if (pthread_mutex_init(&j->mutex, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&j->cond, NULL) != 0) {
+		pthread_mutex_destroy(&j->mutex);
+		return false;
+	}
+	j->stop = j->has_request = false;
+	j->requested = j->done = 0;
+	int rc = pthread_create(&j->thread, NULL, worker_main, j);
+	if (rc != 0) {
+		mvpn_log(LOG_ERR, "capture: cannot start a thread for the group memberships: %s; "
+			 "changing them on the engine thread", strerror(rc));
+		pthread_cond_destroy(&j->cond);
+		pthread_mutex_destroy(&j->mutex);
+		return false;
+	}
+	j->started = true;
+	return true;
+}
+
+static void stop_worker(struct joins *j)
+{
+	if (!j->started)
+		return;
+	pthread_mutex_lock(&j->mutex);
+	j->stop = true;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->mutex);
+	pthread_join(j->thread, NULL);
+	free(j->request.groups);
+	j->request.groups = NULL;
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->mutex);
+	j->started = false;
+}
+
+void joins_request(struct joins *j, unsigned if_index, const char *ifname,
+		   const struct inet_addr *first, size_t n, size_t stride, bool fresh)
+{
+	struct inet_addr *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy || !start_worker(j)) {
+		free(copy);
+		joins_wait(j); /* the worker, if any, is idle: the sockets are ours */
+		if (fresh)
+			while (j->n_socks)
+				close_socket(j, j->n_socks - 1);
+		joins_sync(j, if_index, ifname, first, n, stride);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		copy[i] = *(const struct inet_addr *)((const char *)first + i * stride);
+	pthread_mutex_lock(&j->mutex);
+	/* A request replaced before it started keeps its fresh. */
+	fresh = fresh || (j->has_request && j->request.fresh);
+	free(j->request.groups);
+	j->request = (struct join_request){.groups = copy, .n = n, .if_index = if_index,
+					   .fresh = fresh};
+	snprintf(j->request.ifname, sizeof(j->request.ifname), "%s", ifname);
+	j->has_request = true;
+	j->requested++;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->mutex);
+}
+
+void joins_wait(struct joins *j)
+{
+	if (!j->started)
+		return;
+	pthread_mutex_lock(&j->mutex);
+	while (j->done < j->requested)
+		pthread_cond_wait(&j->cond, &j->mutex);
+	pthread_mutex_unlock(&j->mutex);
 }

@@ -8,6 +8,8 @@
 #ifndef MVPN_JOINS_H
 #define MVPN_JOINS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,11 +31,27 @@ struct join_stats {
 
 struct join_socket;
 
+/* The latest change asked for and not yet made (joins_request). */
+struct join_request {
+	struct inet_addr *groups; /* owned */
+	size_t n;
+	unsigned if_index;
+	bool fresh;               /* drop every membership first */
+	char ifname[64];
+};
+
 struct joins {
-	struct join_socket *socks; /* owned */
+	struct join_socket *socks; /* owned; the worker's while it runs */
 	size_t n_socks;
 	unsigned if_index;         /* where the memberships are */
 	struct join_stats stats;
+	/* The worker: started by the first joins_request, after any fork. */
+	bool started, stop, has_request;
+	struct join_request request;
+	uint64_t requested, done;  /* requests made, and synced */
+	pthread_t thread;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
 };
 
 /*
@@ -48,7 +66,19 @@ struct joins {
  */
 void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 		const struct inet_addr *first, size_t n, size_t stride);
-/* Closes every socket, which drops every membership. */
+/*
+ * The same, done on a thread of its own: each membership call walks the
+ * device's whole group list in the kernel (10 % of 10,000 groups changed:
+ * 0.1 s), and the caller holds the model.  Copies the groups and returns;
+ * a request not yet started is replaced by a newer one.  fresh: drop every
+ * membership first (the capture resumed on an interface that went away).
+ * Falls back to joins_sync when no thread can be started.
+ */
+void joins_request(struct joins *j, unsigned if_index, const char *ifname,
+		   const struct inet_addr *first, size_t n, size_t stride, bool fresh);
+/* Waits until every request made so far is done (tests, benchmarks). */
+void joins_wait(struct joins *j);
+/* Stops the worker, then closes every socket, which drops every membership. */
 void joins_clear(struct joins *j);
 
 #endif
