@@ -4,6 +4,8 @@
  *
  *   JOINS_LOG=path  "join 239.1.2.3 0" or "leave ff3e::1 -1": the call, the
  *                   group, and what setsockopt returned
+ *   JOINS_DELAY_MS=ms  each membership call takes this much longer, as on a
+ *                   device holding 100,000 groups
  *
  * Membership options only (MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP and the older
  * per-family ones); every other setsockopt passes through unlogged.
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 
@@ -69,6 +72,12 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	int saved = errno; /* the caller reads setsockopt's, not fopen's */
 	const char *op = membership_op(level, name);
 	const char *path = getenv("JOINS_LOG");
+	const char *delay = getenv("JOINS_DELAY_MS");
+	if (op && delay && *delay) {
+		long ms = strtol(delay, NULL, 10);
+		struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+		nanosleep(&t, NULL);
+	}
 	if (op && path && *path) {
 		char text[INET6_ADDRSTRLEN + 1];
 		group_text(level, name, val, len, text, sizeof(text));
