@@ -237,6 +237,12 @@ static bool join_one(struct sync *y, const struct inet_addr *g)
 	return true;
 }
 
+/* A worker told to stop leaves its sync unfinished: the sockets are closed next. */
+static bool stopping(struct joins *j)
+{
+	return __atomic_load_n(&j->stop, __ATOMIC_RELAXED);
+}
+
 /* Leaves every held group not wanted; returns how many. */
 static size_t leave_unwanted(struct sync *y, struct group_set *set)
 {
@@ -245,7 +251,7 @@ static size_t leave_unwanted(struct sync *y, struct group_set *set)
 
 	for (size_t k = 0; k < j->n_socks; k++) {
 		struct join_socket *s = &j->socks[k];
-		for (unsigned i = 0; i < s->n;) {
+		for (unsigned i = 0; i < s->n && !stopping(j);) {
 			struct wanted *w = set_find_add(set, &s->groups[i]);
 			if (w->want) {
 				i++;
@@ -304,7 +310,7 @@ void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 			set_find_add(&set, &j->socks[k].groups[i])->sock = (uint32_t)k + 1;
 	for (size_t i = 0; i < set.n; i++)
 		y.to_join += set.items[i].want && !set.items[i].sock;
-	for (size_t i = 0; i < set.n; i++) {
+	for (size_t i = 0; i < set.n && !stopping(j); i++) {
 		if (!set.items[i].want || set.items[i].sock)
 			continue;
 		if (join_one(&y, &set.items[i].g))
@@ -389,7 +395,7 @@ static void stop_worker(struct joins *j)
 	if (!j->started)
 		return;
 	pthread_mutex_lock(&j->mutex);
-	j->stop = true;
+	__atomic_store_n(&j->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->mutex);
 	pthread_join(j->thread, NULL);
