@@ -156,16 +156,22 @@ static void close_socket(struct joins *j, size_t k)
 	j->socks[k] = j->socks[--j->n_socks];
 }
 
+/* Every membership dropped; on the thread that owns the sockets. */
+static void close_all(struct joins *j)
+{
+	while (j->n_socks)
+		close_socket(j, j->n_socks - 1);
+	j->stats.held = j->stats.sockets = 0;
+}
+
 static void stop_worker(struct joins *j);
 
 void joins_clear(struct joins *j)
 {
 	stop_worker(j);
-	while (j->n_socks)
-		close_socket(j, j->n_socks - 1);
+	close_all(j);
 	free(j->socks);
 	j->socks = NULL;
-	j->stats.held = j->stats.sockets = 0;
 }
 
 /* ---- sync ---- */
@@ -291,7 +297,7 @@ void joins_sync(struct joins *j, unsigned if_index, const char *ifname,
 	size_t held = 0, joined = 0, failed = 0, wanted = 0, left;
 
 	if (if_index != j->if_index)
-		joins_clear(j);
+		close_all(j); /* not joins_clear: this may be the worker itself */
 	j->if_index = if_index;
 	for (size_t k = 0; k < j->n_socks; k++)
 		held += j->socks[k].n;
@@ -354,8 +360,7 @@ static void *worker_main(void *arg)
 		j->has_request = false;
 		pthread_mutex_unlock(&j->mutex);
 		if (r.fresh)
-			while (j->n_socks)
-				close_socket(j, j->n_socks - 1);
+			close_all(j);
 		joins_sync(j, r.if_index, r.ifname, r.groups, r.n, sizeof(*r.groups));
 		free(r.groups);
 		pthread_mutex_lock(&j->mutex);
@@ -415,8 +420,7 @@ void joins_request(struct joins *j, unsigned if_index, const char *ifname,
 		free(copy);
 		joins_wait(j); /* the worker, if any, is idle: the sockets are ours */
 		if (fresh)
-			while (j->n_socks)
-				close_socket(j, j->n_socks - 1);
+			close_all(j);
 		joins_sync(j, if_index, ifname, first, n, stride);
 		return;
 	}

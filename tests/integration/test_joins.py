@@ -7,6 +7,7 @@ interface holds."""
 import os
 import re
 import signal
+import subprocess
 
 import pytest
 
@@ -200,5 +201,45 @@ def test_a_reload_does_not_wait_for_the_membership_calls(tmp_path, master, snmp,
         assert calls_at_load < 40  # the model had the reload before the calls were done
         assert longest_turn(daemon) < 500  # the calls alone take 1,000 ms
         assert held_v4(ns, ifname) == set({**vpns, **moved}.values())
+    finally:
+        daemon.stop()
+
+
+def test_a_capture_resumed_on_a_new_interface_joins_every_group_there(tmp_path, master, snmp,
+                                                                       wire):
+    """The interface deleted and created again (a new index): the memberships
+    went with the old one; every group is joined on the new one, on the
+    memberships' thread, and later reloads change only what changed."""
+    assert os.path.exists(COUNT_JOINS), "build it first: make"
+    vpns = {i: v4(i) for i in range(1, 31)}
+    witness = Witness(str(tmp_path / "joins.log"))
+    env = {"LD_PRELOAD": COUNT_JOINS, "JOINS_LOG": witness.path}
+    if SANITIZED:
+        env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+    ns, ifname = wire["monitor"], wire["monitor_if"]
+    daemon = Daemon(str(tmp_path), master)
+    daemon.write_config(config(vpns))
+    daemon.start("-i", ifname, netns=ns, env=env)
+    try:
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "running", EVENT_TIMEOUT), \
+            daemon.log_text()
+        reload(daemon, snmp, config(vpns))  # the memberships' thread is running
+        assert len(witness.calls()) == 30
+        wire["player"].run("ip", "link", "del", wire["player_if"])
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "failed", EVENT_TIMEOUT)
+        done = syncs(daemon)
+        subprocess.run(["ip", "link", "add", wire["player_if"], "netns", wire["player"].name,
+                        "type", "veth", "peer", "name", ifname, "netns", ns.name],
+                       check=True, capture_output=True)
+        wire["player"].run("ip", "link", "set", wire["player_if"], "up")
+        ns.run("ip", "link", "set", ifname, "up")
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "running", EVENT_TIMEOUT), \
+            daemon.log_text()
+        assert wait_for(lambda: syncs(daemon) == done + 1, EVENT_TIMEOUT), daemon.log_text()
+        assert sorted(witness.calls()) == sorted(("join", g, 0) for g in vpns.values())
+        assert held_v4(ns, ifname) == set(vpns.values())
+        reload(daemon, snmp, config(vpns))
+        assert witness.calls() == []
+        assert daemon.proc.poll() is None
     finally:
         daemon.stop()
