@@ -14,6 +14,7 @@
 #include <pcap/pcap.h>
 
 #include "../mib/model.h"
+#include "joins.h"
 #include "parse.h"
 #include "reasm.h"
 
@@ -37,8 +38,9 @@ struct capture {
 	size_t n_routes;
 	uint32_t *route_slots;    /* hash of the groups: route position + 1, or 0 */
 	size_t route_mask;        /* slots - 1 (a power of two) */
-	int *join_fds;         /* live: sockets holding our IGMP/MLD memberships; owned */
-	size_t n_join_fds;
+	struct joins joins;    /* live: our IGMP/MLD memberships (joins.h) */
+	bool joins_async;      /* changed on the joins' thread: once the capture is open */
+	bool joins_fresh;      /* the next configure drops them all first (resumed) */
 	unsigned if_index;
 	struct reasm reasm;    /* outer fragments of configured MDTs; set up at the first */
 	uint64_t parse_errors[PARSE_ERROR_COUNT];
