@@ -9,8 +9,8 @@ import os
 import re
 import subprocess
 
-from conftest import (BUILD, CLIENT_TIMEOUT, FIXTURES, addr_text, free_udp_port, serving,
-                      snmp_rows, wait_for)
+from conftest import (BUILD, CLIENT_TIMEOUT, FIXTURES, Daemon, Master, addr_text, free_udp_port,
+                      serving, snmp_rows, wait_for)
 from test_alarms import threshold_conf
 from test_probe import Scenario, lab, pe, polled, start_emulator  # noqa: F401
 
@@ -162,3 +162,47 @@ def test_pairs_matrix_and_tunnels_of_a_probed_vpn(lab, tmp_path, daemon, snmp, m
                          stats), stats
     finally:
         emu.stop()
+
+
+V3_USER = 'createUser ops SHA "auth-secret1" AES "priv-secret1"\nrouser -s usm ops authpriv\n'
+
+
+def test_snmpv3_authpriv_from_options_and_from_snmp_conf(tmp_path, traps):
+    """An SNMPv3-only master: the options snmpwalk takes, then the same from
+    snmp.conf's defaults (SNMPCONFPATH), then a wrong pass phrase."""
+    home = tmp_path / "v3"
+    home.mkdir()
+    master = Master(str(home), traps.port, access=V3_USER)
+    master.start()
+    daemon = Daemon(str(home), master)
+    agent = f"udp:127.0.0.1:{master.port}"
+    v3 = ["-v3", "-u", "ops", "-l", "authPriv", "-a", "SHA", "-A", "auth-secret1", "-x", "AES",
+          "-X", "priv-secret1", *CLIENT_TIMEOUT]
+    try:
+        with open(os.path.join(FIXTURES, "alarms.conf")) as f:
+            daemon.write_config(f.read())
+        daemon.start("-r", os.path.join(FIXTURES, "alarms.pcap"))
+
+        def run(*args, env=None):
+            return subprocess.run([MVPNMON, *args], capture_output=True, text=True, timeout=60,
+                                  env=dict(os.environ, **(env or {})))
+
+        def three_vpns():
+            out = run(*v3, agent, "vpns", "--json")
+            return out.returncode == 0 and len(json.loads(out.stdout)["vpns"]) == 3
+        assert wait_for(three_vpns, 30), daemon.log_text()
+        conf = home / "conf"
+        conf.mkdir()
+        (conf / "snmp.conf").write_text(
+            "defVersion 3\ndefSecurityName ops\ndefSecurityLevel authPriv\ndefAuthType SHA\n"
+            "defPrivType AES\ndefAuthPassphrase auth-secret1\ndefPrivPassphrase priv-secret1\n")
+        out = run(*CLIENT_TIMEOUT, agent, "pes", "red", "--json", env={"SNMPCONFPATH": str(conf)})
+        assert out.returncode == 0, out.stderr
+        assert [p["address"] for p in json.loads(out.stdout)["pes"]][:3] == \
+            ["198.18.0.1", "198.18.0.2", "198.18.0.3"]
+        wrong = [w if w != "priv-secret1" else "not-the-secret" for w in v3]
+        out = run(*wrong, "-t", "0.5", "-r", "0", agent, "vpns")
+        assert out.returncode == 1, out
+    finally:
+        daemon.stop()
+        master.stop()
