@@ -10,6 +10,8 @@ PKGS      := libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+# The client's live commands speak SNMP as a manager: the client library only.
+SNMP_CLIENT_LIBS = $(shell net-snmp-config --libs 2>/dev/null)
 # The history store (history/): the daemon and its unit tests link it.
 HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
 HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
@@ -50,9 +52,10 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
 CLIENT_LIB := $(B)/client/libmvpnmon.a
 # What mvpnmon links beside client/, in one place: the history store and its
 # backends, the change text the agent shows too, and the model's value types.
-# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too).
+# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too)
+# and net-snmp's client library (the live commands).
 CLIENT_LINK_OBJ := $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
-CLIENT_LIBS = $(HIST_LIBS) -lm
+CLIENT_LIBS = $(HIST_LIBS) $(SNMP_CLIENT_LIBS) -lm
 CLIENT_BIN := $(B)/mvpnmon
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -294,7 +297,11 @@ asan:
 		$(TOOL_BIN:$(B)/%=$(ASAN_B)/%) \
 		$(UNIT_BIN:$(B)/%=$(ASAN_B)/%) $(FUZZ_REPLAY_BIN:$(B)/%=$(ASAN_B)/%)
 
-demo: deps all
+# The build's command lines go to build/demo-build.log, not the screen: a
+# newcomer's first screen is the monitor's tables.
+demo: deps
+	@mkdir -p $(B); echo "== building (make all; commands in $(B)/demo-build.log)"
+	@$(MAKE) --no-print-directory all > $(B)/demo-build.log 2>&1 || { cat $(B)/demo-build.log; exit 1; }
 	@sh tests/demo.sh
 
 install: all
