@@ -28,6 +28,8 @@ MANDIR    ?= $(PREFIX)/share/man
 # not /usr/local/share/snmp/mibs.
 MIBDIR    ?= /usr/share/snmp/mibs
 SYSCONFDIR?= /etc
+# systemd reads /usr/local/lib/systemd/system too; Debian's packages use /lib/systemd/system.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 
 B         := build
 MIB_SRC   := $(wildcard mib/*.c)
@@ -94,11 +96,14 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
 
 
-.PHONY: all deps check asan unit integration demo install clean bench bench-engines bench-walk \
+.PHONY: all programs deps check asan unit integration demo install clean bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
 	bench-reload \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
+
+# The daemon and the client alone: what make install and the Debian package build.
+programs: $(B)/mvpnmond $(CLIENT_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -304,14 +309,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all > $(B)/demo-build.log 2>&1 || { cat $(B)/demo-build.log; exit 1; }
 	@sh tests/demo.sh
 
-install: all
+# The unit names the daemon where it is installed (its text says /usr/local/sbin).
+install: programs
 	install -D -m 0755 $(B)/mvpnmond $(DESTDIR)$(SBINDIR)/mvpnmond
 	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
 	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
 	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
 	install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
-	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' mvpnmond.service > $(DESTDIR)$(UNITDIR)/mvpnmond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mvpnmond.service
 
 # ---- make fuzz: clang + libFuzzer, ASan and UBSan, in a tree of its own ----
 FUZZ_CC      ?= clang
