@@ -1,6 +1,6 @@
 /*
  * mvpnmon, the client: reads what mvpnmond recorded in its history store
- * (state, changes, pairs).  One table of commands; each parses its own
+ * (state, changes, pairs, report).  One table of commands; each parses its own
  * options, and the options given before the command word go to it too.
  */
 #include <stdlib.h>
@@ -19,6 +19,8 @@ static const struct cli_command commands[] = {
 	 "the changes recorded in a time range, one line each", cmd_changes},
 	{"pairs", "--vpn V --since TIME [--until TIME]",
 	 "each probed pair's loss and delay, window by window", cmd_pairs},
+	{"report", "--vpn V --since TIME [--until TIME] > FILE.html",
+	 "one HTML page: PE status timeline, pair loss heat map, per-pair charts", cmd_report},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
