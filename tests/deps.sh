@@ -1,7 +1,8 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
 # (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
-# server the history tests start privately, never the system's service.)
+# server the history tests start privately, never the system's service; chromium
+# renders mvpnmon report's page headless in tests/integration/test_report.py.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -12,7 +13,8 @@ packages="make gcc pkg-config libc6-dev
 	python3 python3-pytest python3-scapy
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
-	clang libclang-rt-14-dev"
+	clang libclang-rt-14-dev
+	chromium"
 
 missing=""
 for p in $packages; do
