@@ -4,10 +4,11 @@
 
 #include "cli.h"
 
-/* From the history store (cmd_state.c, cmd_changes.c, cmd_pairs.c). */
+/* From the history store (cmd_state.c, cmd_changes.c, cmd_pairs.c, cmd_report.c). */
 int cmd_state(struct cli *c, int argc, char **argv);
 int cmd_changes(struct cli *c, int argc, char **argv);
 int cmd_pairs(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 
 /* From a running agent over SNMP (cmd_live.c; live.h). */
 struct live_cmd;

@@ -1,8 +1,8 @@
 /*
  * mvpnmon, the client: reads a running mvpnmond over SNMP (vpns, pes,
  * groups, pairs, tunnels, alarms) and what it recorded in its history store
- * (state, changes, pairs --since).  One table of commands; each parses its
- * own options, and the options given before the command word go to it too.
+ * (state, changes, pairs --since, report).  One table of commands; each parses
+ * its own options, and the options given before the command word go to it too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,8 @@ static const struct cli_command commands[] = {
 	 "the changes recorded in a time range, one line each", cmd_changes},
 	{"pairs", "--vpn V --since TIME [--until TIME]",
 	 "each probed pair's loss and delay, window by window", cmd_pairs},
+	{"report", "--vpn V --since TIME [--until TIME] > FILE.html",
+	 "one HTML page: PE status timeline, pair loss heat map, per-pair charts", cmd_report},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

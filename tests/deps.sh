@@ -2,7 +2,8 @@
 # make deps: the Debian packages that building, testing and the demo need.
 # (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
 # server the history tests start privately, never the system's service;
-# build-essential, debhelper and lintian build and check the Debian package.)
+# build-essential, debhelper and lintian build and check the Debian package;
+# chromium renders mvpnmon report's page headless in tests/integration/test_report.py.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -14,7 +15,8 @@ packages="make gcc pkg-config libc6-dev
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
 	clang libclang-rt-14-dev
-	build-essential dpkg-dev debhelper lintian adduser"
+	build-essential dpkg-dev debhelper lintian adduser
+	chromium"
 
 missing=""
 for p in $packages; do
