@@ -516,3 +516,94 @@ bad:
 	hist_checkpoint_free(cp);
 	return -1;
 }
+
+/* ---- change blocks ---- */
+
+/* Signed deltas (times: an expiry is dated at its deadline, a little
+ * before the changes logged around it) as zigzag varints: small either way. */
+static uint64_t zigzag(uint64_t to, uint64_t from)
+{
+	int64_t d = (int64_t)(to - from);
+
+	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+int hist_change_encode(const struct hist_record *r, uint64_t prev_seq, uint64_t prev_when,
+		       uint8_t *out)
+{
+	const struct change *c = &r->u.change;
+	struct wr w = {.p = out, .cap = HIST_CHANGE_MAX};
+	uint8_t prev[HIST_VALUE_MAX], cur[HIST_VALUE_MAX];
+	int np = hist_value_encode(c->kind, &c->previous, prev);
+	int nc = hist_value_encode(c->kind, &c->current, cur);
+
+	if (r->type != HIST_CHANGE || np < 0 || nc < 0 || r->seq < prev_seq)
+		return -1;
+	wr_var(&w, r->seq - prev_seq);
+	wr_var(&w, zigzag(r->when_ns, prev_when));
+	wr_u8(&w, c->kind);
+	wr_var(&w, c->vpn_index);
+	wr_addr(&w, &c->pe);
+	wr_addr(&w, &c->peer);
+	wr_addr(&w, &c->c_source);
+	wr_addr(&w, &c->c_group);
+	wr_addr(&w, &c->p_group);
+	wr_var(&w, (uint64_t)np);
+	wr_bytes(&w, prev, (size_t)np);
+	wr_var(&w, (uint64_t)nc);
+	wr_bytes(&w, cur, (size_t)nc);
+	return w.bad ? -1 : (int)w.off;
+}
+
+void hist_block_start(struct hist_block_rd *b, const uint8_t *p, size_t len, uint64_t first_seq,
+		      uint64_t last_seq, uint64_t t_min, uint64_t t_max, uint64_t n)
+{
+	*b = (struct hist_block_rd){.p = p, .len = len, .seq = first_seq, .when = t_min,
+				    .last_seq = last_seq, .t_min = t_min, .t_max = t_max, .left = n};
+}
+
+/* A value: its length (0: none), then its bytes, decoded by kind. */
+static void get_value(struct rd *r, uint8_t kind, union change_value *v)
+{
+	uint64_t n = rd_var(r, HIST_VALUE_MAX);
+
+	memset(v, 0, sizeof(*v));
+	if (r->bad || rd_left(r) < n || hist_value_decode(kind, r->p + r->off, (size_t)n, v)) {
+		r->bad = true;
+		return;
+	}
+	r->off += (size_t)n;
+}
+
+int hist_block_next(struct hist_block_rd *b, struct hist_record *rec)
+{
+	struct rd r = {.p = b->p, .len = b->len, .off = b->off};
+	struct change *c = &rec->u.change;
+
+	if (!b->left)
+		return b->off == b->len && b->seq == b->last_seq ? 0 : -1;
+	memset(rec, 0, sizeof(*rec));
+	uint64_t dseq = rd_var(&r, UINT64_MAX), dt = rd_var(&r, UINT64_MAX);
+	int64_t d = (int64_t)(dt >> 1) ^ -(int64_t)(dt & 1);
+	rec->type = HIST_CHANGE;
+	rec->seq = b->seq + dseq;
+	rec->when_ns = b->when + (uint64_t)d;
+	c->index = (uint32_t)rec->seq; /* mvpnChangeIndex: seq's low 32 bits */
+	c->kind = rd_u8(&r);
+	c->vpn_index = (uint32_t)rd_var(&r, UINT32_MAX);
+	rd_addr(&r, &c->pe);
+	rd_addr(&r, &c->peer);
+	rd_addr(&r, &c->c_source);
+	rd_addr(&r, &c->c_group);
+	rd_addr(&r, &c->p_group);
+	get_value(&r, c->kind, &c->previous);
+	get_value(&r, c->kind, &c->current);
+	if (r.bad || rec->seq < b->seq || rec->seq > b->last_seq || rec->when_ns < b->t_min ||
+	    rec->when_ns > b->t_max)
+		return -1;
+	b->off = r.off;
+	b->seq = rec->seq;
+	b->when = rec->when_ns;
+	b->left--;
+	return 1;
+}

@@ -50,4 +50,36 @@ int hist_checkpoint_encode(const struct hist_checkpoint *cp, uint8_t **out, size
  * hold, a bad value, bytes left over, or out of memory. */
 int hist_checkpoint_decode(const uint8_t *p, size_t len, struct hist_checkpoint **out);
 
+/* ---- change blocks: consecutive changes of one monitor as one blob ----
+ * (schema.md, "Change blocks").  A block's row holds first_seq, last_seq,
+ * the change count and the least and greatest when_ns; its body the
+ * changes in seq order, each relative to the one before it. */
+
+/* The longest change record in a block body. */
+#define HIST_CHANGE_MAX 224
+
+/* Change r (HIST_CHANGE) as the record following a change at (prev_seq,
+ * prev_when), or for the first of a block (first_seq, t_min), into out
+ * (HIST_CHANGE_MAX bytes).  Returns its length, or -1: a value encode.c
+ * refuses, or a seq below prev_seq. */
+int hist_change_encode(const struct hist_record *r, uint64_t prev_seq, uint64_t prev_when,
+		       uint8_t *out);
+
+/* Reading a block body, a change at a time; never allocates. */
+struct hist_block_rd {
+	const uint8_t *p;
+	size_t len, off;
+	uint64_t seq, when;           /* the last change read (first: first_seq, t_min) */
+	uint64_t last_seq, t_min, t_max;
+	uint64_t left;                /* changes still to read */
+};
+
+void hist_block_start(struct hist_block_rd *b, const uint8_t *p, size_t len, uint64_t first_seq,
+		      uint64_t last_seq, uint64_t t_min, uint64_t t_max, uint64_t n);
+/* 1 with the next change in *rec; 0 at the end, which must be the body's
+ * end after n changes, the last one at last_seq; -1 when the bytes are not
+ * such a block (a short or long body, a time outside [t_min, t_max], a seq
+ * going back or past last_seq, a value that does not decode). */
+int hist_block_next(struct hist_block_rd *b, struct hist_record *rec);
+
 #endif

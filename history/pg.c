@@ -3,14 +3,19 @@
  * monitors write to, each under its own name (the monitors table).  The
  * logical tables and columns are schema.md's; what differs here:
  *
- * - changes is partitioned by monitor (changes_<id>, made when a monitor
- *   registers), each partition with a BRIN index on seq.  Rows arrive in seq
- *   order, so a BRIN range is a narrow seq range and costs next to nothing
- *   to keep; a B-tree on (monitor, seq) halved what COPY could write here.
- *   Reads by time go through the checkpoints (their when_ns and last_seq) to
- *   a seq range, as schema.md has it, so no index on when_ns.
- * - A batch is one transaction: binary COPY into the monitor's partition and
- *   the other tables, then one row of monitor_writes (the batch's token and
+ * - changes are stored in blocks (change_blocks, partitioned by monitor:
+ *   change_blocks_<id>, made when a monitor registers): a row per run of
+ *   consecutive changes of one batch, at most PG_BLOCK_CHANGES, never across
+ *   a checkpoint's last_seq, holding first_seq, last_seq, the count, the
+ *   least and greatest when_ns and the changes in encode.c's block encoding.
+ *   One row per change cost 106 bytes a change, 28 of them PostgreSQL's
+ *   tuple header and line pointer; a block pays them once.  Reads by time go
+ *   through the checkpoints (their when_ns and last_seq) to a seq range, as
+ *   schema.md has it, then a B-tree on first_seq to the blocks, decoded and
+ *   filtered here.  A view, changes, gives psql the logical rows (decoded
+ *   in PL/pgSQL: for operators, not for mvpnmon).
+ * - A batch is one transaction: binary COPY of its blocks into the monitor's
+ *   partition and of its rows into the other tables, then one row of monitor_writes (the batch's token and
  *   the monitor's last seq) updated in the same transaction.
  * - Sending a batch again never stores it twice.  Changes at or below the
  *   monitor's last committed seq are skipped (seqs only grow).  When a
@@ -31,7 +36,9 @@
 #include "encode.h"
 #include "pg_int.h"
 
-#define PG_SCHEMA_VERSION 1
+/* 2: changes in blocks.  Version 1 stored a row per change; nothing reads
+ * or converts it (no store of it was ever deployed). */
+#define PG_SCHEMA_VERSION 2
 /* pg_advisory_xact_lock key: monitors creating the schema at once wait in turn. */
 #define PG_SCHEMA_LOCK 0x6d76706e /* "mvpn" */
 
@@ -191,11 +198,40 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS monitor_writes(monitor integer PRIMARY KEY REFERENCES"
 	" monitors(id), batch bigint NOT NULL DEFAULT 0, last_seq bigint NOT NULL DEFAULT 0,"
 	" when_ns bigint NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS changes(monitor integer NOT NULL, seq bigint NOT NULL,"
-	" when_ns bigint NOT NULL, vpn bigint NOT NULL, kind smallint NOT NULL, pe bytea,"
+	"CREATE TABLE IF NOT EXISTS change_blocks(monitor integer NOT NULL, n integer NOT NULL,"
+	" first_seq bigint NOT NULL, last_seq bigint NOT NULL, t_min bigint NOT NULL,"
+	" t_max bigint NOT NULL, body bytea NOT NULL) PARTITION BY LIST (monitor);"
+	"CREATE INDEX IF NOT EXISTS change_blocks_first ON change_blocks(first_seq);"
+	/* psql's view of the blocks: schema.md's changes, a row per change. */
+	"CREATE OR REPLACE FUNCTION change_varint(body bytea, INOUT o integer, OUT v bigint)"
+	" LANGUAGE plpgsql IMMUTABLE STRICT AS $f$ DECLARE b integer; sh integer := 0;"
+	" BEGIN v := 0; LOOP b := get_byte(body, o); o := o + 1;"
+	" v := v | ((b & 127)::bigint << sh); EXIT WHEN b < 128; sh := sh + 7; END LOOP;"
+	" END $f$;"
+	"CREATE OR REPLACE FUNCTION change_rows(first_seq bigint, t_min bigint, body bytea)"
+	" RETURNS TABLE(seq bigint, when_ns bigint, vpn bigint, kind smallint, pe bytea,"
 	" peer bytea, c_source bytea, c_group bytea, p_group bytea, prev bytea, cur bytea)"
-	" PARTITION BY LIST (monitor);"
-	"CREATE INDEX IF NOT EXISTS changes_seq ON changes USING brin (seq);"
+	" LANGUAGE plpgsql IMMUTABLE STRICT AS $f$ DECLARE o integer := 0; v bigint;"
+	" a bytea[]; al integer; BEGIN seq := first_seq; when_ns := t_min;"
+	" WHILE o < length(body) LOOP"
+	"  SELECT * INTO o, v FROM change_varint(body, o); seq := seq + v;"
+	"  SELECT * INTO o, v FROM change_varint(body, o);"
+	"  when_ns := when_ns + ((v >> 1) # -(v & 1));"
+	"  kind := get_byte(body, o); o := o + 1;"
+	"  SELECT * INTO o, vpn FROM change_varint(body, o);"
+	"  FOR i IN 1..5 LOOP al := CASE get_byte(body, o) WHEN 1 THEN 4 WHEN 2 THEN 16"
+	"   ELSE 0 END; a[i] := CASE WHEN al > 0 THEN substring(body FROM o + 2 FOR al) END;"
+	"   o := o + 1 + al; END LOOP;"
+	"  pe := a[1]; peer := a[2]; c_source := a[3]; c_group := a[4]; p_group := a[5];"
+	"  SELECT * INTO o, v FROM change_varint(body, o);"
+	"  prev := CASE WHEN v > 0 THEN substring(body FROM o + 1 FOR v::integer) END;"
+	"  o := o + v::integer;"
+	"  SELECT * INTO o, v FROM change_varint(body, o);"
+	"  cur := CASE WHEN v > 0 THEN substring(body FROM o + 1 FOR v::integer) END;"
+	"  o := o + v::integer;"
+	"  RETURN NEXT; END LOOP; END $f$;"
+	"CREATE OR REPLACE VIEW changes AS SELECT b.monitor, r.* FROM change_blocks b"
+	" CROSS JOIN LATERAL change_rows(b.first_seq, b.t_min, b.body) r;"
 	"CREATE TABLE IF NOT EXISTS alarms(monitor integer NOT NULL, when_ns bigint NOT NULL,"
 	" alarm_index bigint NOT NULL, kind smallint NOT NULL, raised smallint NOT NULL,"
 	" vpn bigint NOT NULL, addr bytea, peer bytea, value bigint, threshold bigint);"
@@ -212,7 +248,7 @@ static const char schema_sql[] =
 	" last_seq bigint NOT NULL, body bytea NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS checkpoints_when ON checkpoints(monitor, when_ns);"
 	"CREATE INDEX IF NOT EXISTS checkpoints_seq ON checkpoints(monitor, last_seq);"
-	"INSERT INTO meta VALUES ('schema_version', '1'), ('encoding', 'mvpnmon-1')"
+	"INSERT INTO meta VALUES ('schema_version', '2'), ('encoding', 'mvpnmon-1')"
 	" ON CONFLICT (key) DO NOTHING;";
 
 /* The store's schema version: 0 when there is none (no meta table). */
@@ -241,12 +277,18 @@ static int schema_version(struct pg *g, int *version, char *err, size_t errlen)
 
 static int check_version(struct pg *g, int version, char *err, size_t errlen)
 {
-	char why[96];
+	char why[160];
 
-	if (version <= PG_SCHEMA_VERSION)
+	if (version == PG_SCHEMA_VERSION)
 		return 0;
-	snprintf(why, sizeof(why), "its schema is version %d, newer than this mvpnmon's %d",
-		 version, PG_SCHEMA_VERSION);
+	if (version > PG_SCHEMA_VERSION)
+		snprintf(why, sizeof(why), "its schema is version %d, newer than this mvpnmon's %d",
+			 version, PG_SCHEMA_VERSION);
+	else
+		snprintf(why, sizeof(why),
+			 "its schema is version %d (a row per change), which this mvpnmon"
+			 " (version %d, changes in blocks) neither reads nor converts: use"
+			 " another database", version, PG_SCHEMA_VERSION);
 	pg_say(g, err, errlen, "refusing the store", why);
 	return -1;
 }
@@ -264,7 +306,8 @@ static int create_and_register(struct pg *g, char *err, size_t errlen)
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)", PG_SCHEMA_LOCK);
 	if (pg_run(g, "BEGIN", err, errlen) ||
 	    pg_run_as(g, lock, "waiting for the schema", err, errlen) ||
-	    schema_version(g, &version, err, errlen) || check_version(g, version, err, errlen) ||
+	    schema_version(g, &version, err, errlen) ||
+	    (version && check_version(g, version, err, errlen)) ||
 	    pg_run_as(g, schema_sql, "creating the schema", err, errlen))
 		goto fail;
 	r = pg_query(g, "INSERT INTO monitors(name) VALUES ($1) ON CONFLICT (name) DO NOTHING", 1,
@@ -281,7 +324,7 @@ static int create_and_register(struct pg *g, char *err, size_t errlen)
 		goto fail;
 	}
 	snprintf(sql, sizeof(sql),
-		 "CREATE TABLE IF NOT EXISTS changes_%" PRId32 " PARTITION OF changes"
+		 "CREATE TABLE IF NOT EXISTS change_blocks_%" PRId32 " PARTITION OF change_blocks"
 		 " FOR VALUES IN (%" PRId32 ");"
 		 "INSERT INTO monitor_writes(monitor) VALUES (%" PRId32 ") ON CONFLICT DO NOTHING",
 		 g->id, g->id, g->id);
@@ -300,7 +343,7 @@ static int create_and_register(struct pg *g, char *err, size_t errlen)
 	if (pg_run(g, "COMMIT", err, errlen))
 		goto fail;
 	snprintf(g->changes_copy, sizeof(g->changes_copy),
-		 "COPY changes_%" PRId32 " FROM STDIN (FORMAT binary)", g->id);
+		 "COPY change_blocks_%" PRId32 " FROM STDIN (FORMAT binary)", g->id);
 	return 0;
 fail:
 	pg_rollback(g);
@@ -361,6 +404,7 @@ static void pg_close(void *conn)
 		PQfinish(g->c);
 	for (int i = 0; i < T_COUNT; i++)
 		free(g->t[i].p);
+	free(g->body.p);
 	free(g->maybe_set.d);
 	free(g->known.d);
 	free(g->conninfo);

@@ -1,7 +1,8 @@
 /*
  * What the PostgreSQL backend's files share (pg.c: the connection and the
  * schema; pg_write.c; pg_read.c; pg_prune.c).  Nothing outside history/pg*.c
- * includes it: store.c knows the backend through hist_pg_backend() alone.
+ * includes it (but the PostgreSQL bench, for PG_BLOCK_CHANGES): store.c
+ * knows the backend through hist_pg_backend() alone.
  */
 #ifndef MVPN_HIST_PG_INT_H
 #define MVPN_HIST_PG_INT_H
@@ -14,6 +15,11 @@
 #include "backend.h"
 
 #define PG_FETCH_ROWS 10000        /* rows a read holds at once */
+#define PG_FETCH_BLOCKS 16         /* change blocks a read holds at once */
+/* Changes a block holds at most: 40-odd kB, TOASTed in 2 kB chunks that fill
+ * their pages; a read by seq decodes at most one block it does not need at
+ * each end of its range. */
+#define PG_BLOCK_CHANGES 1024
 #define PG_COPY_CHUNK (256 * 1024) /* bytes a PQputCopyData sends at once */
 
 /* A growing byte buffer: one table's COPY data. */
@@ -42,6 +48,7 @@ struct pg {
 	uint64_t last_seq;  /* the highest seq committed for this monitor */
 	int64_t batch;      /* the last token used */
 	struct pg_buf t[T_COUNT];
+	struct pg_buf body; /* the change block being made */
 	/* A transaction that may or may not have committed (token `maybe_batch`),
 	 * and records known committed that the caller has not yet been told of
 	 * (its retries still carry them). */

@@ -1,6 +1,8 @@
 /*
  * Retention in PostgreSQL: this monitor's rows only (each monitor prunes its
- * own), changes in whole checkpoint intervals, short bounded statements.
+ * own), changes in whole checkpoint intervals (whole blocks: a block never
+ * spans a checkpoint), short bounded statements.  What is counted and
+ * bounded is records: a block counts its changes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,8 +28,11 @@ static int64_t count_of(struct pg *g, const char *sql, int n, const char *const 
 	return rows;
 }
 
-/* Bytes this monitor's rows take: live rows times their average footprint
- * (a sample's row size, with the table's share of index pages).  Not
+/* Bytes this monitor's rows take: for changes, each block's stored body
+ * (pg_column_size: compressed, out of line, read from the TOAST pointer
+ * without fetching it) plus its row, its TOAST chunk headers and its index
+ * entry; for the other tables, live rows times their average footprint (a
+ * sample's row size, with the table's share of index pages).  Not
  * pg_total_relation_size alone: PostgreSQL keeps a table's pages after a
  * DELETE and reuses them, so that figure never goes down by pruning. */
 static int64_t used_bytes(struct pg *g, char *err, size_t errlen)
@@ -36,10 +41,7 @@ static int64_t used_bytes(struct pg *g, char *err, size_t errlen)
 
 	snprintf(sql, sizeof(sql),
 		 "WITH t(rel, rows, width) AS ("
-		 " SELECT 'changes_%1$d'::regclass, (SELECT n_live_tup FROM pg_stat_user_tables"
-		 "  WHERE relid = 'changes_%1$d'::regclass),"
-		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM changes_%1$d LIMIT 1000) s)"
-		 " UNION ALL SELECT 'alarms'::regclass, (SELECT count(*) FROM alarms WHERE monitor = %1$d),"
+		 " SELECT 'alarms'::regclass, (SELECT count(*) FROM alarms WHERE monitor = %1$d),"
 		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM alarms LIMIT 1000) s)"
 		 " UNION ALL SELECT 'configs'::regclass, (SELECT count(*) FROM configs WHERE monitor = %1$d),"
 		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM configs LIMIT 1000) s)"
@@ -47,14 +49,37 @@ static int64_t used_bytes(struct pg *g, char *err, size_t errlen)
 		 "  WHERE monitor = %1$d),"
 		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM pair_windows LIMIT 1000) s))"
 		 " SELECT (coalesce(sum(rows * (width + 28) * pg_total_relation_size(rel)"
-		 "  / greatest(pg_relation_size(rel), 1)), 0) + (SELECT coalesce(sum(pg_column_size(body)"
+		 "  / greatest(pg_relation_size(rel), 1)), 0)"
+		 "  + (SELECT coalesce(sum(pg_column_size(body) * 1.03 + 120), 0) FROM change_blocks"
+		 "  WHERE monitor = %1$d) + (SELECT coalesce(sum(pg_column_size(body)"
 		 "  + 28), 0) FROM checkpoints WHERE monitor = %1$d))::bigint FROM t",
 		 (int)g->id);
 	return count_of(g, sql, 0, NULL, err, errlen);
 }
 
-/* Deletes up to `limit` rows before checkpoint (cut_seq, cut_when) and,
- * for the tables without seq, before `before`.  Returns the rows deleted. */
+/* Deletes this monitor's oldest blocks ending at or before cut_seq, as
+ * many as hold at most `limit` changes: a block goes whole, so a bound
+ * below its count (PG_BLOCK_CHANGES at most; the writer's is 20,000)
+ * leaves it for a later call.  Returns the changes deleted, or -1. */
+static int64_t prune_blocks(struct pg *g, const char *seq, int64_t limit, char *err,
+			    size_t errlen)
+{
+	char id[16], lim[24];
+	const char *v[3] = {id, seq, lim};
+
+	snprintf(id, sizeof(id), "%" PRId32, g->id);
+	snprintf(lim, sizeof(lim), "%" PRId64, limit);
+	return count_of(g,
+			"WITH d AS (DELETE FROM change_blocks WHERE monitor = $1 AND ctid = ANY(ARRAY("
+			"SELECT ctid FROM (SELECT ctid, sum(n) OVER (ORDER BY first_seq) AS upto"
+			" FROM change_blocks WHERE monitor = $1 AND last_seq <= $2) s"
+			" WHERE upto <= $3)) RETURNING n) SELECT coalesce(sum(n), 0) FROM d",
+			3, v, err, errlen);
+}
+
+/* Deletes up to `limit` records (a change counts one) before checkpoint
+ * (cut_seq, cut_when) and, for the tables without seq, before `before`.
+ * Returns the records deleted. */
 static int64_t prune_to(struct pg *g, uint64_t cut_seq, uint64_t cut_when, uint64_t before,
 			int64_t limit, char *err, size_t errlen)
 {
@@ -80,9 +105,7 @@ static int64_t prune_to(struct pg *g, uint64_t cut_seq, uint64_t cut_when, uint6
 		if (step == 0) {
 			if (!cut_seq)
 				continue;
-			v[1] = seq;
-			sql = "DELETE FROM changes WHERE monitor = $1 AND ctid = ANY(ARRAY("
-			      "SELECT ctid FROM changes WHERE monitor = $1 AND seq <= $2 LIMIT $3))";
+			sql = NULL; /* prune_blocks */
 		} else if (step == 1) {
 			if (!cut_when)
 				continue;
@@ -93,7 +116,8 @@ static int64_t prune_to(struct pg *g, uint64_t cut_seq, uint64_t cut_when, uint6
 			v[1] = bf;
 			sql = other[step - 2];
 		}
-		int64_t n = count_of(g, sql, 3, v, err, errlen);
+		int64_t n = step == 0 ? prune_blocks(g, seq, limit - total, err, errlen)
+				      : count_of(g, sql, 3, v, err, errlen);
 		if (n < 0)
 			return -1;
 		total += n;

@@ -64,25 +64,6 @@ oom:
 
 typedef int (*decode_fn)(const PGresult *r, int row, struct hist_record *rec);
 
-static int decode_change(const PGresult *r, int row, struct hist_record *rec)
-{
-	struct change *c = &rec->u.change;
-
-	memset(rec, 0, sizeof(*rec));
-	rec->type = HIST_CHANGE;
-	rec->seq = pg_int(r, row, 0);
-	rec->when_ns = pg_int(r, row, 1);
-	c->index = (uint32_t)rec->seq; /* mvpnChangeIndex: seq's low 32 bits */
-	c->vpn_index = (uint32_t)pg_int(r, row, 2);
-	c->kind = (uint8_t)pg_int(r, row, 3);
-	if (pg_addr(r, row, 4, &c->pe) || pg_addr(r, row, 5, &c->peer) ||
-	    pg_addr(r, row, 6, &c->c_source) || pg_addr(r, row, 7, &c->c_group) ||
-	    pg_addr(r, row, 8, &c->p_group) || pg_value(r, row, 9, c->kind, &c->previous) ||
-	    pg_value(r, row, 10, c->kind, &c->current))
-		return -1;
-	return 0;
-}
-
 static int decode_alarm(const PGresult *r, int row, struct hist_record *rec)
 {
 	struct hist_alarm *a = &rec->u.alarm;
@@ -131,17 +112,17 @@ static int decode_pair(const PGresult *r, int row, struct hist_record *rec)
 	return pg_addr(r, row, 2, &p->src) || pg_addr(r, row, 3, &p->dst) ? -1 : 0;
 }
 
-#define CHANGE_COLS "seq, when_ns, vpn, kind, pe, peer, c_source, c_group, p_group, prev, cur"
+/* What a cursor does with each row it fetches: 0 on, 1 stop, -1 a row that
+ * does not decode. */
+typedef int (*row_fn)(void *ctx, const PGresult *r, int row);
 
-/* Runs a SELECT through a binary cursor, PG_FETCH_ROWS at a time, so a
- * long history never sits in memory whole.  cb non-zero stops (0). */
+/* Runs a SELECT through a binary cursor, `fetch` rows at a time, so a long
+ * history never sits in memory whole.  each() returning 1 stops (0). */
 static int cursor_read(struct pg *g, const char *select, int n, const char *const *vals,
-		       decode_fn decode, const char *monitor, hist_row_cb cb, void *arg,
-		       char *err, size_t errlen)
+		       int fetch, row_fn each, void *ctx, char *err, size_t errlen)
 {
 	size_t len = strlen(select) + 64;
 	char *sql = malloc(len);
-	struct hist_row row = {.monitor = monitor};
 	int rc = -1, stop = 0;
 	PGresult *r;
 
@@ -156,21 +137,19 @@ static int cursor_read(struct pg *g, const char *select, int n, const char *cons
 		goto out;
 	PQclear(r);
 	for (;;) {
-		char fetch[64];
-		snprintf(fetch, sizeof(fetch), "FETCH FORWARD %d FROM hist_rows", PG_FETCH_ROWS);
-		if (!(r = pg_query(g, fetch, 0, NULL, err, errlen)))
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "FETCH FORWARD %d FROM hist_rows", fetch);
+		if (!(r = pg_query(g, cmd, 0, NULL, err, errlen)))
 			goto out;
 		int rows = PQntuples(r);
-		for (int i = 0; i < rows && !stop; i++) {
-			if (decode(r, i, &row.rec)) {
+		for (int i = 0; i < rows && !stop; i++)
+			if ((stop = each(ctx, r, i)) < 0) {
 				pg_say(g, err, errlen, "reading", "a row the encoding cannot decode");
 				PQclear(r);
 				goto out;
 			}
-			stop = cb(arg, &row);
-		}
 		PQclear(r);
-		if (stop || rows < PG_FETCH_ROWS)
+		if (stop || rows < fetch)
 			break;
 	}
 	rc = pg_run(g, "COMMIT", err, errlen);
@@ -179,6 +158,71 @@ out:
 		pg_rollback(g);
 	free(sql);
 	return rc;
+}
+
+/* Rows of alarms, configs, pair windows: a record each. */
+struct plain_read {
+	decode_fn decode;
+	struct hist_row row;
+	hist_row_cb cb;
+	void *arg;
+};
+
+static int plain_row(void *ctx, const PGresult *r, int row)
+{
+	struct plain_read *p = ctx;
+
+	if (p->decode(r, row, &p->row.rec))
+		return -1;
+	return p->cb(p->arg, &p->row) ? 1 : 0;
+}
+
+/* Change blocks (seq order) decoded and filtered: seq in (from, to] (to 0:
+ * no end), and what the query asks (q NULL: nothing more). */
+struct block_read {
+	uint64_t from, to;
+	const struct hist_query *q;
+	struct hist_row row;
+	hist_row_cb cb;
+	void *arg;
+};
+
+#define BLOCK_COLS "first_seq, last_seq, n, t_min, t_max, body"
+
+static bool change_matches(const struct block_read *b, const struct hist_record *rec)
+{
+	const struct hist_query *q = b->q;
+	const struct change *c = &rec->u.change;
+
+	if (rec->seq <= b->from || (b->to && rec->seq > b->to))
+		return false;
+	if (!q)
+		return true;
+	if (rec->when_ns < q->since_ns || rec->when_ns > q->until_ns ||
+	    (q->change_kind && c->kind != q->change_kind) ||
+	    (q->vpn_index && c->vpn_index != q->vpn_index))
+		return false;
+	/* As the column comparison it replaces: no address equals nothing. */
+	return !q->pe || (inet_addr_len(q->pe) &&
+			  (inet_addr_eq(&c->pe, q->pe) || inet_addr_eq(&c->peer, q->pe)));
+}
+
+static int block_row(void *ctx, const PGresult *r, int row)
+{
+	struct block_read *b = ctx;
+	struct hist_block_rd rd;
+	size_t len;
+	const uint8_t *body = pg_bytes(r, row, 5, &len);
+	int got;
+
+	if (!body)
+		return -1;
+	hist_block_start(&rd, body, len, pg_int(r, row, 0), pg_int(r, row, 1), pg_int(r, row, 3),
+			 pg_int(r, row, 4), pg_int(r, row, 2));
+	while ((got = hist_block_next(&rd, &b->row.rec)) == 1)
+		if (change_matches(b, &b->row.rec) && b->cb(b->arg, &b->row))
+			return 1;
+	return got;
 }
 
 /* A checkpoint's last_seq: the last strictly before t (before = true: a
@@ -239,20 +283,55 @@ static const char *param_addr(struct params *p, const struct inet_addr *a)
 	return param(p, "%s", hex);
 }
 
+/* A monitor's changes with seq in (from, to] (bounded false: no end) that
+ * match q (NULL: all), in seq order.  The blocks come through the index on
+ * first_seq from the block holding from + 1: a range read from a checkpoint
+ * costs its interval, whatever the history before or after. */
+static int read_changes(struct pg *g, int32_t id, const char *name, uint64_t from, uint64_t to,
+			bool bounded, const struct hist_query *q, hist_row_cb cb, void *arg,
+			char *err, size_t errlen)
+{
+	struct block_read b = {.from = from, .to = bounded ? to : 0, .q = q,
+			       .row = {.monitor = name}, .cb = cb, .arg = arg};
+	struct params p = {.n = 0};
+	char sql[640], since[24], until[24];
+	const char *f;
+	int o;
+
+	if (bounded && to <= from)
+		return 0;
+	param(&p, "%" PRId32, id);
+	f = param(&p, "%" PRIu64, from);
+	o = snprintf(sql, sizeof(sql), "SELECT " BLOCK_COLS " FROM change_blocks WHERE monitor = $1"
+		     " AND first_seq >= coalesce((SELECT max(first_seq) FROM change_blocks"
+		     " WHERE monitor = $1 AND first_seq <= %s), 0) AND last_seq > %s", f, f);
+	if (bounded)
+		o += snprintf(sql + o, sizeof(sql) - (size_t)o, " AND first_seq <= %s",
+			      param(&p, "%" PRIu64, to));
+	if (q) {
+		pg_u64_text(since, sizeof(since), q->since_ns);
+		pg_u64_text(until, sizeof(until), q->until_ns);
+		o += snprintf(sql + o, sizeof(sql) - (size_t)o, " AND t_max >= %s",
+			      param(&p, "%s", since));
+		o += snprintf(sql + o, sizeof(sql) - (size_t)o, " AND t_min <= %s",
+			      param(&p, "%s", until));
+	}
+	snprintf(sql + o, sizeof(sql) - (size_t)o, " ORDER BY first_seq");
+	return cursor_read(g, sql, p.n, p.v, PG_FETCH_BLOCKS, block_row, &b, err, errlen);
+}
+
 static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 		    const struct hist_query *q, hist_row_cb cb, void *arg, char *err, size_t errlen)
 {
 	static const char *const pe_cols[][2] = {
-		[HIST_CHANGE] = {"pe", "peer"}, [HIST_ALARM] = {"addr", "peer"},
-		[HIST_PAIR_WINDOW] = {"src", "dst"}};
+		[HIST_ALARM] = {"addr", "peer"}, [HIST_PAIR_WINDOW] = {"src", "dst"}};
 	struct params p = {.n = 0};
+	struct plain_read pr = {.row = {.monitor = name}, .cb = cb, .arg = arg};
 	char sql[1024];
 	size_t o;
-	decode_fn decode;
 	uint64_t from = 0, to = 0;
 	bool bounded = false;
 
-	param(&p, "%" PRId32, id);
 	switch (type) {
 	case HIST_CHANGE:
 		/* By seq, from the checkpoint before since_ns to the first after
@@ -261,38 +340,29 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 		    (q->until_ns != UINT64_MAX &&
 		     checkpoint_seq(g, id, q->until_ns, false, &to, &bounded, err, errlen)))
 			return -1;
-		if (q->until_ns == UINT64_MAX)
-			bounded = false;
-		o = (size_t)snprintf(sql, sizeof(sql), "SELECT " CHANGE_COLS " FROM changes WHERE"
-				     " monitor = $1 AND seq > %s", param(&p, "%" PRIu64, from));
-		if (bounded)
-			o += (size_t)snprintf(sql + o, sizeof(sql) - o, " AND seq <= %s",
-					      param(&p, "%" PRIu64, to));
-		if (q->change_kind)
-			o += (size_t)snprintf(sql + o, sizeof(sql) - o, " AND kind = %s",
-					      param(&p, "%u", q->change_kind));
-		decode = decode_change;
-		break;
+		return read_changes(g, id, name, from, to, q->until_ns != UINT64_MAX && bounded, q,
+				    cb, arg, err, errlen);
 	case HIST_ALARM:
 		o = (size_t)snprintf(sql, sizeof(sql), "SELECT when_ns, alarm_index, kind, raised,"
 				     " vpn, addr, peer, value, threshold FROM alarms WHERE monitor = $1");
-		decode = decode_alarm;
+		pr.decode = decode_alarm;
 		break;
 	case HIST_CONFIG:
 		o = (size_t)snprintf(sql, sizeof(sql), "SELECT when_ns, ok, vpns, added, removed,"
 				     " changed FROM configs WHERE monitor = $1");
-		decode = decode_config;
+		pr.decode = decode_config;
 		break;
 	case HIST_PAIR_WINDOW:
 		o = (size_t)snprintf(sql, sizeof(sql), "SELECT when_ns, vpn, src, dst, sent,"
 				     " received, lost, delay_min_us, delay_avg_us, delay_p99_us,"
 				     " jitter_us, status FROM pair_windows WHERE monitor = $1");
-		decode = decode_pair;
+		pr.decode = decode_pair;
 		break;
 	default:
 		hist_errf(err, errlen, "postgresql store: no records of type %u to read", type);
 		return -1;
 	}
+	param(&p, "%" PRId32, id);
 	char since[24], until[24];
 	pg_u64_text(since, sizeof(since), q->since_ns);
 	pg_u64_text(until, sizeof(until), q->until_ns);
@@ -309,11 +379,10 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 				      pe_cols[type][0], a, pe_cols[type][1], a);
 	}
 	snprintf(sql + o, sizeof(sql) - o, "%s",
-		 type == HIST_CHANGE ? " ORDER BY seq"
-		 : type == HIST_ALARM ? " ORDER BY when_ns, alarm_index"
+		 type == HIST_ALARM ? " ORDER BY when_ns, alarm_index"
 		 : type == HIST_PAIR_WINDOW ? " ORDER BY when_ns, vpn, src, dst"
 					    : " ORDER BY when_ns");
-	return cursor_read(g, sql, p.n, p.v, decode, name, cb, arg, err, errlen);
+	return cursor_read(g, sql, p.n, p.v, PG_FETCH_ROWS, plain_row, &pr, err, errlen);
 }
 
 /* Stops the monitor loop when a callback asked to stop. */
@@ -445,8 +514,6 @@ int pg_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64
 		     hist_row_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct pg *g = conn;
-	struct params p = {.n = 0};
-	char sql[256];
 	uint64_t to;
 	bool bounded;
 	int32_t id;
@@ -457,14 +524,7 @@ int pg_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64
 		return 0;
 	if (checkpoint_seq(g, id, until_ns, false, &to, &bounded, err, errlen))
 		return -1;
-	param(&p, "%" PRId32, id);
-	int o = snprintf(sql, sizeof(sql), "SELECT " CHANGE_COLS " FROM changes WHERE monitor = $1"
-			 " AND seq > %s", param(&p, "%" PRIu64, after_seq));
-	if (bounded)
-		o += snprintf(sql + o, sizeof(sql) - (size_t)o, " AND seq <= %s",
-			      param(&p, "%" PRIu64, to));
-	snprintf(sql + o, sizeof(sql) - (size_t)o, " ORDER BY seq");
-	return cursor_read(g, sql, p.n, p.v, decode_change, monitor, cb, arg, err, errlen);
+	return read_changes(g, id, monitor, after_seq, to, bounded, NULL, cb, arg, err, errlen);
 }
 
 int pg_monitors(void *conn, char ***names, size_t *n, char *err, size_t errlen)

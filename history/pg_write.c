@@ -135,36 +135,13 @@ static bool set_take(const struct sent_set *s, bool *used, uint64_t d)
 	return false;
 }
 
-/* One record into its table's COPY data (changes, alarms, configs, pair
- * windows).  Returns the table, or -1 for a value encode.c refuses. */
+/* One record into its table's COPY data (alarms, configs, pair windows;
+ * changes go in blocks, below).  Returns the table, or -1. */
 static int encode_row(struct pg *g, const struct hist_record *r)
 {
-	uint8_t prev[HIST_VALUE_MAX], cur[HIST_VALUE_MAX];
 	struct pg_buf *b;
 
 	switch (r->type) {
-	case HIST_CHANGE: {
-		const struct change *c = &r->u.change;
-		int np = hist_value_encode(c->kind, &c->previous, prev);
-		int nc = hist_value_encode(c->kind, &c->current, cur);
-		if (np < 0 || nc < 0)
-			return -1;
-		b = &g->t[T_CHANGES];
-		f_tuple(b, 12);
-		f_i32(b, (uint32_t)g->id);
-		f_i64(b, r->seq);
-		f_i64(b, r->when_ns);
-		f_i64(b, c->vpn_index);
-		f_i16(b, c->kind);
-		f_addr(b, &c->pe);
-		f_addr(b, &c->peer);
-		f_addr(b, &c->c_source);
-		f_addr(b, &c->c_group);
-		f_addr(b, &c->p_group);
-		f_bytes(b, prev, (size_t)np);
-		f_bytes(b, cur, (size_t)nc);
-		return T_CHANGES;
-	}
 	case HIST_ALARM: {
 		const struct hist_alarm *a = &r->u.alarm;
 		b = &g->t[T_ALARMS];
@@ -215,6 +192,111 @@ static int encode_row(struct pg *g, const struct hist_record *r)
 	}
 	}
 	return -1;
+}
+
+/* ---- changes, in blocks ---- */
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct hist_record *x = *(const struct hist_record *const *)a;
+	const struct hist_record *y = *(const struct hist_record *const *)b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x < y ? -1 : x > y; /* the batch's order: the records are one array */
+}
+
+/* Whether a block ending at seq `last` must end before `next`: a
+ * checkpoint's last_seq lies between (cuts sorted, *k moving forward), so
+ * that a read from a checkpoint never decodes the interval before it and
+ * retention deletes whole blocks. */
+static bool cut_between(const uint64_t *cuts, size_t n, size_t *k, uint64_t last, uint64_t next)
+{
+	while (*k < n && cuts[*k] < last)
+		(*k)++;
+	return *k < n && cuts[*k] < next;
+}
+
+/* One block: chg[0..n) (seq order) into the monitor's COPY data.  0, or -1
+ * for a change encode.c refuses. */
+static int put_block(struct pg *g, const struct hist_record *const *chg, size_t n)
+{
+	struct pg_buf *b = &g->t[T_CHANGES];
+	uint64_t t_min = chg[0]->when_ns, t_max = t_min, seq = chg[0]->seq, when;
+
+	for (size_t i = 1; i < n; i++) {
+		t_min = chg[i]->when_ns < t_min ? chg[i]->when_ns : t_min;
+		t_max = chg[i]->when_ns > t_max ? chg[i]->when_ns : t_max;
+	}
+	when = t_min;
+	g->body.len = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!buf_room(&g->body, HIST_CHANGE_MAX))
+			return 0; /* out of memory: the caller sees oom */
+		int len = hist_change_encode(chg[i], seq, when, g->body.p + g->body.len);
+		if (len < 0)
+			return -1;
+		g->body.len += (size_t)len;
+		seq = chg[i]->seq;
+		when = chg[i]->when_ns;
+	}
+	f_tuple(b, 7);
+	f_i32(b, (uint32_t)g->id);
+	f_i32(b, (uint32_t)n);
+	f_i64(b, chg[0]->seq);
+	f_i64(b, chg[n - 1]->seq);
+	f_i64(b, t_min);
+	f_i64(b, t_max);
+	f_bytes(b, g->body.p, g->body.len);
+	return 0;
+}
+
+/* The batch's changes above the committed seq, in seq order, as blocks of
+ * at most PG_BLOCK_CHANGES, cut at each checkpoint of the batch.  *top: the
+ * highest seq.  0, or -1 with err. */
+static int encode_changes(struct pg *g, const struct hist_record *recs, size_t n, uint64_t *top,
+			  char *err, size_t errlen)
+{
+	const struct hist_record **chg = NULL;
+	uint64_t *cuts = NULL;
+	size_t nc = 0, ncut = 0, k = 0;
+	int rc = -1;
+
+	*top = g->last_seq;
+	if (!n)
+		return 0;
+	chg = malloc(n * sizeof(*chg));
+	cuts = malloc(n * sizeof(*cuts));
+	if (!chg || !cuts) {
+		hist_errf(err, errlen, "postgresql store: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].type == HIST_CHANGE && recs[i].seq > g->last_seq)
+			chg[nc++] = &recs[i]; /* at or below: committed before */
+		else if (recs[i].type == HIST_CHECKPOINT && recs[i].u.checkpoint)
+			cuts[ncut++] = recs[i].u.checkpoint->last_change_seq;
+	}
+	qsort(chg, nc, sizeof(*chg), cmp_seq);
+	qsort(cuts, ncut, sizeof(*cuts), cmp_u64);
+	for (size_t at = 0, end; at < nc; at = end) {
+		for (end = at + 1; end < nc && end - at < PG_BLOCK_CHANGES &&
+				   !cut_between(cuts, ncut, &k, chg[end - 1]->seq, chg[end]->seq);
+		     end++)
+			;
+		if (put_block(g, chg + at, end - at)) {
+			hist_errf(err, errlen, "postgresql store: change seq %" PRIu64
+				  " cannot be encoded", chg[at]->seq);
+			goto out;
+		}
+	}
+	if (nc)
+		*top = chg[nc - 1]->seq;
+	rc = 0;
+out:
+	free(chg);
+	free(cuts);
+	return rc;
 }
 
 /* One table's rows through COPY, in chunks.  0, or -1 with err. */
@@ -305,8 +387,9 @@ static int resolve_maybe(struct pg *g, char *err, size_t errlen)
 }
 
 /* Encodes what this batch must still write: changes above the committed
- * seq, other records unless known committed.  sent: the digests of the
- * non-change records it writes; *top the highest seq.  0, or -1 with err. */
+ * seq (in blocks), other records unless known committed.  sent: the digests
+ * of the non-change records it writes; *top the highest seq.  0, or -1
+ * with err. */
 static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, bool *used,
 			struct sent_set *sent, uint64_t *top, char *err, size_t errlen)
 {
@@ -316,13 +399,11 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 		g->t[i].len = 0;
 		put_bytes(&g->t[i], copy_header, sizeof(copy_header));
 	}
-	*top = g->last_seq;
+	rc = encode_changes(g, recs, n, top, err, errlen);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct hist_record *r = &recs[i];
-		if (r->type == HIST_CHANGE && r->seq <= g->last_seq)
-			continue; /* committed before */
-		if (r->type == HIST_CHECKPOINT)
-			continue; /* written apart, below */
+		if (r->type == HIST_CHANGE || r->type == HIST_CHECKPOINT)
+			continue; /* in blocks, above; written apart, below */
 		size_t at[T_COUNT];
 		for (int t = 0; t < T_COUNT; t++)
 			at[t] = g->t[t].len;
@@ -334,11 +415,6 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 			rc = -1;
 			break;
 		}
-		if (r->type == HIST_CHANGE) {
-			if (r->seq > *top)
-				*top = r->seq;
-			continue;
-		}
 		uint64_t d = digest(r->type, g->t[t].p + at[t], g->t[t].len - at[t]);
 		if (used && set_take(&g->known, used, d))
 			g->t[t].len = at[t]; /* committed before: take it out again */
@@ -348,6 +424,10 @@ static int encode_batch(struct pg *g, const struct hist_record *recs, size_t n, 
 	for (int t = 0; t < T_COUNT; t++)
 		if (g->t[t].oom)
 			rc = -1;
+	if (g->body.oom) {
+		g->body.oom = false; /* the next batch tries again */
+		rc = -1;
+	}
 	if (rc && errlen && !*err)
 		hist_errf(err, errlen, "postgresql store: out of memory");
 	return rc;

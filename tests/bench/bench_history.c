@@ -13,11 +13,16 @@
  *      grow with the history (target < 200 ms);
  *  (e) retention on that history in the writer's steps of 20,000 rows:
  *      how long one step holds the writer.
+ * With -p CONNINFO, (d) and (e) only, on PostgreSQL (an empty database:
+ * tests/bench/history_pg.py makes one); "MB" is then pg_total_relation_size
+ * of change_blocks and checkpoints.
  *
  *   bench_history [-o FILE] [-n ROWS] [-r ROUNDS] [-m MAX_CHANGES] [-c CP_MINUTES]
  *                 [-s CHANGES_PER_SIM_SECOND] [-q QUERIES] [-d DIR] [-k: keep the files]
+ *                 [-p CONNINFO]
  */
 #include <getopt.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -33,6 +38,7 @@
 #define TXN_ROWS 10000
 
 static FILE *out;
+static const char *pg_conninfo; /* -p: (d) and (e) on PostgreSQL */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -454,6 +460,21 @@ static void prune_steps(struct hist_store *st, const struct sim *s)
 	    (long long)total, steps, ms[steps / 2], ms[steps - 1]);
 }
 
+/* What the history takes: the file, or PostgreSQL's changes and checkpoints. */
+static long long store_size(const char *path)
+{
+	if (!pg_conninfo)
+		return file_size(path);
+	PGconn *c = PQconnectdb(pg_conninfo);
+	PGresult *r = PQexec(c, "SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM"
+			     " pg_inherits WHERE inhparent = 'change_blocks'::regclass)"
+			     " + pg_total_relation_size('checkpoints')");
+	long long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
 static void state_at(uint64_t max, uint32_t cp_minutes, uint32_t rate, int queries)
 {
 	static struct sim s;
@@ -464,6 +485,10 @@ static void state_at(uint64_t max, uint32_t cp_minutes, uint32_t rate, int queri
 	struct hist_location wl = {.backend = HIST_SQLITE, .target = path, .monitor = "bench"};
 	struct hist_location rl = {.backend = HIST_SQLITE, .target = path, .read_only = true};
 
+	if (pg_conninfo) {
+		wl.backend = rl.backend = HIST_POSTGRES;
+		wl.target = rl.target = pg_conninfo;
+	}
 	remove_db(path);
 	sim_init(&s, rate);
 	struct hist_store *st = hist_store_open(&wl, err, sizeof(err));
@@ -496,8 +521,8 @@ static void state_at(uint64_t max, uint32_t cp_minutes, uint32_t rate, int queri
 		worst = query_ms(rd, next_cp - cp_ns - 1, &rows, &worst_cpu);
 		hist_store_close(rd);
 		say("  %5lluM   %7.1f  %8.1f   %15.1f %6.1f %6.1f %6.1f   %14.1f %6.1f   %zu\n",
-		    (unsigned long long)(lengths[l] / 1000000), (double)file_size(path) / 1e6,
-		    (double)file_size(path) / (double)lengths[l],
+		    (unsigned long long)(lengths[l] / 1000000), (double)store_size(path) / 1e6,
+		    (double)store_size(path) / (double)lengths[l],
 		    ms[q / 2], ms[q * 9 / 10], ms[q - 1], worst, cpu[q / 2], worst_cpu, rows);
 	}
 	say("  (target < 200 ms, flat in the history's length; worst: T just before a\n"
@@ -517,7 +542,7 @@ int main(int argc, char **argv)
 	const char *outpath = NULL;
 
 	snprintf(dir, sizeof(dir), "/tmp/bench_history.XXXXXX");
-	while ((opt = getopt(argc, argv, "o:n:r:m:c:s:q:d:k")) != -1) {
+	while ((opt = getopt(argc, argv, "o:n:r:m:c:s:q:d:kp:")) != -1) {
 		switch (opt) {
 		case 'o': outpath = optarg; break;
 		case 'n': n = strtoull(optarg, NULL, 10); break;
@@ -528,9 +553,11 @@ int main(int argc, char **argv)
 		case 'q': queries = atoi(optarg); break;
 		case 'd': snprintf(dir, sizeof(dir), "%s/bench_history.XXXXXX", optarg); break;
 		case 'k': keep = true; break;
+		case 'p': pg_conninfo = optarg; break;
 		default:
 			fprintf(stderr, "usage: bench_history [-o FILE] [-n ROWS] [-r ROUNDS] [-m MAX]"
-					" [-c CP_MINUTES] [-s RATE] [-q QUERIES] [-d DIR] [-k]\n");
+					" [-c CP_MINUTES] [-s RATE] [-q QUERIES] [-d DIR] [-k]"
+					" [-p CONNINFO]\n");
 			return 2;
 		}
 	}
@@ -540,10 +567,15 @@ int main(int argc, char **argv)
 	}
 	if (rounds < 1)
 		rounds = 1;
-	say("bench_history: SQLite %s, files in %s\n", sqlite3_libversion(), dir);
+	if (pg_conninfo)
+		say("bench_history: PostgreSQL (libpq %d), state at T and retention only\n",
+		    PQlibVersion());
+	else
+		say("bench_history: SQLite %s, files in %s\n", sqlite3_libversion(), dir);
 	loadavg("at start (a shared 2-core VM: other work moves wall times)");
 	say("\n");
-	throughput(n, rounds);
+	if (!pg_conninfo)
+		throughput(n, rounds);
 	state_at(max, cp_minutes, rate, queries);
 	loadavg("at end");
 	if (!keep) {

@@ -10,16 +10,24 @@
  *              encoded by encode.c) through one binary COPY per batch, each
  *              batch its own transaction, into a plain table: no index, no
  *              partition, nothing but the rows
- *   raw-layout the same into the backend's own layout (a monitor's partition
- *              with its BRIN index on seq): what the layout costs
+ *   raw-layout the same changes packed as the backend packs them (blocks of
+ *              PG_BLOCK_CHANGES in encode.c's block encoding) through one
+ *              binary COPY per batch into the backend's own layout (the
+ *              monitor's partition of change_blocks, its index on
+ *              first_seq): what the layout costs without the backend's
+ *              bookkeeping
  *   backend    the same records through hist_pg_backend()->write, BATCH a call
  *   writer     the same records put one by one into the writer (writer.h: its
  *              queue, its thread, batches of BATCH), from the first put until
  *              the writer reports every record persisted
  *
- * Prints "rows=N seconds=S rate=R" (R rows/s, encoding included in each).
- * Every mode starts from empty tables; the records are made before the clock
- * starts (tests/tools/hist_gen.h: every change kind, some IPv6).
+ * Prints "rows=N seconds=S rate=R bytes_per_row=B" (R changes/s, encoding
+ * included in each; B: pg_total_relation_size of what holds them, heap,
+ * TOAST and indexes, over N).  Every mode starts from empty tables; the
+ * records are made before the clock starts (tests/tools/hist_gen.h: every
+ * change kind, some IPv6).  After the clock, every change is read back
+ * (raw: counted; the others: through the backend's own read) and checked
+ * present once, in seq order.
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -29,6 +37,7 @@
 
 #include "../../history/backend.h"
 #include "../../history/encode.h"
+#include "../../history/pg_int.h" /* PG_BLOCK_CHANGES */
 #include "../../history/writer.h"
 #include "../tools/hist_gen.h"
 #include "bench.h"
@@ -121,7 +130,41 @@ static void raw_row(struct out *o, const struct hist_record *r)
 	out_blob(o, cur, (size_t)nc);
 }
 
-static void raw_copy(const char *table, const struct hist_record *recs, size_t n, size_t batch)
+/* Changes [at, end) as the backend's blocks: PG_BLOCK_CHANGES a row. */
+static void block_rows(struct out *o, const struct hist_record *recs, size_t at, size_t end)
+{
+	static uint8_t body[PG_BLOCK_CHANGES * HIST_CHANGE_MAX];
+
+	for (size_t b = at; b < end; b += PG_BLOCK_CHANGES) {
+		size_t e = b + PG_BLOCK_CHANGES < end ? b + PG_BLOCK_CHANGES : end, len = 0;
+		uint64_t t_min = recs[b].when_ns, t_max = t_min, seq, when;
+		for (size_t i = b; i < e; i++) {
+			t_min = recs[i].when_ns < t_min ? recs[i].when_ns : t_min;
+			t_max = recs[i].when_ns > t_max ? recs[i].when_ns : t_max;
+		}
+		seq = recs[b].seq;
+		when = t_min;
+		for (size_t i = b; i < e; i++) {
+			int k = hist_change_encode(&recs[i], seq, when, body + len);
+			if (k < 0)
+				die("a change encode.c refuses");
+			len += (size_t)k;
+			seq = recs[i].seq;
+			when = recs[i].when_ns;
+		}
+		out_be(o, 7, 2);
+		out_int(o, monitor_id, 4);
+		out_int(o, e - b, 4);
+		out_int(o, recs[b].seq, 8);
+		out_int(o, recs[e - 1].seq, 8);
+		out_int(o, t_min, 8);
+		out_int(o, t_max, 8);
+		out_blob(o, body, len);
+	}
+}
+
+static void raw_copy(const char *table, const struct hist_record *recs, size_t n, size_t batch,
+		     bool blocks)
 {
 	static const uint8_t header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 	struct out o = {0};
@@ -132,8 +175,11 @@ static void raw_copy(const char *table, const struct hist_record *recs, size_t n
 		size_t end = at + batch < n ? at + batch : n;
 		o.len = 0;
 		out_put(&o, header, sizeof(header));
-		for (size_t i = at; i < end; i++)
-			raw_row(&o, &recs[i]);
+		if (blocks)
+			block_rows(&o, recs, at, end);
+		else
+			for (size_t i = at; i < end; i++)
+				raw_row(&o, &recs[i]);
 		out_be(&o, 0xffff, 2);
 		exec("BEGIN");
 		PGresult *r = PQexec(conn, sql);
@@ -200,6 +246,50 @@ static int through_writer(const struct hist_location *loc, struct hist_record *r
 	return 0;
 }
 
+struct seen {
+	uint64_t next; /* the seq expected next */
+	bool bad;
+};
+
+static int seen_cb(void *arg, const struct hist_row *row)
+{
+	struct seen *s = arg;
+
+	if (row->rec.seq != s->next) {
+		fprintf(stderr, "bench_history_pg: read seq %" PRIu64 " where %" PRIu64
+			" was due\n", row->rec.seq, s->next);
+		s->bad = true;
+		return 1;
+	}
+	s->next++;
+	return 0;
+}
+
+/* Every change read back through the backend: seqs 1..n, each once, in order. */
+static int read_back(const struct hist_location *wl, size_t n)
+{
+	struct hist_location rl = *wl;
+	struct hist_query q = {.monitor = "bench", .until_ns = UINT64_MAX};
+	struct seen s = {.next = 1};
+	char err[512];
+	const struct hist_backend *b = hist_pg_backend();
+	void *rd;
+
+	rl.read_only = true;
+	if (!(rd = b->open(&rl, err, sizeof(err))) ||
+	    b->read(rd, HIST_CHANGE, &q, seen_cb, &s, err, sizeof(err))) {
+		fprintf(stderr, "bench_history_pg: reading back: %s\n", err);
+		return -1;
+	}
+	b->close(rd);
+	if (s.bad || s.next != n + 1) {
+		fprintf(stderr, "bench_history_pg: %" PRIu64 " changes read back of %zu\n",
+			s.next - 1, n);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -235,7 +325,7 @@ int main(int argc, char **argv)
 	/* The backend remembers the last seq it wrote: start it afresh. */
 	b->close(store);
 	store = NULL;
-	exec("TRUNCATE changes, checkpoints, alarms, configs, pair_windows");
+	exec("TRUNCATE change_blocks, checkpoints, alarms, configs, pair_windows");
 	PGresult *r = PQexec(conn, "UPDATE monitor_writes SET batch = 0, last_seq = 0 FROM monitors"
 			     " WHERE monitors.name = 'bench' AND monitor = monitors.id"
 			     " RETURNING monitors.id");
@@ -250,13 +340,13 @@ int main(int argc, char **argv)
 	}
 	char layout[64] = ""; /* the monitor's partition, as the backend made it */
 	if (strcmp(mode, "raw-layout") == 0)
-		snprintf(layout, sizeof(layout), "changes_%" PRIu32, monitor_id);
+		snprintf(layout, sizeof(layout), "change_blocks_%" PRIu32, monitor_id);
 
 	uint64_t t0 = wall_now();
 	if (strcmp(mode, "raw") == 0)
-		raw_copy("raw_changes", recs, n, batch);
+		raw_copy("raw_changes", recs, n, batch, false);
 	else if (*layout)
-		raw_copy(layout, recs, n, batch);
+		raw_copy(layout, recs, n, batch, true);
 	else if (strcmp(mode, "backend") == 0) {
 		for (size_t at = 0; at < n; at += batch) {
 			size_t len = at + batch < n ? batch : n - at;
@@ -274,22 +364,23 @@ int main(int argc, char **argv)
 	}
 	double secs = (double)(wall_now() - t0) / 1e9;
 
-	/* What was stored: every row, once. */
-	r = PQexec(conn, strcmp(mode, "raw") == 0
-					 ? "SELECT count(*), count(DISTINCT seq) FROM raw_changes"
-					 : "SELECT count(*), count(DISTINCT seq) FROM changes");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		die("counting");
-	if (strtoull(PQgetvalue(r, 0, 0), NULL, 10) != n ||
-	    strtoull(PQgetvalue(r, 0, 1), NULL, 10) != n) {
-		fprintf(stderr, "bench_history_pg: %s rows stored, %s seqs, for %zu written\n",
-			PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), n);
+	/* What was stored: every change, once, in seq order. */
+	if (strcmp(mode, "raw") == 0) {
+		r = PQexec(conn, "SELECT count(*), count(DISTINCT seq) FROM raw_changes");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			die("counting");
+		if (strtoull(PQgetvalue(r, 0, 0), NULL, 10) != n ||
+		    strtoull(PQgetvalue(r, 0, 1), NULL, 10) != n) {
+			fprintf(stderr, "bench_history_pg: %s rows stored, %s seqs, for %zu written\n",
+				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), n);
+			return 1;
+		}
+		PQclear(r);
+	} else if (read_back(&loc, n))
 		return 1;
-	}
-	PQclear(r);
 	r = PQexec(conn, strcmp(mode, "raw") == 0 ? "SELECT pg_total_relation_size('raw_changes')"
 		   : "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits"
-		     " WHERE inhparent = 'changes'::regclass");
+		     " WHERE inhparent = 'change_blocks'::regclass");
 	uint64_t bytes = PQresultStatus(r) == PGRES_TUPLES_OK ? strtoull(PQgetvalue(r, 0, 0), NULL, 10)
 							      : 0;
 	PQclear(r);

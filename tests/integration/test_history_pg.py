@@ -236,6 +236,49 @@ def test_reads_filter_by_time_vpn_kind_and_pe(pg, drives):
     assert want["alarm"][0] in alarms
 
 
+def test_reads_by_time_are_exact_at_every_block_edge(pg, drives):
+    """Changes are stored in blocks (a batch's run, at most 1,024, cut at each
+    checkpoint): a read by time gives exactly the changes in range, in seq
+    order, whatever block edge its ends fall on; psql's changes view gives
+    the same rows."""
+    d = drives()
+    d.ok(f"open pg red {pg.conninfo()}")
+    changes, seq = [], 1
+    for k, (n, cp) in enumerate([(3000, 0), (7, 0), (900, 300), (1500, 0), (1, 0)]):
+        got = expected(d, "red", f"{40 + k} {n} {seq} {T0} {cp}")
+        seq = got.pop("next")
+        changes += got.get("change", [])
+        d.ok("write")
+    changes.sort(key=lambda c: seqs([c]))
+    t = lambda line: int(line.split(" ")[1][2:])  # noqa: E731
+    at = {s: c for s, c in zip(seqs(changes), changes)}
+    blocks = [tuple(map(int, line.split("|"))) for line in pg.psql(
+        "SELECT first_seq, last_seq, n FROM change_blocks ORDER BY first_seq").split()]
+    assert len(blocks) >= 8 and max(n for _, _, n in blocks) == 1024
+    assert sum(n for _, _, n in blocks) == len(changes)
+    assert all(a[1] < b[0] for a, b in zip(blocks, blocks[1:]))  # disjoint, in order
+    edges = sorted({s for first, last, _ in blocks for s in (first, last) if s in at})
+    for lo, hi in zip(edges, edges[1:] + edges[-1:]):
+        for since, until in ((t(at[lo]), t(at[hi])), (t(at[lo]) + 1, t(at[hi]) - 1)):
+            got = read(d, "change", "red", since, until)
+            assert got == [c for c in changes if since <= t(c) <= until], (lo, hi)
+    assert read(d, "change", "red") == changes
+    view = pg.psql("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM changes")
+    assert view.strip() == f"{len(changes)}|{len(changes)}|{seqs(changes)[0]}|{seqs(changes)[-1]}"
+
+
+def test_a_store_of_schema_version_1_is_refused(pg, drives):
+    """Version 1 stored a row per change; this one reads blocks only, and says
+    so rather than writing blocks beside the old rows."""
+    pg.psql("CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
+            " INSERT INTO meta VALUES ('schema_version', '1')")
+    d = drives()
+    for how in ("open pg red", "open-ro pg"):
+        ok, text, _ = d.cmd(f"{how} {pg.conninfo()}")
+        assert not ok and "refusing the store: its schema is version 1" in text, text
+        assert "neither reads nor converts" in text, text
+
+
 def test_two_monitors_write_to_one_server_and_a_reader_sees_both(pg, drives):
     red, blue, client = drives("red"), drives("blue"), drives("client")
     red.ok(f"open pg red {pg.conninfo()}")

@@ -1,10 +1,11 @@
-/* history/encode.c: change values, addresses and checkpoints survive a round
- * trip exactly, and what is not one of our encodings is refused, never read
- * past its end. */
+/* history/encode.c: change values, addresses, checkpoints and change blocks
+ * survive a round trip exactly, and what is not one of our encodings is
+ * refused, never read past its end. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../history/encode.h"
+#include "../tools/hist_gen.h"
 #include "unit.h"
 
 static struct inet_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -300,7 +301,138 @@ TEST(malformed_checkpoints_refused)
 	free(blob);
 }
 
+/* ---- change blocks ---- */
+
+#define BLOCK_N 300
+
+struct block {
+	uint8_t body[BLOCK_N * HIST_CHANGE_MAX];
+	size_t len;
+	uint64_t first, last, t_min, t_max;
+	struct hist_record recs[BLOCK_N];
+};
+
+/* BLOCK_N changes of every kind, some IPv6, with seq gaps and an expiry
+ * dated before the change logged ahead of it, as one block. */
+static bool make_block(struct block *b)
+{
+	uint64_t seq = 1000, t0 = 1700000000000000000ull;
+
+	for (int i = 0; i < BLOCK_N; i++) {
+		seq += i % 50 == 49 ? 7 : 1;
+		gen_change(&b->recs[i], 3, seq, t0);
+	}
+	b->recs[100].when_ns -= 5000000; /* 5 ms before its neighbours */
+	b->first = b->recs[0].seq;
+	b->last = b->recs[BLOCK_N - 1].seq;
+	b->t_min = b->t_max = b->recs[0].when_ns;
+	for (int i = 0; i < BLOCK_N; i++) {
+		b->t_min = b->recs[i].when_ns < b->t_min ? b->recs[i].when_ns : b->t_min;
+		b->t_max = b->recs[i].when_ns > b->t_max ? b->recs[i].when_ns : b->t_max;
+	}
+	uint64_t ps = b->first, pw = b->t_min;
+	b->len = 0;
+	for (int i = 0; i < BLOCK_N; i++) {
+		int n = hist_change_encode(&b->recs[i], ps, pw, b->body + b->len);
+		if (n <= 0)
+			return false;
+		b->len += (size_t)n;
+		ps = b->recs[i].seq;
+		pw = b->recs[i].when_ns;
+	}
+	return true;
+}
+
+static char *record_text(const struct hist_record *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	put_record(f, NULL, r);
+	fclose(f);
+	return text;
+}
+
+/* Decodes a block; the number of changes read, or -1 when refused. */
+static int read_block(const uint8_t *p, size_t len, uint64_t first, uint64_t last, uint64_t t_min,
+		      uint64_t t_max, uint64_t n, struct hist_record *out)
+{
+	struct hist_block_rd rd;
+	struct hist_record r;
+	int got, count = 0;
+
+	hist_block_start(&rd, p, len, first, last, t_min, t_max, n);
+	while ((got = hist_block_next(&rd, &r)) == 1)
+		if (out)
+			out[count++] = r;
+		else
+			count++;
+	return got < 0 ? -1 : count;
+}
+
+TEST(change_block_round_trip)
+{
+	static struct block b;
+	static struct hist_record back[BLOCK_N];
+
+	CHECK(make_block(&b));
+	CHECK(b.len < (size_t)BLOCK_N * 48); /* compact: well under 48 bytes a change */
+	CHECK_EQ_INT(read_block(b.body, b.len, b.first, b.last, b.t_min, b.t_max, BLOCK_N, back),
+		     BLOCK_N);
+	for (int i = 0; i < BLOCK_N; i++) {
+		char *want = record_text(&b.recs[i]), *got = record_text(&back[i]);
+		CHECK(strcmp(want, got) == 0);
+		CHECK_EQ_INT(back[i].u.change.index, (uint32_t)b.recs[i].seq);
+		free(want);
+		free(got);
+	}
+	/* A seq going back is not a block. */
+	uint8_t out[HIST_CHANGE_MAX];
+	CHECK_EQ_INT(hist_change_encode(&b.recs[0], b.recs[0].seq + 1, 0, out), -1);
+}
+
+TEST(malformed_change_blocks_refused)
+{
+	static struct block b;
+	uint8_t *copy;
+
+	CHECK(make_block(&b));
+	/* Every truncation, in a buffer of exactly its length (ASan). */
+	for (size_t i = 0; i < b.len; i++) {
+		copy = malloc(i ? i : 1);
+		memcpy(copy, b.body, i);
+		CHECK_EQ_INT(read_block(copy, i, b.first, b.last, b.t_min, b.t_max, BLOCK_N, NULL), -1);
+		free(copy);
+	}
+	copy = malloc(b.len + 1);
+	memcpy(copy, b.body, b.len);
+	copy[b.len] = 0;
+	CHECK_EQ_INT(read_block(copy, b.len + 1, b.first, b.last, b.t_min, b.t_max, BLOCK_N, NULL),
+		     -1); /* a trailing byte */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last, b.t_min, b.t_max, BLOCK_N + 1, NULL),
+		     -1); /* a count too high */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last, b.t_min, b.t_max, BLOCK_N - 1, NULL),
+		     -1); /* too low: bytes left */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last + 1, b.t_min, b.t_max, BLOCK_N, NULL),
+		     -1); /* the last seq is not last_seq */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last - 1, b.t_min, b.t_max, BLOCK_N, NULL),
+		     -1); /* past last_seq */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last, b.t_min, b.t_max - 1, BLOCK_N, NULL),
+		     -1); /* a time past t_max */
+	CHECK_EQ_INT(read_block(copy, b.len, b.first, b.last, b.t_min + 1, b.t_max, BLOCK_N, NULL),
+		     -1); /* before t_min (the base moves with it) */
+	/* Every single byte flipped: decoded or refused, never a crash. */
+	for (size_t i = 0; i < b.len; i++) {
+		memcpy(copy, b.body, b.len);
+		copy[i] ^= 0xa5;
+		(void)read_block(copy, b.len, b.first, b.last, b.t_min, b.t_max, BLOCK_N, NULL);
+	}
+	free(copy);
+}
+
 UNIT_MAIN("history_encode", T(pe_values_round_trip), T(row_flow_status_reclaim_config_round_trip),
 	  T(absent_values_are_empty_and_unknown_kinds_refused), T(malformed_values_refused),
 	  T(addresses_by_length), T(checkpoint_round_trip), T(empty_checkpoint_round_trip),
-	  T(malformed_checkpoints_refused))
+	  T(malformed_checkpoints_refused), T(change_block_round_trip),
+	  T(malformed_change_blocks_refused))
