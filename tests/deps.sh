@@ -1,15 +1,18 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
 # (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
-# server the history tests start privately, never the system's service.)
+# server the history tests start privately, never the system's service; so are
+# prometheus and prometheus-snmp-exporter, whose package also holds the
+# generator that make prometheus-config runs.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
 	libsnmp-dev snmpd snmp snmptrapd
 	libpcap-dev libbsd-dev libsqlite3-dev sqlite3
 	smitools erlang-snmp
+	prometheus prometheus-snmp-exporter
 	libpq-dev postgresql
-	python3 python3-pytest python3-scapy
+	python3 python3-pytest python3-scapy python3-yaml
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
 	clang libclang-rt-14-dev"
