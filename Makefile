@@ -10,6 +10,8 @@ PKGS      := libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SNMP_LIBS  = $(shell net-snmp-config --netsnmp-agent-libs 2>/dev/null)
+# The client's live commands speak SNMP as a manager: the client library only.
+SNMP_CLIENT_LIBS = $(shell net-snmp-config --libs 2>/dev/null)
 # The history store (history/): the daemon and its unit tests link it.
 HIST_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
 HIST_LIBS  = $(shell pkg-config --libs sqlite3 2>/dev/null)
@@ -26,6 +28,8 @@ MANDIR    ?= $(PREFIX)/share/man
 # not /usr/local/share/snmp/mibs.
 MIBDIR    ?= /usr/share/snmp/mibs
 SYSCONFDIR?= /etc
+# systemd reads /usr/local/lib/systemd/system too; Debian's packages use /lib/systemd/system.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 
 B         := build
 MIB_SRC   := $(wildcard mib/*.c)
@@ -50,9 +54,10 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
 CLIENT_LIB := $(B)/client/libmvpnmon.a
 # What mvpnmon links beside client/, in one place: the history store and its
 # backends, the change text the agent shows too, and the model's value types.
-# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too).
+# CLIENT_LIBS follows the store's libraries (HIST_LIBS: a new backend's too)
+# and net-snmp's client library (the live commands).
 CLIENT_LINK_OBJ := $(HISTORY_OBJ) $(B)/agent/change_text.o $(MIB_OBJ)
-CLIENT_LIBS = $(HIST_LIBS) -lm
+CLIENT_LIBS = $(HIST_LIBS) $(SNMP_CLIENT_LIBS) -lm
 CLIENT_BIN := $(B)/mvpnmon
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -91,12 +96,15 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
 
 
-.PHONY: all deps check asan unit integration demo install clean prometheus-config \
+.PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
 	bench-reload \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
+
+# The daemon and the client alone: what make install and the Debian package build.
+programs: $(B)/mvpnmond $(CLIENT_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -304,17 +312,24 @@ prometheus-config:
 	cd contrib/prometheus && MIBDIRS='$(PROM_MIBDIRS)' prometheus-snmp-generator \
 		--fail-on-parse-errors generate -o snmp.yml
 
-demo: deps all
+# The build's command lines go to build/demo-build.log, not the screen: a
+# newcomer's first screen is the monitor's tables.
+demo: deps
+	@mkdir -p $(B); echo "== building (make all; commands in $(B)/demo-build.log)"
+	@$(MAKE) --no-print-directory all > $(B)/demo-build.log 2>&1 || { cat $(B)/demo-build.log; exit 1; }
 	@sh tests/demo.sh
 
-install: all
+# The unit names the daemon where it is installed (its text says /usr/local/sbin).
+install: programs
 	install -D -m 0755 $(B)/mvpnmond $(DESTDIR)$(SBINDIR)/mvpnmond
 	install -D -m 0644 mibs/MVPN-MONITOR-MIB.txt $(DESTDIR)$(MIBDIR)/MVPN-MONITOR-MIB.txt
 	install -D -m 0644 mvpnmond.8 $(DESTDIR)$(MANDIR)/man8/mvpnmond.8
 	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
 	install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
-	install -D -m 0644 mvpnmond.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mvpnmond.service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' mvpnmond.service > $(DESTDIR)$(UNITDIR)/mvpnmond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mvpnmond.service
 
 # ---- make fuzz: clang + libFuzzer, ASan and UBSan, in a tree of its own ----
 FUZZ_CC      ?= clang

@@ -61,11 +61,12 @@ struct opt {
 #define INT_OPT(n, s, f, d, l, h) {n, K_INT, offsetof(struct s, f), d, l, h}
 
 /* The order is the order of the set[] slots below; vpn first, as most items are VPNs. */
-enum { T_VPN, T_TUNNEL, T_THRESHOLDS, T_HISTORY, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
+enum { T_VPN, T_TUNNEL, T_PE, T_THRESHOLDS, T_HISTORY, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
        T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
 static const struct opt top_opts[] = {
 	{"vpn", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"tunnel", K_TITLED, NO_FIELD, 0, 0, 0},
+	{"pe", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"history", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"agentx-socket", K_STR, offsetof(struct config, agentx_socket), 0, 0, 0},
@@ -131,6 +132,7 @@ static const struct opt history_opts[] = {
 };
 
 static const struct opt tunnel_opts[] = {{"remote", K_STR, NO_FIELD, 0, 0, 0}};
+static const struct opt pe_opts[] = {{"name", K_STR, NO_FIELD, 0, 0, 0}};
 
 #define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_OPTS 32
@@ -496,28 +498,29 @@ static int line_of(const struct conf_item *it, const char *name)
 }
 
 /*
- * Names go into mvpnVpnName (SnmpAdminString (SIZE (1..64)): UTF-8, and the
- * size counts octets, RFC 3411), log lines and notifications, quoted: so
- * 1 to VPN_NAME_MAX bytes of UTF-8 (the lexer has checked the encoding), no
- * control character (RFC 3411 SnmpAdminString discourages them; C0, DEL and
- * C1, U+0080..U+009F) and no quote.
+ * Names go into mvpnVpnName and mvpnPeName (SnmpAdminString: UTF-8, and the
+ * size counts octets, RFC 3411), log lines, notifications and Prometheus
+ * labels, quoted: so 1 to max bytes of UTF-8 (the lexer has checked the
+ * encoding), no control character (RFC 3411 SnmpAdminString discourages
+ * them; C0, DEL and C1, U+0080..U+009F) and no quote.  what: "vpn" or "pe".
  */
-static bool check_name(struct load *ld, const struct conf_value *t)
+static bool check_name(struct load *ld, const char *what, const struct conf_value *t, size_t max)
 {
 	const unsigned char *u = (const unsigned char *)t->text;
 	size_t chars = 0;
 
 	conf_utf8_valid(t->text, t->len, &chars);
-	if (t->len == 0 || t->len > VPN_NAME_MAX) {
-		fail(ld, t->line, "vpn name is %zu bytes of UTF-8 (%zu characters): it must be 1 to "
-		     "%d bytes (mvpnVpnName's size)", t->len, chars, VPN_NAME_MAX);
+	if (t->len == 0 || t->len > max) {
+		fail(ld, t->line, "%s name is %zu bytes of UTF-8 (%zu characters): it must be 1 to "
+		     "%zu bytes (mvpn%sName's size)", what, t->len, chars, max,
+		     strcmp(what, "vpn") == 0 ? "Vpn" : "Pe");
 		return false;
 	}
 	for (size_t i = 0; i < t->len; i++) {
 		if (u[i] == '"' || u[i] == '\'' || u[i] < 0x20 || u[i] == 0x7f ||
 		    (u[i] == 0xc2 && i + 1 < t->len && u[i + 1] <= 0x9f)) {
-			fail(ld, t->line, "vpn name \"%s\" has a %s: names are printable UTF-8 "
-			     "without quotes", t->text, u[i] == '"' || u[i] == '\'' ? "quote"
+			fail(ld, t->line, "%s name \"%s\" has a %s: names are printable UTF-8 "
+			     "without quotes", what, t->text, u[i] == '"' || u[i] == '\'' ? "quote"
 			     : "control character");
 			return false;
 		}
@@ -610,7 +613,7 @@ static bool convert_vpn(struct load *ld, const struct conf_item *it, const struc
 	const char *why = NULL;
 	char where[VPN_NAME_MAX + 16];
 
-	if (!check_name(ld, it->title))
+	if (!check_name(ld, "vpn", it->title, VPN_NAME_MAX))
 		return false;
 	memcpy(v->name, it->title->text, it->title->len + 1);
 	v->line = it->line;
@@ -809,6 +812,65 @@ struct inet_addr config_tunnel_remote(const struct config *c, const struct inet_
 	return t ? t->remote : *pe;
 }
 
+/* ---- PE names ---- */
+
+static int pe_config_cmp(const void *a, const void *b)
+{
+	const struct pe_config *x = a, *y = b;
+	int d = inet_addr_cmp(&x->addr, &y->addr);
+	return d ? d : x->line < y->line ? -1 : x->line > y->line;
+}
+
+static bool convert_pe(struct load *ld, const struct conf_item *it, struct pe_config *p)
+{
+	struct bound b;
+	char what[64];
+
+	p->line = it->line;
+	snprintf(what, sizeof(what), "pe \"%.40s\"", it->title->text);
+	if (!pe_addr(ld, what, it->title, false, &p->addr) ||
+	    !bind(ld, it->items, pe_opts, N_OPTS(pe_opts), &b))
+		return false;
+	if (!b.set[0]) {
+		fail(ld, it->line, "%s needs name", what);
+		return false;
+	}
+	const struct conf_value *name = value_of(b.set[0]);
+	if (!check_name(ld, "pe", name, PE_NAME_MAX))
+		return false;
+	memcpy(p->name, name->text, name->len + 1);
+	return true;
+}
+
+/* Two names for one address would make its label depend on the order of the
+ * file; two addresses may share a name (a router's IPv4 and IPv6 ends). */
+static bool convert_pes(struct load *ld, const struct conf_item *items, const struct bound *top,
+			struct config *c)
+{
+	size_t n = top->count[T_PE];
+	char pe[INET_ADDR_STRLEN];
+
+	c->pes = n ? calloc(n, sizeof(*c->pes)) : NULL;
+	if (n && !c->pes) {
+		fail(ld, 1, "out of memory");
+		return false;
+	}
+	for (const struct conf_item *it = items; it; it = it->next)
+		if (it->section && strcmp(it->name, "pe") == 0 &&
+		    !convert_pe(ld, it, &c->pes[c->n_pes++]))
+			return false;
+	if (n) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(c->pes, n, sizeof(*c->pes), pe_config_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (inet_addr_eq(&c->pes[i - 1].addr, &c->pes[i].addr)) {
+			fail(ld, c->pes[i].line, "pe \"%s\" is defined twice (first on line %d)",
+			     inet_addr_format(&c->pes[i].addr, pe), c->pes[i - 1].line);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---- the history store ---- */
 
 /* A monitor's name is a label in a shared store and in the client's output:
@@ -921,7 +983,8 @@ static struct config *convert(struct load *ld, const struct conf_item *items)
 	    !read_thresholds(ld, top.set[T_THRESHOLDS], &global) ||
 	    !merge_thresholds(ld, "thresholds", &global, NULL, &unused) ||
 	    !convert_history(ld, top.set[T_HISTORY], &c->history) ||
-	    !convert_tunnels(ld, items, &top, c) || !convert_vpns(ld, items, &top, &global, c)) {
+	    !convert_tunnels(ld, items, &top, c) || !convert_pes(ld, items, &top, c) ||
+	    !convert_vpns(ld, items, &top, &global, c)) {
 		config_free(c);
 		return NULL;
 	}
@@ -1027,6 +1090,7 @@ void config_free(struct config *c)
 	}
 	free(c->vpns);
 	free(c->tunnels);
+	free(c->pes);
 	free(c->probe_interface);
 	free(c->agentx_socket);
 	free(c->user);

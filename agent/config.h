@@ -54,6 +54,14 @@ struct tunnel_config {
 	int line; /* where its section opens */
 };
 
+/* A `pe "ADDR" { name = "..." }` section: what the operator calls the PE.
+ * Its name follows the rules of a VPN's (1 to PE_NAME_MAX bytes). */
+struct pe_config {
+	struct inet_addr addr;
+	char name[PE_NAME_MAX + 1];
+	int line; /* where its section opens */
+};
+
 /* The history store (issue 13): absent unless a history section is given. */
 struct history_config {
 	bool enabled;
@@ -93,6 +101,8 @@ struct config {
 	unsigned igmp_report_interval; /* seconds: unsolicited refresh when no query comes */
 	struct tunnel_config *tunnels; /* sorted by pe, owned */
 	size_t n_tunnels;
+	struct pe_config *pes; /* sorted by addr, owned */
+	size_t n_pes;
 	struct history_config history;
 };
 

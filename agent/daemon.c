@@ -125,6 +125,23 @@ static void set_vpns(struct model *m, const struct config *c, struct apply_count
 	free(indexes);
 }
 
+/* The configured PE names, into the model: a copy, so the model owns what
+ * the views read, whatever becomes of the configuration. */
+static void set_pe_names(struct model *m, const struct config *c)
+{
+	struct pe_name *names = c->n_pes ? malloc(c->n_pes * sizeof(*names)) : NULL;
+
+	if (c->n_pes && !names) {
+		mvpn_log(LOG_ERR, "out of memory: the %zu PE names stay as they were", c->n_pes);
+		return;
+	}
+	for (size_t i = 0; i < c->n_pes; i++) {
+		names[i].addr = c->pes[i].addr;
+		memcpy(names[i].name, c->pes[i].name, sizeof(names[i].name));
+	}
+	pe_names_set(&m->pe_names, names, c->n_pes);
+}
+
 static void log_applied(const struct daemon *d, const struct config *c,
 			const struct apply_counts *n)
 {
@@ -145,6 +162,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	if (d->config)
 		warn_restart_only(d->config, c);
 	settings_from_config(m, c);
+	set_pe_names(m, c);
 	forget_moved_vpns(m, c, &n);
 	set_vpns(m, c, &n);
 	/* Both sorted by index: one walk pairs them (it skips a VPN the model

@@ -58,6 +58,13 @@ struct daemon {
 /* Applies a loaded configuration to the model and takes ownership of it; the
  * one it replaces waits in d->retired for daemon_free_retired. */
 void daemon_apply_config(struct daemon *d, struct config *c);
+/* What the tables and notifications show for a PE: its configured name,
+ * else its address (dotted, or RFC 5952) written into buf; "" for no
+ * address.  Model locked. */
+const char *pe_display_name(const struct model *m, const struct inet_addr *a,
+			    char buf[INET_ADDR_STRLEN]);
+/* The same as a cell (mvpnPeName, mvpnPairSrcName, ...). */
+void cell_pe_name(struct cell *c, const struct model *m, const struct inet_addr *a);
 /* Frees the configuration a reload replaced: needs no lock (only the engine
  * thread ever held it), so a big one is freed without holding SNMP. */
 void daemon_free_retired(struct daemon *d);

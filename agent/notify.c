@@ -37,13 +37,19 @@ static void add_vpn_column(netsnmp_variable_list **vars, unsigned col, uint32_t 
 	add_var(vars, name, OID_LENGTH(name), type, value, len);
 }
 
-static void add_address(netsnmp_variable_list **vars, unsigned type_obj, unsigned addr_obj,
-			const struct inet_addr *a)
+/* A PE's address, then its name (mvpnNotifyName or mvpnNotifyPeerName: the
+ * three objects follow one another in mvpnNotifyObjects). */
+static void add_pe(netsnmp_variable_list **vars, const struct model *m, unsigned type_obj,
+		   const struct inet_addr *a)
 {
 	long type = a->type;
+	char buf[INET_ADDR_STRLEN];
+	const char *name = pe_display_name(m, a, buf);
+	unsigned name_obj = type_obj == NOTIFY_ADDR_TYPE ? NOTIFY_NAME : NOTIFY_PEER_NAME;
 
 	add_notify_object(vars, type_obj, ASN_INTEGER, &type, sizeof(type));
-	add_notify_object(vars, addr_obj, ASN_OCTET_STR, a->bytes, inet_addr_len(a));
+	add_notify_object(vars, type_obj + 1, ASN_OCTET_STR, a->bytes, inet_addr_len(a));
+	add_notify_object(vars, name_obj, ASN_OCTET_STR, name, strlen(name));
 }
 
 /* A column of the alarm's row in mvpnAlarmTable (the instance is its index;
@@ -84,8 +90,9 @@ static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, 
 }
 
 /* The varbinds of one notice, in the order of its NOTIFICATION-TYPE's OBJECTS. */
-static netsnmp_variable_list *notice_vars(const struct mclock *clk, const struct notice *n)
+static netsnmp_variable_list *notice_vars(const struct model *m, const struct notice *n)
 {
+	const struct mclock *clk = &m->clock;
 	netsnmp_variable_list *vars = NULL;
 	oid trap[] = {MVPN_OID_NOTIFICATIONS, n->kind};
 	u_long vpn_index = n->vpn_index;
@@ -114,13 +121,13 @@ static netsnmp_variable_list *notice_vars(const struct mclock *clk, const struct
 		add_alarm_column(&vars, COL_ALARM_KIND, n->alarm_index, ASN_INTEGER, &kind,
 				 sizeof(kind));
 	}
-	add_address(&vars, NOTIFY_ADDR_TYPE, NOTIFY_ADDR, &n->addr);
+	add_pe(&vars, m, NOTIFY_ADDR_TYPE, &n->addr);
 	if (n->kind == NOTICE_ALARM_CLEARED)
-		add_address(&vars, NOTIFY_PEER_ADDR_TYPE, NOTIFY_PEER_ADDR, &n->peer);
+		add_pe(&vars, m, NOTIFY_PEER_ADDR_TYPE, &n->peer);
 	if (n->kind != NOTICE_PE_MISSING && n->kind != NOTICE_PE_UNEXPECTED &&
 	    n->kind != NOTICE_ALARM_CLEARED) {
 		u_long value = n->value, threshold = n->threshold;
-		add_address(&vars, NOTIFY_PEER_ADDR_TYPE, NOTIFY_PEER_ADDR, &n->peer);
+		add_pe(&vars, m, NOTIFY_PEER_ADDR_TYPE, &n->peer);
 		add_notify_object(&vars, NOTIFY_VALUE, ASN_UNSIGNED, &value, sizeof(value));
 		add_notify_object(&vars, NOTIFY_THRESHOLD, ASN_UNSIGNED, &threshold,
 				  sizeof(threshold));
@@ -348,7 +355,7 @@ static void take_notices(struct model *m)
 	struct notice n;
 
 	while ((sl = free_slot()) && notice_pop(&m->alarms, &n)) {
-		netsnmp_variable_list *vars = notice_vars(&m->clock, &n);
+		netsnmp_variable_list *vars = notice_vars(m, &n);
 		char what[sizeof(sl->what)];
 		notice_describe(&n, what, sizeof(what));
 		if (!vars) {

@@ -8,6 +8,22 @@
 
 static const oid objects_oid[] = {MVPN_OID_OBJECTS};
 
+const char *pe_display_name(const struct model *m, const struct inet_addr *a,
+			    char buf[INET_ADDR_STRLEN])
+{
+	const char *name = pe_names_find(&m->pe_names, a);
+
+	return name ? name : inet_addr_format(a, buf);
+}
+
+void cell_pe_name(struct cell *c, const struct model *m, const struct inet_addr *a)
+{
+	_Static_assert(sizeof(c->buf) >= INET_ADDR_STRLEN, "an address's text fits a cell");
+	const char *text = pe_display_name(m, a, (char *)c->buf);
+
+	cell_string(c, text);
+}
+
 /* mvpnHistoryStatus: off(1), ok(2), failing(3): the store refuses and
  * records wait, losing(4): records are being dropped. */
 static void history_cell(const struct daemon *d, unsigned col, struct cell *c)

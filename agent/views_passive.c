@@ -56,6 +56,7 @@ static bool pe_view_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_PE_STATE_CHANGES: cell_counter64(c, pe->changes); break;
 	case COL_PE_CADDR_TYPE: cell_addr_type(c, &pe->caddr); break;
 	case COL_PE_CADDR: cell_addr(c, &pe->caddr); break;
+	case COL_PE_NAME: cell_pe_name(c, m, &pe->addr); break;
 	default: return false;
 	}
 	return true;

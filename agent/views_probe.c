@@ -105,6 +105,8 @@ static bool pair_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_PAIR_LAST_UPDATE_DATE: cell_date(c, &m->clock, pr->last_update); break;
 	case COL_PAIR_TOTAL_JITTER: cell_gauge(c, gauge_us(f->total.jitter_ns)); break;
 	case COL_PAIR_LATE: cell_counter64(c, pr->late); break;
+	case COL_PAIR_SRC_NAME: cell_pe_name(c, m, &pr->src); break;
+	case COL_PAIR_DST_NAME: cell_pe_name(c, m, &pr->dst); break;
 	default: return pair_delay_cell(f, col, c);
 	}
 	return true;
@@ -148,6 +150,7 @@ static bool tunnel_view_get(void *ctx, const void *row, unsigned col, struct cel
 	case COL_TUNNEL_REMOTE_TYPE: cell_addr_type(c, &t->remote); break;
 	case COL_TUNNEL_REMOTE: cell_addr(c, &t->remote); break;
 	case COL_TUNNEL_STATUS: cell_int(c, t->status); break;
+	case COL_TUNNEL_PE_NAME: cell_pe_name(c, m, &t->pe); break;
 	case COL_TUNNEL_VPNS: cell_gauge(c, t->n_vpns); break;
 	case COL_TUNNEL_ECHO_SENT: cell_counter64(c, t->echo_sent); break;
 	case COL_TUNNEL_ECHO_RECEIVED: cell_counter64(c, t->echo_received); break;

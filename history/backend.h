@@ -62,6 +62,11 @@ struct hist_backend {
 			     struct hist_checkpoint **out, uint64_t *when_ns, char *err,
 			     size_t errlen);
 
+	/* The time of the first checkpoint of `monitor` with when_ns >=
+	 * at_ns, in *when_ns.  0; 1 when there is none; -1 with err. */
+	int (*checkpoint_after)(void *conn, const char *monitor, uint64_t at_ns,
+				uint64_t *when_ns, char *err, size_t errlen);
+
 	/* The changes of `monitor` with seq > after_seq, in seq order, up to the
 	 * first checkpoint after until_ns (its last_seq bounds the scan, so the
 	 * read costs one checkpoint interval, not the history); the caller

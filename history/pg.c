@@ -410,6 +410,7 @@ static const struct hist_backend pg_backend = {
 	.prune = pg_prune,
 	.read = pg_read,
 	.checkpoint_at = pg_checkpoint_at,
+	.checkpoint_after = pg_checkpoint_after,
 	.changes_after = pg_changes_after,
 	.monitors = pg_monitors,
 };

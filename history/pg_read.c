@@ -414,6 +414,33 @@ int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns, struct his
 	return 0;
 }
 
+int pg_checkpoint_after(void *conn, const char *monitor, uint64_t at_ns, uint64_t *when_ns,
+			char *err, size_t errlen)
+{
+	struct pg *g = conn;
+	char ids[16], ts[24];
+	const char *v[2] = {ids, ts};
+	int32_t id;
+
+	if (pg_ensure(g, err, errlen) || monitor_for_state(g, monitor, &id, err, errlen))
+		return -1;
+	if (!id)
+		return 1;
+	snprintf(ids, sizeof(ids), "%" PRId32, id);
+	pg_u64_text(ts, sizeof(ts), at_ns);
+	PGresult *r = pg_query(g,
+			       "SELECT when_ns FROM checkpoints WHERE monitor = $1 AND"
+			       " when_ns >= $2 ORDER BY when_ns LIMIT 1",
+			       2, v, err, errlen);
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) == 1 ? 0 : 1;
+	if (rc == 0)
+		*when_ns = pg_int(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
 int pg_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64_t until_ns,
 		     hist_row_cb cb, void *arg, char *err, size_t errlen)
 {

@@ -462,6 +462,7 @@ static const struct hist_backend SQLITE_BACKEND = {
 	.prune = sq_prune,
 	.read = sq_read,
 	.checkpoint_at = sq_checkpoint_at,
+	.checkpoint_after = sq_checkpoint_after,
 	.changes_after = sq_changes_after,
 	.monitors = sq_monitors,
 };

@@ -61,6 +61,8 @@ int sq_read(void *conn, uint8_t type, const struct hist_query *qu, hist_row_cb c
 	    char *err, size_t errlen);
 int sq_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
 		     struct hist_checkpoint **out, uint64_t *when_ns, char *err, size_t errlen);
+int sq_checkpoint_after(void *conn, const char *monitor, uint64_t at_ns, uint64_t *when_ns,
+			char *err, size_t errlen);
 int sq_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64_t until_ns,
 		     hist_row_cb cb, void *arg, char *err, size_t errlen);
 int sq_monitors(void *conn, char ***names, size_t *n, char *err, size_t errlen);

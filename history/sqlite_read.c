@@ -428,6 +428,31 @@ int sq_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
 	return 0;
 }
 
+int sq_checkpoint_after(void *conn, const char *monitor, uint64_t at_ns, uint64_t *when_ns,
+			char *err, size_t errlen)
+{
+	struct sq *q = conn;
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc;
+
+	if (sq_monitor_id(q, monitor, &id, err, errlen) != 0)
+		return -1;
+	if (sq_prepare(q, "SELECT when_ns FROM checkpoints WHERE monitor = ? AND when_ns >= ?"
+			  " ORDER BY when_ns LIMIT 1",
+		       &st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, sq_i64(at_ns));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*when_ns = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : sq_fail(q, rc, "reading the checkpoints", err, errlen);
+}
+
 int sq_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64_t until_ns,
 		     hist_row_cb cb, void *arg, char *err, size_t errlen)
 {

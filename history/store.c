@@ -171,3 +171,9 @@ int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_n
 	(*out)->when_ns = r.newest_ns > cp_when ? r.newest_ns : cp_when;
 	return 0;
 }
+
+int hist_store_next_checkpoint(struct hist_store *s, const char *monitor, uint64_t at_ns,
+			       uint64_t *when_ns, char *err, size_t errlen)
+{
+	return s->b->checkpoint_after(s->conn, monitor, at_ns, when_ns, err, errlen);
+}

@@ -86,6 +86,14 @@ int hist_store_read(struct hist_store *s, uint8_t type, const struct hist_query 
 int hist_store_state_at(struct hist_store *s, const char *monitor, uint64_t at_ns,
 			uint32_t vpn_index, struct hist_checkpoint **out, char *err, size_t errlen);
 
+/* When the state was next written whole: the time of the monitor's first
+ * checkpoint at or after at_ns, in *when_ns.  A configuration load changes
+ * the expected PEs without a change record; the checkpoint that follows it
+ * is the first state that shows them.  Returns 0; 1 when there is none; -1
+ * with err.  monitor as for hist_store_state_at. */
+int hist_store_next_checkpoint(struct hist_store *s, const char *monitor, uint64_t at_ns,
+			       uint64_t *when_ns, char *err, size_t errlen);
+
 /* The monitors that wrote to this store, for "every monitor" readers:
  * sorted, *names and each name malloc'd, the caller's (hist_store_names_free). */
 int hist_store_monitors(struct hist_store *s, char ***names, size_t *n, char *err, size_t errlen);

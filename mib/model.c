@@ -104,6 +104,7 @@ void model_free(struct model *m)
 	probing_free(&m->probing);
 	alarms_free(&m->alarms);
 	timers_free(&m->timers); /* the VPNs removed theirs */
+	pe_names_free(&m->pe_names);
 	cgroup_pool_free(&m->cg_pool); /* and freed their rows and flows */
 	free(m);
 }

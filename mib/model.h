@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "changelog.h"
 #include "clock.h"
+#include "names.h"
 #include "oidx.h"
 #include "pe.h"
 #include "probing.h"
@@ -141,6 +142,7 @@ struct model {
 	struct probing probing; /* tunnels and probe accounting */
 	struct alarms alarms;   /* active alarms and notices waiting for the agent */
 	struct model_observer observer; /* all NULL: nobody */
+	struct pe_names pe_names;       /* the configured PE names */
 
 	/* ---- deadlines ---- */
 	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */

@@ -81,19 +81,19 @@ show_traps() {
 agent="127.0.0.1:$port"
 echo "== mvpnmond $("$top/build/mvpnmond" -V | cut -d' ' -f2) behind a private snmpd on $agent"
 echo "== replayed $capture with $conf"
-show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnVpnTable
-show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnPeTable
-show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnCGroupPeTable
-show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnCGroupPGroupTable
-show snmptable -v2c -c public -Cb -Ci -Cw 160 "$agent" mvpnChangeTable
-show snmpwalk -v2c -c public "$agent" mvpnGlobals
-show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnAlarmTable
+mvpnmon="$top/build/mvpnmon"
+show "$mvpnmon" -v2c -c public "$agent" vpns
+vpn=$("$mvpnmon" -v2c -c public "$agent" vpns --json | sed -n 's/.*"name": "\([^"]*\)".*/\1/p' | head -n 1)
+show "$mvpnmon" -v2c -c public "$agent" pes "$vpn"
+show "$mvpnmon" -v2c -c public "$agent" groups "$vpn"
+show "$mvpnmon" -v2c -c public "$agent" alarms
+echo
+echo "== underneath it is plain SNMP: the same VPN table with net-snmp's snmpwalk"
+show snmpwalk -v2c -c public "$agent" mvpnVpnName
 show_traps "the replay"
 echo
 echo "== daemon log"
 cat "$tmp/mvpnmond.log"
-echo
-echo "(InetAddress values print as hex, e.g. C6 12 00 02 = 198.18.0.2; indexes are decoded.)"
 
 # ---- Part 2: active probing against the PE emulator, in two network namespaces ----
 if [ "$(id -u)" != 0 ]; then
@@ -132,6 +132,9 @@ vpn "acme" {
 	probe { rate = 20  window = 5 }
 	thresholds { loss-rising = 4  loss-falling = 1  delay-rising = 50  delay-falling = 20 }
 }
+pe "198.18.1.1" { name = "nyc-pe1" }
+pe "198.18.1.2" { name = "sfo-pe2" }
+pe "198.18.1.3" { name = "lon-pe3" }
 CONF
 ip netns exec "$ns-mon" "$top/build/mvpnmond" -f -c "$tmp/probe.conf" -x "$tmp/agentx.sock" -Lf "$tmp/probe.log" &
 prober_pid=$!
@@ -139,9 +142,9 @@ echo
 echo "== probing 5 emulated PEs for 9 s (PE1->PE2 loses 15 %, PE3->PE4 is 80 ms slow, tunnels 0-1 ms)"
 echo "== thresholds: loss 4 % rising / 1 % falling, delay 50 ms / 20 ms, judged once the 5 s window has filled"
 sleep 9
-show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnTunnelTable
-show snmptable -v2c -c public -Cb -Ci -Cw 250 "$agent" mvpnPairTable
-show snmptable -v2c -c public -Cb -Ci -Cw 200 "$agent" mvpnAlarmTable
+show "$mvpnmon" -v2c -c public "$agent" tunnels acme
+show "$mvpnmon" -v2c -c public "$agent" pairs acme
+show "$mvpnmon" -v2c -c public "$agent" alarms
 show_traps "probing"
 echo
 echo "== the emulator's count of what it did"

@@ -1,9 +1,11 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
 # (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
-# server the history tests start privately, never the system's service; so are
-# prometheus and prometheus-snmp-exporter, whose package also holds the
-# generator that make prometheus-config runs.)
+# server the history tests start privately, never the system's service, and so are
+# prometheus and prometheus-snmp-exporter (whose package holds the generator
+# make prometheus-config runs); build-essential, debhelper and lintian build and
+# check the Debian package; chromium renders mvpnmon report's page headless in
+# tests/integration/test_report.py.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -15,7 +17,9 @@ packages="make gcc pkg-config libc6-dev
 	python3 python3-pytest python3-scapy python3-yaml
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
-	clang libclang-rt-14-dev"
+	clang libclang-rt-14-dev
+	build-essential dpkg-dev debhelper lintian adduser
+	chromium"
 
 missing=""
 for p in $packages; do

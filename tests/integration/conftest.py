@@ -214,11 +214,13 @@ class TrapReceiver:
 
 
 class Daemon:
-    """mvpnmond under test, in the foreground, logging to a file."""
+    """mvpnmond under test, in the foreground, logging to a file; binary: another
+    mvpnmond than the build's (the one a Debian package installed, say)."""
 
-    def __init__(self, tmp, master):
+    def __init__(self, tmp, master, binary=MVPNMOND):
         self.tmp = tmp
         self.master = master
+        self.binary = binary
         self.conf = os.path.join(tmp, "mvpnmond.conf")
         self.log = os.path.join(tmp, "mvpnmond.log")
         self.proc = None
@@ -231,7 +233,8 @@ class Daemon:
         """Starts mvpnmond; inside netns if given (`ip netns exec` execs it: same pid).
         Its stderr goes to a file, where a sanitizer build writes its reports
         (UBSan ignores log_path when linked with ASan); stop() fails on any."""
-        argv = [MVPNMOND, "-f", "-c", self.conf, "-x", self.master.socket, "-Lf", self.log, *extra]
+        argv = [self.binary, "-f", "-c", self.conf, "-x", self.master.socket, "-Lf", self.log,
+                *extra]
         self.stderr_path = self.log + ".stderr"
         with open(self.stderr_path, "a") as err:
             self.proc = subprocess.Popen(netns.cmd(*argv) if netns else argv,

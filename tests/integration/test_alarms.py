@@ -136,7 +136,7 @@ def test_a_flapping_pe_is_held_to_the_rate_limit_and_the_rest_is_counted(daemon,
 
 # ---- thresholds, with the PE emulator ----
 
-def threshold_conf(lab, rate, window, thresholds, senders, receivers):
+def threshold_conf(lab, rate, window, thresholds, senders, receivers, names=""):
     s = ", ".join(f'"{pe(i)}"' for i in senders)
     r = ", ".join(f'"{pe(i)}"' for i in receivers)
     every = ", ".join(f'"{pe(i)}"' for i in sorted(set(senders) | set(receivers)))
@@ -146,7 +146,7 @@ def threshold_conf(lab, rate, window, thresholds, senders, receivers):
             f'vpn "red" {{\n index = 1\n default-mdt = "{GROUP}"\n expected-pes = {{ {every} }}\n'
             f" probe {{ rate = {rate}  window = {window}  port = {PORT}\n"
             f"   senders = {{ {s} }}  receivers = {{ {r} }} }}\n"
-            f" thresholds {{ {thresholds} }}\n}}\n")
+            f" thresholds {{ {thresholds} }}\n}}\n" + names)
 
 
 def pair_notifications(traps):
@@ -178,7 +178,7 @@ def test_loss_steps_give_rising_falling_rising_and_nothing_at_3_percent(lab, tmp
     emu = start_emulator(lab, tmp_path, s)
     try:
         daemon.write_config(threshold_conf(lab, 1000, 2, "loss-rising = 4  loss-falling = 1",
-                                           [1], [2]))
+                                           [1], [2], f'pe "{pe(1)}" {{ name = "src-pe1" }}\n'))
         daemon.start(netns=lab["monitor"])
         assert wait_for(lambda: serving(snmp), 30), daemon.log_text()
         seen = []
@@ -211,6 +211,14 @@ def test_loss_steps_give_rising_falling_rising_and_nothing_at_3_percent(lab, tmp
         assert rows[0]["mvpnAlarmValue"] == again[3]
         pair = snmp_rows(snmp, "mvpnPairTable", "uaa")
         assert [r["mvpnPairStatus"] for r in pair.values()] == [3]  # lossAlarm
+        # Names: pe(1)'s configured one; pe(2), unnamed, by its address.
+        assert [(r["mvpnPairSrcName"], r["mvpnPairDstName"]) for r in pair.values()] == \
+            [(b"src-pe1", pe(2).encode())]
+        tunnels = snmp_rows(snmp, "mvpnTunnelTable", "a")
+        assert {a: r["mvpnTunnelPeName"] for (a,), r in tunnels.items()} == \
+            {pe(1): b"src-pe1", pe(2): pe(2).encode()}
+        for n in ours(traps):
+            assert (n["mvpnNotifyName.0"], n["mvpnNotifyPeerName.0"]) == ("src-pe1", pe(2)), n
     finally:
         emu.stop()
 

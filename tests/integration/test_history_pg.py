@@ -205,6 +205,12 @@ def test_postgresql_and_sqlite_give_the_same_history(pg, drives, tmp_path):
         assert state(dp, "red", t) == state(ds, "red", t), t
         assert state(dp, "red", t, 3) == state(ds, "red", t, 3), t
     assert state(dp, "red", times[-1])[1]  # not empty
+    # The first checkpoint at or after a time: at a checkpoint's own time, itself.
+    cps = sorted(int(c.split(" ")[1][2:]) for c in want["checkpoint"])
+    for t in times + cps + [cps[-1] + 1]:
+        got = dp.cmd(f"next red {t}")
+        assert got == ds.cmd(f"next red {t}"), t
+        assert got[1] == str(min((c for c in cps if c >= t), default="none")), (t, got)
 
 
 def test_reads_filter_by_time_vpn_kind_and_pe(pg, drives):

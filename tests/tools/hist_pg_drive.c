@@ -14,6 +14,8 @@
  *   expect                      the batch, canonical
  *   read TYPE MONITOR [SINCE UNTIL VPN KIND PE]   (MONITOR "-": every monitor)
  *   state MONITOR AT [VPN]      the state at AT (hist_store_state_at)
+ *   next MONITOR AT             the first checkpoint's time at or after AT
+ *                               (hist_store_next_checkpoint; "ok none" if none)
  *   monitors
  *   prune BEFORE MAX_BYTES MAX_ROWS
  *   close
@@ -154,6 +156,19 @@ static void cmd_state(struct drive *d, const char *args)
 	answer(rc, err, "%" PRIu64, (uint64_t)rc);
 }
 
+static void cmd_next(struct drive *d, const char *args)
+{
+	char err[512] = "", monitor[128];
+	uint64_t at, when = 0;
+
+	if (sscanf(args, "%127s %" SCNu64, monitor, &at) != 2) {
+		answer(-1, "next MONITOR AT", "", 0);
+		return;
+	}
+	int rc = hist_store_next_checkpoint(d->conn, dash(monitor), at, &when, err, sizeof(err));
+	answer(rc, err, rc == 1 ? "none" : "%" PRIu64, when);
+}
+
 static void cmd_monitors(struct drive *d)
 {
 	char err[512] = "", **names = NULL;
@@ -273,6 +288,8 @@ int main(void)
 			answer(0, "", "stopped", 0);
 		} else if (!strcmp(cmd, "state"))
 			cmd_state(&d, args);
+		else if (!strcmp(cmd, "next"))
+			cmd_next(&d, args);
 		else if (!strcmp(cmd, "monitors"))
 			cmd_monitors(&d);
 		else if (!strcmp(cmd, "prune"))

@@ -197,6 +197,22 @@ static const struct bad_case bad_cases[] = {
 	{"agentx-ping-interval = 2", "tunnel \"198.18.0.1\" { remote = \"198.18.1.1\" }\n"
 	 "tunnel \"198.18.0.1\" { remote = \"198.18.1.2\" }", 4,
 	 "tunnel \"198.18.0.1\" is defined twice (first on line 3)"},
+	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" { }", 3, "pe \"198.18.0.1\" needs name"},
+	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" {\n name = \"nyc\" }\n"
+	 "pe \"198.18.0.1\" { name = \"sfo\" }", 5,
+	 "pe \"198.18.0.1\" is defined twice (first on line 3)"},
+	{"agentx-ping-interval = 2", "pe \"127.0.0.1\" { name = \"lo\" }", 3,
+	 "pe \"127.0.0.1\": \"127.0.0.1\" is a loopback address"},
+	{"agentx-ping-interval = 2", "pe \"239.1.1.1\" { name = \"m\" }", 3,
+	 "\"239.1.1.1\" is a multicast group, never a PE"},
+	{"agentx-ping-interval = 2", "pe \"nyc-pe1\" { name = \"m\" }", 3,
+	 "is not a unicast IPv4 or IPv6 address"},
+	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" {\n name = \"it's\" }", 4,
+	 "pe name \"it's\" has a quote"},
+	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" { name = \"\" }", 3,
+	 "pe name is 0 bytes of UTF-8 (0 characters): it must be 1 to 64 bytes (mvpnPeName's size)"},
+	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" { name = \"a\" nick = \"b\" }", 3,
+	 "nick"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
@@ -351,6 +367,48 @@ TEST(utf8_names_are_accepted_up_to_64_bytes)
 	CHECK(!conf_utf8_valid("\xe6\x9d", 2, &chars)); /* cut short */
 }
 
+TEST(pe_sections_give_names_sorted_by_address)
+{
+	static const char text[] =
+		"pe \"2001:db8::5\" { name = \"nyc-pe1\" }\n"
+		"pe \"198.18.0.9\" { name = \"sfo-pe2\" }\n"
+		"pe \"198.18.0.1\" { name = \"nyc-pe1\" } # a router's two ends share a name\n";
+	struct config *c = config_load_text("names.conf", text, strlen(text));
+
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->n_pes, 3);
+	char a[INET_ADDR_STRLEN];
+	CHECK_EQ_STR(inet_addr_format(&c->pes[0].addr, a), "198.18.0.1");
+	CHECK_EQ_STR(c->pes[0].name, "nyc-pe1");
+	CHECK_EQ_INT(c->pes[0].line, 3);
+	CHECK_EQ_STR(inet_addr_format(&c->pes[1].addr, a), "198.18.0.9");
+	CHECK_EQ_STR(c->pes[1].name, "sfo-pe2");
+	CHECK_EQ_STR(inet_addr_format(&c->pes[2].addr, a), "2001:db8::5");
+	config_free(c);
+}
+
+TEST(pe_names_are_found_by_address)
+{
+	struct pe_names t = {0};
+	struct pe_name *v = calloc(2, sizeof(*v));
+	struct inet_addr x;
+
+	CHECK(v != NULL);
+	inet_addr_parse(&v[0].addr, "198.18.0.1");
+	strcpy(v[0].name, "nyc-pe1");
+	inet_addr_parse(&v[1].addr, "2001:db8::5");
+	strcpy(v[1].name, "lon-pe3");
+	inet_addr_parse(&x, "198.18.0.2");
+	CHECK(pe_names_find(&t, &x) == NULL); /* empty */
+	pe_names_set(&t, v, 2);
+	CHECK(pe_names_find(&t, &x) == NULL);
+	CHECK_EQ_STR(pe_names_find(&t, &v[1].addr), "lon-pe3");
+	inet_addr_parse(&x, "198.18.0.1");
+	CHECK_EQ_STR(pe_names_find(&t, &x), "nyc-pe1");
+	pe_names_free(&t);
+	CHECK(t.n == 0 && t.v == NULL);
+}
+
 TEST(thresholds_merge_the_vpn_over_the_global_defaults)
 {
 	static const char text[] =
@@ -407,5 +465,6 @@ UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(comments_are_skipped_and_lines_kept), T(an_open_comment_is_an_error_and_read_within_len),
 	  T(a_nul_byte_is_refused_with_its_line), T(utf8_names_are_accepted_up_to_64_bytes),
+	  T(pe_sections_give_names_sorted_by_address), T(pe_names_are_found_by_address),
 	  T(thresholds_merge_the_vpn_over_the_global_defaults),
 	  T(history_section_gives_its_settings_and_defaults))

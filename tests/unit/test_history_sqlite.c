@@ -265,6 +265,28 @@ TEST(state_at_every_time)
 	hist_store_close(s);
 }
 
+/* The first checkpoint at or after a time: the checkpoints are at T0 and
+ * every CP_EVERY changes, half a second after the change. */
+TEST(next_checkpoint_at_or_after)
+{
+	char err[256] = "";
+	struct hist_store *s = fresh("next.db", err);
+	uint64_t when = 0;
+
+	CHECK(s);
+	CHECK_EQ_INT(hist_store_next_checkpoint(s, "east", 0, &when, err, sizeof(err)), 0);
+	CHECK(when == T0);
+	CHECK_EQ_INT(hist_store_next_checkpoint(s, NULL, T0 + 1, &when, err, sizeof(err)), 0);
+	CHECK(when == T0 + CP_EVERY * SEC + SEC / 2);
+	CHECK_EQ_INT(hist_store_next_checkpoint(s, "east", when, &when, err, sizeof(err)), 0);
+	CHECK(when == T0 + CP_EVERY * SEC + SEC / 2); /* at: that one */
+	CHECK_EQ_INT(hist_store_next_checkpoint(s, "east", T0 + N_CHANGES * SEC + SEC, &when, err,
+					       sizeof(err)), 1);
+	CHECK_EQ_INT(hist_store_next_checkpoint(s, "west", T0, &when, err, sizeof(err)), -1);
+	CHECK(strstr(err, "no monitor named \"west\""));
+	hist_store_close(s);
+}
+
 TEST(read_only_client_and_monitors)
 {
 	char err[256] = "";
@@ -437,7 +459,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		T(changes_read_back_exactly), T(changes_by_time_vpn_kind_and_pe),
-		T(alarms_configs_pairs_read_back), T(state_at_every_time),
+		T(alarms_configs_pairs_read_back), T(state_at_every_time), T(next_checkpoint_at_or_after),
 		T(read_only_client_and_monitors), T(prune_by_age_keeps_the_checkpoint_before),
 		T(prune_by_size_takes_the_oldest_intervals), T(corrupt_file_refused_clearly),
 		T(foreign_and_newer_files_refused), T(read_only_file_refused_clearly),
