@@ -208,10 +208,13 @@ def test_promtool_check_rules_is_clean():
 
 def monitor_conf(iface, tmp):
     """VPNs red, blue and green of the alarm capture, passive; VPN core, probed
-    through the emulator's two PEs; a loss threshold the step crosses."""
+    through the emulator's two PEs; a loss threshold the step crosses.  The
+    core PEs and the silent one have names; the intruder has none."""
     with open(os.path.join(FIXTURES, "alarms.conf")) as f:
         passive = re.sub(r"(?m)^startup-grace.*$", "", f.read())
-    return (f'probe-interface = "{iface}"\nprobe-local-address = "{MONITOR}"\n'
+    return (f'pe "{pe(1)}" {{ name = "core-pe1" }}\npe "{pe(2)}" {{ name = "core-pe2" }}\n'
+            f'pe "{SILENT}" {{ name = "nyc-pe3" }}\n'
+            f'probe-interface = "{iface}"\nprobe-local-address = "{MONITOR}"\n'
             "probe-loss-timeout = 1\nprobe-unreachable-time = 5\necho-interval = 100\n"
             "startup-grace = 2\npe-check-interval = 1\nnotification-rate-limit = 0\n"
             f'history {{\n file = "{tmp}/history.db"\n}}\n'
@@ -292,18 +295,33 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
                 prom.query("mvpn:alarm == 1"), daemon.log_text()[-2000:])
         # Only the step's pair is lossy.
         assert [a["labels"]["mvpnAlarmAddr"] for a in firing(prom, "MvpnPairLoss")] == [pe(1)]
+        # The summaries name the PEs (an unnamed PE by its address alone).
+        summary = lambda name, **labels: firing(prom, name, **labels)[0]["annotations"]["summary"]  # noqa: E731
+        assert summary("MvpnPairLoss") == "VPN core: loss core-pe1 -> core-pe2 above its threshold"
+        assert summary("MvpnPeMissing", mvpnAlarmAddr=SILENT) == \
+            f"VPN red: expected PE nyc-pe3 ({SILENT}) is missing"
+        assert summary("MvpnPeUnexpected") == f"VPN red: unexpected PE {INTRUDER} is active"
 
-        # Every table's series carry the VPN's name and decoded addresses;
-        # enums are state sets.
+        # Every table's series carry the VPN's name, decoded addresses and PE
+        # names; enums are state sets.
         unnamed = prom.query('count by (__name__) ({__name__=~"mvpn(Vpn|Pe|Pair|Alarm)[A-Z].*",'
                              '__name__!~"mvpnVpnCount|mvpnPeRowsReclaimed", mvpnVpnName=""})')  # globals
         assert unnamed == [], unnamed
         intruder = prom.query(f'mvpnPeStatus{{mvpnVpnName="red", mvpnPeAddr="{INTRUDER}"}}')
         assert {r["metric"]["mvpnPeStatus"]: r["value"][1] for r in intruder} == {
             "active": "0", "missing": "0", "unexpected": "1", "departed": "0"}
+        assert {r["metric"]["mvpnPeName"] for r in intruder} == {INTRUDER}
+        silent = prom.query(f'mvpnPeStatus{{mvpnVpnName="red", mvpnPeAddr="{SILENT}"}} == 1')
+        assert [(r["metric"]["mvpnPeName"], r["metric"]["mvpnPeStatus"]) for r in silent] == [
+            ("nyc-pe3", "missing")]
         pairs = prom.query('mvpnPairSent{mvpnVpnName="core"}')
-        assert sorted((r["metric"]["mvpnPairSrcPe"], r["metric"]["mvpnPairDstPe"]) for r in pairs) \
-            == [(pe(1), pe(2)), (pe(2), pe(1))]
+        assert sorted((r["metric"]["mvpnPairSrcPe"], r["metric"]["mvpnPairDstPe"],
+                       r["metric"]["mvpnPairSrcName"], r["metric"]["mvpnPairDstName"])
+                      for r in pairs) == [(pe(1), pe(2), "core-pe1", "core-pe2"),
+                                          (pe(2), pe(1), "core-pe2", "core-pe1")]
+        tunnels = prom.query("mvpnTunnelEchoSent")
+        assert sorted((r["metric"]["mvpnTunnelPe"], r["metric"]["mvpnTunnelPeName"])
+                      for r in tunnels) == [(pe(1), "core-pe1"), (pe(2), "core-pe2")]
 
         # Every expression of the rules and of the dashboard returns data: a
         # recording rule's and a panel's whole expression; an alert's selectors
