@@ -96,7 +96,8 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
 
 
-.PHONY: all programs deps check asan unit integration demo install clean bench bench-engines bench-walk \
+.PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
+	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
 	bench-reload \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
@@ -301,6 +302,15 @@ asan:
 		LDFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/mvpnmond $(CLIENT_BIN:$(B)/%=$(ASAN_B)/%) \
 		$(TOOL_BIN:$(B)/%=$(ASAN_B)/%) \
 		$(UNIT_BIN:$(B)/%=$(ASAN_B)/%) $(FUZZ_REPLAY_BIN:$(B)/%=$(ASAN_B)/%)
+
+# contrib/prometheus/snmp.yml from generator.yml, with Debian's generator
+# (prometheus-snmp-exporter) reading our MIB and the IETF ones erlang-snmp ships;
+# the result is checked in (tests/integration/test_prometheus.py compares).
+PROM_MIBDIRS = $(subst $(eval) ,:,$(wildcard /usr/lib/erlang/lib/snmp-*/mibs)):$(CURDIR)/mibs
+
+prometheus-config:
+	cd contrib/prometheus && MIBDIRS='$(PROM_MIBDIRS)' prometheus-snmp-generator \
+		--fail-on-parse-errors generate -o snmp.yml
 
 # The build's command lines go to build/demo-build.log, not the screen: a
 # newcomer's first screen is the monitor's tables.

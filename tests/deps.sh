@@ -1,17 +1,20 @@
 #!/bin/sh
 # make deps: the Debian packages that building, testing and the demo need.
 # (clang and its sanitizer/libFuzzer runtime are for make fuzz; postgresql is the
-# server the history tests start privately, never the system's service;
-# build-essential, debhelper and lintian build and check the Debian package;
-# chromium renders mvpnmon report's page headless in tests/integration/test_report.py.)
+# server the history tests start privately, never the system's service, and so are
+# prometheus and prometheus-snmp-exporter (whose package holds the generator
+# make prometheus-config runs); build-essential, debhelper and lintian build and
+# check the Debian package; chromium renders mvpnmon report's page headless in
+# tests/integration/test_report.py.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
 	libsnmp-dev snmpd snmp snmptrapd
 	libpcap-dev libbsd-dev libsqlite3-dev sqlite3
 	smitools erlang-snmp
+	prometheus prometheus-snmp-exporter
 	libpq-dev postgresql
-	python3 python3-pytest python3-scapy
+	python3 python3-pytest python3-scapy python3-yaml
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
 	clang libclang-rt-14-dev
