@@ -104,6 +104,29 @@ static int start_history(struct daemon *d)
 	return 0;
 }
 
+/* The SQLite store was opened (created) as root: the user must be able to
+ * open it again.  SQLite, running as root, gives the WAL and shared-memory
+ * files it creates later the database file's owner; those made already are
+ * given here too. */
+static void give_history(const struct daemon *d)
+{
+	const char *file = d->config->history.enabled ? d->config->history.file : NULL;
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char path[4096];
+
+	for (size_t i = 0; file && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", file, suffixes[i]);
+		privilege_give(d->config->user, path);
+	}
+}
+
+/* The configured user, with what it must reopen given to it first. */
+static int become_user(const struct daemon *d, bool keep_net_raw)
+{
+	give_history(d);
+	return privilege_drop(d->config->user, keep_net_raw);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {.config_path = DEFAULT_CONFIG, .signal_fd = -1};
@@ -166,7 +189,7 @@ int main(int argc, char **argv)
 	else if (start_history(&d) < 0)
 		status = 1;
 	/* Everything privileged is open: the capture, the probe sockets, the log. */
-	else if (d.config->user && privilege_drop(d.config->user, file == NULL) < 0)
+	else if (d.config->user && become_user(&d, file == NULL) < 0)
 		status = 1;
 	else if (agentx_thread_start(&d) < 0)
 		status = 1;

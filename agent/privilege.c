@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../mib/log.h"
@@ -20,6 +21,26 @@ static int set_capabilities(bool keep_net_raw)
 	if (keep_net_raw)
 		data[0].permitted = data[0].effective = 1u << CAP_NET_RAW;
 	return (int)syscall(SYS_capset, &header, data);
+}
+
+int privilege_give(const char *user, const char *path)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	errno = 0;
+	if (!(pw = getpwnam(user)))
+		return -1; /* privilege_drop says why */
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(st.st_mode) || (st.st_uid == pw->pw_uid && st.st_gid == pw->pw_gid))
+		return 0;
+	if (chown(path, pw->pw_uid, pw->pw_gid) < 0) {
+		mvpn_log(LOG_WARNING, "cannot give %s to user \"%s\": %s; a reopen after a failure "
+			 "will be refused", path, user, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int privilege_drop(const char *user, bool keep_net_raw)

@@ -13,5 +13,9 @@
 
 /* Returns 0, or -1 after logging why (the daemon must not go on then). */
 int privilege_drop(const char *user, bool keep_net_raw);
+/* Gives path (if it exists) to user and its group, before the drop: what the
+ * daemon opened as root and must open again as the user (the SQLite history
+ * file, which the writer reopens after a failure).  Logs a failure; 0 or -1. */
+int privilege_give(const char *user, const char *path);
 
 #endif

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +111,37 @@ def test_replaying_a_file_it_keeps_no_capability(tmp_path, open_master):
         assert "no capabilities" in daemon.log_text()
     finally:
         daemon.stop()
+
+
+@pytest.mark.skipif(shutil.which("tcpreplay") is None, reason="tcpreplay is not installed")
+def test_the_history_file_opened_as_root_is_given_to_the_user(tmp_path, open_master):
+    """The writer opens (creates) the SQLite store before the drop; its
+    reopen after a failure runs as the user, so the user must own it."""
+    top = tempfile.mkdtemp(prefix="mvpnmon-state-")  # pytest's tmp_path is root's alone
+    os.chmod(top, 0o755)
+    state = Path(top) / "state"
+    state.mkdir()
+    os.chown(state, NOBODY, NOBODY)
+    os.chmod(state, 0o750)
+    db = state / "history.db"
+    snmp = Snmp(open_master)
+    daemon = Daemon(str(tmp_path), open_master)
+    daemon.write_config(user_config(f'history {{ file = "{db}"  flush-interval = 100 }}\n'))
+    daemon.start("-r", os.path.join(FIXTURES, "passive.pcap"))
+    try:
+        assert wait_for(lambda: snmp.get("mvpnCaptureStatus.0") == "finished", EVENT_TIMEOUT), \
+            daemon.log_text()
+        assert wait_for(lambda: scalars(snmp)["mvpnHistoryQueued"] == 0, EVENT_TIMEOUT), \
+            (scalars(snmp), daemon.log_text())
+        files = [p for p in os.listdir(state) if p.startswith("history.db")]
+        assert "history.db" in files
+        for name in files:
+            st = os.stat(state / name)
+            assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY), (name, st)
+        assert scalars(snmp)["mvpnHistoryPersisted"] > 0
+    finally:
+        daemon.stop()
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_an_unknown_user_is_a_configuration_error(tmp_path):
