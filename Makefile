@@ -99,7 +99,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 .PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
-	bench-reload \
+	bench-reload bench-client \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -227,9 +227,16 @@ bench-expiry: $(B)/bench/bench_expiry
 bench-never-block: $(B)/mvpnmond
 	nice -n 5 /usr/bin/python3 tests/bench/never_block.py $(NEVER_BLOCK_ARGS)
 
+# Issue 14: mvpnmon pairs against a 100-PE VPN (9,900 pairs) served by
+# mvpnmond (probing the PE emulator) through a private snmpd, beside
+# snmpbulkwalk of the same columns (tests/bench/client_pairs.py); writes
+# tests/bench/results/client_pairs.txt.  Root.  CLIENT_ARGS: client_pairs.py --help.
+bench-client: $(B)/mvpnmond $(CLIENT_BIN) $(EMULATOR_BIN)
+	nice -n 5 /usr/bin/python3 tests/bench/client_pairs.py $(CLIENT_ARGS)
+
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-history-pg bench-reload
+	bench-history bench-history-pg bench-reload bench-client
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
