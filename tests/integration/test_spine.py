@@ -31,7 +31,7 @@ def mib_scalars():
 
 
 VPN_COLUMNS = 21
-PE_COLUMNS = 16  # expected PEs have rows (status missing) before anything is heard
+PE_COLUMNS = 17  # expected PEs have rows (status missing) before anything is heard
 
 
 def start_serving(daemon, snmp, config=CONFIG):
