@@ -41,19 +41,51 @@ static int long_option(const char *w)
 }
 
 struct split {
-	char **snmp_argv; /* "mvpnmon", the SNMP options, the agent */
+	char **snmp_argv; /* "mvpnmon", copies of the SNMP options (owned), the agent */
 	int snmp_argc;
+	char **owned; /* the copies */
+	int n_owned;
 	const char **operands;
 	int n_operands;
 	const char *agent;
 	bool stats, color, no_color, help;
 };
 
+/*
+ * An SNMP option into snmp_argv, as a copy of our own.  A community or pass
+ * phrase (-c, -A, -X) is then blanked in the process's argv, so that ps does
+ * not show it: what net-snmp's parser does itself, except that its copy of
+ * the community outlives the session, never freed.  We parse with
+ * NETSNMP_PARSE_ARGS_NOZERO and free our copies once the session is open.
+ */
+static int keep_secret(struct split *s, char *arg, bool secret)
+{
+	char *copy = strdup(arg);
+
+	if (!copy)
+		return -1;
+	s->snmp_argv[s->snmp_argc++] = copy;
+	s->owned[s->n_owned++] = copy;
+	if (secret)
+		memset(arg + (arg[0] == '-' ? 2 : 0), 0, strlen(arg) - (arg[0] == '-' ? 2 : 0));
+	return 0;
+}
+
+static void free_split(struct split *s)
+{
+	for (int i = 0; i < s->n_owned; i++)
+		free(s->owned[i]);
+	free(s->owned);
+	free(s->snmp_argv);
+	free(s->operands);
+}
+
 static int split_args(struct cli *c, int argc, char **argv, int cmd, struct split *s)
 {
 	s->snmp_argv = calloc((size_t)argc + 2, sizeof(*s->snmp_argv));
+	s->owned = calloc((size_t)argc + 1, sizeof(*s->owned));
 	s->operands = calloc((size_t)argc + 1, sizeof(*s->operands));
-	if (!s->snmp_argv || !s->operands)
+	if (!s->snmp_argv || !s->owned || !s->operands)
 		return -1;
 	s->snmp_argv[s->snmp_argc++] = "mvpnmon";
 	for (int i = 1; i < argc; i++) {
@@ -73,9 +105,12 @@ static int split_args(struct cli *c, int argc, char **argv, int cmd, struct spli
 				return -1;
 			}
 		} else if (w[0] == '-' && w[1]) {
-			s->snmp_argv[s->snmp_argc++] = argv[i];
-			if (live_option_takes_value(w) && i + 1 < argc && i + 1 != cmd)
-				s->snmp_argv[s->snmp_argc++] = argv[++i];
+			bool secret_next = live_option_takes_value(w) && strchr("cAX", w[1]);
+			if (keep_secret(s, argv[i], strchr("cAX", w[1]) && w[2]) < 0)
+				return -1;
+			if (live_option_takes_value(w) && i + 1 < argc && i + 1 != cmd &&
+			    keep_secret(s, argv[++i], secret_next) < 0)
+				return -1;
 		} else if (i < cmd) {
 			if (s->agent) {
 				cli_error(c, "two agents given: \"%s\" and \"%s\"", s->agent, w);
@@ -91,6 +126,28 @@ static int split_args(struct cli *c, int argc, char **argv, int cmd, struct spli
 	return 0;
 }
 
+/* Whether p is one of our copies of the arguments. */
+static bool owned_by(const struct split *s, const void *p)
+{
+	for (int i = 0; i < s->n_owned; i++)
+		if (p == s->owned[i])
+			return true;
+	return false;
+}
+
+/* net-snmp 5.9's parser duplicates a -c community and never frees it (nor
+ * does snmpwalk): once the session is open the copy is ours to free.  Only
+ * what is neither our own copy nor snmp.conf's default is its duplicate. */
+static void free_parsed_community(const struct split *s, netsnmp_session *session)
+{
+	void *community = session->community;
+
+	if (community && !owned_by(s, community) &&
+	    community != netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_COMMUNITY))
+		free(community);
+	session->community = NULL;
+}
+
 static int open_session(struct cli *c, struct split *s, struct live *l)
 {
 	netsnmp_session session;
@@ -98,7 +155,8 @@ static int open_session(struct cli *c, struct split *s, struct live *l)
 	/* No MIB is needed: every OID is numeric (agent/oids.h), and loading
 	 * net-snmp's default MIB list costs time and warnings for nothing. */
 	setenv("MIBS", "", 1);
-	switch (snmp_parse_args(s->snmp_argc, s->snmp_argv, &session, "", NULL)) {
+	switch (netsnmp_parse_args(s->snmp_argc, s->snmp_argv, &session, "", NULL,
+				   NETSNMP_PARSE_ARGS_NOZERO)) {
 	case NETSNMP_PARSE_ARGS_ERROR:
 	case NETSNMP_PARSE_ARGS_ERROR_USAGE:
 		cli_error(c, "bad SNMP options (as snmpcmd(1): -v, -c, -u, -l, -a, -A, -x, -X, ...)");
@@ -109,7 +167,8 @@ static int open_session(struct cli *c, struct split *s, struct live *l)
 		break;
 	}
 	l->version = session.version;
-	l->ss = snmp_open(&session);
+	l->ss = snmp_open(&session); /* a copy: session's strings are no longer needed */
+	free_parsed_community(s, &session);
 	if (!l->ss) {
 		char *err = NULL;
 		snmp_error(&session, NULL, NULL, &err);
@@ -150,8 +209,7 @@ int live_main(struct cli *c, int argc, char **argv, int cmd,
 				(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		snmp_close(l.ss);
 	}
-	free(s.snmp_argv);
-	free(s.operands);
+	free_split(&s);
 	return rc;
 }
 
