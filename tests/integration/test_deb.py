@@ -11,6 +11,7 @@ mvpnmon package or user already exists, and it purges whatever it installed even
 when it fails midway.  The package does not depend on the build under test
 (MVPN_BUILD), so the sanitizer pass skips it rather than build it twice.
 """
+import filecmp
 import glob
 import grp
 import json
@@ -21,7 +22,7 @@ import stat
 import tempfile
 import time
 
-from conftest import CLIENT_TIMEOUT, EVENT_TIMEOUT, FIXTURES, Daemon, Master, wait_for
+from conftest import CLIENT_TIMEOUT, EVENT_TIMEOUT, FIXTURES, TOP, Daemon, Master, wait_for
 from debpkg import (PACKAGE, USER, group_exists, machine, package_status, run,  # noqa: F401
                     user_exists)
 
@@ -37,6 +38,9 @@ INSTALLED = {
     UNIT: 0o644,
     "/usr/share/doc/mvpnmon/copyright": 0o644,
     "/usr/share/doc/mvpnmon/examples/mvpnmond.conf.example": 0o644,
+    "/usr/share/mvpnmon/prometheus/snmp.yml": 0o644,
+    "/usr/share/mvpnmon/prometheus/mvpnmon.rules.yml": 0o644,
+    "/usr/share/mvpnmon/prometheus/mvpnmon-dashboard.json": 0o644,
     CONFFILE: 0o640,
 }
 ENABLED = "/etc/systemd/system/multi-user.target.wants/mvpnmond.service"
@@ -74,6 +78,9 @@ def check_installed():
     # (deb-systemd-helper needs no running systemd for that).
     st = os.stat(STATE_DIR)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (user.pw_uid, user.pw_gid, 0o750)
+    for name in ("snmp.yml", "mvpnmon.rules.yml", "mvpnmon-dashboard.json"):
+        assert filecmp.cmp(os.path.join(TOP, "contrib", "prometheus", name),
+                           f"/usr/share/mvpnmon/prometheus/{name}", shallow=False), name
     with open(UNIT) as f:
         assert "ExecStart=/usr/sbin/mvpnmond -f -c /etc/mvpnmon/mvpnmond.conf" in f.read()
     assert os.readlink(ENABLED) == UNIT
@@ -127,7 +134,7 @@ def run_installed(tmp, master):
 
 def check_purged():
     assert package_status() in ("", "unknown ok not-installed"), package_status()
-    for path in [*INSTALLED, STATE_DIR, "/etc/mvpnmon", ENABLED]:
+    for path in [*INSTALLED, STATE_DIR, "/etc/mvpnmon", "/usr/share/mvpnmon", ENABLED]:
         assert not os.path.lexists(path), path
     assert not user_exists() and not group_exists()
 
