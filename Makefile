@@ -23,6 +23,7 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share
 # Where net-snmp's tools look whatever PREFIX is: Debian's net-snmp searches
 # ~/.snmp/mibs and /usr/share/snmp/mibs (net-snmp-config --default-mibdirs),
 # not /usr/local/share/snmp/mibs.
@@ -334,6 +335,10 @@ install: programs
 	install -D -m 0644 mvpnmon.1 $(DESTDIR)$(MANDIR)/man1/mvpnmon.1
 	install -D -m 0755 $(B)/mvpnmon $(DESTDIR)$(BINDIR)/mvpnmon
 	install -D -m 0644 mvpnmond.conf.example $(DESTDIR)$(SYSCONFDIR)/mvpnmon/mvpnmond.conf.example
+	# Prometheus and Grafana: the exporter's module, the rules, the dashboard.
+	for f in snmp.yml mvpnmon.rules.yml mvpnmon-dashboard.json; do \
+		install -D -m 0644 contrib/prometheus/$$f $(DESTDIR)$(DATADIR)/mvpnmon/prometheus/$$f || exit 1; \
+	done
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' mvpnmond.service > $(DESTDIR)$(UNITDIR)/mvpnmond.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mvpnmond.service

@@ -4,8 +4,9 @@
 # server the history tests start privately, never the system's service, and so are
 # prometheus and prometheus-snmp-exporter (whose package holds the generator
 # make prometheus-config runs); build-essential, debhelper and lintian build and
-# check the Debian package; chromium renders mvpnmon report's page headless in
-# tests/integration/test_report.py.)
+# check the Debian package; curl queries Prometheus in the README's first hour
+# (tests/integration/test_first_hour.py); chromium renders mvpnmon report's page
+# headless in tests/integration/test_report.py.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -18,7 +19,7 @@ packages="make gcc pkg-config libc6-dev
 	iproute2 tcpreplay tcpdump tshark
 	strace linux-perf valgrind
 	clang libclang-rt-14-dev
-	build-essential dpkg-dev debhelper lintian adduser
+	build-essential dpkg-dev debhelper lintian adduser curl
 	chromium"
 
 missing=""

@@ -381,6 +381,22 @@ def traps(tmp_path):
     receiver.stop()
 
 
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory):
+    """The Debian package, built once a session from a copy of this tree (for
+    test_deb.py and test_first_hour.py): (the .deb, the .changes)."""
+    if SANITIZED:
+        pytest.skip("the package is built from source, not from the sanitizer build: "
+                    "the plain pass tests it")
+    if os.geteuid() != 0:
+        pytest.skip("installing a package with dpkg needs root")
+    import debpkg
+    started = time.monotonic()
+    built = debpkg.build_package(str(tmp_path_factory.mktemp("deb")))
+    print(f"built {os.path.basename(built[0])} in {time.monotonic() - started:.0f} s")
+    return built
+
+
 @pytest.fixture
 def master(tmp_path, traps):
     m = Master(str(tmp_path), traps.port)

@@ -11,7 +11,7 @@ mvpnmon package or user already exists, and it purges whatever it installed even
 when it fails midway.  The package does not depend on the build under test
 (MVPN_BUILD), so the sanitizer pass skips it rather than build it twice.
 """
-import fcntl
+import filecmp
 import glob
 import grp
 import json
@@ -19,17 +19,13 @@ import os
 import pwd
 import shutil
 import stat
-import subprocess
 import tempfile
 import time
 
-import pytest
+from conftest import CLIENT_TIMEOUT, EVENT_TIMEOUT, FIXTURES, TOP, Daemon, Master, wait_for
+from debpkg import (PACKAGE, USER, group_exists, machine, package_status, run,  # noqa: F401
+                    user_exists)
 
-from conftest import (CLIENT_TIMEOUT, EVENT_TIMEOUT, FIXTURES, SANITIZED, TOP, Daemon, Master,
-                      wait_for)
-
-PACKAGE = "mvpnmon"
-USER = "mvpnmon"
 STATE_DIR = "/var/lib/mvpnmon"
 CONFFILE = "/etc/mvpnmon/mvpnmond.conf"
 UNIT = "/lib/systemd/system/mvpnmond.service"
@@ -42,97 +38,14 @@ INSTALLED = {
     UNIT: 0o644,
     "/usr/share/doc/mvpnmon/copyright": 0o644,
     "/usr/share/doc/mvpnmon/examples/mvpnmond.conf.example": 0o644,
+    "/usr/share/mvpnmon/prometheus/snmp.yml": 0o644,
+    "/usr/share/mvpnmon/prometheus/mvpnmon.rules.yml": 0o644,
+    "/usr/share/mvpnmon/prometheus/mvpnmon-dashboard.json": 0o644,
     CONFFILE: 0o640,
 }
 ENABLED = "/etc/systemd/system/multi-user.target.wants/mvpnmond.service"
 # The installed MIB, and the IETF base MIBs it imports (Debian's net-snmp has none).
 MIB_PATH = ":".join(sorted(glob.glob("/usr/lib/erlang/lib/snmp-*/mibs")) + ["/usr/share/snmp/mibs"])
-# What the package build leaves out of its copy of the tree: builds, and VCS data.
-NOT_SOURCE = {"build", "build-asan", "build-fuzz", ".git", "__pycache__", ".pytest_cache"}
-
-
-def run(*argv, timeout=600, **kw):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def package_status():
-    """dpkg's status of the package: 'install ok installed', 'deinstall ok
-    config-files', ... or '' when dpkg has never heard of it."""
-    out = run("dpkg-query", "-W", "-f", "${Status}", PACKAGE)
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def user_exists(name=USER):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-def group_exists(name=USER):
-    try:
-        grp.getgrnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-def dpkg_locked():
-    """True when another dpkg or apt holds dpkg's locks (they take fcntl locks)."""
-    for path in ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"):
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            continue
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.lockf(fd, fcntl.LOCK_UN)
-        except OSError:
-            return True
-        finally:
-            os.close(fd)
-    return False
-
-
-@pytest.fixture
-def machine():
-    """This machine, fit to take the package and give it back; purges it at the end."""
-    if SANITIZED:
-        pytest.skip("the package is built from source, not from the sanitizer build: "
-                    "the plain pass tests it")
-    if os.geteuid() != 0:
-        pytest.skip("installing a package with dpkg needs root")
-    if package_status():
-        pytest.skip(f"a {PACKAGE} package is known to dpkg here ({package_status()}); "
-                    "this test would purge it")
-    if user_exists() or group_exists():
-        pytest.skip(f"a user or group {USER} exists here already; the package's purge would "
-                    "remove it")
-    if not wait_for(lambda: not dpkg_locked(), 60, 1):
-        pytest.skip("dpkg is locked by another process (apt or dpkg running)")
-    for tool in ("dpkg-buildpackage", "dh", "lintian"):
-        assert shutil.which(tool), f"{tool} is missing: make deps installs it"
-    yield
-    if package_status():
-        run("dpkg", "--purge", PACKAGE)
-
-
-def build_package(tmp):
-    """dpkg-buildpackage on a copy of the tree; returns (deb, changes) paths."""
-    src = os.path.join(tmp, "src")
-    shutil.copytree(TOP, src, symlinks=True,
-                    ignore=lambda d, names: [n for n in names if n in NOT_SOURCE])
-    # No MAKEFLAGS of the make check that runs us; no dbgsym package (nobody installs
-    # it here: it would cost time, not prove anything more).
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    env["DEB_BUILD_OPTIONS"] = "noddebs"
-    out = run("nice", "-n", "10", "dpkg-buildpackage", "-us", "-uc", "-b", "-j2", cwd=src, env=env)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
-    debs = glob.glob(os.path.join(tmp, f"{PACKAGE}_*.deb"))
-    changes = glob.glob(os.path.join(tmp, f"{PACKAGE}_*.changes"))
-    assert len(debs) == 1 and len(changes) == 1, os.listdir(tmp)
-    return debs[0], changes[0]
 
 
 def lintian(deb, changes):
@@ -165,6 +78,9 @@ def check_installed():
     # (deb-systemd-helper needs no running systemd for that).
     st = os.stat(STATE_DIR)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (user.pw_uid, user.pw_gid, 0o750)
+    for name in ("snmp.yml", "mvpnmon.rules.yml", "mvpnmon-dashboard.json"):
+        assert filecmp.cmp(os.path.join(TOP, "contrib", "prometheus", name),
+                           f"/usr/share/mvpnmon/prometheus/{name}", shallow=False), name
     with open(UNIT) as f:
         assert "ExecStart=/usr/sbin/mvpnmond -f -c /etc/mvpnmon/mvpnmond.conf" in f.read()
     assert os.readlink(ENABLED) == UNIT
@@ -218,15 +134,14 @@ def run_installed(tmp, master):
 
 def check_purged():
     assert package_status() in ("", "unknown ok not-installed"), package_status()
-    for path in [*INSTALLED, STATE_DIR, "/etc/mvpnmon", ENABLED]:
+    for path in [*INSTALLED, STATE_DIR, "/etc/mvpnmon", "/usr/share/mvpnmon", ENABLED]:
         assert not os.path.lexists(path), path
     assert not user_exists() and not group_exists()
 
 
-def test_the_package_builds_installs_runs_and_purges(machine, tmp_path, traps):
+def test_the_package_builds_installs_runs_and_purges(machine, deb, tmp_path, traps):
     started = time.monotonic()
-    deb, changes = build_package(str(tmp_path))
-    print(f"built {os.path.basename(deb)} in {time.monotonic() - started:.0f} s")
+    deb, changes = deb
     lintian(deb, changes)
 
     out = run("dpkg", "-i", deb)
