@@ -183,6 +183,14 @@ $(B)/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
+# The state engine with history on puts each change into the history queue itself.
+BENCH_STATE_HIST := $(B)/history/queue.o $(B)/history/record.o
+$(B)/bench/bench_state: tests/bench/bench_state.c $(wildcard tests/bench/*.h) $(ENGINE_OBJ) \
+		$(BENCH_STATE_HIST)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) $(BENCH_STATE_HIST) -o $@ \
+		$(LDFLAGS) $(PKG_LIBS)
+
 # The PostgreSQL backend beside a raw libpq COPY: it links the history store.
 $(B)/bench/bench_history_pg: tests/bench/bench_history_pg.c tests/bench/bench.h \
 		tests/tools/hist_gen.h $(HISTORY_OBJ) $(ENGINE_OBJ)

@@ -32,10 +32,10 @@ static void put(struct history *h, struct hist_record *r)
 
 static void on_change(void *ctx, const struct model *m, const struct change *c)
 {
-	struct hist_record r = {.type = HIST_CHANGE, .when_ns = wall_ns(m, c->when), .seq = c->seq};
+	struct history *h = ctx;
 
-	r.u.change = *c;
-	put(ctx, &r);
+	/* Into its queue slot as it is: a full queue drops and counts, never waits. */
+	hist_writer_put_change(h->writer, c, wall_ns(m, c->when));
 }
 
 static void on_alarm(void *ctx, const struct model *m, const struct alarm *al, bool raised,

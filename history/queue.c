@@ -45,16 +45,49 @@ uint64_t hist_queue_free(struct hist_queue *q)
 	return n;
 }
 
-bool hist_queue_put(struct hist_queue *q, const struct hist_record *r, uint64_t now_ms)
+/* The slot the next put fills, NULL when the ring is full; publish() hands
+ * it to the consumer once it is written. */
+static struct hist_record *claim(struct hist_queue *q, uint64_t *tail)
 {
-	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
 
-	if (tail - head >= q->cap)
-		return false;
-	*slot(q, tail) = *r;
+	*tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	return *tail - head >= q->cap ? NULL : slot(q, *tail);
+}
+
+static void publish(struct hist_queue *q, uint64_t tail, uint64_t now_ms)
+{
 	atomic_store_explicit(&q->put_ms[tail % q->cap], now_ms, memory_order_relaxed);
 	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+}
+
+bool hist_queue_put(struct hist_queue *q, const struct hist_record *r, uint64_t now_ms)
+{
+	uint64_t tail;
+	struct hist_record *s = claim(q, &tail);
+
+	if (!s)
+		return false;
+	*s = *r;
+	publish(q, tail, now_ms);
+	return true;
+}
+
+bool hist_queue_put_change(struct hist_queue *q, const struct change *c, uint64_t when_ns,
+			   uint64_t now_ms)
+{
+	uint64_t tail;
+	struct hist_record *s = claim(q, &tail);
+
+	if (!s)
+		return false;
+	/* Every field a HIST_CHANGE record has: the union is the change itself,
+	 * and readers go by type, so what the slot held before does not matter. */
+	s->type = HIST_CHANGE;
+	s->when_ns = when_ns;
+	s->seq = c->seq;
+	s->u.change = *c;
+	publish(q, tail, now_ms);
 	return true;
 }
 

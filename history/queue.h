@@ -31,6 +31,11 @@ uint64_t hist_queue_free(struct hist_queue *q);
 
 /* Producer.  Copies *r into the ring; false when full (r untouched). */
 bool hist_queue_put(struct hist_queue *q, const struct hist_record *r, uint64_t now_ms);
+/* The same for a change, written straight into its slot as a HIST_CHANGE
+ * record stamped when_ns: no record is built to be copied (the engine
+ * thread's most frequent put, one per state change). */
+bool hist_queue_put_change(struct hist_queue *q, const struct change *c, uint64_t when_ns,
+			   uint64_t now_ms);
 uint32_t hist_queue_count(struct hist_queue *q);
 
 /* Consumer.  The oldest records as one run in the ring, up to max (fewer

@@ -1,7 +1,8 @@
 /*
  * What the daemon hands to the history store (the patent's second database):
  * typed records, never text.  The engine thread fills one and gives it to
- * hist_writer_put() (writer.h), which copies it; the writer thread batches them
+ * hist_writer_put() (writer.h), which copies it (a state change goes straight
+ * into its queue slot: hist_writer_put_change); the writer thread batches them
  * into the store (store.h).  Times are wall-clock nanoseconds since the Unix
  * epoch: live, the time of the event; replaying, the capture's own time
  * (mclock_wall_ns), so that a replay writes the rows a live run would have.

@@ -91,6 +91,17 @@ bool hist_writer_put(struct hist_writer *w, struct hist_record *r)
 	return true;
 }
 
+bool hist_writer_put_change(struct hist_writer *w, const struct change *c, uint64_t when_ns)
+{
+	if (!hist_queue_put_change(&w->q, c, when_ns, now_ms())) {
+		atomic_fetch_add_explicit(&w->dropped, 1, memory_order_relaxed);
+		return false;
+	}
+	if (hist_queue_count(&w->q) == w->set.batch_max)
+		wake(w);
+	return true;
+}
+
 void hist_writer_stats(struct hist_writer *w, struct hist_stats *out)
 {
 	uint64_t oldest = hist_queue_oldest_ms(&w->q), now = now_ms();

@@ -48,6 +48,9 @@ struct hist_writer *hist_writer_start(const struct hist_settings *s, char *err, 
 /* Engine thread only.  Copies *r (a checkpoint's arrays change owner); false
  * when the queue is full: the record is dropped, counted, and freed. */
 bool hist_writer_put(struct hist_writer *w, struct hist_record *r);
+/* The same for a state change (a HIST_CHANGE record of c, at when_ns),
+ * written straight into the queue without a record built first. */
+bool hist_writer_put_change(struct hist_writer *w, const struct change *c, uint64_t when_ns);
 void hist_writer_stats(struct hist_writer *w, struct hist_stats *out);
 /* Writes what waits (within a bound of time), stops the thread, closes. */
 void hist_writer_stop(struct hist_writer *w, uint32_t wait_ms);

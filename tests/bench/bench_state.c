@@ -24,14 +24,16 @@
  *            5-11 us: about half of a create's time)
  * Memory: VmRSS before and after the create pass, over the rows it made.
  *
- * history: the model has an observer that does per change what the history
- * writer's side on the engine thread does (agent/history.c's on_change, then
- * the writer's put into its single-producer ring, history/queue.c): a record
- * made on the stack, the change copied into it, the record copied into a
- * slot, a coarse clock read, the tail published.  The writer thread's part is
- * left out: when the ring is full (10,000 records, the default batch) it is
- * emptied at once, as a writer keeping up would.  The ring is touched before
- * the passes, so the memory figures stay the rows'.
+ * history: the model has an observer that does per change what the daemon's
+ * does on the engine thread (agent/history.c's on_change, the writer's
+ * hist_writer_put_change): the change written into its slot of the history
+ * queue by the real hist_queue_put_change (history/queue.c), with the
+ * change's wall time and a coarse clock read.  The writer thread's part is
+ * left out: when the queue is full (10,000 records, the default batch) it is
+ * taken whole through the consumer's own calls (hist_queue_front, _drop), as
+ * a writer keeping up would, and that time is not counted (drain_s says how
+ * much it was; writer_drain is a function of its own for callgrind).  The
+ * queue is touched before the passes, so the memory figures stay the rows'.
  *
  * Each pass is a function of its own (create_pass, refresh_pass, prune_pass,
  * recreate_pass):
@@ -57,7 +59,7 @@
 #include "../../mib/log.h"
 #include "../../mib/model.h"
 #include "../../mib/passive.h"
-#include "../../history/record.h"
+#include "../../history/queue.h"
 #include "bench.h"
 #include "bench_engine.h"
 
@@ -92,6 +94,58 @@ static void make_event(const struct plan *pl, uint64_t r, bool join, struct jp_e
 static uint32_t vpn_of(const struct plan *pl, uint64_t r)
 {
 	return (uint32_t)(r / pl->joiners / pl->cgroups);
+}
+
+/* ---- history on: the engine thread's side of the history writer ---- */
+
+#define HIST_QUEUE 10000
+
+struct hist_sink {
+	struct hist_queue q;
+	uint64_t put, batches, drain_ns;
+};
+
+static uint64_t coarse_ms(void) /* as history/writer.c reads it per put */
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The writer thread's part, as if it kept up: everything queued is taken. */
+static __attribute__((noinline)) void writer_drain(struct hist_sink *h)
+{
+	uint64_t t0 = cpu_now();
+	const struct hist_record *first;
+	size_t n;
+
+	while ((n = hist_queue_front(&h->q, &first, HIST_QUEUE)))
+		hist_queue_drop(&h->q, n);
+	h->batches++;
+	h->drain_ns += cpu_now() - t0;
+}
+
+/* agent/history.c's on_change, through hist_writer_put_change's queue put. */
+static void hist_on_change(void *ctx, const struct model *m, const struct change *c)
+{
+	struct hist_sink *h = ctx;
+	uint64_t when_ns = mclock_wall_ns(&m->clock, c->when);
+
+	while (!hist_queue_put_change(&h->q, c, when_ns, coarse_ms()))
+		writer_drain(h);
+	h->put++;
+}
+
+static bool hist_attach(struct model *m, struct hist_sink *h)
+{
+	if (hist_queue_init(&h->q, HIST_QUEUE) < 0)
+		return false;
+	/* resident before the passes */
+	memset(h->q.slots, 0xff, HIST_QUEUE * sizeof(*h->q.slots));
+	memset((void *)h->q.put_ms, 0xff, HIST_QUEUE * sizeof(*h->q.put_ms));
+	m->observer = (struct model_observer){.ctx = h, .change = hist_on_change};
+	return true;
 }
 
 /* ---- the model ---- */
@@ -139,7 +193,8 @@ static uint64_t model_pass(struct model *m, const struct plan *pl, struct vpn **
 			   const uint32_t *order, uint64_t n, bool join, mtime_t *clock)
 {
 	struct jp_event e;
-	uint64_t t0 = cpu_now();
+	struct hist_sink *h = m->observer.ctx;
+	uint64_t drained = h ? h->drain_ns : 0, t0 = cpu_now();
 
 	for (uint64_t i = 0; i < n; i++) {
 		/* As capture_handle_frame does before each packet. */
@@ -148,7 +203,8 @@ static uint64_t model_pass(struct model *m, const struct plan *pl, struct vpn **
 		make_event(pl, order[i], join, &e);
 		passive_jp_record(m, vpns[vpn_of(pl, order[i])], &e);
 	}
-	return cpu_now() - t0;
+	/* Less the writer's part (writer_drain): another thread's in the daemon. */
+	return cpu_now() - t0 - (h ? h->drain_ns - drained : 0);
 }
 
 static uint64_t model_rows(const struct model *m, uint64_t *flows)
@@ -198,57 +254,6 @@ static __attribute__((noinline)) uint64_t recreate_pass(struct model *m, const s
 {
 	bench_phase = "recreate";
 	return model_pass(m, pl, vpns, order, n, true, clock);
-}
-
-/* ---- history on: the engine thread's side of the history writer ---- */
-
-#define HIST_RING 10000
-
-struct hist_ring {
-	struct hist_record *slots;
-	_Atomic uint64_t *put_ms;
-	_Atomic uint64_t head, tail;
-	uint64_t put, batches;
-};
-
-static uint64_t coarse_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void hist_on_change(void *ctx, const struct model *m, const struct change *c)
-{
-	struct hist_ring *q = ctx;
-	/* agent/history.c's on_change */
-	struct hist_record r = {.type = HIST_CHANGE, .when_ns = mclock_wall_ns(&m->clock, c->when),
-				.seq = c->seq};
-	r.u.change = *c;
-	/* history/queue.c's put; a full ring is taken whole, as by a writer keeping up */
-	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-	if (tail - head >= HIST_RING) {
-		atomic_store_explicit(&q->head, tail, memory_order_release);
-		q->batches++;
-	}
-	q->slots[tail % HIST_RING] = r;
-	atomic_store_explicit(&q->put_ms[tail % HIST_RING], coarse_ms(), memory_order_relaxed);
-	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
-	q->put++;
-}
-
-static bool hist_attach(struct model *m, struct hist_ring *q)
-{
-	q->slots = calloc(HIST_RING, sizeof(*q->slots));
-	q->put_ms = calloc(HIST_RING, sizeof(*q->put_ms));
-	if (!q->slots || !q->put_ms)
-		return false;
-	memset(q->slots, 0xff, HIST_RING * sizeof(*q->slots)); /* resident before the passes */
-	memset((void *)q->put_ms, 0xff, HIST_RING * sizeof(*q->put_ms));
-	m->observer = (struct model_observer){.ctx = q, .change = hist_on_change};
-	return true;
 }
 
 /* ---- the reference: tsearch(3) ---- */
@@ -390,8 +395,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_state: out of memory\n");
 		return 1;
 	}
-	struct hist_ring ring = {0};
-	if (history && !hist_attach(m, &ring)) {
+	struct hist_sink sink = {0};
+	if (history && !hist_attach(m, &sink)) {
 		fprintf(stderr, "bench_state: out of memory\n");
 		return 1;
 	}
@@ -437,9 +442,10 @@ int main(int argc, char **argv)
 	tdestroy(root, free);
 
 	if (history)
-		bad |= check("history records", ring.put, m->g.changes - changes0 + pl.vpns * pl.pes);
+		bad |= check("history records", sink.put, m->g.changes - changes0 + pl.vpns * pl.pes);
 	bad |= check("changes after re-create", m->g.changes - changes0, 3 * n);
-	printf("history=%d\nhistory_records=%llu\n", history, (unsigned long long)ring.put);
+	printf("history=%d\nhistory_records=%llu\n", history, (unsigned long long)sink.put);
+	printf("drain_s=%.6f\n", sink.drain_ns / 1e9);
 	printf("records=%llu\nrows=%llu\ndown_rows=%llu\nup_rows=%llu\nflows=%llu\npes=%llu\n",
 	       (unsigned long long)n, (unsigned long long)rows, (unsigned long long)n,
 	       (unsigned long long)(rows - n), (unsigned long long)pl.vpns * pl.cgroups,
@@ -463,8 +469,8 @@ int main(int argc, char **argv)
 	       sizeof(struct flow), sizeof(struct ref_row));
 	m->observer = (struct model_observer){0};
 	model_free(m);
-	free(ring.slots);
-	free((void *)ring.put_ms);
+	if (history)
+		hist_queue_free(&sink.q);
 	free(order);
 	free(vpns);
 	return bad;

@@ -1,7 +1,8 @@
 /* history/queue.c and writer.c on real SQLite files: every record put is
  * one row, none twice; a locked store makes batches wait and then all are
  * written; a full queue drops and counts; bad files fail the start with a
- * clear error; retention runs on the writer. */
+ * clear error; retention runs on the writer; a change put straight into its
+ * slot is the row a change put as a record is. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -341,6 +342,73 @@ TEST(retention_runs_on_the_writer)
 	CHECK_EQ_INT(query(file, "SELECT count(*) FROM checkpoints"), 2);
 }
 
+/* The same rows in two files differ in none, and both have n. */
+static int64_t rows_differing(const char *a, const char *b, int64_t n)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	char sql[512];
+
+	if (sqlite3_open(a, &db) != SQLITE_OK)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "ATTACH '%s' AS b; ", b);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT (SELECT count(*) FROM (SELECT * FROM main.change_log EXCEPT"
+			       " SELECT * FROM b.change_log)) + (SELECT count(*) FROM main.change_log)"
+			       " + (SELECT count(*) FROM b.change_log)",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0) - 2 * n;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* hist_writer_put_change writes into a slot without clearing it: in a small
+ * queue, between checkpoints and alarms that held the same slots before, its
+ * changes are stored exactly as hist_writer_put stores the same changes. */
+TEST(change_put_in_place_is_the_record_put)
+{
+	char err[256] = "";
+	const char *files[2] = {strdup(path("as_record.db")), strdup(path("in_place.db"))};
+	uint64_t t = wall_ns();
+
+	for (int in_place = 0; in_place < 2; in_place++) {
+		struct hist_settings set = settings(files[in_place]);
+		set.queue_cap = 7; /* a prime: each change lands where other kinds were */
+		struct hist_writer *w = hist_writer_start(&set, err, sizeof(err));
+		struct hist_stats s;
+		CHECK(w);
+		for (uint64_t i = 1; i <= 300; i++) {
+			struct hist_record r = change(i, t + i);
+			inet_addr_v4(&r.u.change.c_source, (const uint8_t[4]){10, 0, 0, (uint8_t)i});
+			r.u.change.when = (mtime_t)i;
+			r.u.change.seq = i; /* the change's own, which the slot takes */
+			while (!(in_place ? hist_writer_put_change(w, &r.u.change, t + i)
+					  : hist_writer_put(w, &r)))
+				usleep(1000);
+			r = i % 3 ? (struct hist_record){.type = HIST_ALARM, .when_ns = t + i,
+							 .u.alarm = {.index = (uint32_t)i, .kind = 1,
+								     .raised = 1, .vpn_index = 1}}
+				  : checkpoint(i, t + i);
+			while (!hist_writer_put(w, &r)) {
+				if (r.type == HIST_CHECKPOINT)
+					r = checkpoint(i, t + i); /* a refused one was freed */
+				usleep(1000);
+			}
+		}
+		WAIT_FOR(w, s, s.queued == 0);
+		hist_writer_stop(w, 1000);
+		CHECK_EQ_INT(query(files[in_place], "SELECT count(*) FROM changes"), 300);
+	}
+	CHECK_EQ_INT(rows_differing(files[0], files[1], 300), 0);
+	free((void *)files[0]);
+	free((void *)files[1]);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -348,7 +416,7 @@ int main(void)
 		T(locked_database_waits_then_writes_all), T(full_queue_drops_and_counts),
 		T(deleted_file_is_opened_again),
 		T(corrupt_file_is_said_at_start_and_records_wait), T(read_only_file_is_said_at_start),
-		T(retention_runs_on_the_writer),
+		T(retention_runs_on_the_writer), T(change_put_in_place_is_the_record_put),
 	};
 	snprintf(dir, sizeof(dir), "/tmp/test_history_writer.XXXXXX");
 	if (!mkdtemp(dir))
