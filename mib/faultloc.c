@@ -470,7 +470,8 @@ bool faultloc_run(struct faultloc *f, const struct faultloc_input *in, mtime_t n
 		f->unreliable = unreliable;
 		return false;
 	}
-	qsort(f->v, f->n, sizeof(*f->v), fault_cmp);
+	if (f->n)
+		qsort(f->v, f->n, sizeof(*f->v), fault_cmp);
 	carry_since(f, now);
 	return true;
 }
