@@ -9,8 +9,8 @@
  * tunnel, so every pair).
  *
  * Loss (rising threshold L ppm).  A pair has moved when its loss reaches L.
- *  1. The monitor's link: when every sender side or every receiver side (at
- *     least two PEs) is implicated (estimate's interval above L/3, or all
+ *  1. The monitor's link (it needs the estimates and the echoes): when
+ *     every sender side or every receiver side (at least two PEs) is implicated (estimate's interval above L/3, or all
  *     lost) and the tunnels' echoes lose together (the echoes of all
  *     tunnels pooled: Wilson interval above L/3; and no tunnel's echoes
  *     clearly clean: each one's interval reaches L/3).  Then that is the
