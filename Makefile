@@ -100,7 +100,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 .PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
-	bench-reload bench-client \
+	bench-reload bench-client bench-tomography \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -245,7 +245,7 @@ bench-client: $(B)/mvpnmond $(CLIENT_BIN) $(EMULATOR_BIN)
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-history-pg bench-reload bench-client
+	bench-history bench-history-pg bench-reload bench-client bench-tomography
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -280,6 +280,11 @@ bench-reload: $(B)/bench/bench_reload
 	nice -n 5 $(B)/bench/bench_reload -o tests/bench/results/reload.txt
 	nice -n 5 $(B)/bench/bench_reload -c tests/fixtures/passive.pcap \
 		-o tests/bench/results/reload_capture.txt
+
+# Loss tomography and fault location for one 100-PE VPN over a 60 s window,
+# beside probing's own rx-bit accounting; writes tests/bench/results/tomography.txt.
+bench-tomography: $(B)/bench/bench_tomography
+	nice -n 5 $(B)/bench/bench_tomography -o tests/bench/results/tomography.txt
 
 # The model harness takes frames the whole way into the model: the engines.
 $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)
