@@ -127,6 +127,38 @@ static void json_vpn(struct json *j, const struct vpn_ref *v)
 	json_object_end(j);
 }
 
+/* A listing's output: rows into an aligned table, or items of a JSON array
+ * named key (after the VPN's object, when there is one). */
+struct listing {
+	struct json j;
+	struct table *tab;
+};
+
+static void listing_begin(struct cli *c, struct listing *o, const struct table_column *head,
+			  size_t ncols, const struct vpn_ref *vpn, const char *key)
+{
+	o->tab = NULL;
+	if (!c->json) {
+		o->tab = table_new(head, ncols);
+		return;
+	}
+	json_init(&o->j, c->out);
+	json_object_begin(&o->j);
+	if (vpn)
+		json_vpn(&o->j, vpn);
+	json_key(&o->j, key);
+	json_array_begin(&o->j);
+}
+
+static int listing_end(struct cli *c, struct listing *o)
+{
+	if (!c->json)
+		return print_table(c, o->tab);
+	json_array_end(&o->j);
+	json_object_end(&o->j);
+	return json_finish(&o->j) == 0 ? CLI_OK : CLI_FAIL;
+}
+
 /* ---- vpns ---- */
 
 int cmd_vpns(struct cli *c, struct live_cmd *lc)
@@ -152,33 +184,29 @@ int cmd_vpns(struct cli *c, struct live_cmd *lc)
 		live_table_free(&t);
 		return CLI_FAIL;
 	}
-	struct json j;
-	struct table *tab = c->json ? NULL : table_new(head, 12);
-	if (c->json) {
-		json_init(&j, c->out);
-		json_object_begin(&j);
-		json_key(&j, "vpns");
-		json_array_begin(&j);
-	}
+	struct listing o;
+	listing_begin(c, &o, head, 12, NULL, "vpns");
+	struct json *j = &o.j;
+	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct live_value *v = t.rows[i].v;
 		struct inet_addr mdt;
 		live_value_addr(&v[1], &v[2], &mdt);
 		if (c->json) {
-			json_object_begin(&j);
-			json_key(&j, "index"), json_uint(&j, t.rows[i].idx[0]);
-			json_key(&j, "name"), json_string(&j, live_text(&v[0]));
-			json_key(&j, "default_mdt"), json_addr(&j, &mdt);
-			json_key(&j, "expected_pes"), json_uint(&j, v[3].num);
-			json_key(&j, "active_pes"), json_uint(&j, v[4].num);
-			json_key(&j, "missing_pes"), json_uint(&j, v[5].num);
-			json_key(&j, "unexpected_pes"), json_uint(&j, v[6].num);
-			json_key(&j, "config_status"), json_string(&j, mib_config_status_name((uint8_t)v[7].num));
-			json_key(&j, "cgroups"), json_uint(&j, v[8].num);
-			json_key(&j, "data_mdts"), json_uint(&j, v[9].num);
-			json_key(&j, "passive_status"), json_string(&j, LABEL(passive_status, v[10].num));
-			json_key(&j, "probe_status"), json_string(&j, LABEL(probe_status, v[11].num));
-			json_object_end(&j);
+			json_object_begin(j);
+			json_key(j, "index"), json_uint(j, t.rows[i].idx[0]);
+			json_key(j, "name"), json_string(j, live_text(&v[0]));
+			json_key(j, "default_mdt"), json_addr(j, &mdt);
+			json_key(j, "expected_pes"), json_uint(j, v[3].num);
+			json_key(j, "active_pes"), json_uint(j, v[4].num);
+			json_key(j, "missing_pes"), json_uint(j, v[5].num);
+			json_key(j, "unexpected_pes"), json_uint(j, v[6].num);
+			json_key(j, "config_status"), json_string(j, mib_config_status_name((uint8_t)v[7].num));
+			json_key(j, "cgroups"), json_uint(j, v[8].num);
+			json_key(j, "data_mdts"), json_uint(j, v[9].num);
+			json_key(j, "passive_status"), json_string(j, LABEL(passive_status, v[10].num));
+			json_key(j, "probe_status"), json_string(j, LABEL(probe_status, v[11].num));
+			json_object_end(j);
 			continue;
 		}
 		table_cellf(tab, "%u", t.rows[i].idx[0]);
@@ -193,12 +221,7 @@ int cmd_vpns(struct cli *c, struct live_cmd *lc)
 		table_cell(tab, LABEL(probe_status, v[11].num));
 	}
 	live_table_free(&t);
-	if (c->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_finish(&j) == 0 ? CLI_OK : CLI_FAIL;
-	}
-	return print_table(c, tab);
+	return listing_end(c, &o);
 }
 
 /* ---- pes ---- */
@@ -216,7 +239,7 @@ int cmd_pes(struct cli *c, struct live_cmd *lc)
 		{"HELLOS", TABLE_RIGHT}, {"JOIN/PRUNES", TABLE_RIGHT}, {"LAST-HELLO", TABLE_LEFT}};
 	struct vpn_ref vpn;
 	struct live_table t = {0};
-	char a[INET_ADDR_STRLEN], ca[INET_ADDR_STRLEN], when[TIMEARG_TEXT_MAX];
+	char a[INET_ADDR_STRLEN], ca[INET_ADDR_STRLEN];
 	int rc = find_vpn(c, lc, &vpn);
 
 	if (rc != CLI_OK)
@@ -225,15 +248,10 @@ int cmd_pes(struct cli *c, struct live_cmd *lc)
 		live_table_free(&t);
 		return CLI_FAIL;
 	}
-	struct json j;
-	struct table *tab = c->json ? NULL : table_new(head, 12);
-	if (c->json) {
-		json_init(&j, c->out);
-		json_object_begin(&j);
-		json_vpn(&j, &vpn);
-		json_key(&j, "pes");
-		json_array_begin(&j);
-	}
+	struct listing o;
+	listing_begin(c, &o, head, 12, &vpn, "pes");
+	struct json *j = &o.j;
+	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct live_value *v = t.rows[i].v;
 		struct inet_addr pe, caddr;
@@ -244,23 +262,23 @@ int cmd_pes(struct cli *c, struct live_cmd *lc)
 		uint64_t last = date_ns(&v[11]);
 		const char *status = mib_pe_status_name((uint8_t)v[1].num);
 		if (c->json) {
-			json_object_begin(&j);
-			json_key(&j, "address"), json_addr(&j, &pe);
-			json_key(&j, "name"), json_string(&j, live_text(&v[0]));
-			json_key(&j, "status"), json_string(&j, status);
-			json_key(&j, "expected"), json_bool(&j, v[2].num == 1);
-			json_key(&j, "c_address"), json_addr(&j, &caddr);
-			json_key(&j, "hold_time_s"), json_uint(&j, v[5].num);
-			json_key(&j, "expires_in_s"), json_uint(&j, v[6].num);
-			json_key(&j, "generation_id"), json_uint(&j, v[7].num);
-			json_key(&j, "dr_priority"), json_uint(&j, v[8].num);
-			json_key(&j, "hellos"), json_uint(&j, v[9].num);
-			json_key(&j, "join_prunes"), json_uint(&j, v[10].num);
+			json_object_begin(j);
+			json_key(j, "address"), json_addr(j, &pe);
+			json_key(j, "name"), json_string(j, live_text(&v[0]));
+			json_key(j, "status"), json_string(j, status);
+			json_key(j, "expected"), json_bool(j, v[2].num == 1);
+			json_key(j, "c_address"), json_addr(j, &caddr);
+			json_key(j, "hold_time_s"), json_uint(j, v[5].num);
+			json_key(j, "expires_in_s"), json_uint(j, v[6].num);
+			json_key(j, "generation_id"), json_uint(j, v[7].num);
+			json_key(j, "dr_priority"), json_uint(j, v[8].num);
+			json_key(j, "hellos"), json_uint(j, v[9].num);
+			json_key(j, "join_prunes"), json_uint(j, v[10].num);
 			if (last)
-				json_time(&j, "last_hello", last);
+				json_time(j, "last_hello", last);
 			else
-				json_key(&j, "last_hello"), json_null(&j);
-			json_object_end(&j);
+				json_key(j, "last_hello"), json_null(j);
+			json_object_end(j);
 			continue;
 		}
 		table_cell(tab, addr_text(&pe, a));
@@ -270,16 +288,10 @@ int cmd_pes(struct cli *c, struct live_cmd *lc)
 		table_cell(tab, addr_text(&caddr, ca));
 		for (int k = 5; k <= 10; k++)
 			table_cellf(tab, "%llu", (unsigned long long)v[k].num);
-		(void)when;
 		cell_time(c, tab, last);
 	}
 	live_table_free(&t);
-	if (c->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_finish(&j) == 0 ? CLI_OK : CLI_FAIL;
-	}
-	return print_table(c, tab);
+	return listing_end(c, &o);
 }
 
 /* ---- PE names, for the tables that show PEs of a VPN ---- */
@@ -355,15 +367,10 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 		live_table_free(&t);
 		return CLI_FAIL;
 	}
-	struct json j;
-	struct table *tab = c->json ? NULL : table_new(head, 10);
-	if (c->json) {
-		json_init(&j, c->out);
-		json_object_begin(&j);
-		json_vpn(&j, &vpn);
-		json_key(&j, "groups");
-		json_array_begin(&j);
-	}
+	struct listing o;
+	listing_begin(c, &o, head, 10, &vpn, "groups");
+	struct json *j = &o.j;
+	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct live_row *r = &t.rows[i];
 		struct inet_addr group, source, pe, pgroup;
@@ -378,19 +385,19 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 		live_value_addr(&r->v[2], &r->v[3], &pgroup);
 		const char *pe_name = pe_label(&labels, &pe, p);
 		if (c->json) {
-			json_object_begin(&j);
-			json_key(&j, "group"), json_addr(&j, &group);
-			json_key(&j, "source"), json_addr(&j, &source);
-			json_key(&j, "kind"), json_string(&j, mib_cg_kind_name((uint8_t)kind));
-			json_key(&j, "pe"), json_addr(&j, &pe);
-			json_key(&j, "pe_name"), json_string(&j, pe_name);
-			json_key(&j, "role"), json_string(&j, mib_cg_role_name((uint8_t)role));
-			json_key(&j, "state"), json_string(&j, mib_cg_state_name((uint8_t)r->v[0].num));
-			json_key(&j, "joiners"), json_uint(&j, r->v[1].num);
-			json_key(&j, "p_group"), json_addr(&j, &pgroup);
-			json_key(&j, "expires_in_s"), json_uint(&j, r->v[4].num);
-			json_key(&j, "refreshes"), json_uint(&j, r->v[5].num);
-			json_object_end(&j);
+			json_object_begin(j);
+			json_key(j, "group"), json_addr(j, &group);
+			json_key(j, "source"), json_addr(j, &source);
+			json_key(j, "kind"), json_string(j, mib_cg_kind_name((uint8_t)kind));
+			json_key(j, "pe"), json_addr(j, &pe);
+			json_key(j, "pe_name"), json_string(j, pe_name);
+			json_key(j, "role"), json_string(j, mib_cg_role_name((uint8_t)role));
+			json_key(j, "state"), json_string(j, mib_cg_state_name((uint8_t)r->v[0].num));
+			json_key(j, "joiners"), json_uint(j, r->v[1].num);
+			json_key(j, "p_group"), json_addr(j, &pgroup);
+			json_key(j, "expires_in_s"), json_uint(j, r->v[4].num);
+			json_key(j, "refreshes"), json_uint(j, r->v[5].num);
+			json_object_end(j);
 			continue;
 		}
 		table_cell(tab, addr_text(&group, g));
@@ -406,12 +413,7 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 	}
 	live_table_free(&t);
 	free(labels.v);
-	if (c->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_finish(&j) == 0 ? CLI_OK : CLI_FAIL;
-	}
-	return print_table(c, tab);
+	return listing_end(c, &o);
 }
 
 /* ---- pairs: the N x N matrix ---- */
@@ -662,15 +664,10 @@ int cmd_tunnels(struct cli *c, struct live_cmd *lc)
 		live_table_free(&t);
 		return CLI_FAIL;
 	}
-	struct json j;
-	struct table *tab = c->json ? NULL : table_new(head, 12);
-	if (c->json) {
-		json_init(&j, c->out);
-		json_object_begin(&j);
-		json_vpn(&j, &vpn);
-		json_key(&j, "tunnels");
-		json_array_begin(&j);
-	}
+	struct listing o;
+	listing_begin(c, &o, head, 12, &vpn, "tunnels");
+	struct json *j = &o.j;
+	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct live_value *v = t.rows[i].v;
 		struct inet_addr pe, remote;
@@ -681,23 +678,23 @@ int cmd_tunnels(struct cli *c, struct live_cmd *lc)
 		live_value_addr(&v[1], &v[2], &remote);
 		uint64_t last = date_ns(&v[11]);
 		if (c->json) {
-			json_object_begin(&j);
-			json_key(&j, "pe"), json_addr(&j, &pe);
-			json_key(&j, "name"), json_string(&j, live_text(&v[0]));
-			json_key(&j, "remote"), json_addr(&j, &remote);
-			json_key(&j, "status"), json_string(&j, LABEL(tunnel_status, v[3].num));
-			json_key(&j, "vpns"), json_uint(&j, v[4].num);
-			json_key(&j, "echo_sent"), json_uint(&j, v[5].num);
-			json_key(&j, "echo_received"), json_uint(&j, v[6].num);
-			json_key(&j, "loss_ppm"), json_uint(&j, v[7].num);
-			json_key(&j, "rtt_min_us"), json_uint(&j, v[8].num);
-			json_key(&j, "rtt_avg_us"), json_uint(&j, v[9].num);
-			json_key(&j, "rtt_max_us"), json_uint(&j, v[10].num);
+			json_object_begin(j);
+			json_key(j, "pe"), json_addr(j, &pe);
+			json_key(j, "name"), json_string(j, live_text(&v[0]));
+			json_key(j, "remote"), json_addr(j, &remote);
+			json_key(j, "status"), json_string(j, LABEL(tunnel_status, v[3].num));
+			json_key(j, "vpns"), json_uint(j, v[4].num);
+			json_key(j, "echo_sent"), json_uint(j, v[5].num);
+			json_key(j, "echo_received"), json_uint(j, v[6].num);
+			json_key(j, "loss_ppm"), json_uint(j, v[7].num);
+			json_key(j, "rtt_min_us"), json_uint(j, v[8].num);
+			json_key(j, "rtt_avg_us"), json_uint(j, v[9].num);
+			json_key(j, "rtt_max_us"), json_uint(j, v[10].num);
 			if (last)
-				json_time(&j, "last_reply", last);
+				json_time(j, "last_reply", last);
 			else
-				json_key(&j, "last_reply"), json_null(&j);
-			json_object_end(&j);
+				json_key(j, "last_reply"), json_null(j);
+			json_object_end(j);
 			continue;
 		}
 		table_cell(tab, addr_text(&pe, a));
@@ -713,12 +710,7 @@ int cmd_tunnels(struct cli *c, struct live_cmd *lc)
 	}
 	live_table_free(&t);
 	free(labels.v);
-	if (c->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_finish(&j) == 0 ? CLI_OK : CLI_FAIL;
-	}
-	return print_table(c, tab);
+	return listing_end(c, &o);
 }
 
 /* ---- alarms ---- */
@@ -766,14 +758,10 @@ int cmd_alarms(struct cli *c, struct live_cmd *lc)
 		live_table_free(&vpns);
 		return CLI_FAIL;
 	}
-	struct json j;
-	struct table *tab = c->json ? NULL : table_new(head, 9);
-	if (c->json) {
-		json_init(&j, c->out);
-		json_object_begin(&j);
-		json_key(&j, "alarms");
-		json_array_begin(&j);
-	}
+	struct listing o;
+	listing_begin(c, &o, head, 9, NULL, "alarms");
+	struct json *j = &o.j;
+	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct live_value *v = t.rows[i].v;
 		struct inet_addr addr, peer;
@@ -792,20 +780,20 @@ int cmd_alarms(struct cli *c, struct live_cmd *lc)
 			 alarm_pe_name(c, lc, &cache, &cached_vpn, vpn, &peer, p));
 		uint64_t raised = date_ns(&v[0]);
 		if (c->json) {
-			json_object_begin(&j);
-			json_key(&j, "index"), json_uint(&j, t.rows[i].idx[0]);
-			json_time(&j, "raised", raised);
-			json_key(&j, "vpn_index"), json_uint(&j, vpn);
-			json_key(&j, "vpn"), json_string(&j, vpn_name);
-			json_key(&j, "kind"), json_string(&j, LABEL(alarm_kind, v[2].num));
-			json_key(&j, "pe"), json_addr(&j, &addr);
-			json_key(&j, "pe_name"), json_string(&j, addr_name);
-			json_key(&j, "peer"), json_addr(&j, &peer);
-			json_key(&j, "peer_name"), json_string(&j, peer_name);
-			json_key(&j, "value"), json_uint(&j, v[7].num);
-			json_key(&j, "threshold"), json_uint(&j, v[8].num);
-			json_key(&j, "description"), json_string(&j, live_text(&v[9]));
-			json_object_end(&j);
+			json_object_begin(j);
+			json_key(j, "index"), json_uint(j, t.rows[i].idx[0]);
+			json_time(j, "raised", raised);
+			json_key(j, "vpn_index"), json_uint(j, vpn);
+			json_key(j, "vpn"), json_string(j, vpn_name);
+			json_key(j, "kind"), json_string(j, LABEL(alarm_kind, v[2].num));
+			json_key(j, "pe"), json_addr(j, &addr);
+			json_key(j, "pe_name"), json_string(j, addr_name);
+			json_key(j, "peer"), json_addr(j, &peer);
+			json_key(j, "peer_name"), json_string(j, peer_name);
+			json_key(j, "value"), json_uint(j, v[7].num);
+			json_key(j, "threshold"), json_uint(j, v[8].num);
+			json_key(j, "description"), json_string(j, live_text(&v[9]));
+			json_object_end(j);
 			continue;
 		}
 		table_cellf(tab, "%u", t.rows[i].idx[0]);
@@ -821,10 +809,5 @@ int cmd_alarms(struct cli *c, struct live_cmd *lc)
 	free(cache.v);
 	live_table_free(&t);
 	live_table_free(&vpns);
-	if (c->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_finish(&j) == 0 ? CLI_OK : CLI_FAIL;
-	}
-	return print_table(c, tab);
+	return listing_end(c, &o);
 }

@@ -445,36 +445,50 @@ static int monitor_for_state(struct pg *g, const char *monitor, int32_t *id, cha
 	return 0;
 }
 
-int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns, struct hist_checkpoint **out,
-		     uint64_t *when_ns, char *err, size_t errlen)
+/* The one checkpoint row of the monitor that sql selects ($1 the monitor's
+ * id, $2 at_ns): 0 with *out holding it, for the caller to clear; 1 when
+ * there is none; -1 on an error. */
+static int checkpoint_row(struct pg *g, const char *monitor, uint64_t at_ns, const char *sql,
+			  PGresult **out, char *err, size_t errlen)
 {
-	struct pg *g = conn;
 	char ids[16], ts[24];
 	const char *v[2] = {ids, ts};
 	int32_t id;
 
 	*out = NULL;
-	*when_ns = 0;
 	if (pg_ensure(g, err, errlen) || monitor_for_state(g, monitor, &id, err, errlen))
 		return -1;
 	if (!id)
 		return 1;
 	snprintf(ids, sizeof(ids), "%" PRId32, id);
 	pg_u64_text(ts, sizeof(ts), at_ns);
-	PGresult *r = pg_query(g,
-			       "SELECT when_ns, body FROM checkpoints WHERE monitor = $1 AND"
-			       " when_ns <= $2 ORDER BY when_ns DESC LIMIT 1",
-			       2, v, err, errlen);
-	if (!r)
+	if (!(*out = pg_query(g, sql, 2, v, err, errlen)))
 		return -1;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return 1;
-	}
+	if (PQntuples(*out) == 1)
+		return 0;
+	PQclear(*out);
+	*out = NULL;
+	return 1;
+}
+
+int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns, struct hist_checkpoint **out,
+		     uint64_t *when_ns, char *err, size_t errlen)
+{
+	struct pg *g = conn;
+	PGresult *r;
+
+	*out = NULL;
+	*when_ns = 0;
+	int rc = checkpoint_row(g, monitor, at_ns,
+				"SELECT when_ns, body FROM checkpoints WHERE monitor = $1 AND"
+				" when_ns <= $2 ORDER BY when_ns DESC LIMIT 1",
+				&r, err, errlen);
+	if (rc != 0)
+		return rc;
 	size_t len;
 	const uint8_t *body = pg_bytes(r, 0, 1, &len);
 	*when_ns = pg_int(r, 0, 0);
-	int rc = hist_checkpoint_decode(body, len, out);
+	rc = hist_checkpoint_decode(body, len, out);
 	PQclear(r);
 	if (rc) {
 		pg_say(g, err, errlen, "reading a checkpoint", "its body cannot be decoded");
@@ -486,27 +500,16 @@ int pg_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns, struct his
 int pg_checkpoint_after(void *conn, const char *monitor, uint64_t at_ns, uint64_t *when_ns,
 			char *err, size_t errlen)
 {
-	struct pg *g = conn;
-	char ids[16], ts[24];
-	const char *v[2] = {ids, ts};
-	int32_t id;
+	PGresult *r;
+	int rc = checkpoint_row(conn, monitor, at_ns,
+				"SELECT when_ns FROM checkpoints WHERE monitor = $1 AND"
+				" when_ns >= $2 ORDER BY when_ns LIMIT 1",
+				&r, err, errlen);
 
-	if (pg_ensure(g, err, errlen) || monitor_for_state(g, monitor, &id, err, errlen))
-		return -1;
-	if (!id)
-		return 1;
-	snprintf(ids, sizeof(ids), "%" PRId32, id);
-	pg_u64_text(ts, sizeof(ts), at_ns);
-	PGresult *r = pg_query(g,
-			       "SELECT when_ns FROM checkpoints WHERE monitor = $1 AND"
-			       " when_ns >= $2 ORDER BY when_ns LIMIT 1",
-			       2, v, err, errlen);
-	if (!r)
-		return -1;
-	int rc = PQntuples(r) == 1 ? 0 : 1;
-	if (rc == 0)
+	if (rc == 0) {
 		*when_ns = pg_int(r, 0, 0);
-	PQclear(r);
+		PQclear(r);
+	}
 	return rc;
 }
 

@@ -392,27 +392,41 @@ int sq_read(void *conn, uint8_t type, const struct hist_query *qu, hist_row_cb c
 	return rc;
 }
 
+/* The one checkpoint row of the monitor that sql selects (the monitor's id
+ * and at_ns bound first and second): 0 with *st on the row, for the caller
+ * to finalize; 1 when there is none; -1 on an error. */
+static int checkpoint_row(struct sq *q, const char *monitor, uint64_t at_ns, const char *sql,
+			  sqlite3_stmt **st, char *err, size_t errlen)
+{
+	int64_t id;
+	int rc;
+
+	*st = NULL;
+	if (sq_monitor_id(q, monitor, &id, err, errlen) != 0 || sq_prepare(q, sql, st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(*st, 1, id);
+	sqlite3_bind_int64(*st, 2, sq_i64(at_ns));
+	if ((rc = sqlite3_step(*st)) == SQLITE_ROW)
+		return 0;
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return rc == SQLITE_DONE ? 1 : sq_fail(q, rc, "reading the checkpoints", err, errlen);
+}
+
 int sq_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
 		     struct hist_checkpoint **out, uint64_t *when_ns, char *err, size_t errlen)
 {
 	struct sq *q = conn;
 	sqlite3_stmt *st;
-	int64_t id;
 	int rc;
 
 	*out = NULL;
-	if (sq_monitor_id(q, monitor, &id, err, errlen) != 0)
-		return -1;
-	if (sq_prepare(q, "SELECT when_ns, last_seq, body FROM checkpoints WHERE monitor = ?"
-			  " AND when_ns <= ? ORDER BY when_ns DESC, last_seq DESC LIMIT 1",
-		       &st, err, errlen) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, sq_i64(at_ns));
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? 1 : sq_fail(q, rc, "reading a checkpoint", err, errlen);
-	}
+	rc = checkpoint_row(q, monitor, at_ns,
+			    "SELECT when_ns, last_seq, body FROM checkpoints WHERE monitor = ?"
+			    " AND when_ns <= ? ORDER BY when_ns DESC, last_seq DESC LIMIT 1",
+			    &st, err, errlen);
+	if (rc != 0)
+		return rc;
 	*when_ns = (uint64_t)sqlite3_column_int64(st, 0);
 	uint64_t last = (uint64_t)sqlite3_column_int64(st, 1);
 	const void *body = sqlite3_column_blob(st, 2);
@@ -431,26 +445,17 @@ int sq_checkpoint_at(void *conn, const char *monitor, uint64_t at_ns,
 int sq_checkpoint_after(void *conn, const char *monitor, uint64_t at_ns, uint64_t *when_ns,
 			char *err, size_t errlen)
 {
-	struct sq *q = conn;
 	sqlite3_stmt *st;
-	int64_t id;
-	int rc;
+	int rc = checkpoint_row(conn, monitor, at_ns,
+				"SELECT when_ns FROM checkpoints WHERE monitor = ? AND when_ns >= ?"
+				" ORDER BY when_ns LIMIT 1",
+				&st, err, errlen);
 
-	if (sq_monitor_id(q, monitor, &id, err, errlen) != 0)
-		return -1;
-	if (sq_prepare(q, "SELECT when_ns FROM checkpoints WHERE monitor = ? AND when_ns >= ?"
-			  " ORDER BY when_ns LIMIT 1",
-		       &st, err, errlen) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, sq_i64(at_ns));
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == 0) {
 		*when_ns = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : sq_fail(q, rc, "reading the checkpoints", err, errlen);
+		sqlite3_finalize(st);
+	}
+	return rc;
 }
 
 int sq_changes_after(void *conn, const char *monitor, uint64_t after_seq, uint64_t until_ns,
