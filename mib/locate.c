@@ -79,14 +79,18 @@ static bool listed(const struct fault *f, const struct fault *v, size_t n, bool 
 	return false;
 }
 
-/* A fault located for a tomography block (at least) is published. */
+/* A fault located for a tomography block (at least) is published; a path
+ * blamed for what remains, only once it has lasted a whole window. */
 static void publish(struct vpn_probe *vp, mtime_t now)
 {
-	mtime_t hold = (mtime_t)vp->cfg.window * MTIME_SEC / TOMO_BLOCKS_DEFAULT;
+	mtime_t window = (mtime_t)vp->cfg.window * MTIME_SEC;
 
-	for (size_t i = 0; i < vp->faults.n; i++)
-		if (now >= vp->faults.v[i].since + hold)
-			vp->faults.v[i].flags |= FAULT_PUBLISHED;
+	for (size_t i = 0; i < vp->faults.n; i++) {
+		struct fault *f = &vp->faults.v[i];
+		mtime_t hold = f->flags & FAULT_RESIDUAL ? window : window / TOMO_BLOCKS_DEFAULT;
+		if (now >= f->since + hold)
+			f->flags |= FAULT_PUBLISHED;
+	}
 }
 
 /* After a run, faultloc's prev is the run before: what came, what went. */

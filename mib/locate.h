@@ -9,10 +9,12 @@
  * changed (they change only then), the faults are located from the pairs'
  * window figures (those the thresholds judge), the estimates and the
  * tunnels' echoes.  A fault is published (served, announced, named by the
- * alarms) once it has been located for one tomography block: the
- * estimates lag the pairs' figures by up to a block, and meanwhile a PE's
- * side whose estimate's interval has not yet cleared a third of the
- * threshold leaves its pairs to be blamed on their paths, for a run.  A
+ * alarms) once it has been located for one tomography block (the
+ * estimates lag the pairs' figures by up to a block), a path blamed for
+ * what remains (FAULT_RESIDUAL) once it has lasted a whole window: when a
+ * loss starts, its pairs cross the threshold while the estimate of the PE
+ * side at fault, over the same window, is still too uncertain to clear a
+ * third of it, and meanwhile those pairs are left to their paths.  A
  * fault published is announced (mvpnFaultLocated), one published and no
  * longer located is announced cleared (mvpnFaultCleared), both rate
  * limited as every notice; and every raised pair alarm is told where its
