@@ -14,7 +14,7 @@
 #endif
 
 enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGROUP, VIEW_CHANGE,
-	       VIEW_PAIR, VIEW_TUNNEL, VIEW_ALARM, VIEW_COUNT };
+	       VIEW_PAIR, VIEW_TUNNEL, VIEW_ALARM, VIEW_PROBE_PE, VIEW_FAULT, VIEW_COUNT };
 
 struct capture;
 struct prober;
@@ -97,6 +97,13 @@ void views_passive_init(struct daemon *d);
 void views_probe_init(struct daemon *d);
 /* views_alarm.c: the active alarm table. */
 void views_alarm_init(struct daemon *d);
+/* views_locate.c: the probed PEs' sides and the located faults. */
+void views_locate_init(struct daemon *d);
+/* The path columns of mvpnPairTable (loss_ppm: the pair's window loss);
+ * false for any other column. */
+struct pair;
+bool pair_locate_cell(struct model *m, const struct pair *pr, uint32_t loss_ppm, unsigned col,
+		      struct cell *c);
 /* Places a view under mvpnObjects.arc (its entry, for a table). */
 void view_at(struct table_view *tv, const char *name, unsigned arc, bool table);
 /* A table view under arc with accessible columns first..last, read with d. */

@@ -9,6 +9,7 @@
 #include "master.h"
 #include "modellock.h"
 #include "oids.h"
+#include "../mib/locate.h"
 #include "../mib/log.h"
 
 static const oid snmp_trap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
@@ -89,6 +90,51 @@ static void add_global(netsnmp_variable_list **vars, unsigned col, u_char type, 
 	add_var(vars, name, OID_LENGTH(name), type, value, len);
 }
 
+/* A column of the fault's row in mvpnFaultTable (a cleared fault's row is
+ * gone: the instance is the index it had). */
+static void add_fault_column(netsnmp_variable_list **vars, const struct notice *n, unsigned col,
+			     u_char type, const void *value, size_t len)
+{
+	struct fault f = {.metric = n->fault.metric, .kind = n->fault.kind, .pe_addr = n->addr,
+			  .peer_addr = n->peer};
+	const oid prefix[] = {MVPN_OID_OBJECTS, ARC_FAULT_TABLE, 1, col, n->vpn_index};
+	oid name[MAX_OID_LEN];
+	size_t at = OID_LENGTH(prefix);
+	struct oidx idx;
+
+	memcpy(name, prefix, sizeof(prefix));
+
+	oidx_reset(&idx);
+	fault_oidx(&f, &idx);
+	for (size_t i = 0; i < idx.len && at < MAX_OID_LEN; i++)
+		name[at++] = idx.sub[i];
+	add_var(vars, name, at, type, value, len);
+}
+
+/* mvpnFaultLocated, mvpnFaultCleared. */
+static void add_fault(netsnmp_variable_list **vars, const struct model *m, const struct notice *n)
+{
+	long metric = n->fault.metric + 1, kind = n->fault.kind;
+	u_long loss = n->fault.loss_ppm, low = n->fault.low_ppm, high = n->fault.high_ppm;
+	u_long echo = n->fault.echo_loss_ppm, pairs = n->fault.pairs;
+	int64_t shift = n->fault.shift_us;
+	long shift32 = shift < INT32_MIN ? INT32_MIN : shift > INT32_MAX ? INT32_MAX : (long)shift;
+	struct cell since;
+
+	add_notify_object(vars, NOTIFY_METRIC, ASN_INTEGER, &metric, sizeof(metric));
+	add_notify_object(vars, NOTIFY_FAULT_KIND, ASN_INTEGER, &kind, sizeof(kind));
+	add_pe(vars, m, NOTIFY_ADDR_TYPE, &n->addr);
+	add_pe(vars, m, NOTIFY_PEER_ADDR_TYPE, &n->peer);
+	add_fault_column(vars, n, COL_FAULT_LOSS_PPM, ASN_GAUGE, &loss, sizeof(loss));
+	add_fault_column(vars, n, COL_FAULT_LOSS_LOW, ASN_GAUGE, &low, sizeof(low));
+	add_fault_column(vars, n, COL_FAULT_LOSS_HIGH, ASN_GAUGE, &high, sizeof(high));
+	add_fault_column(vars, n, COL_FAULT_SHIFT, ASN_INTEGER, &shift32, sizeof(shift32));
+	add_fault_column(vars, n, COL_FAULT_ECHO_LOSS_PPM, ASN_GAUGE, &echo, sizeof(echo));
+	add_fault_column(vars, n, COL_FAULT_PAIRS, ASN_GAUGE, &pairs, sizeof(pairs));
+	cell_date(&since, &m->clock, n->fault.since);
+	add_fault_column(vars, n, COL_FAULT_SINCE_DATE, ASN_OCTET_STR, since.bytes, since.len);
+}
+
 /* The varbinds of one notice, in the order of its NOTIFICATION-TYPE's OBJECTS. */
 static netsnmp_variable_list *notice_vars(const struct model *m, const struct notice *n)
 {
@@ -108,6 +154,10 @@ static netsnmp_variable_list *notice_vars(const struct model *m, const struct no
 	add_notify_object(&vars, NOTIFY_VPN_INDEX, ASN_UNSIGNED, &vpn_index, sizeof(vpn_index));
 	add_vpn_column(&vars, COL_VPN_NAME, n->vpn_index, ASN_OCTET_STR, n->vpn_name,
 		       strlen(n->vpn_name));
+	if (n->kind == NOTICE_FAULT_LOCATED || n->kind == NOTICE_FAULT_CLEARED) {
+		add_fault(&vars, m, n);
+		return vars;
+	}
 	if (n->kind == NOTICE_VPN_MATCH) {
 		u_long expected = n->expected, active = n->active;
 		add_vpn_column(&vars, COL_VPN_EXPECTED_PES, n->vpn_index, ASN_GAUGE, &expected,

@@ -25,7 +25,7 @@ struct cell {
 	struct counter64 c64;
 	const void *bytes;
 	size_t len;
-	u_char buf[128]; /* bytes may point here: a date, an address, a change or alarm text */
+	u_char buf[256]; /* bytes may point here: a date, an address, a change or alarm text */
 };
 
 void cell_int(struct cell *c, long v);

@@ -4,6 +4,7 @@
 #include "notify.h"
 #include "oids.h"
 
+#include "../mib/locate.h"
 #include "../probe/engine.h"
 
 static const oid objects_oid[] = {MVPN_OID_OBJECTS};
@@ -172,6 +173,7 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	case COL_VPN_LAST_CHANGE_DATE: cell_date(c, &m->clock, v->last_change); break;
 	case COL_VPN_PASSIVE_STATUS: cell_int(c, v->passive); break;
 	case COL_VPN_PROBE_STATUS: cell_int(c, v->probe); break;
+	case COL_VPN_PROBING_UNRELIABLE: cell_truth(c, locate_unreliable(v->probing)); break;
 	default: return false;
 	}
 	return true;
@@ -229,6 +231,7 @@ int views_register(struct daemon *d)
 	views_passive_init(d);
 	views_probe_init(d);
 	views_alarm_init(d);
+	views_locate_init(d);
 	for (int i = 0; i < VIEW_COUNT; i++)
 		if (table_view_register(&d->views[i]) < 0)
 			return -1;

@@ -107,7 +107,8 @@ static bool pair_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_PAIR_LATE: cell_counter64(c, pr->late); break;
 	case COL_PAIR_SRC_NAME: cell_pe_name(c, m, &pr->src); break;
 	case COL_PAIR_DST_NAME: cell_pe_name(c, m, &pr->dst); break;
-	default: return pair_delay_cell(f, col, c);
+	default:
+		return pair_delay_cell(f, col, c) || pair_locate_cell(m, pr, f->loss_ppm, col, c);
 	}
 	return true;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "locate.h"
 #include "log.h"
 #include "model.h"
 
@@ -12,7 +13,8 @@ static const char *const notice_names[NOTICE_KINDS + 1] = {
 	"", "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch",
 	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
 	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling",
-	"mvpnAgentStart", "mvpnAlarmCleared", "mvpnHistoryLosing", "mvpnHistoryResumed"};
+	"mvpnAgentStart", "mvpnAlarmCleared", "mvpnHistoryLosing", "mvpnHistoryResumed",
+	"mvpnFaultLocated", "mvpnFaultCleared"};
 
 const char *notice_name(enum notice_kind kind)
 {
@@ -124,6 +126,15 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 		snprintf(out, len, "history: %llu records lost, %u waiting",
 			 (unsigned long long)n->dropped, n->value);
 		break;
+	case NOTICE_FAULT_LOCATED:
+	case NOTICE_FAULT_CLEARED: {
+		struct alarm_location loc = {.kind = n->fault.kind, .pe = n->addr, .peer = n->peer};
+		char where[160];
+		location_describe(&loc, where, sizeof(where));
+		snprintf(out, len, "vpn \"%s\" (%u) %s: %s", n->vpn_name, n->vpn_index,
+			 metric_name(n->fault.metric), where);
+		break;
+	}
 	default:
 		snprintf(out, len, "vpn \"%s\" (%u) pair %s -> %s: %u (threshold %u)", n->vpn_name,
 			 n->vpn_index, a, b, n->value, n->threshold);
@@ -205,6 +216,13 @@ static size_t alarm_position(const struct alarm_table *t, uint32_t index)
 	return seek_first(t->n, &k, alarm_at_or_past);
 }
 
+struct alarm *alarm_find(struct alarm_table *t, uint32_t index)
+{
+	size_t pos = alarm_position(t, index);
+
+	return pos < t->n && t->v[pos].index == index ? &t->v[pos] : NULL;
+}
+
 /* Adds a row; returns its index, or 0 when out of memory (logged). */
 static uint32_t alarm_add(struct model *m, const struct alarm *proto)
 {
@@ -261,6 +279,7 @@ static void notice_about(struct notice *n, const struct alarm *al)
 	n->raised = al->raised;
 	n->alarm_value = al->value;
 	n->alarm_threshold = al->threshold;
+	n->location = al->location;
 }
 
 /* Removes an alarm and announces its clear (mvpnAlarmCleared), for every
@@ -308,6 +327,11 @@ const struct alarm *alarm_seek(const struct alarm_table *t, const uint32_t *want
 static const char *const metric_names[METRICS] = {"loss", "delay", "jitter"};
 static const char *const metric_units[METRICS] = {"ppm", "us", "us"};
 
+const char *metric_name(enum metric k)
+{
+	return k < METRICS ? metric_names[k] : "?";
+}
+
 void alarm_describe(const struct alarm *al, char *out, size_t len)
 {
 	char a[INET_ADDR_STRLEN], b[INET_ADDR_STRLEN];
@@ -324,16 +348,22 @@ void alarm_describe(const struct alarm *al, char *out, size_t len)
 		return;
 	}
 	enum metric k = al->kind - ALARM_PAIR_LOSS;
-	snprintf(out, len, "vpn %s: pair %s -> %s %s %u %s reached %u", al->vpn_name,
-		 inet_addr_format(&al->addr, a), inet_addr_format(&al->peer, b), metric_names[k],
-		 al->value, metric_units[k], al->threshold);
+	int used = snprintf(out, len, "vpn %s: pair %s -> %s %s %u %s reached %u", al->vpn_name,
+			    inet_addr_format(&al->addr, a), inet_addr_format(&al->peer, b),
+			    metric_names[k], al->value, metric_units[k], al->threshold);
+	if (al->location.kind && used >= 0 && (size_t)used < len) {
+		char where[160];
+		location_describe(&al->location, where, sizeof(where));
+		snprintf(out + used, len - (size_t)used, "; located: %s", where);
+	}
 }
 
 void notice_alarm_describe(const struct notice *n, char *out, size_t len)
 {
 	struct alarm al = {.index = n->alarm_index, .kind = n->alarm_kind,
 			   .vpn_index = n->vpn_index, .addr = n->addr, .peer = n->peer,
-			   .value = n->alarm_value, .threshold = n->alarm_threshold};
+			   .value = n->alarm_value, .threshold = n->alarm_threshold,
+			   .location = n->location};
 
 	memcpy(al.vpn_name, n->vpn_name, sizeof(al.vpn_name));
 	alarm_describe(&al, out, len);
@@ -495,8 +525,7 @@ static uint32_t us_clamped(int64_t ns)
 	return ns <= 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-/* The pair's value of a metric, in the MIB's units; false if it has none yet. */
-static bool metric_value(const struct pair_figures *f, enum metric k, uint32_t *out)
+bool pair_metric_value(const struct pair_figures *f, enum metric k, uint32_t *out)
 {
 	switch (k) {
 	case METRIC_LOSS:
@@ -534,6 +563,7 @@ static void raise_pair_alarm(struct model *m, const struct vpn *v, struct pair *
 			   .peer = pr->dst, .value = value, .threshold = rising, .raised = now};
 
 	memcpy(al.vpn_name, v->name, sizeof(al.vpn_name));
+	locate_pair(v->probing, k, pr, &al.location);
 	pr->alarm_index[k] = alarm_add(m, &al);
 	al.index = pr->alarm_index[k];
 	pair_notice(m, v, pr, rising_notice[k], value, rising, &al, now);
@@ -546,7 +576,7 @@ static bool judge_metric(struct model *m, const struct vpn *v, struct pair *pr, 
 	const struct threshold *t = &v->thresholds.t[k];
 	uint32_t value;
 
-	if (!t->rising || !metric_value(f, k, &value))
+	if (!t->rising || !pair_metric_value(f, k, &value))
 		return false;
 	if (!pr->alarm_index[k] && value >= t->rising) {
 		raise_pair_alarm(m, v, pr, k, value, t->rising, now);
@@ -574,6 +604,7 @@ static void check_vpn_pairs(struct model *m, struct vpn *v, mtime_t now)
 
 	if (!vp || !judged(&v->thresholds))
 		return;
+	locate_run(m, v, now); /* first: a rising alarm then says where its cause is */
 	for (size_t i = 0; i < vp->n * vp->n; i++) {
 		struct pair *pr = vp->pairs[i];
 		bool changed = false;

@@ -61,7 +61,9 @@ enum notice_kind {
 	NOTICE_ALARM_CLEARED, /* a PE alarm cleared, or any alarm a reload removed */
 	NOTICE_HISTORY_LOSING, /* history records are being dropped */
 	NOTICE_HISTORY_RESUMED, /* the history store takes every record again */
-	NOTICE_KINDS = NOTICE_HISTORY_RESUMED
+	NOTICE_FAULT_LOCATED,   /* a component of a probed VPN found at fault (mib/locate.h) */
+	NOTICE_FAULT_CLEARED,   /* ... and no longer */
+	NOTICE_KINDS = NOTICE_FAULT_CLEARED
 };
 
 /* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
@@ -75,8 +77,15 @@ struct thresholds {
 	struct threshold t[METRICS];
 };
 
-#define ALARM_DESCR_MAX 128
+#define ALARM_DESCR_MAX 255 /* SnmpAdminString's longest */
 #define NOTICE_NAME_MAX 64
+
+/* Where a pair alarm's cause lies, once faults are located (mib/locate.h):
+ * kind is an enum fault_kind (0: not located); pe and peer as the fault's. */
+struct alarm_location {
+	uint8_t kind;
+	struct inet_addr pe, peer;
+};
 
 struct alarm {
 	uint32_t index; /* mvpnAlarmIndex: increasing, see alarm_index_base() */
@@ -86,6 +95,15 @@ struct alarm {
 	uint32_t value, threshold;   /* at the time it was raised; 0 for PE alarms */
 	mtime_t raised;
 	char vpn_name[NOTICE_NAME_MAX + 1]; /* its VPN's, when raised: the VPN may go first */
+	struct alarm_location location;     /* pair alarms: kept up to date by mib/locate.c */
+};
+
+/* What a fault notice carries (struct fault of mib/faultloc.h, by value). */
+struct notice_fault {
+	uint8_t kind, metric, flags; /* enum fault_kind, enum metric, FAULT_* */
+	uint32_t loss_ppm, low_ppm, high_ppm, echo_loss_ppm, pairs;
+	int64_t shift_us;
+	mtime_t since;
 };
 
 /* What one notification carries (mvpnNotifyObjects and the VPN's columns). */
@@ -104,6 +122,8 @@ struct notice {
 	enum alarm_kind alarm_kind;
 	mtime_t raised;
 	uint32_t alarm_value, alarm_threshold; /* the alarm's own figures, for its text */
+	struct alarm_location location;        /* the alarm's, when it was sent */
+	struct notice_fault fault;             /* NOTICE_FAULT_*: addr and peer are its PEs */
 };
 
 struct alarm_table {
@@ -159,6 +179,16 @@ void alarms_init(struct alarms *a, uint32_t first_index);
 void alarms_free(struct alarms *a);
 /* Returns false when out of memory (the limiter is then unlimited, and says so). */
 bool alarms_set_rate_limit(struct alarms *a, uint32_t limit, mtime_t interval);
+
+/* The active alarm of that index, or NULL. */
+struct alarm *alarm_find(struct alarm_table *t, uint32_t index);
+
+/* The pair's value of a metric in the MIB's units (loss ppm, corrected delay
+ * us, jitter us), as the thresholds judge it; false if it has none yet. */
+struct pair_figures;
+bool pair_metric_value(const struct pair_figures *f, enum metric k, uint32_t *out);
+/* "loss", "delay", "jitter". */
+const char *metric_name(enum metric k);
 
 /* A PE of v came up or went down: it is re-judged on the next run. */
 struct vpn;

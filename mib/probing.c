@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "locate.h"
 #include "log.h"
 #include "model.h"
 
@@ -396,6 +397,9 @@ void vpn_probe_free(struct vpn_probe *vp)
 	free(vp->streams);
 	free(vp->pes);
 	free(vp->roles);
+	tomo_free(vp->tomo);
+	free(vp->rx);
+	faultloc_free(&vp->faults);
 	free(vp);
 }
 
@@ -447,6 +451,7 @@ static struct vpn_probe *layout_new(uint32_t vpn_index, const struct probe_setti
 		return NULL;
 	vp->vpn_index = vpn_index;
 	vp->cfg = *s;
+	faultloc_init(&vp->faults);
 	vp->pes = calloc(most ? most : 1, sizeof(*vp->pes));
 	vp->roles = calloc(most ? most : 1, 1);
 	if (!vp->pes || !vp->roles) {
@@ -516,12 +521,50 @@ static bool fill_layout(struct probing *p, struct vpn_probe *vp, struct vpn_prob
 	return true;
 }
 
+bool vpn_probe_same_layout(const struct vpn_probe *a, const struct vpn_probe *b)
+{
+	if (a->n != b->n || a->cfg.window != b->cfg.window)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (!inet_addr_eq(&a->pes[i], &b->pes[i]) || a->roles[i] != b->roles[i])
+			return false;
+	return true;
+}
+
+/* The tomography and the located faults: kept when the PEs stay where they
+ * were, made afresh (and the old faults announced cleared) otherwise. */
+static void take_tomography(struct model *m, struct vpn *v, struct vpn_probe *vp,
+			    struct vpn_probe *old)
+{
+	if (old && vpn_probe_same_layout(old, vp)) {
+		vp->tomo = old->tomo, vp->rx = old->rx, vp->estimates = old->estimates;
+		vp->estimated_block = old->estimated_block;
+		vp->faults = old->faults;
+		old->tomo = NULL, old->rx = NULL, old->estimates = NULL;
+		faultloc_init(&old->faults);
+		return;
+	}
+	if (old)
+		locate_forget(m, v, old);
+	vp->tomo = tomo_new(vp->n, vp->roles, (mtime_t)vp->cfg.window * MTIME_SEC, 0);
+	vp->rx = vp->tomo ? calloc(tomo_rx_words(vp->tomo), sizeof(*vp->rx)) : NULL;
+	if (!vp->rx) {
+		tomo_free(vp->tomo);
+		vp->tomo = NULL;
+		mvpn_log(LOG_WARNING, "vpn %s: no loss tomography (out of memory or no window)",
+			 v->name);
+	}
+	faultloc_reset(&vp->faults);
+}
+
 bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_settings *s,
 			 mtime_t now)
 {
 	struct vpn_probe *old = v->probing, *vp;
 
 	if (!s) {
+		if (old)
+			locate_forget(m, v, old);
 		vpn_probe_free(old);
 		v->probing = NULL;
 		v->probe = PROBE_DISABLED;
@@ -532,6 +575,7 @@ bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_sett
 		vpn_probe_free(vp);
 		return false;
 	}
+	take_tomography(m, v, vp, old);
 	vp->started = old && same_shape(old, s) ? old->started : now;
 	vp->sent = old ? old->sent : 0;
 	vpn_probe_free(old);
@@ -655,7 +699,14 @@ static void stream_decide(struct probing *p, struct vpn_probe *vp, size_t i, mti
 			bool got = slot->seq == s->undecided && rx_bit(pr, s, s->undecided);
 			if (!got)
 				pr->lost++;
+			else if (vp->rx)
+				vp->rx[j / 64] |= 1ull << (j % 64);
 			outcome_window_add(&pr->outcomes, due, got);
+		}
+		if (vp->tomo) {
+			size_t words = tomo_rx_words(vp->tomo);
+			tomo_probe_decided(vp->tomo, i, due, vp->rx);
+			memset(vp->rx, 0, words * sizeof(*vp->rx));
 		}
 		s->undecided++;
 	}

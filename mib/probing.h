@@ -24,7 +24,9 @@
 #include "alarms.h"
 #include "clock.h"
 #include "delaystats.h"
+#include "faultloc.h"
 #include "oidx.h"
+#include "tomography.h"
 
 struct model;
 struct vpn;
@@ -151,6 +153,14 @@ struct vpn_probe {
 	struct pair **pairs;            /* n x n, row = source; NULL where no pair */
 	uint64_t sent;
 	mtime_t started;
+	/* Where the losses are (mib/tomography.h) and which components are at
+	 * fault (mib/faultloc.h), judged with the thresholds (mib/locate.c).
+	 * tomo NULL: no tomography (out of memory, or no window). */
+	struct tomo *tomo;
+	uint64_t *rx;                   /* tomo_rx_words(): receptions of the probe deciding */
+	const struct tomo_result *estimates; /* the last tomo_estimate(); NULL: none yet */
+	uint64_t estimated_block;       /* the tomography block it was made in */
+	struct faultloc faults;         /* the last run's located faults */
 };
 
 /* Results of probing_rx, counted by the engine. */
@@ -201,6 +211,9 @@ bool tunnel_echo_reply(struct tunnel *t, uint16_t seq, int64_t rx_wall_ns, mtime
 bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_settings *settings,
 			 mtime_t now);
 void vpn_probe_free(struct vpn_probe *vp);
+/* True when the two layouts have the same PEs, roles and window: the
+ * tomography and located faults carry over a reconfiguration. */
+bool vpn_probe_same_layout(const struct vpn_probe *a, const struct vpn_probe *b);
 /* Position of pe in vp->pes, or -1. */
 long vpn_probe_pe_index(const struct vpn_probe *vp, const struct inet_addr *pe);
 

@@ -30,7 +30,7 @@ def mib_scalars():
     return sum(1 for oid in mib_names() if oid.startswith(prefix) and "." not in oid[len(prefix):])
 
 
-VPN_COLUMNS = 21
+VPN_COLUMNS = 22
 PE_COLUMNS = 17  # expected PEs have rows (status missing) before anything is heard
 
 

@@ -387,6 +387,8 @@ static void probe_for(struct model *m, mtime_t *t, int seconds, int lost_per_10)
 	}
 }
 
+/* The threshold notices queued; the fault notices that come with them (a
+ * single pair over its threshold is its path's fault) are test_locate's. */
 static const char *kinds(struct model *m)
 {
 	static char out[256];
@@ -395,7 +397,9 @@ static const char *kinds(struct model *m)
 
 	out[0] = '\0';
 	while (notice_pop(&m->alarms, &n) && len < sizeof(out) - 8)
-		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%d", len ? " " : "", n.kind);
+		if (n.kind != NOTICE_FAULT_LOCATED && n.kind != NOTICE_FAULT_CLEARED)
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%d", len ? " " : "",
+						n.kind);
 	return out;
 }
 
