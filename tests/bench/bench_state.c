@@ -24,6 +24,10 @@
  *            5-11 us: about half of a create's time)
  * Memory: VmRSS before and after the create pass, over the rows it made.
  *
+ * The model faults its new rows' memory in ahead of need on a thread of its
+ * own, as the daemon's does (model_start_reserve); BENCH_STATE_NO_RESERVE=1
+ * leaves it out, so that the engine thread faults every page itself.
+ *
  * Each pass is timed twice: the process's CPU time (NAME_per_s) and the
  * calling thread's (NAME_thread_per_s, CLOCK_THREAD_CPUTIME_ID).  The thread
  * is the engine's, the one that must keep up with packets, and its rate is
@@ -57,6 +61,7 @@
  * the run.  Prints key=value lines.
  */
 #include <search.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,7 +264,12 @@ static __attribute__((noinline)) struct cpu create_pass(struct model *m, const s
 						      uint64_t n, mtime_t *clock)
 {
 	bench_phase = "create";
-	return model_pass(m, pl, vpns, order, n, true, clock);
+	struct rusage a, b;
+	getrusage(RUSAGE_THREAD, &a);
+	struct cpu r = model_pass(m, pl, vpns, order, n, true, clock);
+	getrusage(RUSAGE_THREAD, &b);
+	fprintf(stderr, "DBG create minflt=%ld majflt=%ld nvcsw=%ld nivcsw=%ld\n", b.ru_minflt - a.ru_minflt, b.ru_majflt-a.ru_majflt, b.ru_nvcsw-a.ru_nvcsw, b.ru_nivcsw-a.ru_nivcsw);
+	return r;
 }
 
 static __attribute__((noinline)) struct cpu refresh_pass(struct model *m, const struct plan *pl,
@@ -427,6 +437,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_state: out of memory\n");
 		return 1;
 	}
+	const char *no_reserve = getenv("BENCH_STATE_NO_RESERVE");
+	bool reserve = !(no_reserve && *no_reserve == '1');
+	if (reserve && !model_start_reserve(m)) {
+		fprintf(stderr, "bench_state: no reserve thread\n");
+		return 1;
+	}
 	struct hist_sink sink = {0};
 	if (history && !hist_attach(m, &sink)) {
 		fprintf(stderr, "bench_state: out of memory\n");
@@ -479,6 +495,9 @@ int main(int argc, char **argv)
 	printf("history=%d\nhistory_records=%llu\n", history, (unsigned long long)sink.put);
 	printf("drain_s=%.6f\n", sink.drain_ns / 1e9);
 	printf("goal_judged_on=thread\n");
+	struct slab_reserve_stats rs = slab_reserve_stats(m->reserve);
+	printf("reserve=%d\nreserve_taken=%llu\nreserve_missed=%llu\n", reserve,
+	       (unsigned long long)rs.taken, (unsigned long long)rs.missed);
 	printf("records=%llu\nrows=%llu\ndown_rows=%llu\nup_rows=%llu\nflows=%llu\npes=%llu\n",
 	       (unsigned long long)n, (unsigned long long)rows, (unsigned long long)n,
 	       (unsigned long long)(rows - n), (unsigned long long)pl.vpns * pl.cgroups,
