@@ -194,6 +194,9 @@ int main(int argc, char **argv)
 	else if (agentx_thread_start(&d) < 0)
 		status = 1;
 	else {
+		if (!model_start_reserve(d.model))
+			mvpn_log(LOG_NOTICE, "no thread to fault the model's memory in ahead: "
+				 "the engine thread does it");
 		process_started(&proc);
 		loop_run(&d);
 	}

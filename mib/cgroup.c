@@ -10,12 +10,11 @@ static int flow_cmp(const struct flow *a, const struct flow *b)
 	return c ? c : inet_addr_cmp(&a->source, &b->source);
 }
 
-/* Orders rows as their SNMP index does: group, source, kind, PE, role. */
+/* Orders a flow's rows as the rest of their SNMP index does: kind, PE, role. */
 static int cgpe_cmp(const struct cgpe *a, const struct cgpe *b)
 {
-	int c = a->flow == b->flow ? 0 : flow_cmp(a->flow, b->flow);
-	if (c)
-		return c;
+	int c;
+
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	c = inet_addr_cmp(&a->pe, &b->pe);
@@ -43,7 +42,6 @@ void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_p
 {
 	memset(cg, 0, sizeof(*cg));
 	RB_INIT(&cg->flows);
-	RB_INIT(&cg->rows);
 	cg->timers = timers;
 	cg->pool = pool;
 }
@@ -53,12 +51,12 @@ void cgroup_free(struct cgroup_state *cg)
 	struct cgpe *r, *rnext;
 	struct flow *f, *fnext;
 
-	RB_FOREACH_SAFE(r, cgpe_tree, &cg->rows, rnext) {
-		RB_REMOVE(cgpe_tree, &cg->rows, r);
-		timers_remove(cg->timers, &r->timer);
-		slab_free(&cg->pool->rows, r);
-	}
 	RB_FOREACH_SAFE(f, flow_tree, &cg->flows, fnext) {
+		RB_FOREACH_SAFE(r, cgpe_tree, &f->row_tree, rnext) {
+			RB_REMOVE(cgpe_tree, &f->row_tree, r);
+			timers_remove(cg->timers, &r->timer);
+			slab_free(&cg->pool->rows, r);
+		}
 		RB_REMOVE(flow_tree, &cg->flows, f);
 		timers_remove(cg->timers, &f->timer);
 		slab_free(&cg->pool->flows, f);
@@ -107,6 +105,7 @@ struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, 
 		slab_free(&cg->pool->flows, f);
 		return NULL;
 	}
+	RB_INIT(&f->row_tree);
 	f->vpn_index = vpn_index;
 	f->group = *group;
 	f->source = *source;
@@ -152,13 +151,12 @@ void flow_release(struct cgroup_state *cg, struct flow *f)
 	slab_free(&cg->pool->flows, f);
 }
 
-/* A row's key against a row, in the tree's order (cgpe_cmp's). */
-static inline int cgpe_key_cmp(const struct flow *f, uint8_t kind, const struct inet_addr *pe,
-			       uint8_t role, const struct cgpe *n)
+/* A row's key against a row of the same flow, in the tree's order (cgpe_cmp's). */
+static inline int cgpe_key_cmp(uint8_t kind, const struct inet_addr *pe, uint8_t role,
+			       const struct cgpe *n)
 {
-	int c = f == n->flow ? 0 : flow_cmp(f, n->flow);
-	if (c)
-		return c;
+	int c;
+
 	if (kind != n->kind)
 		return kind < n->kind ? -1 : 1;
 	c = inet_addr_cmp(pe, &n->pe);
@@ -170,11 +168,12 @@ static inline int cgpe_key_cmp(const struct flow *f, uint8_t kind, const struct 
 struct cgpe *cgpe_lookup(struct cgroup_state *cg, struct flow *f, uint8_t kind,
 			 const struct inet_addr *pe, uint8_t role, struct cgpe_pos *at)
 {
-	struct cgpe *n = RB_ROOT(&cg->rows), *parent = NULL;
+	struct cgpe *n = RB_ROOT(&f->row_tree), *parent = NULL;
 	int c = 0;
 
+	(void)cg;
 	while (n) {
-		c = cgpe_key_cmp(f, kind, pe, role, n);
+		c = cgpe_key_cmp(kind, pe, role, n);
 		if (!c)
 			return n;
 		parent = n;
@@ -221,12 +220,12 @@ struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, 
 	r->last_refresh = now;
 	RB_SET(r, at->parent, node);
 	if (!at->parent)
-		RB_ROOT(&cg->rows) = r;
+		RB_ROOT(&f->row_tree) = r;
 	else if (at->side < 0)
 		RB_LEFT(at->parent, node) = r;
 	else
 		RB_RIGHT(at->parent, node) = r;
-	cgpe_tree_RB_INSERT_COLOR(&cg->rows, r);
+	cgpe_tree_RB_INSERT_COLOR(&f->row_tree, r);
 	if (role == CG_UPSTREAM)
 		f->last_up = r;
 	if (f->rows++ == 0)
@@ -252,7 +251,7 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 	if (f->last_up == r)
 		f->last_up = NULL;
 	timers_remove(cg->timers, &r->timer);
-	RB_REMOVE(cgpe_tree, &cg->rows, r);
+	RB_REMOVE(cgpe_tree, &f->row_tree, r);
 	cg->n_rows--;
 	slab_free(&cg->pool->rows, r);
 	if (--f->rows == 0)
@@ -269,25 +268,38 @@ struct cgpe *cgpe_first_of_flow(struct cgroup_state *cg, struct flow *f, uint8_t
 {
 	/* The smallest possible PE address and role for this (flow, kind). */
 	struct cgpe key = {.flow = f, .kind = kind, .role = 0};
-	struct cgpe *r = RB_NFIND(cgpe_tree, &cg->rows, &key);
-	return r && r->flow == f && r->kind == kind ? r : NULL;
+	struct cgpe *r = RB_NFIND(cgpe_tree, &f->row_tree, &key);
+
+	(void)cg;
+	return r && r->kind == kind ? r : NULL;
 }
 
 struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r)
 {
 	(void)cg;
-	struct cgpe *n = RB_NEXT(cgpe_tree, &cg->rows, r);
-	return n && n->flow == r->flow && n->kind == r->kind ? n : NULL;
+	struct cgpe *n = RB_NEXT(cgpe_tree, &r->flow->row_tree, r);
+	return n && n->kind == r->kind ? n : NULL;
+}
+
+/* The first row of f or of a flow after it; NULL: none. */
+static struct cgpe *first_row_from(const struct flow *f)
+{
+	for (; f; f = RB_NEXT(flow_tree, NULL, (struct flow *)f))
+		if (RB_ROOT(&f->row_tree))
+			return RB_MIN(cgpe_tree, (struct cgpe_tree *)&f->row_tree);
+	return NULL;
 }
 
 struct cgpe *cgpe_first(const struct cgroup_state *cg)
 {
-	return RB_MIN(cgpe_tree, (struct cgpe_tree *)&cg->rows);
+	return first_row_from(RB_MIN(flow_tree, (struct flow_tree *)&cg->flows));
 }
 
 struct cgpe *cgpe_next(const struct cgpe *r)
 {
-	return RB_NEXT(cgpe_tree, NULL, (struct cgpe *)r);
+	struct cgpe *n = RB_NEXT(cgpe_tree, NULL, (struct cgpe *)r);
+
+	return n ? n : first_row_from(RB_NEXT(flow_tree, NULL, r->flow));
 }
 
 struct flow *flow_first(const struct cgroup_state *cg)
@@ -316,19 +328,19 @@ void cgpe_oidx(const struct cgpe *r, struct oidx *out)
 
 /*
  * Lower bound by encoded index.  The trees' order is the index order (see the
- * cmps), so one descent finds the first row at (or after) want: O(log n) rows
- * encoded, each a few dozen sub-identifiers.
+ * cmps), so one descent finds the first node at (or after) want: O(log n)
+ * nodes encoded, each a few dozen sub-identifiers.  ok must be false up to some
+ * node of the tree's order and true from there on.
  */
-#define DEFINE_OIDX_SEEK(fn, type, head)                                                  \
-	const struct type *fn(const struct cgroup_state *cg, const uint32_t *want, size_t wlen, \
-			      bool after)                                                 \
+#define DEFINE_OIDX_LOWER_BOUND(fn, type, ok)                                            \
+	static struct type *fn(struct type *n, const uint32_t *want, size_t wlen, bool after) \
 	{                                                                                 \
-		struct type *n = RB_ROOT(&cg->head), *best = NULL;                        \
+		struct type *best = NULL;                                                 \
 		struct oidx x;                                                            \
 		while (n) {                                                               \
 			oidx_reset(&x);                                                   \
 			type##_oidx(n, &x);                                               \
-			if (oidx_seek_ok(&x, want, wlen, after)) {                        \
+			if (ok(&x, want, wlen, after)) {                                  \
 				best = n;                                                 \
 				n = RB_LEFT(n, node);                                     \
 			} else {                                                          \
@@ -338,5 +350,36 @@ void cgpe_oidx(const struct cgpe *r, struct oidx *out)
 		return best;                                                              \
 	}
 
-DEFINE_OIDX_SEEK(flow_seek, flow, flows)
-DEFINE_OIDX_SEEK(cgpe_seek, cgpe, rows)
+DEFINE_OIDX_LOWER_BOUND(flow_lower_bound, flow, oidx_seek_ok)
+DEFINE_OIDX_LOWER_BOUND(row_lower_bound, cgpe, oidx_seek_ok)
+
+/*
+ * Could a row of this flow be at or after want?  Its index starts with the
+ * flow's, so yes when the flow's index is at or after as much of want as it is
+ * long.  False up to a flow and true from there on: two flows' indexes are
+ * never a prefix of one another (each address is typed and length-prefixed).
+ */
+static bool flow_may_hold(const struct oidx *flow, const uint32_t *want, size_t wlen, bool after)
+{
+	(void)after;
+	return oidx_cmp(flow->sub, flow->len, want, wlen < flow->len ? wlen : flow->len) >= 0;
+}
+
+DEFINE_OIDX_LOWER_BOUND(flow_holding_lower_bound, flow, flow_may_hold)
+
+const struct flow *flow_seek(const struct cgroup_state *cg, const uint32_t *want, size_t wlen,
+			     bool after)
+{
+	return flow_lower_bound(RB_ROOT(&cg->flows), want, wlen, after);
+}
+
+/* The first flow that may hold the row sought: its rows, searched in turn; a
+ * flow past it has every row after want, and the first such row is the answer. */
+const struct cgpe *cgpe_seek(const struct cgroup_state *cg, const uint32_t *want, size_t wlen,
+			     bool after)
+{
+	const struct flow *f = flow_holding_lower_bound(RB_ROOT(&cg->flows), want, wlen, after);
+	const struct cgpe *r = f ? row_lower_bound(RB_ROOT(&f->row_tree), want, wlen, after) : NULL;
+
+	return r ? r : f ? first_row_from(RB_NEXT(flow_tree, NULL, (struct flow *)f)) : NULL;
+}

@@ -6,8 +6,12 @@
  *  - rows: who joined what: one per (group, source, kind, PE, role):
  *    mvpnCGroupPeTable.  A downstream row is the PE that sent the Join/Prune;
  *    an upstream row is the PE it named, counting its downstream joiners.
- * Both live in red-black trees whose order is the SNMP index order, so a lookup
- * by index (and a GETNEXT) is O(log n).  Flows are referenced by their rows.
+ * Flows live in a red-black tree in SNMP index order; each flow holds its rows
+ * in a tree of its own, ordered by the rest of their index (kind, PE, role).
+ * Rows in flow order, each flow's in its own order, are the SNMP index order,
+ * so a lookup by index (and a GETNEXT) is O(log n); a record's row is sought
+ * among its flow's dozen rows, not its VPN's thousands.  Flows are referenced
+ * by their rows.
  */
 #ifndef MVPN_CGROUP_H
 #define MVPN_CGROUP_H
@@ -29,8 +33,11 @@ enum cg_role { CG_DOWNSTREAM = 1, CG_UPSTREAM = 2 };
 enum cg_state { CG_JOINED = 1, CG_PRUNED = 2 };
 enum mdt_type { MDT_DEFAULT = 1, MDT_DATA = 2 };
 
+RB_HEAD(cgpe_tree, cgpe);
+
 struct flow {
 	RB_ENTRY(flow) node;
+	struct cgpe_tree row_tree;      /* its C-group->PE rows */
 	struct timer timer; /* armed while on a data MDT, for data_expires */
 	uint32_t vpn_index;
 	struct inet_addr group, source; /* source unknown(0) for (*,G) */
@@ -58,7 +65,6 @@ struct cgpe {
 };
 
 RB_HEAD(flow_tree, flow);
-RB_HEAD(cgpe_tree, cgpe);
 
 /* Where every VPN's flows and rows are allocated: one pool for the model. */
 struct cgroup_pool {
@@ -71,7 +77,6 @@ void cgroup_pool_free(struct cgroup_pool *p);
 
 struct cgroup_state {
 	struct flow_tree flows;
-	struct cgpe_tree rows;
 	struct timers *timers;    /* the model's: not owned */
 	struct cgroup_pool *pool; /* the model's: not owned */
 	uint32_t n_flows, n_rows, n_data;
@@ -88,7 +93,7 @@ struct flow_pos {
 	int side;            /* < 0: its left child, else its right */
 };
 struct cgpe_pos {
-	struct cgpe *parent;
+	struct cgpe *parent; /* NULL: the flow has no rows */
 	int side;
 };
 

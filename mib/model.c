@@ -93,10 +93,20 @@ void vpn_forget(struct vpn *v)
 		v->passive = PASSIVE_WAITING;
 }
 
+bool model_start_reserve(struct model *m)
+{
+	if (!m->reserve && !(m->reserve = slab_reserve_start()))
+		return false;
+	m->cg_pool.rows.reserve = m->cg_pool.flows.reserve = m->reserve;
+	return true;
+}
+
 void model_free(struct model *m)
 {
 	if (!m)
 		return;
+	m->cg_pool.rows.reserve = m->cg_pool.flows.reserve = NULL;
+	slab_reserve_stop(m->reserve);
 	for (size_t i = 0; i < m->n_vpns; i++)
 		vpn_free(m->vpns[i]);
 	free(m->vpns);

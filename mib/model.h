@@ -147,6 +147,7 @@ struct model {
 	/* ---- deadlines ---- */
 	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */
 	struct cgroup_pool cg_pool; /* every VPN's flows and C-group->PE rows */
+	struct slab_reserve *reserve; /* cg_pool's chunks, faulted in ahead; NULL: none */
 };
 
 struct model *model_new(bool offline);
@@ -155,7 +156,12 @@ struct model *model_new(bool offline);
 void model_observer_due(struct model *m, mtime_t now);
 /* A change just written into m->changes (changelog_append, then filled). */
 void model_change_recorded(struct model *m, const struct change *c);
-void model_free(struct model *m);
+void model_free(struct model *m); /* stops the reserve too */
+/* New rows and flows come in memory a thread faulted in ahead of need (slab.h's
+ * reserve), so that a growing model's creates do not pay the page faults on
+ * the engine thread.  After a fork, as every thread.  False: no thread (the
+ * model goes on without one, as before). */
+bool model_start_reserve(struct model *m);
 /* The soonest model time at which passive_expire() or alarms_run() has work:
  * a timer runs out, PEs are re-judged, pair thresholds are checked.  O(1).
  * The event loop may sleep until then (MTIME_NEVER: nothing is scheduled). */

@@ -399,6 +399,76 @@ TEST(cgroup_rows_seek_in_oid_order)
 	model_free(m);
 }
 
+/* The first row at or after want (after: past it), by reading every row in
+ * turn: what cgpe_seek must answer, however the rows are kept. */
+static const struct cgpe *seek_by_scan(const struct vpn *v, const uint32_t *want, size_t wlen,
+				       bool after)
+{
+	struct oidx x;
+
+	for (const struct cgpe *r = cgpe_first(&v->cg); r; r = cgpe_next(r)) {
+		oidx_reset(&x);
+		cgpe_oidx(r, &x);
+		if (oidx_seek_ok(&x, want, wlen, after))
+			return r;
+	}
+	return NULL;
+}
+
+/* Seeks for any OID, a row's, a part of one, one between rows, land where a
+ * scan of every row does; flows with no rows (only on a data MDT) in between
+ * are passed over, and rows are in OID order across flows. */
+TEST(cgroup_rows_seek_anywhere_as_a_scan_finds)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct oidx prev = {.len = 0}, x, want;
+
+	m->settings.max_cgroups_per_vpn = 100000;
+	m->settings.max_data_mdts_per_vpn = 100000;
+	srand(11);
+	for (int i = 0; i < 600; i++) {
+		struct jp_event e = {.sender = random_addr(rand() % 2), .upstream = random_addr(0),
+				     .holdtime = 210, .group = random_addr(rand() % 2),
+				     .source = random_addr(rand() % 2), .kind = (uint8_t)(1 + rand() % 3),
+				     .join = true};
+		e.sender.bytes[0] = 198;
+		passive_jp_record(m, v, &e);
+		if (i % 3 == 0) { /* a flow of its own, with no rows */
+			struct mdt_event d = {.announcer = A("198.18.0.1"),
+					      .c_source = random_addr(rand() % 2),
+					      .c_group = random_addr(rand() % 2),
+					      .p_group = A("239.1.1.1")};
+			passive_mdt_join(m, v, &d);
+		}
+	}
+	CHECK(v->cg.n_flows > v->cg.n_joined); /* some flows have no rows */
+	size_t walked = 0;
+	for (const struct cgpe *r = cgpe_first(&v->cg); r; r = cgpe_next(r)) {
+		oidx_reset(&x);
+		cgpe_oidx(r, &x);
+		CHECK(walked == 0 || oidx_cmp(prev.sub, prev.len, x.sub, x.len) < 0);
+		prev = x;
+		walked++;
+	}
+	CHECK_EQ_INT(walked, v->cg.n_rows);
+	for (const struct cgpe *r = cgpe_first(&v->cg); r; r = cgpe_next(r)) {
+		oidx_reset(&x);
+		cgpe_oidx(r, &x);
+		for (int k = 0; k < 4; k++) {
+			want = x;
+			want.len = 1 + (size_t)rand() % x.len; /* a part of it */
+			if (k >= 2 && want.len > 0) /* a little before or after it */
+				want.sub[want.len - 1] += k == 2 ? (uint32_t)-1 : 1;
+			for (int after = 0; after < 2; after++)
+				CHECK(cgpe_seek(&v->cg, want.sub, want.len, after) ==
+				      seek_by_scan(v, want.sub, want.len, after));
+		}
+	}
+	CHECK(cgpe_seek(&v->cg, NULL, 0, false) == cgpe_first(&v->cg));
+	model_free(m);
+}
+
 /* The change log's typed values, shown as text by the agent
  * (agent/change_text.c), read as they always have, at the extremes too. */
 TEST(change_texts_read_as_printf_would_write_them)
@@ -483,5 +553,6 @@ UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_
 	  T(a_full_pe_table_gives_up_the_longest_departed_unexpected_pe),
 	  T(data_mdt_announce_refresh_switch_and_expire),
 	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
+	  T(cgroup_rows_seek_anywhere_as_a_scan_finds),
 	  T(change_texts_read_as_printf_would_write_them),
 	  T(restored_state_is_refreshed_not_created_again))
