@@ -104,7 +104,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 .PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
-	bench-reload bench-client bench-tomography \
+	bench-reload bench-client bench-tomography bench-bmp \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -247,9 +247,22 @@ bench-never-block: $(B)/mvpnmond
 bench-client: $(B)/mvpnmond $(CLIENT_BIN) $(EMULATOR_BIN)
 	nice -n 5 /usr/bin/python3 tests/bench/client_pairs.py $(CLIENT_ARGS)
 
+# BMP Route Monitoring ingest through mvpnmond's socket code and collector,
+# beside a reader that only frames the stream; memory per route.  Links the
+# listener and the configuration beside the engines.  Writes
+# tests/bench/results/bmp.txt.  Not part of check.  BMP_BENCH_ARGS: -n ROUTES -r ROUNDS.
+BMP_BENCH_OBJ := $(B)/agent/bmp_listen.o $(CONFIG_SRC:%.c=$(B)/%.o)
+$(B)/bench/bench_bmp: tests/bench/bench_bmp.c tests/bench/bench.h $(ENGINE_OBJ) $(BMP_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) \
+		$(filter-out $(ENGINE_OBJ),$(BMP_BENCH_OBJ)) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+bench-bmp: $(B)/bench/bench_bmp
+	nice -n 5 $(B)/bench/bench_bmp -o tests/bench/results/bmp.txt $(BMP_BENCH_ARGS)
+
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-history-pg bench-reload bench-client bench-tomography
+	bench-history bench-history-pg bench-reload bench-client bench-tomography bench-bmp
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:

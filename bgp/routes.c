@@ -11,7 +11,7 @@ void route_table_init(struct route_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* FNV-1a over the family, the view and the key: keys are short. */
+/* FNV-1a over the family, the view and the key (keys are short), mixed. */
 static uint32_t route_hash(uint8_t family, uint8_t view, const uint8_t *key, size_t len)
 {
 	uint32_t h = 2166136261u;
@@ -20,13 +20,20 @@ static uint32_t route_hash(uint8_t family, uint8_t view, const uint8_t *key, siz
 	h = (h ^ view) * 16777619u;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ key[i]) * 16777619u;
-	return h;
+	/* FNV's low bits cluster on keys that differ in a byte or two; the slot is
+	 * taken from them: mix (MurmurHash3's finaliser). */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h ? h : 1; /* a tag of 0 marks an empty slot */
 }
 
-static bool same(const struct route *r, uint32_t h, uint8_t family, uint8_t view,
-		 const uint8_t *key, size_t len)
+static bool same(const struct route *r, uint8_t family, uint8_t view, const uint8_t *key,
+		 size_t len)
 {
-	return r->hash == h && r->family == family && r->view == view && r->key_len == len &&
+	return r->family == family && r->view == view && r->key_len == len &&
 	       memcmp(r->data, key, len) == 0;
 }
 
@@ -36,41 +43,46 @@ static size_t probe(const struct route_table *t, uint32_t h, uint8_t family, uin
 {
 	size_t mask = t->cap - 1, i = h & mask;
 
-	while (t->slot[i] && !same(t->slot[i], h, family, view, key, len))
+	/* Tags first: a probe touches a route only when its whole hash matches. */
+	while (t->tag[i] && (t->tag[i] != h || !same(t->slot[i], family, view, key, len)))
 		i = (i + 1) & mask;
 	return i;
 }
 
+/* Slots and tags in one allocation: the slots, then the tags. */
 static bool grow(struct route_table *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : MIN_CAP;
-	struct route **slot = calloc(cap, sizeof(*slot));
+	struct route **slot = calloc(cap, sizeof(*slot) + sizeof(uint32_t));
+	uint32_t *tag;
 
 	if (!slot)
 		return false;
+	tag = (uint32_t *)(slot + cap);
 	for (size_t i = 0; i < t->cap; i++) {
-		struct route *r = t->slot[i];
-		if (!r)
+		if (!t->slot[i])
 			continue;
-		size_t j = r->hash & (cap - 1);
-		while (slot[j])
+		size_t j = t->tag[i] & (cap - 1);
+		while (tag[j])
 			j = (j + 1) & (cap - 1);
-		slot[j] = r;
+		slot[j] = t->slot[i];
+		tag[j] = t->tag[i];
 	}
 	free(t->slot);
 	t->slot = slot;
+	t->tag = tag;
 	t->cap = cap;
 	return true;
 }
 
-static struct route *route_new(uint32_t h, uint8_t family, uint8_t view, const uint8_t *key,
-			       size_t key_len, const uint8_t *pmsi, size_t pmsi_len)
+static struct route *route_new(uint8_t family, uint8_t view, const uint8_t *key, size_t key_len,
+			       const uint8_t *pmsi, size_t pmsi_len)
 {
 	struct route *r = malloc(sizeof(*r) + key_len + pmsi_len);
 
 	if (!r)
 		return NULL;
-	r->hash = h, r->family = family, r->view = view;
+	r->family = family, r->view = view;
 	r->key_len = (uint8_t)key_len, r->pmsi_len = (uint8_t)pmsi_len;
 	memcpy(r->data, key, key_len);
 	if (pmsi_len)
@@ -99,15 +111,16 @@ enum route_put route_table_put(struct route_table *t, uint8_t family, uint8_t vi
 			*stored = r;
 			return ROUTE_UNCHANGED;
 		}
-		if (!(r = route_new(h, family, view, key, key_len, pmsi, pmsi_len)))
+		if (!(r = route_new(family, view, key, key_len, pmsi, pmsi_len)))
 			return ROUTE_NOMEM;
 		free(t->slot[i]);
 		*stored = t->slot[i] = r;
 		return ROUTE_REPLACED;
 	}
-	if (!(r = route_new(h, family, view, key, key_len, pmsi, pmsi_len)))
+	if (!(r = route_new(family, view, key, key_len, pmsi, pmsi_len)))
 		return ROUTE_NOMEM;
 	*stored = t->slot[i] = r;
+	t->tag[i] = h;
 	t->n++;
 	t->by_family[family]++;
 	return ROUTE_ADDED;
@@ -129,15 +142,17 @@ static void shift_back(struct route_table *t, size_t gap)
 	for (;;) {
 		i = (i + 1) & mask;
 		struct route *r = t->slot[i];
-		if (!r)
+		if (!t->tag[i])
 			break;
-		size_t home = r->hash & mask;
+		size_t home = t->tag[i] & mask;
 		/* r may move into the gap if its home is not cyclically in (gap, i]. */
 		bool stays = gap <= i ? (home > gap && home <= i) : (home > gap || home <= i);
 		if (stays)
 			continue;
 		t->slot[gap] = r;
+		t->tag[gap] = t->tag[i];
 		t->slot[i] = NULL;
+		t->tag[i] = 0;
 		gap = i;
 	}
 }
@@ -156,6 +171,7 @@ bool route_table_del(struct route_table *t, uint8_t family, uint8_t view, const 
 	if (fn)
 		fn(arg, r);
 	t->slot[i] = NULL;
+	t->tag[i] = 0;
 	t->n--;
 	t->by_family[r->family]--;
 	free(r);
@@ -192,7 +208,7 @@ static size_t chunk(size_t n)
 
 size_t route_table_bytes(const struct route_table *t)
 {
-	size_t b = t->cap ? chunk(t->cap * sizeof(*t->slot)) : 0;
+	size_t b = t->cap ? chunk(t->cap * (sizeof(*t->slot) + sizeof(*t->tag))) : 0;
 
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i])

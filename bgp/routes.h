@@ -26,7 +26,6 @@
 #define ROUTE_PMSI_MAX 255
 
 struct route {
-	uint32_t hash;
 	uint8_t family;   /* enum bgp_family */
 	uint8_t view;     /* ROUTE_VIEW_MASK bits */
 	uint8_t key_len;
@@ -46,6 +45,7 @@ static inline const uint8_t *route_pmsi(const struct route *r)
 
 struct route_table {
 	struct route **slot; /* cap slots, a power of two; NULL is empty */
+	uint32_t *tag;       /* each slot's route's hash: a probe reads no route it passes */
 	size_t cap, n;
 	size_t by_family[BGP_FAM_COUNT];
 };
