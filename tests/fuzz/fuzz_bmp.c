@@ -74,6 +74,184 @@ static void on_route(void *arg, const struct bgp_route_event *ev)
 	s->routes++;
 }
 
+/* ---- reference decoders (share nothing with bgp/ but struct mvpn_route) ---- */
+
+static void ref_addr(struct inet_addr *a, const uint8_t *p, size_t n)
+{
+	memset(a, 0, sizeof(*a));
+	if (n == 4 || n == 16) {
+		a->type = n == 4 ? INET_IPV4 : INET_IPV6;
+		memcpy(a->bytes, p, n);
+	}
+}
+
+static uint64_t ref_rd(const uint8_t *p)
+{
+	return (uint64_t)ref_be32(p) << 32 | ref_be32(p + 4);
+}
+
+/* A C-address of length in bits (0 or the family's) at p[*at]; false if not. */
+static bool ref_c_addr(const uint8_t *p, size_t len, size_t *at, unsigned fam, struct inet_addr *a)
+{
+	if (*at >= len)
+		return false;
+	unsigned bits = p[*at];
+	size_t n = bits / 8;
+	if (bits != 0 && bits != (fam == BGP_FAM_MVPN6 ? 128u : 32u))
+		return false;
+	if (len - *at - 1 < n)
+		return false;
+	ref_addr(a, p + *at + 1, n);
+	*at += 1 + n;
+	return true;
+}
+
+static bool ref_origin(const uint8_t *p, size_t len, size_t at, struct inet_addr *a)
+{
+	if (len - at != 4 && len - at != 16)
+		return false;
+	ref_addr(a, p + at, len - at);
+	return true;
+}
+
+/* The value of an MCAST-VPN route of type t (v: exactly its bytes). */
+static bool ref_value(const uint8_t *v, size_t n, unsigned t, unsigned fam, struct mvpn_route *r)
+{
+	size_t at = 8;
+
+	r->type = (uint8_t)t;
+	if (t == 4) {
+		struct mvpn_route k;
+		if (n < 2 || (v[0] != 1 && v[0] != 3) || n - 2 < v[1])
+			return false;
+		memset(&k, 0, sizeof(k));
+		if (!ref_value(v + 2, v[1], v[0], fam, &k))
+			return false;
+		r->key_type = v[0], r->key_rd = k.rd, r->key_source = k.source;
+		r->key_group = k.group, r->key_origin = k.origin;
+		return ref_origin(v, n, 2 + (size_t)v[1], &r->origin);
+	}
+	if (n < 8)
+		return false;
+	r->rd = ref_rd(v);
+	switch (t) {
+	case 1: return ref_origin(v, n, 8, &r->origin);
+	case 2:
+		if (n != 12)
+			return false;
+		r->source_as = ref_be32(v + 8);
+		return true;
+	case 3:
+		return ref_c_addr(v, n, &at, fam, &r->source) && ref_c_addr(v, n, &at, fam, &r->group) &&
+		       ref_origin(v, n, at, &r->origin);
+	case 5:
+		return ref_c_addr(v, n, &at, fam, &r->source) && ref_c_addr(v, n, &at, fam, &r->group) &&
+		       at == n;
+	case 6:
+	case 7:
+		if (n < 12)
+			return false;
+		r->source_as = ref_be32(v + 8);
+		at = 12;
+		return ref_c_addr(v, n, &at, fam, &r->source) && ref_c_addr(v, n, &at, fam, &r->group) &&
+		       at == n;
+	default: return false;
+	}
+}
+
+static bool ref_nlri(unsigned fam, const uint8_t *p, size_t len, struct mvpn_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = (enum bgp_family)fam;
+	if (fam == BGP_FAM_MDT) {
+		if (len != 17 || p[0] != 128)
+			return false;
+		r->rd = ref_rd(p + 1);
+		ref_addr(&r->origin, p + 9, 4);
+		ref_addr(&r->group, p + 13, 4);
+		return ref_multicast(&r->group);
+	}
+	if (len < 2 || p[1] != len - 2)
+		return false;
+	return ref_value(p + 2, len - 2, p[0], fam, r);
+}
+
+static void check_nlri(unsigned fam, const uint8_t *p, size_t len)
+{
+	struct mvpn_route got, want;
+	size_t span;
+	uint8_t *copy = malloc(len + 1);
+
+	memcpy(copy, p, len);
+	bool ok = ref_nlri(fam, copy, len, &want);
+	enum bgp_error e = bgp_nlri_decode((enum bgp_family)fam, copy, len, &got);
+	FUZZ_CHECK(ok == (e == BGP_OK));
+	if (ok) {
+		FUZZ_CHECK(same_route(&got, &want));
+		FUZZ_CHECK(bgp_nlri_span((enum bgp_family)fam, copy, len, &span) == BGP_OK && span == len);
+	}
+	free(copy);
+}
+
+static void check_pmsi(const uint8_t *p, size_t len)
+{
+	struct pmsi_tunnel t;
+	bool ok = true;
+	uint8_t *copy = malloc(len + 1);
+
+	memcpy(copy, p, len);
+	enum bgp_error e = bgp_pmsi_decode(copy, len, &t);
+	if (len < 5) {
+		FUZZ_CHECK(e != BGP_OK);
+		free(copy);
+		return;
+	}
+	size_t n = len - 5;
+	const uint8_t *id = copy + 5;
+	FUZZ_CHECK(e != BGP_OK || (t.flags == copy[0] && t.type == copy[1] &&
+				   t.label == (ref_be32(copy + 1) & 0xffffff) >> 4));
+	switch (copy[1]) {
+	case 1: /* P2MP ID, 2 zero, Tunnel ID, Extended Tunnel ID 4/16 */
+		ok = n == 12 || n == 24;
+		if (ok && e == BGP_OK)
+			FUZZ_CHECK(t.p2mp_id == ref_be32(id) && t.tunnel_id == be16(id + 6) &&
+				   inet_addr_len(&t.sender) == n - 8 && !memcmp(t.sender.bytes, id + 8, n - 8));
+		break;
+	case 2:
+	case 7: { /* FEC type, AF, address length, root, opaque length, opaque */
+		size_t alen = n >= 4 ? id[3] : 0;
+		unsigned af = n >= 4 ? be16(id + 1) : 0;
+		ok = n >= 4 && ((af == 1 && alen == 4) || (af == 2 && alen == 16)) && n >= 6 + alen &&
+		     be16(id + 4 + alen) == n - 6 - alen;
+		if (ok && e == BGP_OK)
+			FUZZ_CHECK(t.opaque == id + 6 + alen && t.opaque_len == n - 6 - alen &&
+				   !memcmp(t.sender.bytes, id + 4, alen));
+		break;
+	}
+	case 3:
+	case 4:
+	case 5: {
+		struct inet_addr g;
+		ok = n == 8 || n == 32;
+		if (ok) {
+			ref_addr(&g, id + n / 2, n / 2);
+			ok = ref_multicast(&g);
+		}
+		if (ok && e == BGP_OK)
+			FUZZ_CHECK(!memcmp(t.sender.bytes, id, n / 2) && !memcmp(t.group.bytes, id + n / 2, n / 2));
+		break;
+	}
+	case 6:
+		ok = n == 4 || n == 16;
+		if (ok && e == BGP_OK)
+			FUZZ_CHECK(inet_addr_len(&t.sender) == n && !memcmp(t.sender.bytes, id, n));
+		break;
+	default: ok = true; /* no tunnel information, or a type read no further */
+	}
+	FUZZ_CHECK(ok == (e == BGP_OK));
+	free(copy);
+}
+
 static void check_update(const struct bmp_msg *m)
 {
 	struct bgp_session_opts o = {.as4 = !(m->peer.flags & BMP_PEER_FLAG_A)};
@@ -163,6 +341,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if ((data[0] & 0xc0) == 0x40) {
+		check_nlri((data[0] & 3) % 3, data + 1, size - 1);
+		return 0;
+	}
+	if ((data[0] & 0xc0) == 0xc0) {
+		check_pmsi(data + 1, size - 1);
+		return 0;
+	}
 	size_t chunk = (size_t)1 << (2 * (data[0] & 7));
 	data++, size--;
 	check_messages(data, size);

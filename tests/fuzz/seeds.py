@@ -225,6 +225,24 @@ def seed_bmp(s):
     for st in streams:
         for mode in (0, 5):
             s.add("bmp", bytes([mode]) + st)
+    # Single NLRI (mode 0x40 | family, each NLRI under all three) and PMSI Tunnel values (mode 0xc0), from
+    # gen_bmp.py's own encoder.
+    sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+    import gen_bmp
+    m = gen_bmp.Model()
+    gen_bmp.step_routes(m)
+    gen_bmp.step_withdraw(m)
+    fam = {"mdt": 0, "mvpn4": 1, "mvpn6": 2}
+    for _kind, routes, _p in m.tshark:
+        for r in routes:
+            for f in fam.values():  # each under every family: the wrong ones must refuse
+                s.add("bmp", bytes([0x40 | f]) + r.nlri)
+    for attr in (gen_bmp.pmsi_pim(3, "198.18.0.1", "239.192.0.1"),
+                 gen_bmp.pmsi_pim(4, "2001:db8::1", "ff3e::1:1"),
+                 gen_bmp.pmsi_rsvp(1, 7, "198.18.0.1"), gen_bmp.pmsi_ir("2001:db8::4", 3003),
+                 gen_bmp.pmsi_mldp(2, "198.18.0.1", b"\x01\x00\x04\x00\x00\x00\x01"),
+                 gen_bmp.pmsi_mldp(7, "198.18.0.1", b"")):
+        s.add("bmp", b"\xc0" + attr[3:])  # flags, type and 1-byte length dropped
 
 
 def main():

@@ -228,3 +228,23 @@ def test_a_million_route_flood_is_capped_counted_and_served(collector, snmp, dae
     until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2 and r["mvpnBmpRouterRoutes"] == 0,
           addr="127.0.0.3")
     assert daemon.proc.poll() is None
+
+
+def test_a_reload_that_drops_a_router_from_allow_closes_its_session(collector, snmp, daemon):
+    import signal
+    s = connect(collector)
+    s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
+    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29)
+    daemon.write_config(
+        "startup-grace = 0\n"
+        "bmp {\n"
+        f'  listen = "127.0.0.1:{collector}"\n'
+        '  allow = { "127.0.0.3" }\n'
+        "  max-routes-per-router = 5000\n"
+        "}\n")
+    daemon.signal(signal.SIGHUP)
+    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
+    assert row["mvpnBmpRouterRoutes"] == 0
+    assert wait_for(lambda: bmp_scalars(snmp)["mvpnBmpMaxRoutesPerRouter"] == 5000, STEP_TIMEOUT)
+    assert "no longer in allow" in daemon.log_text()
+    s.close()
