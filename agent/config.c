@@ -61,8 +61,8 @@ struct opt {
 #define INT_OPT(n, s, f, d, l, h) {n, K_INT, offsetof(struct s, f), d, l, h}
 
 /* The order is the order of the set[] slots below; vpn first, as most items are VPNs. */
-enum { T_VPN, T_TUNNEL, T_PE, T_THRESHOLDS, T_HISTORY, T_BMP, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
-       T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
+enum { T_VPN, T_TUNNEL, T_PE, T_THRESHOLDS, T_HISTORY, T_BMP, T_AGENTX_SOCKET, T_USER,
+       T_CAPTURE_IF, T_CAPTURE_FILE, T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
 static const struct opt top_opts[] = {
 	{"vpn", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"tunnel", K_TITLED, NO_FIELD, 0, 0, 0},

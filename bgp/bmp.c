@@ -129,7 +129,8 @@ enum bgp_error bmp_peer_up_parse(const struct bmp_msg *m, struct bmp_peer_up *ou
 		inet_addr_v6(&out->local, a);
 	else
 		inet_addr_v4(&out->local, a + 12);
-	if ((e = bgp_pdu(&c, &pdu, &plen)) != BGP_OK || (e = bgp_open_parse(pdu, plen, &out->sent)) != BGP_OK)
+	if ((e = bgp_pdu(&c, &pdu, &plen)) != BGP_OK ||
+	    (e = bgp_open_parse(pdu, plen, &out->sent)) != BGP_OK)
 		return e;
 	if ((e = bgp_pdu(&c, &pdu, &plen)) != BGP_OK ||
 	    (e = bgp_open_parse(pdu, plen, &out->received)) != BGP_OK)
