@@ -93,6 +93,19 @@ def collector(tmp_path, daemon, snmp):
     return port
 
 
+def test_fixtures_are_what_their_encoder_writes_and_tshark_agrees(tmp_path):
+    import filecmp
+    import subprocess
+    out = tmp_path / "bmp"
+    run = subprocess.run(["/usr/bin/python3", os.path.join(FIXTURES, "gen_bmp.py"), str(out),
+                          "--check"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "tshark agrees" in run.stdout
+    cmp = filecmp.dircmp(str(out), BMP)
+    assert not cmp.diff_files and not cmp.left_only and not cmp.right_only
+    assert not cmp.subdirs["malformed"].diff_files
+
+
 def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon):
     want = expected()
     g = bmp_scalars(snmp)
