@@ -12,7 +12,7 @@
  *    leaves the stream unframed: counted, the session closed.  A message
  *    framed well but malformed inside (a per-peer header, an OPEN, an UPDATE
  *    that fails RFC 4271/4760/6514 checks) is counted and dropped: a
- *    monitoring station sends nothing back (3.1), and the next message
+ *    monitoring station sends nothing back (3.3), and the next message
  *    starts where the length said.
  *  - 4.10, 4.9: Peer Up creates a peer, Peer Down removes it and its routes;
  *    Route Monitoring for a peer that is not up is counted and dropped.
