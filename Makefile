@@ -38,13 +38,16 @@ CAPTURE_SRC := $(wildcard capture/*.c)
 PROBE_SRC := $(wildcard probe/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 HISTORY_SRC := $(wildcard history/*.c)
+# The BMP collector's decoders, session state and route store (no I/O, no net-snmp).
+BGP_SRC   := $(wildcard bgp/*.c)
+BGP_OBJ   := $(BGP_SRC:%.c=$(B)/%.o)
 MIB_OBJ   := $(MIB_SRC:%.c=$(B)/%.o)
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 PROBE_OBJ := $(PROBE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
 HISTORY_OBJ := $(HISTORY_SRC:%.c=$(B)/%.o)
-ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC)
-ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ)
+ENGINE_SRC := $(CAPTURE_SRC) $(PROBE_SRC) $(MIB_SRC) $(BGP_SRC)
+ENGINE_OBJ := $(CAPTURE_OBJ) $(PROBE_OBJ) $(MIB_OBJ) $(BGP_OBJ)
 # Everything but main(): what the unit tests link against.
 AGENT_LIB_OBJ := $(filter-out $(B)/agent/main.o,$(AGENT_OBJ))
 
@@ -94,13 +97,14 @@ CONFIG_SRC := agent/config.c agent/config_text.c mib/addr.c mib/log.c
 CONFIG_LIBS = -lm
 # What the packet harnesses link: the parsers alone.
 PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/parse_pim.c \
-	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c
+	capture/parse_mdt.c capture/frame.c probe/wire.c probe/wire_rx.c mib/addr.c \
+	bgp/bmp.c bgp/nlri.c bgp/update.c bgp/routes.c bgp/collector.c
 
 
 .PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
-	bench-reload bench-client bench-tomography \
+	bench-reload bench-client bench-tomography bench-bmp \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -243,9 +247,22 @@ bench-never-block: $(B)/mvpnmond
 bench-client: $(B)/mvpnmond $(CLIENT_BIN) $(EMULATOR_BIN)
 	nice -n 5 /usr/bin/python3 tests/bench/client_pairs.py $(CLIENT_ARGS)
 
+# BMP Route Monitoring ingest through mvpnmond's socket code and collector,
+# beside a reader that only frames the stream; memory per route.  Links the
+# listener and the configuration beside the engines.  Writes
+# tests/bench/results/bmp.txt.  Not part of check.  BMP_BENCH_ARGS: -n ROUTES -r ROUNDS.
+BMP_BENCH_OBJ := $(B)/agent/bmp_listen.o $(CONFIG_SRC:%.c=$(B)/%.o)
+$(B)/bench/bench_bmp: tests/bench/bench_bmp.c tests/bench/bench.h $(ENGINE_OBJ) $(BMP_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $< $(ENGINE_OBJ) \
+		$(filter-out $(ENGINE_OBJ),$(BMP_BENCH_OBJ)) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
+bench-bmp: $(B)/bench/bench_bmp
+	nice -n 5 $(B)/bench/bench_bmp -o tests/bench/results/bmp.txt $(BMP_BENCH_ARGS)
+
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-history-pg bench-reload bench-client bench-tomography
+	bench-history bench-history-pg bench-reload bench-client bench-tomography bench-bmp
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -418,5 +435,5 @@ clean:
 	rm -rf $(B) $(ASAN_B) $(FB)
 
 -include $(MIB_OBJ:.o=.d) $(CAPTURE_OBJ:.o=.d) $(PROBE_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
-	$(HISTORY_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+	$(HISTORY_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(BGP_OBJ:.o=.d)
 -include $(wildcard $(FB)/obj/*/*.d)

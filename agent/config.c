@@ -61,14 +61,15 @@ struct opt {
 #define INT_OPT(n, s, f, d, l, h) {n, K_INT, offsetof(struct s, f), d, l, h}
 
 /* The order is the order of the set[] slots below; vpn first, as most items are VPNs. */
-enum { T_VPN, T_TUNNEL, T_PE, T_THRESHOLDS, T_HISTORY, T_AGENTX_SOCKET, T_USER, T_CAPTURE_IF, T_CAPTURE_FILE,
-       T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
+enum { T_VPN, T_TUNNEL, T_PE, T_THRESHOLDS, T_HISTORY, T_BMP, T_AGENTX_SOCKET, T_USER,
+       T_CAPTURE_IF, T_CAPTURE_FILE, T_PROBE_IF, T_PROBE_LOCAL, T_FIRST_INT };
 static const struct opt top_opts[] = {
 	{"vpn", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"tunnel", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"pe", K_TITLED, NO_FIELD, 0, 0, 0},
 	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"history", K_SECTION, NO_FIELD, 0, 0, 0},
+	{"bmp", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"agentx-socket", K_STR, offsetof(struct config, agentx_socket), 0, 0, 0},
 	{"user", K_STR, offsetof(struct config, user), 0, 0, 0},
 	{"capture-interface", K_STR, offsetof(struct config, capture_interface), 0, 0, 0},
@@ -129,6 +130,15 @@ static const struct opt history_opts[] = {
 	INT_OPT("checkpoint-interval", history_config, checkpoint_interval, 300, 10, 86400),
 	INT_OPT("retain-days", history_config, retain_days, 0, 0, 36500),
 	INT_OPT("retain-mb", history_config, retain_mb, 0, 0, 100000000),
+};
+
+enum { B_LISTEN, B_ALLOW, B_FIRST_INT };
+static const struct opt bmp_opts[] = {
+	{"listen", K_STR, NO_FIELD, 0, 0, 0},
+	{"allow", K_LIST, NO_FIELD, 0, 0, 0},
+	INT_OPT("max-routes-per-router", bmp_config, max_routes_per_router, 1000000, 1, 100000000),
+	INT_OPT("max-routers", bmp_config, max_routers, 64, 1, 1000),
+	INT_OPT("max-peers-per-router", bmp_config, max_peers_per_router, 1000, 1, 100000),
 };
 
 static const struct opt tunnel_opts[] = {{"remote", K_STR, NO_FIELD, 0, 0, 0}};
@@ -930,6 +940,139 @@ static bool convert_history(struct load *ld, const struct conf_item *sec, struct
 	return true;
 }
 
+/* ---- the BMP collector ---- */
+
+/* "ADDR:PORT" or "[IPV6]:PORT"; the port 1..65535. */
+static bool parse_listen(const char *text, struct inet_addr *a, unsigned *port)
+{
+	char host[INET_ADDR_STRLEN + 2], *end;
+	const char *colon = strrchr(text, ':');
+	size_t n;
+	unsigned long p;
+	bool bracketed = text[0] == '[';
+
+	if (!colon || colon == text)
+		return false;
+	n = (size_t)(colon - text);
+	if (bracketed) {
+		if (n < 3 || text[n - 1] != ']')
+			return false;
+		text++, n -= 2;
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 1 || p > 65535 || !inet_addr_parse(a, host))
+		return false;
+	/* IPv6 needs its brackets: "::1:179" would be ambiguous. */
+	if ((a->type == INET_IPV6) != bracketed)
+		return false;
+	*port = (unsigned)p;
+	return true;
+}
+
+/* "ADDR" or "ADDR/LEN" with no host bits set. */
+static bool parse_prefix(const char *text, struct addr_prefix *out)
+{
+	char host[INET_ADDR_STRLEN + 1], *end;
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long len;
+
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (!inet_addr_parse(&out->addr, host))
+		return false;
+	len = inet_addr_len(&out->addr) * 8;
+	if (slash) {
+		errno = 0;
+		unsigned long l = strtoul(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || l > len)
+			return false;
+		len = l;
+	}
+	out->len = (uint8_t)len;
+	for (unsigned bit = out->len; bit < inet_addr_len(&out->addr) * 8; bit++)
+		if (out->addr.bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+static bool prefix_has(const struct addr_prefix *p, const struct inet_addr *a)
+{
+	if (p->addr.type != a->type)
+		return false;
+	for (unsigned bit = 0; bit < p->len; bit++) {
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+		if ((p->addr.bytes[bit / 8] & m) != (a->bytes[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+bool config_bmp_allowed(const struct bmp_config *b, const struct inet_addr *a)
+{
+	for (size_t i = 0; i < b->n_allow; i++)
+		if (prefix_has(&b->allow[i], a))
+			return true;
+	return false;
+}
+
+static bool bmp_allow(struct load *ld, const struct conf_item *it, struct bmp_config *b)
+{
+	size_t i = 0;
+
+	if (!it || it->n_values == 0) {
+		fail(ld, it ? it->line : b->line,
+		     "bmp needs allow = { \"ADDR[/LEN]\", ... }: the routers that may connect");
+		return false;
+	}
+	if (!(b->allow = calloc(it->n_values, sizeof(*b->allow)))) {
+		fail(ld, it->line, "out of memory");
+		return false;
+	}
+	for (const struct conf_value *v = it->values; v; v = v->next, i++) {
+		if (!parse_prefix(v->text, &b->allow[i])) {
+			fail(ld, v->line, "bmp allow: \"%s\" is not an IPv4 or IPv6 address or "
+			     "prefix ADDR/LEN without host bits", v->text);
+			return false;
+		}
+	}
+	b->n_allow = i;
+	return true;
+}
+
+static bool convert_bmp(struct load *ld, const struct conf_item *sec, struct bmp_config *b)
+{
+	struct bound bd;
+
+	if (!sec)
+		return true;
+	b->line = sec->line;
+	if (!bind(ld, sec->items, bmp_opts, N_OPTS(bmp_opts), &bd) ||
+	    !fill_ints(ld, &bd, bmp_opts, B_FIRST_INT, N_OPTS(bmp_opts), b))
+		return false;
+	if (!bd.set[B_LISTEN]) {
+		fail(ld, sec->line, "bmp needs listen = \"ADDR:PORT\"");
+		return false;
+	}
+	if (!parse_listen(value_of(bd.set[B_LISTEN])->text, &b->listen, &b->port)) {
+		fail(ld, value_of(bd.set[B_LISTEN])->line,
+		     "bmp listen = \"%s\" is not ADDR:PORT (IPv6 as [ADDR]:PORT, port 1-65535)",
+		     value_of(bd.set[B_LISTEN])->text);
+		return false;
+	}
+	if (!bmp_allow(ld, bd.set[B_ALLOW], b))
+		return false;
+	b->enabled = true;
+	return true;
+}
+
 /* ---- the top level ---- */
 
 /* The user to run as must exist now, not only when the daemon drops to it.
@@ -983,6 +1126,7 @@ static struct config *convert(struct load *ld, const struct conf_item *items)
 	    !read_thresholds(ld, top.set[T_THRESHOLDS], &global) ||
 	    !merge_thresholds(ld, "thresholds", &global, NULL, &unused) ||
 	    !convert_history(ld, top.set[T_HISTORY], &c->history) ||
+	    !convert_bmp(ld, top.set[T_BMP], &c->bmp) ||
 	    !convert_tunnels(ld, items, &top, c) || !convert_pes(ld, items, &top, c) ||
 	    !convert_vpns(ld, items, &top, &global, c)) {
 		config_free(c);
@@ -1099,5 +1243,6 @@ void config_free(struct config *c)
 	free(c->history.file);
 	free(c->history.postgres);
 	free(c->history.monitor);
+	free(c->bmp.allow);
 	free(c);
 }

@@ -76,6 +76,28 @@ struct history_config {
 	unsigned retain_mb;           /* 0: no size limit */
 };
 
+/* An address prefix of the bmp section's allow list. */
+struct addr_prefix {
+	struct inet_addr addr; /* host bits zero */
+	uint8_t len;           /* bits: 0..32 or 0..128 */
+};
+
+/* The BMP collector (RFC 7854): absent unless a bmp section is given. */
+struct bmp_config {
+	bool enabled;
+	int line; /* where the section opens */
+	struct inet_addr listen;  /* the address to bind (IPv4 or IPv6) */
+	unsigned port;
+	struct addr_prefix *allow; /* owned; a router from elsewhere is refused */
+	size_t n_allow;
+	unsigned max_routes_per_router;
+	unsigned max_routers;
+	unsigned max_peers_per_router;
+};
+
+/* Is a in one of the bmp section's allow prefixes?  O(prefixes). */
+bool config_bmp_allowed(const struct bmp_config *b, const struct inet_addr *a);
+
 struct config {
 	char *agentx_socket;     /* NULL: net-snmp's default */
 	char *user;              /* run as this user once started; NULL: stay as started */
@@ -104,6 +126,7 @@ struct config {
 	struct pe_config *pes; /* sorted by addr, owned */
 	size_t n_pes;
 	struct history_config history;
+	struct bmp_config bmp;
 };
 
 /* The tunnel end point of a PE: its tunnel section's remote, else its own

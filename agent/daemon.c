@@ -1,4 +1,6 @@
 #include "daemon.h"
+
+#include "bmp_listen.h"
 #include "history.h"
 
 #include <errno.h>
@@ -182,6 +184,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
 	daemon_apply_probes(d, c);
+	daemon_apply_bmp(d, c); /* a failure is logged; a start checks d->bmp */
 	alarms_reconfigured(m);
 	m->g.config_loads++;
 	/* A load happens now, replaying or not: on the real clock. */

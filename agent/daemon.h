@@ -14,11 +14,13 @@
 #endif
 
 enum view_id { VIEW_GLOBALS, VIEW_VPN, VIEW_PE, VIEW_CGROUP_PE, VIEW_CGROUP_PGROUP, VIEW_CHANGE,
-	       VIEW_PAIR, VIEW_TUNNEL, VIEW_ALARM, VIEW_PROBE_PE, VIEW_FAULT, VIEW_COUNT };
+	       VIEW_PAIR, VIEW_TUNNEL, VIEW_ALARM, VIEW_PROBE_PE, VIEW_FAULT, VIEW_BMP_GLOBALS,
+	       VIEW_BMP_ROUTER, VIEW_COUNT };
 
 struct capture;
 struct prober;
 struct history;
+struct bmp_server;
 
 /* A reload's parse runs on a thread of its own, so that a big file (or one
  * that never ends) never holds the engines; the engine thread applies the
@@ -47,6 +49,7 @@ struct daemon {
 	const char *capture_interface_arg; /* -i */
 	struct prober *prober; /* NULL when no VPN is probed; owned */
 	struct history *history; /* NULL when no history is configured; owned */
+	struct bmp_server *bmp;  /* NULL unless a bmp section is configured; owned */
 	struct table_view views[VIEW_COUNT];
 	struct reloader reload;
 	mtime_t next_tick;   /* engine thread: the next once-a-second chores */
@@ -104,6 +107,8 @@ void views_locate_init(struct daemon *d);
 struct pair;
 bool pair_locate_cell(struct model *m, const struct pair *pr, uint32_t loss_ppm, unsigned col,
 		      struct cell *c);
+/* views_bmp.c: the BMP collector's scalars and router table. */
+void views_bmp_init(struct daemon *d);
 /* Places a view under mvpnObjects.arc (its entry, for a table). */
 void view_at(struct table_view *tv, const char *name, unsigned arc, bool table);
 /* A table view under arc with accessible columns first..last, read with d. */

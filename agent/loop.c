@@ -11,6 +11,7 @@
 #include "../capture/engine.h"
 #include "../probe/engine.h"
 #include "agentx.h"
+#include "bmp_listen.h"
 #include "daemon.h"
 #include "history.h"
 #include "modellock.h"
@@ -195,6 +196,8 @@ static void loop_once(struct daemon *d)
 	}
 	if (d->capture)
 		add_fd(capture_fd(d->capture), &readfds, &numfds);
+	if (d->bmp)
+		bmp_server_fds(d->bmp, &readfds, &numfds);
 	wake_by(mclock_monotonic(), d->next_tick, &timeout);
 	if (live_capture(d)) /* the next hold time, join or data MDT that runs out */
 		wake_by(mclock_now(&d->model->clock), model_next_deadline(d->model), &timeout);
@@ -223,6 +226,8 @@ static void loop_once(struct daemon *d)
 		int cfd = live_capture(d) ? capture_fd(d->capture) : -1;
 		if (cfd >= 0 && FD_ISSET(cfd, &readfds) && capture_read(d->capture, -1) < 0)
 			daemon_capture_lost(d);
+		if (d->bmp)
+			bmp_server_run(d->bmp, &readfds);
 	}
 	if (replaying(d))
 		replay_some(d); /* expires as the capture's clock moves */

@@ -8,6 +8,7 @@
 
 #include "../capture/engine.h"
 #include "agentx.h"
+#include "bmp_listen.h"
 #include "daemon.h"
 #include "history.h"
 #include "loop.h"
@@ -180,6 +181,8 @@ int main(int argc, char **argv)
 	 * opened (and a file's header read) here, in the foreground. */
 	if ((file || iface) && daemon_open_capture(&d, file, iface) < 0)
 		status = 1;
+	else if (d.config->bmp.enabled && !d.bmp)
+		status = 1; /* the listening socket could not be opened (logged) */
 	else if (!d.foreground && process_detach(&proc, file && strcmp(file, "-") == 0) < 0)
 		status = 1;
 	else if (process_write_pidfile(&proc) < 0)
@@ -208,6 +211,7 @@ int main(int argc, char **argv)
 	model_lock();
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
+	daemon_close_bmp(&d);
 	history_stop(&d, HISTORY_STOP_WAIT_MS); /* the last checkpoint, then what waits */
 	model_unlock();
 	process_end(&proc);

@@ -232,6 +232,7 @@ int views_register(struct daemon *d)
 	views_probe_init(d);
 	views_alarm_init(d);
 	views_locate_init(d);
+	views_bmp_init(d);
 	for (int i = 0; i < VIEW_COUNT; i++)
 		if (table_view_register(&d->views[i]) < 0)
 			return -1;

@@ -12,6 +12,7 @@ comment at the top of tests/fuzz/fuzz_<harness>.c):
   ip         a switch byte (0) + every outer and inner IP packet
   pim_hello  every inner PIM Hello message (the PIM header included)
   pim_jp     every inner PIM Join/Prune message
+  bmp        a mode byte and a BMP stream (tests/fixtures/bmp/)
   mdt_join   the UDP payload of every inner UDP 3232 -> 3232 datagram
   probe      a mode byte (0) + the UDP payload of every probe in probe_rx.pcap,
              and a mode byte (odd: link type) + port (2 bytes) + every frame
@@ -211,6 +212,39 @@ def seed_model(s, frames, max_len=4096):
         s.add("model", bytes(chunk))
 
 
+def seed_bmp(s):
+    """The BMP fixtures (tests/fixtures/bmp/): each step, the steps so far, each
+    malformed message after the first two steps; mode bytes 0 (reads of 1
+    byte) and 5 (1 KiB)."""
+    d = os.path.join(TOP, "tests", "fixtures", "bmp")
+    steps = [open(p, "rb").read() for p in sorted(glob.glob(os.path.join(d, "0*.bmp")))]
+    streams = steps + [b"".join(steps[:i]) for i in range(2, len(steps) + 1)]
+    start = b"".join(steps[:2])
+    streams += [start + open(p, "rb").read()
+                for p in sorted(glob.glob(os.path.join(d, "malformed", "*.bmp")))]
+    for st in streams:
+        for mode in (0, 5):
+            s.add("bmp", bytes([mode]) + st)
+    # Single NLRI (mode 0x40 | family, each NLRI under all three) and PMSI Tunnel values (mode 0xc0), from
+    # gen_bmp.py's own encoder.
+    sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+    import gen_bmp
+    m = gen_bmp.Model()
+    gen_bmp.step_routes(m)
+    gen_bmp.step_withdraw(m)
+    fam = {"mdt": 0, "mvpn4": 1, "mvpn6": 2}
+    for _kind, routes, _p in m.tshark:
+        for r in routes:
+            for f in fam.values():  # each under every family: the wrong ones must refuse
+                s.add("bmp", bytes([0x40 | f]) + r.nlri)
+    for attr in (gen_bmp.pmsi_pim(3, "198.18.0.1", "239.192.0.1"),
+                 gen_bmp.pmsi_pim(4, "2001:db8::1", "ff3e::1:1"),
+                 gen_bmp.pmsi_rsvp(1, 7, "198.18.0.1"), gen_bmp.pmsi_ir("2001:db8::4", 3003),
+                 gen_bmp.pmsi_mldp(2, "198.18.0.1", b"\x01\x00\x04\x00\x00\x00\x01"),
+                 gen_bmp.pmsi_mldp(7, "198.18.0.1", b"")):
+        s.add("bmp", b"\xc0" + attr[3:])  # flags, type and 1-byte length dropped
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: seeds.py OUTDIR")
@@ -226,6 +260,7 @@ def main():
                    [os.path.join(TOP, "mvpnmond.conf.example")])
     for path in confs:
         s.add("config", open(path, "rb").read())
+    seed_bmp(s)
     print("seeds: " + ", ".join("%s %d" % kv for kv in sorted(s.count.items())) +
           " (new files in %s)" % sys.argv[1])
 

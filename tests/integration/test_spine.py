@@ -25,9 +25,11 @@ vpn "globex" {
 
 
 def mib_scalars():
-    """How many scalars mvpnGlobals has in the MIB text: the agent serves every one."""
-    prefix = OID_ROOT + ".1.1."
-    return sum(1 for oid in mib_names() if oid.startswith(prefix) and "." not in oid[len(prefix):])
+    """How many scalars mvpnGlobals and mvpnBmpGlobals have in the MIB text: the
+    agent serves every one (the BMP ones say "disabled" without a bmp section)."""
+    prefixes = (OID_ROOT + ".1.1.", OID_ROOT + ".1.13.")
+    return sum(1 for oid in mib_names() for prefix in prefixes
+               if oid.startswith(prefix) and "." not in oid[len(prefix):])
 
 
 VPN_COLUMNS = 22
@@ -230,6 +232,7 @@ def test_every_table_and_notification_of_the_outline_exists():
              "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch", "mvpnPairLossRising",
              "mvpnPairLossFalling", "mvpnPairDelayRising", "mvpnPairDelayFalling",
              "mvpnPairJitterRising", "mvpnPairJitterFalling", "mvpnCompliance",
+             "mvpnBmpGlobals", "mvpnBmpRouterTable", "mvpnBmpGroup",
              "mvpnNotificationGroup"]
     env = dict(os.environ, MIBDIRS=MIB_DIRS, MIBS="MVPN-MONITOR-MIB")
     for name in names:

@@ -213,6 +213,26 @@ static const struct bad_case bad_cases[] = {
 	 "pe name is 0 bytes of UTF-8 (0 characters): it must be 1 to 64 bytes (mvpnPeName's size)"},
 	{"agentx-ping-interval = 2", "pe \"198.18.0.1\" { name = \"a\" nick = \"b\" }", 3,
 	 "nick"},
+	/* The BMP collector: where it listens, who may connect, its caps. */
+	{"agentx-ping-interval = 2", "bmp {\n allow = { \"127.0.0.1\" } }", 3,
+	 "bmp needs listen = \"ADDR:PORT\""},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1\"\n allow = { \"127.0.0.1\" } }", 4,
+	 "bmp listen = \"127.0.0.1\" is not ADDR:PORT"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"::1:11019\"\n allow = { \"::1\" } }", 4,
+	 "is not ADDR:PORT (IPv6 as [ADDR]:PORT"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1:70000\"\n allow = { \"::1\" } }",
+	 4, "is not ADDR:PORT"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1:11019\" }", 3,
+	 "bmp needs allow = {"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1:11019\"\n allow = {\n"
+	 " \"127.0.0.1\",\n \"198.18.0.1/15\" } }", 7,
+	 "bmp allow: \"198.18.0.1/15\" is not an IPv4 or IPv6 address or prefix"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1:11019\"\n allow = { \"::1/129\" } }",
+	 5, "bmp allow: \"::1/129\""},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"127.0.0.1:11019\"\n allow = { \"::1\" }\n"
+	 " max-routes-per-router = 0 }", 6, "max-routes-per-router = 0 is out of range"},
+	{"agentx-ping-interval = 2", "bmp {\n listen = \"[::1]:11019\"\n allow = { \"::1\" }\n"
+	 " peers = 3 }", 6, "no such option 'peers'"},
 };
 
 static char *substitute(const char *text, const char *from, const char *to)
@@ -248,6 +268,41 @@ TEST(every_bad_file_is_refused_with_its_line)
 		CHECK(strstr(last_error, b->says) != NULL);
 	}
 	mvpn_log_set_sink(NULL);
+}
+
+TEST(bmp_section_listens_and_allows_prefixes)
+{
+	static const char text[] =
+		"bmp {\n"
+		"  listen = \"[::1]:11019\"\n"
+		"  allow = { \"127.0.0.1\", \"198.18.0.0/15\", \"2001:db8::/32\" }\n"
+		"  max-routes-per-router = 500\n"
+		"}\n";
+	struct config *c = config_load_text("bmp.conf", text, strlen(text));
+	struct inet_addr a;
+	char b[INET_ADDR_STRLEN];
+
+	CHECK(c != NULL);
+	CHECK(c->bmp.enabled);
+	CHECK_EQ_STR(inet_addr_format(&c->bmp.listen, b), "::1");
+	CHECK_EQ_INT(c->bmp.port, 11019);
+	CHECK_EQ_INT(c->bmp.n_allow, 3);
+	CHECK_EQ_INT(c->bmp.max_routes_per_router, 500);
+	CHECK_EQ_INT(c->bmp.max_routers, 64);
+	static const struct {
+		const char *addr;
+		bool allowed;
+	} probes[] = {{"127.0.0.1", true},  {"127.0.0.2", false}, {"198.19.255.255", true},
+		      {"198.20.0.0", false}, {"2001:db8:1::1", true}, {"2001:db9::1", false},
+		      {"::ffff:127.0.0.1", false}};
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		CHECK(inet_addr_parse(&a, probes[i].addr));
+		CHECK_EQ_INT(config_bmp_allowed(&c->bmp, &a), probes[i].allowed);
+	}
+	config_free(c);
+	c = config_load_text("none.conf", "", 0);
+	CHECK(c != NULL && !c->bmp.enabled);
+	config_free(c);
 }
 
 TEST(unreadable_file_says_why)
@@ -462,6 +517,7 @@ TEST(history_section_gives_its_settings_and_defaults)
 
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
+	  T(bmp_section_listens_and_allows_prefixes),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(comments_are_skipped_and_lines_kept), T(an_open_comment_is_an_error_and_read_within_len),
 	  T(a_nul_byte_is_refused_with_its_line), T(utf8_names_are_accepted_up_to_64_bytes),

@@ -1,0 +1,137 @@
+/* The BMP collector's scalars and router table (mvpnBmpGlobals, mvpnBmpRouterTable). */
+#include "bmp_listen.h"
+#include "daemon.h"
+#include "oids.h"
+
+#include "../mib/seek.h"
+
+static const struct bmp_server *server_of(void *ctx)
+{
+	return ((struct daemon *)ctx)->bmp;
+}
+
+static const struct bmp_totals *totals(const struct bmp_server *s)
+{
+	static const struct bmp_totals none;
+
+	return s ? &s->col->t : &none;
+}
+
+static bool bmp_globals_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct bmp_server *s = server_of(ctx);
+	const struct bmp_totals *t = totals(s);
+	static const struct inet_addr unknown;
+
+	(void)row;
+	switch (col) {
+	case COL_BMP_STATUS: cell_int(c, s ? 2 : 1); break;
+	case COL_BMP_LISTEN_ADDR_TYPE: cell_addr_type(c, s ? &s->listen : &unknown); break;
+	case COL_BMP_LISTEN_ADDR: cell_addr(c, s ? &s->listen : &unknown); break;
+	case COL_BMP_LISTEN_PORT: cell_gauge(c, s ? s->port : 0); break;
+	case COL_BMP_ROUTERS_UP: cell_gauge(c, (uint32_t)t->routers_up); break;
+	case COL_BMP_SESSIONS_ACCEPTED: cell_counter64(c, t->accepted); break;
+	case COL_BMP_SESSIONS_REFUSED: cell_counter64(c, t->refused_not_allowed); break;
+	case COL_BMP_ROUTERS_REFUSED: cell_counter64(c, t->refused_full); break;
+	case COL_BMP_MESSAGES: cell_counter64(c, t->messages); break;
+	case COL_BMP_MALFORMED: cell_counter64(c, t->malformed); break;
+	case COL_BMP_SESSIONS_CLOSED_MALFORMED: cell_counter64(c, t->closed_malformed); break;
+	case COL_BMP_ROUTES: cell_gauge(c, (uint32_t)t->routes); break;
+	case COL_BMP_ROUTE_LIMIT_DROPS: cell_counter64(c, t->route_drops); break;
+	case COL_BMP_MAX_ROUTES_PER_ROUTER:
+		cell_gauge(c, s ? (uint32_t)s->col->lim.max_routes_per_router : 0);
+		break;
+	default: return false;
+	}
+	return true;
+}
+
+/* ---- mvpnBmpRouterTable {address type, address}: rows sorted by address,
+ * which is the index's order (type, then the length its type fixes). ---- */
+
+struct router_key {
+	const struct bmp_collector *col;
+	const uint32_t *want;
+	size_t wlen;
+	bool after;
+};
+
+static bool router_ok(const void *ctx, size_t i)
+{
+	const struct router_key *k = ctx;
+	struct oidx x;
+
+	oidx_reset(&x);
+	oidx_push_addr(&x, &k->col->routers[i]->addr);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
+static const void *router_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	const struct bmp_server *s = server_of(ctx);
+	struct router_key k;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	k = (struct router_key){s->col, want, wlen, after};
+	i = seek_first(s->col->n_routers, &k, router_ok);
+	return i < s->col->n_routers ? s->col->routers[i] : NULL;
+}
+
+static void router_index(const void *row, struct oidx *out)
+{
+	oidx_reset(out);
+	oidx_push_addr(out, &((const struct bmp_router *)row)->addr);
+}
+
+static bool router_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct model *m = ((struct daemon *)ctx)->model;
+	const struct bmp_router *r = row;
+
+	switch (col) {
+	case COL_BMP_ROUTER_STATUS: cell_int(c, r->status); break;
+	case COL_BMP_ROUTER_PORT: cell_gauge(c, r->port); break;
+	case COL_BMP_ROUTER_SYS_NAME: cell_string(c, r->sys_name); break;
+	case COL_BMP_ROUTER_SYS_DESCR: cell_string(c, r->sys_descr); break;
+	case COL_BMP_ROUTER_PEERS_UP: cell_gauge(c, (uint32_t)bmp_router_peers_up(r)); break;
+	case COL_BMP_ROUTER_ROUTES: cell_gauge(c, (uint32_t)r->routes); break;
+	case COL_BMP_ROUTER_MDT_ROUTES: cell_gauge(c, (uint32_t)r->by_family[BGP_FAM_MDT]); break;
+	case COL_BMP_ROUTER_MVPN4_ROUTES: cell_gauge(c, (uint32_t)r->by_family[BGP_FAM_MVPN4]); break;
+	case COL_BMP_ROUTER_MVPN6_ROUTES: cell_gauge(c, (uint32_t)r->by_family[BGP_FAM_MVPN6]); break;
+	case COL_BMP_ROUTER_MESSAGES: cell_counter64(c, r->c.messages); break;
+	case COL_BMP_ROUTER_ROUTE_MONITORINGS:
+		cell_counter64(c, r->c.by_type[BMP_ROUTE_MONITORING]);
+		break;
+	case COL_BMP_ROUTER_MALFORMED: cell_counter64(c, r->c.malformed); break;
+	case COL_BMP_ROUTER_ROUTE_LIMIT_DROPS: cell_counter64(c, r->c.route_drops); break;
+	case COL_BMP_ROUTER_UNKNOWN_PEER: cell_counter64(c, r->c.unknown_peer); break;
+	case COL_BMP_ROUTER_PEER_UPS: cell_counter64(c, r->c.peer_ups); break;
+	case COL_BMP_ROUTER_PEER_DOWNS: cell_counter64(c, r->c.peer_downs); break;
+	case COL_BMP_ROUTER_SESSIONS: cell_counter64(c, r->c.sessions); break;
+	case COL_BMP_ROUTER_LAST_MESSAGE: cell_date_real(c, &m->clock, r->last_message); break;
+	case COL_BMP_ROUTER_STATUS_CHANGE:
+		cell_date_real(c, &m->clock,
+			       r->status == BMP_ROUTER_UP ? r->up_since : r->down_since);
+		break;
+	default: return false;
+	}
+	return true;
+}
+
+void views_bmp_init(struct daemon *d)
+{
+	struct table_view *tv = &d->views[VIEW_BMP_GLOBALS];
+
+	view_at(tv, "mvpnBmpGlobals", ARC_BMP_GLOBALS, false);
+	tv->first_col = COL_BMP_STATUS;
+	tv->last_col = COL_BMP_GLOBALS_LAST;
+	tv->get = bmp_globals_get;
+	tv->ctx = d;
+
+	tv = &d->views[VIEW_BMP_ROUTER];
+	view_table(tv, d, "mvpnBmpRouterTable", ARC_BMP_ROUTER_TABLE, COL_BMP_ROUTER_STATUS,
+		   COL_BMP_ROUTER_LAST);
+	tv->seek = router_seek, tv->row_index = router_index, tv->get = router_get;
+}

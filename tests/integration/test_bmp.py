@@ -1,0 +1,263 @@
+"""The BMP collector end to end: mvpnmond with a bmp section, routers played
+by this test over real TCP on loopback sending the streams
+tests/fixtures/gen_bmp.py encoded (tshark agrees with them), and the MIB read
+through the private snmpd with net-snmp's own clients after every step."""
+import json
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+from conftest import FIXTURES, serving, snmp_rows, wait_for, mib_names, varbind_lines, parse_value
+
+BMP = os.path.join(FIXTURES, "bmp")
+STEP_TIMEOUT = 30
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def step(name):
+    with open(os.path.join(BMP, name + ".bmp"), "rb") as f:
+        return f.read()
+
+
+def expected():
+    with open(os.path.join(BMP, "expected.json")) as f:
+        return {s["name"]: s for s in json.load(f)["steps"]}
+
+
+def bmp_scalars(snmp):
+    names = mib_names()
+    group = next(oid for oid, name in names.items() if name == "mvpnBmpGlobals")
+    out = {}
+    for line in varbind_lines(snmp.run_raw("snmpwalk", "-On", "-Oe", "-Ox", "-OQ", "-Ot", group)):
+        oid, value = line.split(" = ", 1)
+        out[names[oid.rsplit(".", 1)[0]]] = parse_value(value)
+    return out
+
+
+def routers(snmp):
+    return snmp_rows(snmp, "mvpnBmpRouterTable", "a")
+
+
+def router(snmp, addr="127.0.0.1"):
+    return routers(snmp).get((addr,))
+
+
+def until(snmp, check, addr="127.0.0.1"):
+    """Polls the router's row until check(row) holds; returns the row."""
+    row = wait_for(lambda: (lambda r: r if r and check(r) else None)(router(snmp, addr)),
+                   STEP_TIMEOUT, interval=0.2)
+    assert row, router(snmp, addr)
+    return row
+
+
+def connect(port, source="127.0.0.1"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                 source_address=(source, 0))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def route_counts(row):
+    return {"mdt": row["mvpnBmpRouterMdtRoutes"], "mvpn4": row["mvpnBmpRouterMvpnIpv4Routes"],
+            "mvpn6": row["mvpnBmpRouterMvpnIpv6Routes"]}
+
+
+def total(counts):
+    out = {"mdt": 0, "mvpn4": 0, "mvpn6": 0}
+    for per_peer in counts.values():
+        for k, v in per_peer.items():
+            out[k] += v
+    return out
+
+
+@pytest.fixture
+def collector(tmp_path, daemon, snmp):
+    port = free_tcp_port()
+    daemon.write_config(
+        "startup-grace = 0\n"
+        "bmp {\n"
+        f'  listen = "127.0.0.1:{port}"\n'
+        '  allow = { "127.0.0.1", "127.0.0.3/32", "2001:db8::/32" }\n'
+        "  max-routes-per-router = 100000\n"
+        "}\n")
+    daemon.start()
+    assert wait_for(lambda: serving(snmp, "mvpnBmpStatus.0"), 30), daemon.log_text()
+    return port
+
+
+def test_fixtures_are_what_their_encoder_writes_and_tshark_agrees(tmp_path):
+    import filecmp
+    import subprocess
+    out = tmp_path / "bmp"
+    run = subprocess.run(["/usr/bin/python3", os.path.join(FIXTURES, "gen_bmp.py"), str(out),
+                          "--check"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "tshark agrees" in run.stdout
+    cmp = filecmp.dircmp(str(out), BMP)
+    assert not cmp.diff_files and not cmp.left_only and not cmp.right_only
+    assert not cmp.subdirs["malformed"].diff_files
+
+
+def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon):
+    want = expected()
+    g = bmp_scalars(snmp)
+    assert g["mvpnBmpStatus"] == 2 and g["mvpnBmpListenPort"] == collector
+    assert g["mvpnBmpMaxRoutesPerRouter"] == 100000
+    assert routers(snmp) == {}
+    s = connect(collector)
+    s.sendall(step("01-init"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterMessages"] == 1)
+    assert row["mvpnBmpRouterStatus"] == 1
+    assert row["mvpnBmpRouterSysName"] == b"pe-rr1"
+    assert row["mvpnBmpRouterSysDescr"] == b"mvpnmon BMP fixture router"
+    assert row["mvpnBmpRouterPeersUp"] == 0 and row["mvpnBmpRouterSessions"] == 1
+
+    s.sendall(step("02-peerup"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterPeersUp"] == 3)
+    assert row["mvpnBmpRouterPeerUps"] == 3
+
+    for name in ("03-routes", "04-withdraw", "05-peerdown"):
+        s.sendall(step(name))
+        counts = total(want[name]["routes"])
+        row = until(snmp, lambda r: route_counts(r) == counts)
+        assert row["mvpnBmpRouterRoutes"] == sum(counts.values())
+        assert row["mvpnBmpRouterMalformed"] == 0
+        assert bmp_scalars(snmp)["mvpnBmpRoutes"] == sum(counts.values())
+    assert row["mvpnBmpRouterPeersUp"] == 2 and row["mvpnBmpRouterPeerDowns"] == 1
+    assert row["mvpnBmpRouterRouteMonitorings"] > 20
+
+    # The router goes away: its routes with it; its row stays, down.
+    s.close()
+    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
+    assert row["mvpnBmpRouterRoutes"] == 0 and row["mvpnBmpRouterPeersUp"] == 0
+    assert bmp_scalars(snmp)["mvpnBmpRoutes"] == 0
+
+    # A second session, ended by a Termination message (RFC 7854 4.5).
+    s = connect(collector)
+    s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
+    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29 and r["mvpnBmpRouterSessions"] == 2)
+    s.sendall(step("06-term"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
+    assert row["mvpnBmpRouterRoutes"] == 0
+    assert s.recv(1) == b""  # the collector closed its end
+    s.close()
+    g = bmp_scalars(snmp)
+    assert g["mvpnBmpSessionsAccepted"] == 2 and g["mvpnBmpRoutersUp"] == 0
+
+
+def test_a_router_not_allowed_is_refused_and_counted(collector, snmp):
+    s = connect(collector, source="127.0.0.2")
+    try:
+        s.sendall(step("01-init"))
+    except OSError:
+        pass
+    s.settimeout(10)
+    try:
+        assert s.recv(1) == b""  # closed at once
+    except ConnectionResetError:
+        pass
+    s.close()
+    assert wait_for(lambda: bmp_scalars(snmp)["mvpnBmpSessionsRefused"] == 1, STEP_TIMEOUT)
+    assert routers(snmp) == {}
+
+
+def test_malformed_messages_are_counted_and_the_session_goes_on(collector, snmp):
+    s = connect(collector)
+    s.sendall(step("01-init") + step("02-peerup"))
+    until(snmp, lambda r: r["mvpnBmpRouterPeersUp"] == 3)
+    bad = sorted(f for f in os.listdir(os.path.join(BMP, "malformed")) if f != "bmp-version-2.bmp")
+    for name in bad:
+        with open(os.path.join(BMP, "malformed", name), "rb") as f:
+            s.sendall(f.read())
+    s.sendall(step("03-routes"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29)
+    assert row["mvpnBmpRouterMalformed"] == len(bad)
+    assert row["mvpnBmpRouterStatus"] == 1
+    # A common header that cannot be framed ends the session (RFC 7854 4.1).
+    with open(os.path.join(BMP, "malformed", "bmp-version-2.bmp"), "rb") as f:
+        s.sendall(f.read())
+    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
+    assert bmp_scalars(snmp)["mvpnBmpSessionsClosedMalformed"] == 1
+    s.close()
+
+
+def flood_stream(n_routes, per_update=160):
+    """Initiation, Peer Up, then n_routes MCAST-VPN Source Tree Joins (type 7,
+    IPv4) in UPDATEs of per_update routes: encoded here as gen_bmp.py does."""
+    import sys
+    sys.path.insert(0, FIXTURES)
+    import gen_bmp as g
+    out = [g.initiation("flood", "a flood of routes"), g.peer_up(g.A, "198.18.0.100")]
+    attrs = g.base_attrs([65000])
+    rd = g.rd(65000, 1)
+    for first in range(0, n_routes, per_update):
+        body = bytearray()
+        for i in range(first, min(first + per_update, n_routes)):
+            # C-source 192.0.2.x varies with i's high bits, C-group 233.252.y.z with its low ones.
+            body += (b"\x07\x16" + rd + b"\x00\x00\xfd\xe8" + b"\x20\xc0\x00\x02" +
+                     bytes([i >> 16 & 0xff]) + b"\x20\xe9\xfc" + bytes([i >> 8 & 0xff, i & 0xff]))
+        mp = g.attr(0x80, 14, struct.pack("!HBB", 1, 5, 4) + g.ip("198.18.0.1") + b"\x00" +
+                    bytes(body))
+        out.append(g.route_monitoring(g.A, g.update(attrs + mp)))
+    return b"".join(out)
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_a_million_route_flood_is_capped_counted_and_served(collector, snmp, daemon):
+    n = 1000000
+    stream = flood_stream(n)
+    s = connect(collector, source="127.0.0.3")
+    started = time.monotonic()
+    s.sendall(stream)
+    row = wait_for(lambda: (lambda r: r if r and r["mvpnBmpRouterRoutes"] == 100000 and
+                            r["mvpnBmpRouterRouteLimitDrops"] == n - 100000 else None)(
+                                router(snmp, "127.0.0.3")), 120, interval=0.5)
+    took = time.monotonic() - started
+    assert row, router(snmp, "127.0.0.3")
+    assert row["mvpnBmpRouterMvpnIpv4Routes"] == 100000 and row["mvpnBmpRouterMalformed"] == 0
+    g = bmp_scalars(snmp)
+    assert g["mvpnBmpRouteLimitDrops"] == n - 100000 and g["mvpnBmpRoutes"] == 100000
+    # Bounded: 100,000 routes, not a million, in the daemon's memory.
+    assert rss_kb(daemon.proc.pid) < 200 * 1024, rss_kb(daemon.proc.pid)
+    assert serving(snmp)
+    print(f"flood: {n} routes in {len(stream)} bytes taken in {took:.1f} s "
+          f"(RSS {rss_kb(daemon.proc.pid)} kB)")
+    s.close()
+    until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2 and r["mvpnBmpRouterRoutes"] == 0,
+          addr="127.0.0.3")
+    assert daemon.proc.poll() is None
+
+
+def test_a_reload_that_drops_a_router_from_allow_closes_its_session(collector, snmp, daemon):
+    import signal
+    s = connect(collector)
+    s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
+    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29)
+    daemon.write_config(
+        "startup-grace = 0\n"
+        "bmp {\n"
+        f'  listen = "127.0.0.1:{collector}"\n'
+        '  allow = { "127.0.0.3" }\n'
+        "  max-routes-per-router = 5000\n"
+        "}\n")
+    daemon.signal(signal.SIGHUP)
+    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
+    assert row["mvpnBmpRouterRoutes"] == 0
+    assert wait_for(lambda: bmp_scalars(snmp)["mvpnBmpMaxRoutesPerRouter"] == 5000, STEP_TIMEOUT)
+    assert "no longer in allow" in daemon.log_text()
+    s.close()
