@@ -134,7 +134,8 @@ static enum bgp_error one_attr(struct update_walk *w, uint8_t flags, uint8_t typ
 		return BGP_BAD_LENGTH;
 	switch (type) {
 	case ATTR_ORIGIN:
-		cursor_u8(v, &origin);
+		if (!cursor_u8(v, &origin)) /* length_ok has said 1; -O2 -D_FORTIFY_SOURCE cannot tell */
+			return BGP_BAD_LENGTH;
 		return origin <= 2 ? BGP_OK : BGP_BAD_ATTR; /* IGP, EGP, INCOMPLETE */
 	case ATTR_AS_PATH:
 		return as_path(v, w->o->as4 ? 4 : 2, w->info);
