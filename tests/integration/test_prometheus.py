@@ -28,6 +28,13 @@ import yaml
 from conftest import EVENT_TIMEOUT, FIXTURES, PORT_ATTEMPTS, TOP, serving, stop_process, wait_for
 from test_probe import (GROUP, MONITOR, PORT, Scenario, lab, pe, start_emulator)  # noqa: F401
 
+# What this tests is the shipped exporter configuration, rules and dashboard
+# against Debian's programs; the daemon's serving paths it walks run under
+# the sanitizers in test_spine, test_walk and the table tests.
+pytestmark = pytest.mark.skipif(os.environ.get("MVPN_SANITIZED") == "1",
+                                reason="shipped configuration against external programs: plain pass")
+
+
 CONTRIB = os.path.join(TOP, "contrib", "prometheus")
 SNMP_YML = os.path.join(CONTRIB, "snmp.yml")
 RULES = os.path.join(CONTRIB, "mvpnmon.rules.yml")
