@@ -41,6 +41,15 @@ static uint64_t date_ns(const struct live_value *v)
 	return t < 0 ? 0 : (uint64_t)t * NS_PER_SEC + (uint64_t)d[7] * (NS_PER_SEC / 10);
 }
 
+/* A DateAndTime the agent gave as all zero ("never") is null in JSON. */
+static void json_time_or_null(struct json *j, const char *key, uint64_t ns)
+{
+	if (ns)
+		json_time(j, key, ns);
+	else
+		json_key(j, key), json_null(j);
+}
+
 static void cell_time(struct cli *c, struct table *t, uint64_t ns)
 {
 	char buf[TIMEARG_TEXT_MAX];
@@ -274,10 +283,7 @@ int cmd_pes(struct cli *c, struct live_cmd *lc)
 			json_key(j, "dr_priority"), json_uint(j, v[8].num);
 			json_key(j, "hellos"), json_uint(j, v[9].num);
 			json_key(j, "join_prunes"), json_uint(j, v[10].num);
-			if (last)
-				json_time(j, "last_hello", last);
-			else
-				json_key(j, "last_hello"), json_null(j);
+			json_time_or_null(j, "last_hello", last);
 			json_object_end(j);
 			continue;
 		}
@@ -690,10 +696,7 @@ int cmd_tunnels(struct cli *c, struct live_cmd *lc)
 			json_key(j, "rtt_min_us"), json_uint(j, v[8].num);
 			json_key(j, "rtt_avg_us"), json_uint(j, v[9].num);
 			json_key(j, "rtt_max_us"), json_uint(j, v[10].num);
-			if (last)
-				json_time(j, "last_reply", last);
-			else
-				json_key(j, "last_reply"), json_null(j);
+			json_time_or_null(j, "last_reply", last);
 			json_object_end(j);
 			continue;
 		}
@@ -782,7 +785,7 @@ int cmd_alarms(struct cli *c, struct live_cmd *lc)
 		if (c->json) {
 			json_object_begin(j);
 			json_key(j, "index"), json_uint(j, t.rows[i].idx[0]);
-			json_time(j, "raised", raised);
+			json_time_or_null(j, "raised", raised);
 			json_key(j, "vpn_index"), json_uint(j, vpn);
 			json_key(j, "vpn"), json_string(j, vpn_name);
 			json_key(j, "kind"), json_string(j, LABEL(alarm_kind, v[2].num));

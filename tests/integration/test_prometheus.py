@@ -333,25 +333,25 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
         # Every expression of the rules and of the dashboard returns data: a
         # recording rule's and a panel's whole expression; an alert's selectors
         # (the alerts meant to fire, fire, above; the others must not).
-        todo = []
+        queries = []
         for kind, name, expr in rule_expressions():
             if kind == "record":
-                todo.append((f"record {name}", name))
-                todo.append((f"record {name} (expr)", expr))
+                queries.append((f"record {name}", name))
+                queries.append((f"record {name} (expr)", expr))
             else:
-                todo += [(f"alert {name}", sel) for sel in selectors(expr)]
-        todo += [(f"panel {title}", expr) for title, expr in dashboard_expressions()]
+                queries += [(f"alert {name}", sel) for sel in selectors(expr)]
+        queries += [(f"panel {title}", expr) for title, expr in dashboard_expressions()]
         # A rate needs two samples in its range: at most one scrape away.
         missing = {}
         deadline = time.monotonic() + EVENT_TIMEOUT
-        for what, expr in todo:
+        for what, expr in queries:
             got = wait_for(lambda: prom.query(expr), max(1, deadline - time.monotonic()), 0.5)
             if not got:
                 missing[what] = expr
         assert not missing, json.dumps(missing, indent=1)
 
         print(f"alerts firing: {sorted(a['labels']['alertname'] for a in prom.alerts())}; "
-              f"{len(todo)} expressions returned data; {time.monotonic() - started:.1f} s")
+              f"{len(queries)} expressions returned data; {time.monotonic() - started:.1f} s")
     finally:
         for server in reversed(servers):
             server.stop()
