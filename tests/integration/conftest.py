@@ -24,6 +24,13 @@ MVPNMOND = os.path.join(BUILD, "mvpnmond")
 # Set by tests/run.sh for the sanitizer pass: ASan then checks every read, and
 # valgrind cannot run an ASan binary.
 SANITIZED = os.environ.get("MVPN_SANITIZED") == "1"
+# Tests whose time is mostly waiting (outages, windows, restarts) run once:
+# in the sanitizer pass, which checks every read the plain pass would make.
+# When that pass is skipped (MVPN_SKIP_ASAN=1) they run in the plain one.
+# make check must stay under 20 minutes on two cores (README).
+ONE_PASS = pytest.mark.skipif(
+    not SANITIZED and os.environ.get("MVPN_SKIP_ASAN") != "1",
+    reason="waits more than it computes: runs in the ASan pass of make check only")
 
 
 def memcheck(argv):

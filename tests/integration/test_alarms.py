@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 
-from conftest import FIXTURES, addr_text, scalars, serving, snmp_rows, wait_for
+from conftest import ONE_PASS, FIXTURES, addr_text, scalars, serving, snmp_rows, wait_for
 from test_probe import (GROUP, MONITOR, PORT, Scenario, lab, pair_column, pe,  # noqa: F401
                         polled, start_emulator)
 
@@ -171,6 +171,7 @@ def sent_more(snmp, count, timeout=120):
     assert wait_for(polled(done), timeout, interval=0.5), (start, pair_column(snmp, "mvpnPairSent"))
 
 
+@ONE_PASS
 def test_loss_steps_give_rising_falling_rising_and_nothing_at_3_percent(lab, tmp_path, daemon,
                                                                         snmp, traps):
     s = Scenario(2)

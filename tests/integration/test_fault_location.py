@@ -11,7 +11,7 @@ may be loaded): the time from the first pair alarm to the located fault.
 """
 import time
 
-from conftest import scalars, serving, snmp_rows, wait_for
+from conftest import ONE_PASS, scalars, serving, snmp_rows, wait_for
 from test_alarms import hex_addr, threshold_conf
 from test_probe import Scenario, lab, pe, start_emulator  # noqa: F401
 
@@ -75,6 +75,7 @@ def start(lab, tmp_path, daemon, snmp, s):
     return emu
 
 
+@ONE_PASS
 def test_sender_side_loss_is_located_then_cleared(lab, tmp_path, daemon, snmp, traps):
     s = Scenario(N)
     emu = start(lab, tmp_path, daemon, snmp, s)

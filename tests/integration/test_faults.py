@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import EVENT_TIMEOUT, FIXTURES, FifoFeed, scalars, serving, snmp_rows, wait_for
+from conftest import (ONE_PASS, EVENT_TIMEOUT, FIXTURES, FifoFeed, scalars, serving, snmp_rows,
+                      wait_for)
 from test_live import cut_capture
 
 STATE = ("mvpnPacketsSeen", "mvpnControlPackets", "mvpnStateRefreshes", "mvpnStateChanges",
@@ -24,6 +25,7 @@ def state(snmp):
     return {k: g[k] for k in STATE}, {k: (r["mvpnPeStatus"], r["mvpnPeHellos"]) for k, r in pes.items()}
 
 
+@ONE_PASS
 def test_master_killed_and_restarted_20_times_is_served_again_each_time(daemon, master, snmp):
     with open(os.path.join(FIXTURES, "passive.conf")) as f:
         daemon.write_config("agentx-ping-interval = 1\n" + f.read())

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, TOP
+from conftest import ONE_PASS, BUILD, TOP
 
 sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
 import pgserver  # noqa: E402
@@ -553,6 +553,7 @@ def put_batches(drive, seed, n, first_seq, count, every_s=0.0, cp=0):
     return want, seq
 
 
+@ONE_PASS
 def test_the_writer_keeps_what_comes_while_the_server_is_down_20s(pg, drives):
     """The issue's outage, at the writer: PostgreSQL stopped for 20 s while
     records keep coming.  Each flush fails with the server's reason, nothing

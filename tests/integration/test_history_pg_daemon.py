@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (BUILD, EVENT_TIMEOUT, FIXTURES, TOP, Daemon, FifoFeed, Master, Snmp,
+from conftest import (ONE_PASS, BUILD, EVENT_TIMEOUT, FIXTURES, TOP, Daemon, FifoFeed, Master, Snmp,
                       TrapReceiver, scalars, serving, wait_for)
 from test_history import CHANGE_KIND, FLOOD_CONF, FLOOD_GEN, HISTORY_STATUS, fixture, \
     pcap_records
@@ -66,6 +66,7 @@ def pg():
     server.cleanup()
 
 
+@ONE_PASS
 def test_two_monitors_one_server_through_an_outage(tmp_path, pg):
     expected = fixture("passive")
     header, records = pcap_records(os.path.join(FIXTURES, "passive.pcap"))

@@ -23,13 +23,11 @@ import time
 
 import pytest
 
-from conftest import scalars, snmp_rows, serving, wait_for
+from conftest import ONE_PASS, scalars, snmp_rows, serving, wait_for
 from test_probe import (MONITOR, GROUP, PORT, Scenario, all_drops_counted,  # noqa: F401
                         expected_drops, lab, pair_rows, pe, polled, start_emulator)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("MVPN_SANITIZED") != "1" and os.environ.get("MVPN_SKIP_ASAN") != "1",
-    reason="runs in the ASan pass of make check, which sees all the plain pass would")
+pytestmark = ONE_PASS
 
 RUN_SECONDS = 90      # > 1.5 x the 60 s tunnel window, > every other timer here
 RELOAD_EVERY = 20

@@ -22,7 +22,7 @@ import zlib
 
 import pytest
 
-from conftest import BUILD, serving, wait_for
+from conftest import ONE_PASS, BUILD, serving, wait_for
 from test_history import replay
 from test_probe import Scenario, lab, pe, start_emulator  # noqa: F401 (lab: a fixture)
 
@@ -439,6 +439,7 @@ def test_names_from_the_store_are_escaped(tmp_path):
 
 # ---- the probing history: pair windows with a loss step ----
 
+@ONE_PASS
 @needs_chromium
 def test_the_pair_matrix_and_charts_are_the_historys(lab, tmp_path, daemon, snmp):  # noqa: F811
     s = Scenario(3)
