@@ -303,6 +303,8 @@ int daemon_apply_bmp(struct daemon *d, const struct config *c)
 	}
 	daemon_close_bmp(d);
 	d->bmp = s;
+	s->col->on_change = bgp_mdt_on_change;
+	s->col->change_arg = &d->mdt;
 	mvpn_log(LOG_INFO, "bmp: listening on %s port %u, %zu allow prefixes",
 		 inet_addr_format(&b->listen, a), b->port, b->n_allow);
 	return 0;

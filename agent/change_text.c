@@ -71,6 +71,10 @@ void change_value_text(const struct change *c, const union change_value *v, char
 		snprintf(buf, size, "departed after %llu hellos",
 			 (unsigned long long)v->reclaim.hellos);
 		break;
+	case CHANGE_PE_BGP:
+		snprintf(buf, size, "in BGP's MDT SAFI, %u route%s", v->status.status,
+			 v->status.status == 1 ? "" : "s");
+		break;
 	case CHANGE_CONFIG_RELOAD:
 		snprintf(buf, size, "%u VPNs (%u added, %u removed, %u changed)", v->config.vpns,
 			 v->config.added, v->config.removed, v->config.changed);
@@ -85,6 +89,7 @@ static const char *const kind_names[] = {
 	"",	       "peUp",		"peDown",	 "peRestart",	 "peChange",
 	"join",	       "prune",		"expiry",	 "dataMdtUp",	 "dataMdtSwitch",
 	"dataMdtDown", "pairStatus",	"tunnelStatus",	 "configReload", "peReclaimed",
+	"peBgp",
 };
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 

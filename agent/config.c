@@ -132,13 +132,16 @@ static const struct opt history_opts[] = {
 	INT_OPT("retain-mb", history_config, retain_mb, 0, 0, 100000000),
 };
 
-enum { B_LISTEN, B_ALLOW, B_FIRST_INT };
+enum { B_LISTEN, B_ALLOW, B_DISCOVER, B_FIRST_INT };
 static const struct opt bmp_opts[] = {
 	{"listen", K_STR, NO_FIELD, 0, 0, 0},
 	{"allow", K_LIST, NO_FIELD, 0, 0, 0},
+	{"discover", K_BOOL, NO_FIELD, 0, 0, 0},
 	INT_OPT("max-routes-per-router", bmp_config, max_routes_per_router, 1000000, 1, 100000000),
 	INT_OPT("max-routers", bmp_config, max_routers, 64, 1, 1000),
 	INT_OPT("max-peers-per-router", bmp_config, max_peers_per_router, 1000, 1, 100000),
+	INT_OPT("settle", bmp_config, settle, 60, 0, 86400),
+	INT_OPT("max-discovered-vpns", bmp_config, max_discovered_vpns, 1000, 1, 100000),
 };
 
 static const struct opt tunnel_opts[] = {{"remote", K_STR, NO_FIELD, 0, 0, 0}};
@@ -614,6 +617,23 @@ static bool convert_probe(struct load *ld, const struct conf_item *vsec,
 	return true;
 }
 
+/* expected-pes = { ADDR, ... }, or expected-pes = bgp: the PEs BGP's MDT SAFI
+ * advertises in the default MDT, which takes a bmp section to learn. */
+static bool expected_pes(struct load *ld, const struct conf_item *it, const struct bound *top,
+			 const char *where, struct vpn_config *v)
+{
+	if (!it->list && it->n_values == 1 && strcmp(it->values->text, "bgp") == 0) {
+		if (!top->set[T_BMP]) {
+			fail(ld, it->line, "%s: expected-pes = bgp needs a bmp section to learn "
+			     "BGP's routes from", where);
+			return false;
+		}
+		v->expect_bgp = true;
+		return true;
+	}
+	return pe_list(ld, it, false, &v->expected_pes, &v->n_expected);
+}
+
 static bool convert_vpn(struct load *ld, const struct conf_item *it, const struct bound *top,
 			const struct thr_set *global, struct vpn_config *v)
 {
@@ -644,8 +664,7 @@ static bool convert_vpn(struct load *ld, const struct conf_item *it, const struc
 		     why ? why : "not an IPv4 or IPv6 multicast group");
 		return false;
 	}
-	if (b.set[V_EXPECTED] &&
-	    !pe_list(ld, b.set[V_EXPECTED], false, &v->expected_pes, &v->n_expected))
+	if (b.set[V_EXPECTED] && !expected_pes(ld, b.set[V_EXPECTED], top, where, v))
 		return false;
 	return read_thresholds(ld, b.set[V_THRESHOLDS], &own) &&
 	       merge_thresholds(ld, where, &own, global, &v->thresholds) &&
@@ -1067,7 +1086,8 @@ static bool convert_bmp(struct load *ld, const struct conf_item *sec, struct bmp
 		     value_of(bd.set[B_LISTEN])->text);
 		return false;
 	}
-	if (!bmp_allow(ld, bd.set[B_ALLOW], b))
+	if (!bmp_allow(ld, bd.set[B_ALLOW], b) ||
+	    (bd.set[B_DISCOVER] && !get_bool(ld, bd.set[B_DISCOVER], &b->discover)))
 		return false;
 	b->enabled = true;
 	return true;

@@ -44,6 +44,7 @@ struct vpn_config {
 	struct inet_addr default_mdt;
 	struct inet_addr *expected_pes; /* owned */
 	size_t n_expected;
+	bool expect_bgp; /* expected-pes = bgp (then expected_pes is empty) */
 	struct probe_config probe;
 	struct thresholds thresholds; /* its own, over the global defaults; ppm and us */
 };
@@ -93,6 +94,9 @@ struct bmp_config {
 	unsigned max_routes_per_router;
 	unsigned max_routers;
 	unsigned max_peers_per_router;
+	unsigned settle; /* seconds BGP's word on a PE must hold before it is judged */
+	bool discover;   /* default MDTs learned from BGP become VPN rows */
+	unsigned max_discovered_vpns;
 };
 
 /* Is a in one of the bmp section's allow prefixes?  O(prefixes). */

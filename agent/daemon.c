@@ -12,6 +12,7 @@
 
 #include "../capture/engine.h"
 #include "../probe/engine.h"
+#include "../mib/bgpmdt.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
 
@@ -30,6 +31,7 @@ static void settings_from_config(struct model *m, const struct config *c)
 				   (mtime_t)c->notify_rate_interval * MTIME_SEC))
 		m->settings.notify_rate_limit = 0; /* as it now is: unlimited */
 	m->settings.pe_check_interval = (mtime_t)c->pe_check_interval * MTIME_SEC;
+	m->settings.bgp_settle = (mtime_t)c->bmp.settle * MTIME_SEC;
 }
 
 static bool same_string(const char *a, const char *b)
@@ -112,18 +114,61 @@ static void forget_moved_vpns(struct model *m, const struct config *c, struct ap
  * those that stay keep their state, and the cost is linear in the number of
  * VPNs, whatever is added or removed.
  */
+static bool configured_mdt(const struct config *c, const struct inet_addr *mdt)
+{
+	for (size_t i = 0; i < c->n_vpns; i++)
+		if (inet_addr_eq(&c->vpns[i].default_mdt, mdt))
+			return true;
+	return false;
+}
+
+/* A VPN discovery made stays while discovery is on, no configured VPN takes
+ * its index or its default MDT, and BGP advertises a PE of it or a PE of it
+ * is active (mvpnVpnOrigin).  O(VPNs x configured VPNs) for the discovered
+ * ones only: a thousand at most (max-discovered-vpns). */
+static bool keep_discovered(const struct config *c, const struct vpn *v)
+{
+	struct pe_counts pc;
+
+	if (!v->discovered || !c->bmp.enabled || !c->bmp.discover || configured_mdt(c, &v->default_mdt))
+		return false;
+	for (size_t i = 0; i < c->n_vpns; i++)
+		if (c->vpns[i].index == v->index)
+			return false;
+	vpn_pe_counts(NULL, v, &pc); /* needs no model */
+	return pc.bgp > 0 || pc.active > 0;
+}
+
+/* The configured indexes and the kept discovered ones, merged in order. */
+static size_t wanted_indexes(const struct model *m, const struct config *c, uint32_t *out)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		const struct vpn *v = m->vpns[i];
+		if (!keep_discovered(c, v))
+			continue;
+		while (k < c->n_vpns && c->vpns[k].index < v->index)
+			out[n++] = c->vpns[k++].index;
+		out[n++] = v->index;
+	}
+	while (k < c->n_vpns)
+		out[n++] = c->vpns[k++].index;
+	return n;
+}
+
 static void set_vpns(struct model *m, const struct config *c, struct apply_counts *n)
 {
-	size_t before = m->n_vpns;
-	uint32_t *indexes = malloc((c->n_vpns ? c->n_vpns : 1) * sizeof(*indexes));
+	size_t before = m->n_vpns, want = 0;
+	uint32_t *indexes = malloc((c->n_vpns + m->n_vpns + 1) * sizeof(*indexes));
 
-	for (size_t i = 0; indexes && i < c->n_vpns; i++)
-		indexes[i] = c->vpns[i].index;
-	if (!indexes || !model_set_vpns(m, indexes, c->n_vpns, log_removed, n))
+	if (indexes)
+		want = wanted_indexes(m, c, indexes);
+	if (!indexes || !model_set_vpns(m, indexes, want, log_removed, n))
 		mvpn_log(LOG_ERR, "out of memory applying %zu VPNs: the VPNs stay as they were; "
 			 "those of them still configured are reconfigured", c->n_vpns);
 	else
-		n->added = (unsigned)(c->n_vpns + n->removed - before);
+		n->added = (unsigned)(want + n->removed - before);
 	free(indexes);
 }
 
@@ -156,6 +201,26 @@ static void log_applied(const struct daemon *d, const struct config *c,
 		 "default MDT%s)", d->config_path, c->n_vpns, n->added, n->removed, n->reset, more);
 }
 
+/* BGP's MDT SAFI against the VPNs as they now are: every count again. */
+static void apply_bgp_mdt(struct daemon *d, const struct config *c)
+{
+	if (d->mdt.m != d->model) /* the first load */
+		bgp_mdt_init(&d->mdt, d->model);
+	d->mdt.discover = c->bmp.enabled && c->bmp.discover;
+	d->mdt.max_discovered = c->bmp.max_discovered_vpns;
+	if (!bgp_mdt_reindex(&d->mdt))
+		mvpn_log(LOG_ERR, "out of memory indexing default MDTs for BGP: kept the old index");
+	bgp_mdt_resync(&d->mdt, d->bmp ? d->bmp->col : NULL);
+	/* A VPN discovered now is joined at the end of this loop turn. */
+}
+
+void daemon_vpns_discovered(struct daemon *d)
+{
+	d->mdt.vpns_changed = false;
+	if (d->capture && capture_configure(d->capture) < 0)
+		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
+}
+
 void daemon_apply_config(struct daemon *d, struct config *c)
 {
 	struct model *m = d->model;
@@ -179,12 +244,15 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 			mvpn_log(LOG_ERR, "out of memory configuring vpn \"%s\"", vc->name);
 			continue;
 		}
+		v->discovered = false;
+		vpn_set_expect_bgp(m, v, vc->expect_bgp, mclock_now(&m->clock));
 		v->thresholds = vc->thresholds;
 	}
 	if (d->capture && capture_configure(d->capture) < 0)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
 	daemon_apply_probes(d, c);
 	daemon_apply_bmp(d, c); /* a failure is logged; a start checks d->bmp */
+	apply_bgp_mdt(d, c);
 	alarms_reconfigured(m);
 	m->g.config_loads++;
 	/* A load happens now, replaying or not: on the real clock. */

@@ -2,6 +2,7 @@
 #ifndef MVPN_DAEMON_H
 #define MVPN_DAEMON_H
 
+#include "../bgp/mdt.h"
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -50,6 +51,7 @@ struct daemon {
 	struct prober *prober; /* NULL when no VPN is probed; owned */
 	struct history *history; /* NULL when no history is configured; owned */
 	struct bmp_server *bmp;  /* NULL unless a bmp section is configured; owned */
+	struct bgp_mdt mdt;      /* BGP's MDT SAFI routes, into the model (bgp/mdt.h) */
 	struct table_view views[VIEW_COUNT];
 	struct reloader reload;
 	mtime_t next_tick;   /* engine thread: the next once-a-second chores */
@@ -61,6 +63,9 @@ struct daemon {
 /* Applies a loaded configuration to the model and takes ownership of it; the
  * one it replaces waits in d->retired for daemon_free_retired. */
 void daemon_apply_config(struct daemon *d, struct config *c);
+/* Discovery made VPN rows from BGP (d->mdt.vpns_changed): the capture joins
+ * their groups and its filter takes them. */
+void daemon_vpns_discovered(struct daemon *d);
 /* What the tables and notifications show for a PE: its configured name,
  * else its address (dotted, or RFC 5952) written into buf; "" for no
  * address.  Model locked. */

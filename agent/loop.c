@@ -228,6 +228,8 @@ static void loop_once(struct daemon *d)
 			daemon_capture_lost(d);
 		if (d->bmp)
 			bmp_server_run(d->bmp, &readfds);
+		if (d->mdt.vpns_changed)
+			daemon_vpns_discovered(d);
 	}
 	if (replaying(d))
 		replay_some(d); /* expires as the capture's clock moves */

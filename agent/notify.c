@@ -175,6 +175,7 @@ static netsnmp_variable_list *notice_vars(const struct model *m, const struct no
 	if (n->kind == NOTICE_ALARM_CLEARED)
 		add_pe(&vars, m, NOTIFY_PEER_ADDR_TYPE, &n->peer);
 	if (n->kind != NOTICE_PE_MISSING && n->kind != NOTICE_PE_UNEXPECTED &&
+	    n->kind != NOTICE_PE_BGP_SILENT && n->kind != NOTICE_PE_NOT_IN_BGP &&
 	    n->kind != NOTICE_ALARM_CLEARED) {
 		u_long value = n->value, threshold = n->threshold;
 		add_pe(&vars, m, NOTIFY_PEER_ADDR_TYPE, &n->peer);

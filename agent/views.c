@@ -139,6 +139,9 @@ static bool vpn_pe_cell(const struct model *m, const struct vpn *v, unsigned col
 	case COL_VPN_ACTIVE_PES: cell_gauge(c, pc.active); break;
 	case COL_VPN_MISSING_PES: cell_gauge(c, pc.missing); break;
 	case COL_VPN_UNEXPECTED_PES: cell_gauge(c, pc.unexpected); break;
+	case COL_VPN_BGP_PES: cell_gauge(c, pc.bgp); break;
+	case COL_VPN_BGP_SILENT_PES: cell_gauge(c, pc.bgp_silent); break;
+	case COL_VPN_NOT_IN_BGP_PES: cell_gauge(c, pc.not_in_bgp); break;
 	default: return false;
 	}
 	return true;
@@ -158,7 +161,12 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	case COL_VPN_EXPECTED_PES:
 	case COL_VPN_ACTIVE_PES:
 	case COL_VPN_MISSING_PES:
-	case COL_VPN_UNEXPECTED_PES: return vpn_pe_cell(m, v, col, c);
+	case COL_VPN_UNEXPECTED_PES:
+	case COL_VPN_BGP_PES:
+	case COL_VPN_BGP_SILENT_PES:
+	case COL_VPN_NOT_IN_BGP_PES: return vpn_pe_cell(m, v, col, c);
+	case COL_VPN_ORIGIN: cell_int(c, v->discovered ? 2 : 1); break;
+	case COL_VPN_EXPECTED_FROM: cell_int(c, v->expect_bgp ? 2 : 1); break;
 	case COL_VPN_CONFIG_STATUS: cell_int(c, vpn_config_status(m, v)); break;
 	case COL_VPN_CGROUPS: cell_gauge(c, v->cg.n_joined); break;
 	case COL_VPN_DATA_MDTS: cell_gauge(c, v->cg.n_data); break;

@@ -17,6 +17,24 @@ static const struct bmp_totals *totals(const struct bmp_server *s)
 	return s ? &s->col->t : &none;
 }
 
+/* What the MDT SAFI's routes gave the VPNs (bgp/mdt.h), kept by the daemon
+ * across a collector's reopening. */
+static bool bgp_mdt_get(const struct daemon *d, unsigned col, struct cell *c)
+{
+	const struct bgp_mdt *b = &d->mdt;
+
+	switch (col) {
+	case COL_BMP_SETTLE: cell_gauge(c, d->config ? d->config->bmp.settle : 0); break;
+	case COL_BMP_DISCOVER: cell_truth(c, b->discover); break;
+	case COL_BMP_MDT_ROUTES: cell_gauge(c, (uint32_t)b->routes); break;
+	case COL_BMP_MDT_UNMATCHED: cell_gauge(c, (uint32_t)b->unmatched); break;
+	case COL_BMP_DISCOVERED_VPNS: cell_gauge(c, (uint32_t)b->discovered); break;
+	case COL_BMP_DISCOVER_REFUSED: cell_counter64(c, b->refused); break;
+	default: return false;
+	}
+	return true;
+}
+
 static bool bmp_globals_get(void *ctx, const void *row, unsigned col, struct cell *c)
 {
 	const struct bmp_server *s = server_of(ctx);
@@ -41,7 +59,7 @@ static bool bmp_globals_get(void *ctx, const void *row, unsigned col, struct cel
 	case COL_BMP_MAX_ROUTES_PER_ROUTER:
 		cell_gauge(c, s ? (uint32_t)s->col->lim.max_routes_per_router : 0);
 		break;
-	default: return false;
+	default: return bgp_mdt_get(ctx, col, c);
 	}
 	return true;
 }

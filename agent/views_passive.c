@@ -35,9 +35,13 @@ static bool pe_view_get(void *ctx, const void *row, unsigned col, struct cell *c
 {
 	const struct model *m = model_of(ctx);
 	const struct pe *pe = row;
+	const struct vpn *v;
 
 	switch (col) {
-	case COL_PE_STATUS: cell_int(c, pe_status(pe)); break;
+	case COL_PE_STATUS:
+		v = vpn_find(m, pe->vpn_index);
+		cell_int(c, pe_status(pe, v && vpn_bgp_judged(v)));
+		break;
 	case COL_PE_EXPECTED: cell_truth(c, pe->expected); break;
 	case COL_PE_FIRST_SEEN: cell_timestamp(c, &m->clock, pe->first_seen); break;
 	case COL_PE_FIRST_SEEN_DATE: cell_date(c, &m->clock, pe->first_seen); break;
@@ -57,6 +61,8 @@ static bool pe_view_get(void *ctx, const void *row, unsigned col, struct cell *c
 	case COL_PE_CADDR_TYPE: cell_addr_type(c, &pe->caddr); break;
 	case COL_PE_CADDR: cell_addr(c, &pe->caddr); break;
 	case COL_PE_NAME: cell_pe_name(c, m, &pe->addr); break;
+	case COL_PE_BGP_ADVERTISED: cell_truth(c, pe->bgp_advertised); break;
+	case COL_PE_BGP_ROUTES: cell_gauge(c, pe->bgp_routes); break;
 	default: return false;
 	}
 	return true;

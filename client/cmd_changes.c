@@ -24,7 +24,7 @@ static void changes_usage(FILE *f)
 	      "Every change recorded from --since to --until (default: now), in the order they\n"
 	      "happened.  KIND: peUp, peDown, peRestart, peChange, join, prune, expiry,\n"
 	      "dataMdtUp, dataMdtSwitch, dataMdtDown, pairStatus, tunnelStatus, configReload,\n"
-	      "peReclaimed.  --pe matches a change's PE or its peer.\n", f);
+	      "peReclaimed, peBgp.  --pe matches a change's PE or its peer.\n", f);
 }
 
 /* The command line as a query; CLI_USAGE after saying what is wrong. */

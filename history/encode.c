@@ -167,7 +167,7 @@ static enum value_form form_of(uint8_t kind)
 		return FORM_ROW;
 	case CHANGE_DATA_MDT_UP: case CHANGE_DATA_MDT_SWITCH: case CHANGE_DATA_MDT_DOWN:
 		return FORM_FLOW;
-	case CHANGE_PAIR_STATUS: case CHANGE_TUNNEL_STATUS:
+	case CHANGE_PAIR_STATUS: case CHANGE_TUNNEL_STATUS: case CHANGE_PE_BGP:
 		return FORM_STATUS;
 	case CHANGE_PE_RECLAIMED:
 		return FORM_RECLAIM;

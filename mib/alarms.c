@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "locate.h"
+#include "bgpmdt.h"
 #include "log.h"
 #include "model.h"
 
@@ -14,7 +15,7 @@ static const char *const notice_names[NOTICE_KINDS + 1] = {
 	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
 	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling",
 	"mvpnAgentStart", "mvpnAlarmCleared", "mvpnHistoryLosing", "mvpnHistoryResumed",
-	"mvpnFaultLocated", "mvpnFaultCleared"};
+	"mvpnFaultLocated", "mvpnFaultCleared", "mvpnPeBgpSilent", "mvpnPeNotInBgp"};
 
 const char *notice_name(enum notice_kind kind)
 {
@@ -110,6 +111,8 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 	switch (n->kind) {
 	case NOTICE_PE_MISSING:
 	case NOTICE_PE_UNEXPECTED:
+	case NOTICE_PE_BGP_SILENT:
+	case NOTICE_PE_NOT_IN_BGP:
 		snprintf(out, len, "vpn \"%s\" (%u) pe %s", n->vpn_name, n->vpn_index, a);
 		break;
 	case NOTICE_VPN_MATCH:
@@ -336,11 +339,14 @@ void alarm_describe(const struct alarm *al, char *out, size_t len)
 {
 	char a[INET_ADDR_STRLEN], b[INET_ADDR_STRLEN];
 
-	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
-		snprintf(out, len, al->kind == ALARM_PE_MISSING
-			 ? "vpn %s: expected PE %s is not active"
-			 : "vpn %s: PE %s is active but not expected", al->vpn_name,
-			 inet_addr_format(&al->addr, a));
+	if (alarm_kind_is_pe(al->kind)) {
+		static const char *const form[] = {
+			[ALARM_PE_MISSING] = "vpn %s: expected PE %s is not active",
+			[ALARM_PE_UNEXPECTED] = "vpn %s: PE %s is active but not expected",
+			[ALARM_PE_BGP_SILENT] = "vpn %s: BGP advertises PE %s, which sends no Hello",
+			[ALARM_PE_NOT_IN_BGP] = "vpn %s: PE %s is active but BGP does not advertise it",
+		};
+		snprintf(out, len, form[al->kind], al->vpn_name, inet_addr_format(&al->addr, a));
 		return;
 	}
 	if (al->kind < ALARM_PAIR_LOSS || al->kind > ALARM_PAIR_JITTER) {
@@ -371,21 +377,67 @@ void notice_alarm_describe(const struct notice *n, char *out, size_t len)
 
 /* ---- expected vs active PEs ---- */
 
-static enum alarm_kind pe_alarm_wanted(const struct pe *pe, bool grace_over)
+bool alarm_kind_is_pe(enum alarm_kind k)
 {
-	if (pe->expected && !pe->alive && grace_over)
-		return ALARM_PE_MISSING;
-	if (!pe->expected && pe->alive)
+	return k == ALARM_PE_MISSING || k == ALARM_PE_UNEXPECTED || k == ALARM_PE_BGP_SILENT ||
+	       k == ALARM_PE_NOT_IN_BGP;
+}
+
+/*
+ * The alarm the PE's status calls for, once it has held long enough: a
+ * missing or BGP-silent PE not before the start-up grace has passed, and BGP's
+ * word (an advertisement, a withdrawal, the VPN's first BGP PE) not before it
+ * has held for bgp_settle, so that a BMP session's restart, or the first
+ * seconds of a table dump, page nobody.
+ */
+static enum alarm_kind pe_alarm_wanted(struct model *m, const struct vpn *v,
+				       const struct pe *pe, mtime_t now, bool grace_over)
+{
+	mtime_t settled = pe->bgp_changed + m->settings.bgp_settle;
+
+	switch (pe_status(pe, vpn_bgp_judged(v))) {
+	case PE_MISSING:
+		return grace_over ? ALARM_PE_MISSING : 0;
+	case PE_UNEXPECTED:
 		return ALARM_PE_UNEXPECTED;
-	return 0;
+	case PE_NOT_IN_BGP:
+		if (v->bgp_since > pe->bgp_changed)
+			settled = v->bgp_since + m->settings.bgp_settle;
+		/* fall through */
+	case PE_BGP_SILENT:
+		if (now < settled) {
+			alarms_wake_pe_check(m, settled);
+			return 0;
+		}
+		if (!grace_over)
+			return 0; /* the grace's end is a PE check of its own */
+		return pe->bgp_advertised ? ALARM_PE_BGP_SILENT : ALARM_PE_NOT_IN_BGP;
+	default:
+		return 0;
+	}
+}
+
+void alarms_wake_pe_check(struct model *m, mtime_t at)
+{
+	if (at < m->alarms.next_pe_check)
+		m->alarms.next_pe_check = at;
+}
+
+static enum notice_kind pe_alarm_notice(enum alarm_kind kind)
+{
+	switch (kind) {
+	case ALARM_PE_MISSING: return NOTICE_PE_MISSING;
+	case ALARM_PE_BGP_SILENT: return NOTICE_PE_BGP_SILENT;
+	case ALARM_PE_NOT_IN_BGP: return NOTICE_PE_NOT_IN_BGP;
+	default: return NOTICE_PE_UNEXPECTED;
+	}
 }
 
 static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum alarm_kind kind,
 			   mtime_t now)
 {
 	struct alarm al = {.kind = kind, .vpn_index = v->index, .addr = pe->addr, .raised = now};
-	struct notice n = notice_for(v, kind == ALARM_PE_MISSING ? NOTICE_PE_MISSING
-								 : NOTICE_PE_UNEXPECTED, now);
+	struct notice n = notice_for(v, pe_alarm_notice(kind), now);
 
 	memcpy(al.vpn_name, v->name, sizeof(al.vpn_name));
 	pe->alarm_index = alarm_add(m, &al);
@@ -399,7 +451,7 @@ static void raise_pe_alarm(struct model *m, struct vpn *v, struct pe *pe, enum a
 /* Brings one PE's alarm in line with its state. */
 static void judge_pe(struct model *m, struct vpn *v, struct pe *pe, mtime_t now, bool grace_over)
 {
-	enum alarm_kind want = pe_alarm_wanted(pe, grace_over);
+	enum alarm_kind want = pe_alarm_wanted(m, v, pe, now, grace_over);
 
 	if (pe->alarm_index && pe->alarm_kind != want) {
 		clear_alarm(m, v, pe->alarm_index, "the PE's state changed", now);
@@ -435,6 +487,7 @@ static void announce_match(struct model *m, struct vpn *v, mtime_t now)
 
 static void check_vpn_pes(struct model *m, struct vpn *v, mtime_t now, bool grace_over)
 {
+	vpn_bgp_settle(m, v, now);
 	for (size_t i = 0; i < v->pes.n; i++)
 		judge_pe(m, v, v->pes.v[i], now, grace_over);
 	announce_match(m, v, now);
@@ -462,13 +515,12 @@ void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe)
 	a->dirty[a->n_dirty++] = (struct dirty_pe){.vpn = v, .pe = pe};
 }
 
-void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe)
+void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe, const char *why)
 {
 	struct alarms *a = &m->alarms;
 
 	if (pe->alarm_index) {
-		clear_alarm(m, v, pe->alarm_index, "the PE's row was reclaimed",
-			    mclock_now(&m->clock));
+		clear_alarm(m, v, pe->alarm_index, why, mclock_now(&m->clock));
 		pe->alarm_index = 0;
 		pe->alarm_kind = 0;
 		v->n_pe_alarms--;
@@ -646,7 +698,7 @@ static bool alarm_owned(const struct model *m, const struct alarm *al)
 
 	if (!v)
 		return false;
-	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+	if (alarm_kind_is_pe(al->kind)) {
 		const struct pe *pe = pe_find(&v->pes, &al->addr);
 		return pe && pe->alarm_index == al->index;
 	}
@@ -692,7 +744,7 @@ void alarms_reconfigured(struct model *m)
 /* The row the alarm belongs to, where its index is kept; NULL if none. */
 static uint32_t *alarm_owner_slot(struct model *m, struct vpn *v, const struct alarm *al)
 {
-	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+	if (alarm_kind_is_pe(al->kind)) {
 		struct pe *pe = pe_find(&v->pes, &al->addr);
 		return pe ? &pe->alarm_index : NULL;
 	}
@@ -725,7 +777,7 @@ bool alarms_restore(struct model *m, const struct alarm *al)
 	memcpy(t->v[t->n].vpn_name, v->name, sizeof(t->v[t->n].vpn_name));
 	t->n++;
 	*slot = al->index;
-	if (al->kind == ALARM_PE_MISSING || al->kind == ALARM_PE_UNEXPECTED) {
+	if (alarm_kind_is_pe(al->kind)) {
 		pe_find(&v->pes, &al->addr)->alarm_kind = (uint8_t)al->kind;
 		v->n_pe_alarms++;
 		v->mismatch_announced = true;

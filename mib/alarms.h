@@ -44,7 +44,12 @@ enum alarm_kind {
 	ALARM_PAIR_LOSS = 3,
 	ALARM_PAIR_DELAY = 4,
 	ALARM_PAIR_JITTER = 5,
+	ALARM_PE_BGP_SILENT = 6, /* BGP advertises the PE in the MDT; it sends no Hello */
+	ALARM_PE_NOT_IN_BGP = 7, /* the PE sends Hellos; BGP does not advertise it */
 };
+
+/* Is it a PE's alarm (kept in its struct pe), rather than a pair's? */
+bool alarm_kind_is_pe(enum alarm_kind k);
 
 /* Sub-identifiers of the notifications under mvpnNotifications. */
 enum notice_kind {
@@ -63,7 +68,9 @@ enum notice_kind {
 	NOTICE_HISTORY_RESUMED, /* the history store takes every record again */
 	NOTICE_FAULT_LOCATED,   /* a component of a probed VPN found at fault (mib/locate.h) */
 	NOTICE_FAULT_CLEARED,   /* ... and no longer */
-	NOTICE_KINDS = NOTICE_FAULT_CLEARED
+	NOTICE_PE_BGP_SILENT,   /* alarm ALARM_PE_BGP_SILENT raised */
+	NOTICE_PE_NOT_IN_BGP,   /* alarm ALARM_PE_NOT_IN_BGP raised */
+	NOTICE_KINDS = NOTICE_PE_NOT_IN_BGP
 };
 
 /* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
@@ -196,7 +203,10 @@ struct pe;
 void alarms_pe_changed(struct model *m, struct vpn *v, struct pe *pe);
 /* pe's row is about to be freed: its alarm goes and nothing keeps a pointer to
  * it; v is still judged for its "match" notice. */
-void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe);
+void alarms_pe_removed(struct model *m, struct vpn *v, struct pe *pe, const char *why);
+/* Something of the PEs falls due at `at` (a settle time ends): the PEs are
+ * judged then, not only at the next pe_check_interval. */
+void alarms_wake_pe_check(struct model *m, mtime_t at);
 /* Re-judges what is due: the VPNs whose PEs changed; every VPN when the check
  * interval has passed (and at the end of the start-up grace); pair thresholds
  * once a second.  Cheap when nothing is due: called after every packet of a

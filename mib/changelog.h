@@ -30,6 +30,7 @@ enum change_kind {
 	CHANGE_TUNNEL_STATUS,
 	CHANGE_CONFIG_RELOAD,
 	CHANGE_PE_RECLAIMED, /* a departed PE's row was given up for a new PE */
+	CHANGE_PE_BGP,       /* BGP began or ceased to advertise the PE in the VPN's MDT */
 };
 
 /*
@@ -61,7 +62,9 @@ struct change_flow_value { /* CHANGE_DATA_MDT_UP, _SWITCH, _DOWN */
 	struct inet_addr p_group, announcer;
 };
 
-struct change_status_value { /* CHANGE_PAIR_STATUS (enum pair_status), _TUNNEL_STATUS */
+/* CHANGE_PAIR_STATUS (enum pair_status), _TUNNEL_STATUS; CHANGE_PE_BGP:
+ * present while advertised, status the MDT SAFI routes naming it (at most 255) */
+struct change_status_value {
 	uint8_t present;
 	uint8_t status;
 };

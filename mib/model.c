@@ -77,7 +77,7 @@ void vpn_forget(struct vpn *v)
 	cgroup_free(&v->cg);
 	/* Deletes first, while the C-address index still matches the rows... */
 	for (size_t i = v->pes.n; i-- > 0;)
-		if (!v->pes.v[i]->expected)
+		if (!v->pes.v[i]->expected || v->expect_bgp) /* BGP's: of the old MDT */
 			vpn_drop_pe(v, v->pes.v[i]);
 	/* ...then the expected PEs forget what was heard (and the index is rebuilt). */
 	for (size_t i = 0; i < v->pes.n; i++) {
@@ -89,6 +89,9 @@ void vpn_forget(struct vpn *v)
 				  .timer = pe->timer /* disarmed, still held */};
 	}
 	pe_reindex_caddr(&v->pes);
+	/* What BGP said was of the old MDT: bgpmdt_resync() counts the new one's. */
+	v->n_bgp_pes = 0;
+	v->bgp_since = 0;
 	if (v->passive == PASSIVE_ACTIVE)
 		v->passive = PASSIVE_WAITING;
 }
@@ -286,7 +289,7 @@ static int addr_qsort_cmp(const void *a, const void *b)
 static bool vpn_sync_expected_pes(struct vpn *v)
 {
 	for (size_t i = 0; i < v->pes.n; i++)
-		v->pes.v[i]->expected = false;
+		v->pes.v[i]->expected = v->expect_bgp && v->pes.v[i]->bgp_advertised;
 	for (size_t i = 0; i < v->n_expected; i++) {
 		struct pe *pe = pe_find(&v->pes, &v->expected_pes[i]);
 		if (!pe)
@@ -297,7 +300,7 @@ static bool vpn_sync_expected_pes(struct vpn *v)
 	}
 	for (size_t i = v->pes.n; i-- > 0;) {
 		struct pe *pe = v->pes.v[i];
-		if (!pe->expected && !pe->first_seen)
+		if (!pe->expected && !pe->first_seen && !pe->bgp_advertised)
 			vpn_drop_pe(v, pe);
 	}
 	return true;
@@ -342,6 +345,11 @@ bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *defa
 	return v->configured;
 }
 
+bool vpn_bgp_judged(const struct vpn *v)
+{
+	return v->expect_bgp || v->n_bgp_pes > 0;
+}
+
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
 {
 	return bsearch(pe, v->expected_pes, v->n_expected, sizeof(*pe), addr_qsort_cmp) != NULL;
@@ -349,13 +357,19 @@ bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
 
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out)
 {
+	bool judged = vpn_bgp_judged(v);
+
 	(void)m;
-	*out = (struct pe_counts){.expected = (uint32_t)v->n_expected};
+	*out = (struct pe_counts){.expected = v->expect_bgp ? v->n_bgp_pes : (uint32_t)v->n_expected};
 	for (size_t i = 0; i < v->pes.n; i++) {
 		const struct pe *pe = v->pes.v[i];
+		enum pe_status st = pe_status(pe, judged);
 		out->active += pe->alive;
-		out->missing += pe->expected && !pe->alive;
-		out->unexpected += !pe->expected && pe->alive;
+		out->missing += st == PE_MISSING;
+		out->unexpected += st == PE_UNEXPECTED;
+		out->bgp_silent += st == PE_BGP_SILENT;
+		out->not_in_bgp += st == PE_NOT_IN_BGP;
+		out->bgp += pe->bgp_advertised;
 	}
 }
 
@@ -368,7 +382,9 @@ enum config_status vpn_config_status(const struct model *m, const struct vpn *v)
 	if (now < m->clock.origin + m->settings.startup_grace)
 		return CONFIG_PENDING;
 	vpn_pe_counts(m, v, &pc);
-	return pc.missing == 0 && pc.unexpected == 0 ? CONFIG_MATCH : CONFIG_MISMATCH;
+	return pc.missing == 0 && pc.unexpected == 0 && pc.bgp_silent == 0 && pc.not_in_bgp == 0
+		       ? CONFIG_MATCH
+		       : CONFIG_MISMATCH;
 }
 
 void vpn_oidx(const struct vpn *v, struct oidx *out)

@@ -59,13 +59,21 @@ struct vpn {
 	bool configured; /* vpn_configure succeeded: every expected PE has its row */
 	bool mismatch_announced; /* a PE alarm was raised since the VPN last matched */
 	uint32_t n_pe_alarms;    /* its PEs with a raised alarm */
+	/* BGP's MDT SAFI (mib/bgpmdt.h) */
+	bool expect_bgp;         /* expected-pes = bgp: the expected PEs are BGP's */
+	bool discovered;         /* made from BGP, not from the configuration */
+	uint32_t n_bgp_pes;      /* its PEs with bgp_advertised */
+	mtime_t bgp_since;       /* when vpn_bgp_judged() last became true */
 };
 
 struct pe_counts {
 	uint32_t expected;
-	uint32_t active;
-	uint32_t missing;
+	uint32_t active;     /* alive, whatever else */
+	uint32_t missing;    /* these four by pe_status() */
 	uint32_t unexpected;
+	uint32_t bgp_silent;
+	uint32_t not_in_bgp;
+	uint32_t bgp;        /* bgp_advertised */
 };
 
 struct global_counters {
@@ -107,6 +115,7 @@ struct model_settings {
 	uint32_t notify_rate_limit;
 	uint32_t notify_rate_interval; /* seconds */
 	mtime_t pe_check_interval; /* expected vs active PEs are re-judged at least this often */
+	mtime_t bgp_settle; /* BGP's word on a PE must hold this long before it is judged */
 };
 
 struct alarm;
@@ -190,6 +199,9 @@ bool model_set_vpns(struct model *m, const uint32_t *indexes, size_t n,
 bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *default_mdt,
 		   const struct inet_addr *expected, size_t n_expected);
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);
+/* Are the VPN's PEs compared with BGP's MDT SAFI?  When it expects BGP's PEs,
+ * or when BGP advertises any PE in its default MDT. */
+bool vpn_bgp_judged(const struct vpn *v);
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out);
 enum config_status vpn_config_status(const struct model *m, const struct vpn *v);
 /* Forgets everything learned for the VPN (its default MDT changed, say). */

@@ -16,18 +16,11 @@ static void count_limit_drop(struct model *m, struct vpn *v)
 	m->g.limit_drops++;
 }
 
-struct change_what {
-	uint8_t kind;
-	bool not_counted; /* an expiry or a reclaimed row: logged, but no message changed it */
-	const struct inet_addr *pe, *c_source, *c_group, *p_group;
-	const union change_value *previous, *current; /* NULL: nothing */
-};
-
-/* record_change writes each field of a change (changelog_claim does not zero
+/* passive_record_change writes each field of a change (changelog_claim does not zero
  * the slot): a field added to struct change must be written there too. */
 _Static_assert(sizeof(struct change) == 200, "record_change: write every field of struct change");
 
-static void record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
+void passive_record_change(struct model *m, struct vpn *v, const struct change_what *w, mtime_t now)
 {
 	static const struct inet_addr none;
 	struct change *c = changelog_claim(&m->changes, now);
@@ -85,16 +78,16 @@ static bool reclaim_departed_pe(struct model *m, struct vpn *v, mtime_t now)
 	if (!victim)
 		return false;
 	union change_value before = {.reclaim = {.present = 1, .hellos = victim->hellos}};
-	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_RECLAIMED, .not_counted = true,
+	passive_record_change(m, v, &(struct change_what){.kind = CHANGE_PE_RECLAIMED, .not_counted = true,
 				.pe = &victim->addr, .previous = &before}, now);
-	alarms_pe_removed(m, v, victim);
+	alarms_pe_removed(m, v, victim, "the PE's row was reclaimed");
 	pe_delete(&v->pes, victim);
 	m->g.pe_rows_reclaimed++;
 	return true;
 }
 
-static struct pe *pe_for_hello(struct model *m, struct vpn *v, const struct inet_addr *addr,
-			       mtime_t now)
+struct pe *passive_pe_row(struct model *m, struct vpn *v, const struct inet_addr *addr,
+			  mtime_t now)
 {
 	struct pe *pe = pe_find(&v->pes, addr);
 
@@ -126,7 +119,7 @@ static uint8_t hello_change_kind(const struct pe *pe, const struct hello_event *
 void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 {
 	mtime_t now = mclock_now(&m->clock);
-	struct pe *pe = pe_for_hello(m, v, &e->pe, now);
+	struct pe *pe = passive_pe_row(m, v, &e->pe, now);
 	union change_value before = {.present = 0}, after;
 
 	if (!pe)
@@ -156,7 +149,7 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e)
 		return;
 	}
 	after = passive_pe_value(pe);
-	record_change(m, v, &(struct change_what){.kind = kind, .pe = &pe->addr,
+	passive_record_change(m, v, &(struct change_what){.kind = kind, .pe = &pe->addr,
 				.previous = &before, .current = &after}, now);
 }
 
@@ -315,7 +308,7 @@ static void row_create(struct model *m, struct vpn *v, const struct row_place *p
 	row_set_timers(v, r, e, now);
 	upstream_add(v, up_row, r, up, now); /* up_row NULL: none before, none now */
 	after = passive_row_value(r);
-	record_change(m, v, &(struct change_what){
+	passive_record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &e->sender,
 		.c_source = source, .c_group = &e->group, .current = &after}, now);
 }
@@ -352,7 +345,7 @@ static void row_restate(struct model *m, struct vpn *v, struct cgpe *r, const st
 	row_set_timers(v, r, e, now);
 	upstream_join(v, r, up, now);
 	after = passive_row_value(r);
-	record_change(m, v, &(struct change_what){
+	passive_record_change(m, v, &(struct change_what){
 		.kind = e->kind == CG_SG_RPT ? CHANGE_PRUNE : CHANGE_JOIN, .pe = &r->pe,
 		.c_source = &r->flow->source, .c_group = &r->flow->group, .previous = &before,
 		.current = &after}, now);
@@ -367,7 +360,7 @@ static void row_remove(struct model *m, struct vpn *v, struct cgpe *r, uint8_t k
 	before = passive_row_value(r);
 	upstream_leave(v, r);
 	cgpe_delete(&v->cg, r);
-	record_change(m, v, &(struct change_what){.kind = kind, .not_counted = not_counted, .pe = &pe,
+	passive_record_change(m, v, &(struct change_what){.kind = kind, .not_counted = not_counted, .pe = &pe,
 				.c_source = &source, .c_group = &group, .previous = &before}, now);
 }
 
@@ -449,7 +442,7 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
 	f->data_expires = now + DATA_MDT_HOLD_SECONDS * MTIME_SEC;
 	flow_schedule(&v->cg, f, was);
 	after = passive_flow_value(f);
-	record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
+	passive_record_change(m, v, &(struct change_what){.kind = kind, .pe = &e->announcer,
 				.c_source = &e->c_source, .c_group = &e->c_group,
 				.p_group = &e->p_group, .previous = &before, .current = &after}, now);
 }
@@ -465,7 +458,7 @@ static void expire_pe(struct model *m, struct vpn *v, struct pe *pe)
 	pe->alive = false;
 	pe_schedule(&v->pes, pe); /* onto the departed list */
 	union change_value after = passive_pe_value(pe);
-	record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
+	passive_record_change(m, v, &(struct change_what){.kind = CHANGE_PE_DOWN, .not_counted = true,
 				.pe = &pe->addr, .previous = &before, .current = &after},
 		      pe->expires);
 }
@@ -480,7 +473,7 @@ static void expire_data_mdt(struct model *m, struct vpn *v, struct flow *f)
 	f->on_data_mdt = false;
 	v->cg.n_data--;
 	flow_release(&v->cg, f);
-	record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
+	passive_record_change(m, v, &(struct change_what){.kind = CHANGE_DATA_MDT_DOWN,
 				.not_counted = true, .pe = &announcer, .c_source = &source, .c_group = &group,
 				.p_group = &pgroup, .previous = &before}, when);
 }

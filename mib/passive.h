@@ -49,6 +49,25 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
  * whatever the number of VPNs.  model_next_deadline() says when to call it. */
 void passive_expire(struct model *m, mtime_t now);
 
+/* A change, as the engines' verbs record it (passive_record_change). */
+struct change_what {
+	uint8_t kind;
+	bool not_counted; /* an expiry or a reclaimed row: logged, but no message changed it */
+	const struct inet_addr *pe, *c_source, *c_group, *p_group;
+	const union change_value *previous, *current; /* NULL: nothing */
+};
+
+/* Writes the change into the log (and to the observer), counts it for the VPN
+ * and, unless not_counted, for the PE that caused it; marks a PE that came up
+ * or went down for the alarms. */
+void passive_record_change(struct model *m, struct vpn *v, const struct change_what *w,
+			   mtime_t now);
+/* The PE's row, made if need be: a full table gives up its oldest departed PE
+ * first (logged as peReclaimed).  NULL, counted as a state-limit drop, when
+ * there is no room or no memory. */
+struct pe *passive_pe_row(struct model *m, struct vpn *v, const struct inet_addr *addr,
+			  mtime_t now);
+
 /* A PE's, a downstream row's and a flow's state as a change records it
  * (mib/changelog.h): what the history's checkpoints store too. */
 union change_value passive_pe_value(const struct pe *pe);

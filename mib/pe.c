@@ -274,11 +274,19 @@ void pe_schedule(struct pe_table *t, struct pe *pe)
 		timers_set(t->timers, &pe->timer, pe->expires);
 }
 
-enum pe_status pe_status(const struct pe *pe)
+/* BGP's word first: a PE BGP advertises that sends no Hello is the classic
+ * broken draft-rosen PE whatever the configuration says, and one in PIM that
+ * BGP does not advertise is out of the provisioning the routers carry. */
+enum pe_status pe_status(const struct pe *pe, bool bgp_judged)
 {
-	if (pe->expected)
-		return pe->alive ? PE_ACTIVE : PE_MISSING;
-	return pe->alive ? PE_UNEXPECTED : PE_DEPARTED;
+	if (pe->alive) {
+		if (bgp_judged && !pe->bgp_advertised)
+			return PE_NOT_IN_BGP;
+		return pe->expected ? PE_ACTIVE : PE_UNEXPECTED;
+	}
+	if (pe->bgp_advertised)
+		return PE_BGP_SILENT;
+	return pe->expected ? PE_MISSING : PE_DEPARTED;
 }
 
 void pe_oidx(const struct pe *pe, struct oidx *out)

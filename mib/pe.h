@@ -19,8 +19,16 @@
 #include "rbtree.h"
 #include "timers.h"
 
-/* Values of mvpnPeStatus. */
-enum pe_status { PE_ACTIVE = 1, PE_MISSING = 2, PE_UNEXPECTED = 3, PE_DEPARTED = 4 };
+/* Values of mvpnPeStatus.  The last two compare PIM with BGP's MDT SAFI
+ * (RFC 6037 5), for a VPN whose PEs BGP speaks of (vpn_bgp_judged). */
+enum pe_status {
+	PE_ACTIVE = 1,
+	PE_MISSING = 2,
+	PE_UNEXPECTED = 3,
+	PE_DEPARTED = 4,
+	PE_BGP_SILENT = 5, /* BGP advertises it in the VPN's default MDT; no current Hello */
+	PE_NOT_IN_BGP = 6, /* current Hellos; BGP does not advertise it */
+};
 
 #define PE_HOLDTIME_FOREVER 0xffff
 
@@ -38,8 +46,15 @@ struct pe {
 	uint64_t restarts, hellos, join_prunes, changes;
 	struct timer timer;     /* armed while alive and mortal, for expires */
 	TAILQ_ENTRY(pe) gone;   /* on the table's departed list while heard and not alive */
-	uint32_t alarm_index;   /* its raised peMissing/peUnexpected alarm; 0: none */
+	uint32_t alarm_index;   /* its raised PE alarm; 0: none */
 	uint8_t alarm_kind;     /* that alarm's enum alarm_kind */
+	/* What BGP says (mib/bgpmdt.h): MDT SAFI routes naming this PE with the
+	 * VPN's default MDT, counted over every (router, peer, RD) reporting one. */
+	uint32_t bgp_routes;
+	bool bgp_advertised;    /* routes, or the last one went less than settle ago */
+	mtime_t bgp_changed;    /* when bgp_advertised last changed; 0: never */
+	bool bgp_settling;      /* advertised, no route left since bgp_lost */
+	mtime_t bgp_lost;
 };
 
 TAILQ_HEAD(pe_departed_list, pe);
@@ -74,7 +89,8 @@ void pe_schedule(struct pe_table *t, struct pe *pe);
 struct pe *pe_oldest_departed(const struct pe_table *t);
 /* Disarms pe's timer and takes it off the departed list (before its state is wiped). */
 void pe_unschedule(struct pe_table *t, struct pe *pe);
-enum pe_status pe_status(const struct pe *pe);
+/* bgp_judged: the VPN's PEs are compared with BGP's (vpn_bgp_judged). */
+enum pe_status pe_status(const struct pe *pe, bool bgp_judged);
 
 /* Appends the row's index (without the VPN index) to out. */
 void pe_oidx(const struct pe *pe, struct oidx *out);

@@ -55,6 +55,7 @@ static void stop(struct daemon *d)
 {
 	config_free(d->config);
 	daemon_free_retired(d);
+	bgp_mdt_free(&d->mdt);
 	model_free(d->model);
 }
 
