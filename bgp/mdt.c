@@ -56,7 +56,8 @@ bool bgp_mdt_reindex(struct bgp_mdt *b)
 			v[n++] = (struct mdt_vpn){.group = v4_of(&vpn->default_mdt),
 						  .vpn_index = vpn->index};
 	}
-	qsort(v, n, sizeof(*v), by_group_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), by_group_cmp);
 	free(b->by_group);
 	b->by_group = v;
 	b->n = b->cap = n;

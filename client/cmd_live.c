@@ -79,7 +79,7 @@ static const char *const pair_status[] = {NULL, "starting", "ok", "lossAlarm", "
 					  "jitterAlarm", "unreachable"};
 static const char *const tunnel_status[] = {NULL, "starting", "up", "unreachable"};
 static const char *const alarm_kind[] = {NULL, "peMissing", "peUnexpected", "pairLoss",
-					 "pairDelay", "pairJitter"};
+					 "pairDelay", "pairJitter", "peBgpSilent", "peNotInBgp"};
 
 static int print_table(struct cli *c, struct table *t)
 {

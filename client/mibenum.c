@@ -4,7 +4,8 @@
 
 const char *mib_pe_status_name(uint8_t v)
 {
-	static const char *const names[] = {"", "active", "missing", "unexpected", "departed"};
+	static const char *const names[] = {"", "active", "missing", "unexpected",
+					    "departed", "bgpSilent", "notInBgp"};
 	return LABEL(names, v);
 }
 
