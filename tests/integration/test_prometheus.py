@@ -316,7 +316,8 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
         assert unnamed == [], unnamed
         intruder = prom.query(f'mvpnPeStatus{{mvpnVpnName="red", mvpnPeAddr="{INTRUDER}"}}')
         assert {r["metric"]["mvpnPeStatus"]: r["value"][1] for r in intruder} == {
-            "active": "0", "missing": "0", "unexpected": "1", "departed": "0"}
+            "active": "0", "missing": "0", "unexpected": "1", "departed": "0",
+            "bgpSilent": "0", "notInBgp": "0"}
         assert {r["metric"]["mvpnPeName"] for r in intruder} == {INTRUDER}
         silent = prom.query(f'mvpnPeStatus{{mvpnVpnName="red", mvpnPeAddr="{SILENT}"}} == 1')
         assert [(r["metric"]["mvpnPeName"], r["metric"]["mvpnPeStatus"]) for r in silent] == [

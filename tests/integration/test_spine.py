@@ -32,8 +32,8 @@ def mib_scalars():
                if oid.startswith(prefix) and "." not in oid[len(prefix):])
 
 
-VPN_COLUMNS = 22
-PE_COLUMNS = 17  # expected PEs have rows (status missing) before anything is heard
+VPN_COLUMNS = 27
+PE_COLUMNS = 19  # expected PEs have rows (status missing) before anything is heard
 
 
 def start_serving(daemon, snmp, config=CONFIG):
