@@ -289,6 +289,9 @@ TEST(bmp_section_listens_and_allows_prefixes)
 	CHECK_EQ_INT(c->bmp.n_allow, 3);
 	CHECK_EQ_INT(c->bmp.max_routes_per_router, 500);
 	CHECK_EQ_INT(c->bmp.max_routers, 64);
+	CHECK_EQ_INT(c->bmp.settle, 60);
+	CHECK(!c->bmp.discover);
+	CHECK_EQ_INT(c->bmp.max_discovered_vpns, 1000);
 	static const struct {
 		const char *addr;
 		bool allowed;
@@ -303,6 +306,45 @@ TEST(bmp_section_listens_and_allows_prefixes)
 	c = config_load_text("none.conf", "", 0);
 	CHECK(c != NULL && !c->bmp.enabled);
 	config_free(c);
+}
+
+TEST(expected_pes_bgp_takes_the_pes_from_the_bmp_section_it_needs)
+{
+	static const char text[] =
+		"bmp { listen = \"127.0.0.1:11019\"  allow = { \"127.0.0.1\" }\n"
+		"      settle = 0  discover = yes  max-discovered-vpns = 5 }\n"
+		"vpn \"blue\" { index = 2  default-mdt = \"239.192.0.4\"  expected-pes = bgp }\n"
+		"vpn \"red\" { index = 1  default-mdt = \"239.192.0.1\"\n"
+		"  expected-pes = { \"198.18.0.1\" } }\n";
+	struct config *c = config_load_text("bgp.conf", text, strlen(text));
+
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->bmp.settle, 0);
+	CHECK(c->bmp.discover);
+	CHECK_EQ_INT(c->bmp.max_discovered_vpns, 5);
+	CHECK(!c->vpns[0].expect_bgp && c->vpns[0].n_expected == 1);
+	CHECK(c->vpns[1].expect_bgp && c->vpns[1].n_expected == 0);
+	config_free(c);
+
+	static const char alone[] =
+		"startup-grace = 5\n"
+		"vpn \"blue\" { index = 2  default-mdt = \"239.192.0.4\"\n"
+		"  expected-pes = bgp }\n";
+	mvpn_log_set_sink(capture_log);
+	c = config_load_text("alone.conf", alone, strlen(alone));
+	mvpn_log_set_sink(NULL);
+	CHECK(c == NULL);
+	CHECK_EQ_STR(last_error, "alone.conf:3: vpn \"blue\": expected-pes = bgp needs a bmp "
+				 "section to learn BGP's routes from");
+	/* In a list, "bgp" is an address like any other: refused as one. */
+	static const char listed[] =
+		"vpn \"blue\" { index = 2  default-mdt = \"239.192.0.4\"\n"
+		"  expected-pes = { \"bgp\" } }\n";
+	mvpn_log_set_sink(capture_log);
+	c = config_load_text("listed.conf", listed, strlen(listed));
+	mvpn_log_set_sink(NULL);
+	CHECK(c == NULL);
+	CHECK(strstr(last_error, "listed.conf:2: ") == last_error);
 }
 
 TEST(unreadable_file_says_why)
@@ -518,6 +560,7 @@ TEST(history_section_gives_its_settings_and_defaults)
 UNIT_MAIN("config", T(good_file_gives_sorted_vpns_and_defaults),
 	  T(every_bad_file_is_refused_with_its_line), T(unreadable_file_says_why),
 	  T(bmp_section_listens_and_allows_prefixes),
+	  T(expected_pes_bgp_takes_the_pes_from_the_bmp_section_it_needs),
 	  T(text_in_memory_loads_like_a_file_and_names_itself), T(empty_text_is_a_config_of_defaults),
 	  T(comments_are_skipped_and_lines_kept), T(an_open_comment_is_an_error_and_read_within_len),
 	  T(a_nul_byte_is_refused_with_its_line), T(utf8_names_are_accepted_up_to_64_bytes),
