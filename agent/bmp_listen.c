@@ -279,6 +279,15 @@ static void drop_disallowed(struct bmp_server *s)
 		}
 }
 
+/* Every route change, to each engine that reads routes into the model. */
+static void route_changed(void *arg, const struct route_change *ch)
+{
+	struct daemon *d = arg;
+
+	bgp_mdt_on_change(&d->mdt, ch);
+	bgp_mvpn_on_change(&d->mvpn, ch);
+}
+
 int daemon_apply_bmp(struct daemon *d, const struct config *c)
 {
 	const struct bmp_config *b = &c->bmp;
@@ -303,8 +312,8 @@ int daemon_apply_bmp(struct daemon *d, const struct config *c)
 	}
 	daemon_close_bmp(d);
 	d->bmp = s;
-	s->col->on_change = bgp_mdt_on_change;
-	s->col->change_arg = &d->mdt;
+	s->col->on_change = route_changed;
+	s->col->change_arg = d;
 	mvpn_log(LOG_INFO, "bmp: listening on %s port %u, %zu allow prefixes",
 		 inet_addr_format(&b->listen, a), b->port, b->n_allow);
 	return 0;

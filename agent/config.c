@@ -91,13 +91,14 @@ static const struct opt top_opts[] = {
 	INT_OPT("igmp-report-interval", config, igmp_report_interval, 60, 1, 3600),
 };
 
-enum { V_INDEX, V_DEFAULT_MDT, V_EXPECTED, V_PROBE, V_THRESHOLDS };
+enum { V_INDEX, V_DEFAULT_MDT, V_EXPECTED, V_PROBE, V_THRESHOLDS, V_RDS };
 static const struct opt vpn_opts[] = {
 	{"index", K_INT, NO_FIELD, 0, 1, 4294967295LL},
 	{"default-mdt", K_STR, NO_FIELD, 0, 0, 0},
 	{"expected-pes", K_LIST, NO_FIELD, 0, 0, 0},
 	{"probe", K_SECTION, NO_FIELD, 0, 0, 0},
 	{"thresholds", K_SECTION, NO_FIELD, 0, 0, 0},
+	{"rds", K_LIST, NO_FIELD, 0, 0, 0},
 };
 
 enum { P_ENABLED, P_SENDERS, P_RECEIVERS, P_FIRST_INT };
@@ -617,12 +618,94 @@ static bool convert_probe(struct load *ld, const struct conf_item *vsec,
 	return true;
 }
 
+/*
+ * A Route Distinguisher as operators write it (RFC 4364 4.2): "ASN:N" is
+ * type 0 (a 2-byte ASN, a 4-byte number) or, for an ASN past 65535, type 2
+ * (4-byte ASN, 2-byte number); "a.b.c.d:N" is type 1 (IPv4, 2-byte number).
+ * Into the 8 bytes read as one big-endian number.
+ */
+static bool parse_rd(const char *text, uint64_t *out)
+{
+	const char *colon = strrchr(text, ':');
+	char head[64], *end;
+	struct inet_addr a;
+	unsigned long long asn, num;
+
+	if (!colon || colon == text || (size_t)(colon - text) >= sizeof(head) || !colon[1])
+		return false;
+	memcpy(head, text, (size_t)(colon - text));
+	head[colon - text] = '\0';
+	errno = 0;
+	num = strtoull(colon + 1, &end, 10);
+	if (*end || errno || colon[1] == '-' || colon[1] == '+')
+		return false;
+	if (inet_addr_parse(&a, head)) {
+		if (a.type != INET_IPV4 || num > 0xffff)
+			return false;
+		*out = 1ull << 48 | (uint64_t)a.bytes[0] << 40 | (uint64_t)a.bytes[1] << 32 |
+		       (uint64_t)a.bytes[2] << 24 | (uint64_t)a.bytes[3] << 16 | num;
+		return true;
+	}
+	asn = strtoull(head, &end, 10);
+	if (*end || errno || head[0] == '-' || head[0] == '+' || asn > 0xffffffffull)
+		return false;
+	if (asn <= 0xffff && num <= 0xffffffffull)
+		*out = (uint64_t)asn << 32 | num;
+	else if (num <= 0xffff)
+		*out = 2ull << 48 | asn << 16 | num;
+	else
+		return false;
+	return true;
+}
+
+static int rd_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static bool rd_list(struct load *ld, const struct conf_item *it, uint64_t **out, size_t *n_out)
+{
+	size_t n = it->n_values, i = 0;
+	uint64_t *v = n ? calloc(n, sizeof(*v)) : NULL;
+
+	*out = v;
+	*n_out = n;
+	if (!n) {
+		fail(ld, it->line, "rds: list at least one route distinguisher");
+		return false;
+	}
+	if (!v) {
+		fail(ld, it->line, "out of memory");
+		return false;
+	}
+	for (const struct conf_value *c = it->values; c; c = c->next, i++)
+		if (!parse_rd(c->text, &v[i])) {
+			fail(ld, c->line, "rds: \"%s\" is not a route distinguisher ASN:N or "
+			     "IPv4:N (RFC 4364 4.2)", c->text);
+			return false;
+		}
+	qsort(v, n, sizeof(*v), rd_cmp);
+	for (i = 1; i < n; i++)
+		if (v[i - 1] == v[i]) {
+			fail(ld, it->line, "rds: a route distinguisher is listed twice");
+			return false;
+		}
+	return true;
+}
+
 /* expected-pes = { ADDR, ... }, or expected-pes = bgp: the PEs BGP's MDT SAFI
  * advertises in the default MDT, which takes a bmp section to learn. */
 static bool expected_pes(struct load *ld, const struct conf_item *it, const struct bound *top,
 			 const char *where, struct vpn_config *v)
 {
 	if (!it->list && it->n_values == 1 && strcmp(it->values->text, "bgp") == 0) {
+		if (v->n_rds) {
+			fail(ld, it->line, "%s: a VPN signalled by BGP has BGP's PEs already; "
+			     "expected-pes lists those it should have", where);
+			return false;
+		}
 		if (!top->set[T_BMP]) {
 			fail(ld, it->line, "%s: expected-pes = bgp needs a bmp section to learn "
 			     "BGP's routes from", where);
@@ -652,17 +735,33 @@ static bool convert_vpn(struct load *ld, const struct conf_item *it, const struc
 		return false;
 	if (b.set[V_INDEX] && !get_int(ld, b.set[V_INDEX], &vpn_opts[V_INDEX], &index))
 		return false;
-	if (!b.set[V_INDEX] || !b.set[V_DEFAULT_MDT]) {
-		fail(ld, it->line, "%s needs both index and default-mdt", where);
+	if (!b.set[V_INDEX] || (!b.set[V_DEFAULT_MDT] && !b.set[V_RDS])) {
+		fail(ld, it->line, "%s needs index, and default-mdt (draft-rosen) or rds (BGP MVPN, "
+		     "RFC 6514)", where);
+		return false;
+	}
+	if (b.set[V_DEFAULT_MDT] && b.set[V_RDS]) {
+		fail(ld, b.set[V_RDS]->line, "%s: default-mdt and rds: a VPN is signalled by PIM on "
+		     "its default MDT or by BGP, not both", where);
 		return false;
 	}
 	v->index = (uint32_t)index;
-	const struct conf_value *mdt = value_of(b.set[V_DEFAULT_MDT]);
-	if (!inet_addr_parse(&v->default_mdt, mdt->text) ||
-	    (why = not_an_mdt(&v->default_mdt)) != NULL) {
-		fail(ld, mdt->line, "default-mdt \"%s\" is %s", mdt->text,
-		     why ? why : "not an IPv4 or IPv6 multicast group");
-		return false;
+	if (b.set[V_RDS]) {
+		if (!rd_list(ld, b.set[V_RDS], &v->rds, &v->n_rds))
+			return false;
+		if (b.set[V_PROBE]) {
+			fail(ld, b.set[V_PROBE]->line, "%s: a VPN signalled by BGP is not probed (its "
+			     "P-tunnels are not the GRE the probes ride)", where);
+			return false;
+		}
+	} else {
+		const struct conf_value *mdt = value_of(b.set[V_DEFAULT_MDT]);
+		if (!inet_addr_parse(&v->default_mdt, mdt->text) ||
+		    (why = not_an_mdt(&v->default_mdt)) != NULL) {
+			fail(ld, mdt->line, "default-mdt \"%s\" is %s", mdt->text,
+			     why ? why : "not an IPv4 or IPv6 multicast group");
+			return false;
+		}
 	}
 	if (b.set[V_EXPECTED] && !expected_pes(ld, b.set[V_EXPECTED], top, where, v))
 		return false;
@@ -710,6 +809,50 @@ static int ref_mdt_cmp(const void *x, const void *y)
  * one in the file is the one to blame: O(n log n), where comparing every pair
  * was O(n^2).
  */
+struct rd_ref {
+	uint64_t rd;
+	const struct vpn_ref *ref;
+};
+
+static int rd_ref_cmp(const void *x, const void *y)
+{
+	const struct rd_ref *a = x, *b = y;
+
+	if (a->rd != b->rd)
+		return a->rd < b->rd ? -1 : 1;
+	return ref_line_cmp(a->ref, b->ref);
+}
+
+/* A route distinguisher names one BGP-signalled VPN: O(r log r) in all of them. */
+static bool check_rds_unique(struct load *ld, const struct vpn_ref *refs, size_t n)
+{
+	size_t total = 0, k = 0;
+	struct rd_ref *all;
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++)
+		total += refs[i].v->n_rds;
+	if (total < 2)
+		return true;
+	if (!(all = malloc(total * sizeof(*all)))) {
+		fail(ld, 0, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < refs[i].v->n_rds; j++)
+			all[k++] = (struct rd_ref){refs[i].v->rds[j], &refs[i]};
+	qsort(all, total, sizeof(*all), rd_ref_cmp);
+	for (size_t i = 1; ok && i < total; i++)
+		if (all[i - 1].rd == all[i].rd) {
+			fail(ld, line_of(all[i].ref->it, "rds"), "vpn \"%s\": a route distinguisher "
+			     "of rds is already vpn \"%s\"'s", all[i].ref->v->name,
+			     all[i - 1].ref->v->name);
+			ok = false;
+		}
+	free(all);
+	return ok;
+}
+
 static bool check_unique(struct load *ld, struct vpn_ref *refs, size_t n)
 {
 	char mdt[INET_ADDR_STRLEN];
@@ -725,7 +868,8 @@ static bool check_unique(struct load *ld, struct vpn_ref *refs, size_t n)
 		}
 	qsort(refs, n, sizeof(*refs), ref_mdt_cmp);
 	for (size_t i = 1; i < n; i++)
-		if (inet_addr_eq(&refs[i - 1].v->default_mdt, &refs[i].v->default_mdt)) {
+		if (refs[i].v->default_mdt.type != INET_UNKNOWN && /* BGP's have none */
+		    inet_addr_eq(&refs[i - 1].v->default_mdt, &refs[i].v->default_mdt)) {
 			fail(ld, line_of(refs[i].it, "default-mdt"),
 			     "vpn \"%s\": default-mdt %s is already used by vpn \"%s\"", refs[i].v->name,
 			     inet_addr_format(&refs[i].v->default_mdt, mdt), refs[i - 1].v->name);
@@ -768,7 +912,7 @@ static bool convert_vpns(struct load *ld, const struct conf_item *items, const s
 		c->n_vpns = ++i; /* owned from here on, freed on failure */
 		ok = convert_vpn(ld, it, top, global, refs[i - 1].v);
 	}
-	ok = ok && check_unique(ld, refs, n);
+	ok = ok && check_unique(ld, refs, n) && check_rds_unique(ld, refs, n);
 	free(refs);
 	if (ok && n) /* qsort(NULL, 0) is undefined */
 		qsort(c->vpns, n, sizeof(*c->vpns), vpn_config_cmp);
@@ -1249,6 +1393,7 @@ void config_free(struct config *c)
 		return;
 	for (size_t i = 0; i < c->n_vpns; i++) {
 		free(c->vpns[i].expected_pes);
+		free(c->vpns[i].rds);
 		free(c->vpns[i].probe.senders);
 		free(c->vpns[i].probe.receivers);
 	}

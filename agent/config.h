@@ -45,6 +45,11 @@ struct vpn_config {
 	struct inet_addr *expected_pes; /* owned */
 	size_t n_expected;
 	bool expect_bgp; /* expected-pes = bgp (then expected_pes is empty) */
+	/* rds = { ... }: a VPN signalled by BGP (RFC 6514), known by the Route
+	 * Distinguishers of its PEs' routes (each 8 bytes read as one big-endian
+	 * number, as bgp/bgp.h's bgp_rd); sorted, owned.  Then no default MDT. */
+	uint64_t *rds;
+	size_t n_rds;
 	struct probe_config probe;
 	struct thresholds thresholds; /* its own, over the global defaults; ppm and us */
 };

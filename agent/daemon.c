@@ -201,16 +201,44 @@ static void log_applied(const struct daemon *d, const struct config *c,
 		 "default MDT%s)", d->config_path, c->n_vpns, n->added, n->removed, n->reset, more);
 }
 
-/* BGP's MDT SAFI against the VPNs as they now are: every count again. */
-static void apply_bgp_mdt(struct daemon *d, const struct config *c)
+/* The BGP-signalled VPNs' route distinguishers, for bgp/mvpn.c. */
+static void set_rds(struct daemon *d, const struct config *c)
 {
-	if (d->mdt.m != d->model) /* the first load */
+	size_t n = 0, k = 0;
+	struct mvpn_rd *rds;
+
+	for (size_t i = 0; i < c->n_vpns; i++)
+		n += c->vpns[i].n_rds;
+	if (!(rds = malloc((n ? n : 1) * sizeof(*rds)))) {
+		mvpn_log(LOG_ERR, "out of memory indexing route distinguishers: kept the old ones");
+		return;
+	}
+	for (size_t i = 0; i < c->n_vpns; i++)
+		for (size_t j = 0; j < c->vpns[i].n_rds; j++)
+			rds[k++] = (struct mvpn_rd){c->vpns[i].rds[j], c->vpns[i].index};
+	if (!bgp_mvpn_set_rds(&d->mvpn, rds, n))
+		mvpn_log(LOG_ERR, "out of memory indexing route distinguishers: kept the old ones");
+	free(rds);
+}
+
+/* BGP's routes against the VPNs as they now are: every count again. */
+static void apply_bgp(struct daemon *d, const struct config *c)
+{
+	const struct bmp_collector *col = d->bmp ? d->bmp->col : NULL;
+
+	if (d->mdt.m != d->model) { /* the first load */
 		bgp_mdt_init(&d->mdt, d->model);
+		bgp_mvpn_init(&d->mvpn, d->model);
+	}
 	d->mdt.discover = c->bmp.enabled && c->bmp.discover;
 	d->mdt.max_discovered = c->bmp.max_discovered_vpns;
 	if (!bgp_mdt_reindex(&d->mdt))
 		mvpn_log(LOG_ERR, "out of memory indexing default MDTs for BGP: kept the old index");
-	bgp_mdt_resync(&d->mdt, d->bmp ? d->bmp->col : NULL);
+	set_rds(d, c);
+	bgpmdt_recount_begin(d->model);
+	bgp_mdt_resync(&d->mdt, col);
+	bgp_mvpn_resync(&d->mvpn, col);
+	bgpmdt_recount_end(d->model, mclock_now(&d->model->clock));
 	/* A VPN discovered now is joined at the end of this loop turn. */
 }
 
@@ -245,6 +273,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 			continue;
 		}
 		v->discovered = false;
+		v->bgp_signalled = vc->n_rds > 0;
 		vpn_set_expect_bgp(m, v, vc->expect_bgp, mclock_now(&m->clock));
 		v->thresholds = vc->thresholds;
 	}
@@ -252,7 +281,7 @@ void daemon_apply_config(struct daemon *d, struct config *c)
 		mvpn_log(LOG_ERR, "capture: %s", d->capture->error);
 	daemon_apply_probes(d, c);
 	daemon_apply_bmp(d, c); /* a failure is logged; a start checks d->bmp */
-	apply_bgp_mdt(d, c);
+	apply_bgp(d, c);
 	alarms_reconfigured(m);
 	m->g.config_loads++;
 	/* A load happens now, replaying or not: on the real clock. */

@@ -3,6 +3,7 @@
 #define MVPN_DAEMON_H
 
 #include "../bgp/mdt.h"
+#include "../bgp/mvpn.h"
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -52,6 +53,7 @@ struct daemon {
 	struct history *history; /* NULL when no history is configured; owned */
 	struct bmp_server *bmp;  /* NULL unless a bmp section is configured; owned */
 	struct bgp_mdt mdt;      /* BGP's MDT SAFI routes, into the model (bgp/mdt.h) */
+	struct bgp_mvpn mvpn;    /* BGP MVPN's routes, into the model (bgp/mvpn.h) */
 	struct table_view views[VIEW_COUNT];
 	struct reloader reload;
 	mtime_t next_tick;   /* engine thread: the next once-a-second chores */

@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	config_free(d.config);
 	daemon_free_retired(&d);
 	bgp_mdt_free(&d.mdt);
+	bgp_mvpn_free(&d.mvpn);
 	model_free(d.model);
 	close(d.signal_fd);
 	return status;

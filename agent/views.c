@@ -167,6 +167,7 @@ static bool vpn_view_get(void *ctx, const void *row, unsigned col, struct cell *
 	case COL_VPN_NOT_IN_BGP_PES: return vpn_pe_cell(m, v, col, c);
 	case COL_VPN_ORIGIN: cell_int(c, v->discovered ? 2 : 1); break;
 	case COL_VPN_EXPECTED_FROM: cell_int(c, v->expect_bgp ? 2 : 1); break;
+	case COL_VPN_SIGNALLING: cell_int(c, v->bgp_signalled ? 2 : 1); break;
 	case COL_VPN_CONFIG_STATUS: cell_int(c, vpn_config_status(m, v)); break;
 	case COL_VPN_CGROUPS: cell_gauge(c, v->cg.n_joined); break;
 	case COL_VPN_DATA_MDTS: cell_gauge(c, v->cg.n_data); break;

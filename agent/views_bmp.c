@@ -30,6 +30,9 @@ static bool bgp_mdt_get(const struct daemon *d, unsigned col, struct cell *c)
 	case COL_BMP_MDT_UNMATCHED: cell_gauge(c, (uint32_t)b->unmatched); break;
 	case COL_BMP_DISCOVERED_VPNS: cell_gauge(c, (uint32_t)b->discovered); break;
 	case COL_BMP_DISCOVER_REFUSED: cell_counter64(c, b->refused); break;
+	case COL_BMP_IPMSI_ROUTES: cell_gauge(c, (uint32_t)d->mvpn.ipmsi); break;
+	case COL_BMP_IPMSI_UNMATCHED: cell_gauge(c, (uint32_t)d->mvpn.unmatched); break;
+	case COL_BMP_MVPN_NOT_APPLIED: cell_gauge(c, (uint32_t)d->mvpn.not_applied); break;
 	default: return false;
 	}
 	return true;

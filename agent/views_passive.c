@@ -40,7 +40,7 @@ static bool pe_view_get(void *ctx, const void *row, unsigned col, struct cell *c
 	switch (col) {
 	case COL_PE_STATUS:
 		v = vpn_find(m, pe->vpn_index);
-		cell_int(c, pe_status(pe, v && vpn_bgp_judged(v)));
+		cell_int(c, pe_status(pe, v ? vpn_pe_judging(v) : JUDGE_PIM));
 		break;
 	case COL_PE_EXPECTED: cell_truth(c, pe->expected); break;
 	case COL_PE_FIRST_SEEN: cell_timestamp(c, &m->clock, pe->first_seen); break;

@@ -177,9 +177,7 @@ static void recount_one(void *arg, const struct bmp_router *r, const struct bmp_
 
 void bgp_mdt_resync(struct bgp_mdt *b, const struct bmp_collector *c)
 {
-	bgpmdt_recount_begin(b->m);
 	b->routes = b->unmatched = 0;
 	if (c)
 		bmp_collector_foreach(c, BGP_FAM_MDT, false, 0, recount_one, b);
-	bgpmdt_recount_end(b->m, mclock_now(&b->m->clock));
 }

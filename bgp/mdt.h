@@ -48,7 +48,9 @@ bool bgp_mdt_reindex(struct bgp_mdt *b);
 /* The collector's route_change_fn (arg: the struct bgp_mdt). */
 void bgp_mdt_on_change(void *arg, const struct route_change *ch);
 /* Every count again from the routes the collector holds (c NULL: none, the
- * collector is gone): after a reload, after the collector closed. */
+ * collector is gone): after a reload, after the collector closed.  Between
+ * bgpmdt_recount_begin() and bgpmdt_recount_end() (mib/bgpmdt.h), with
+ * bgp_mvpn_resync() if need be. */
 void bgp_mdt_resync(struct bgp_mdt *b, const struct bmp_collector *c);
 
 /* A discovered VPN's index and name for a group (IPv4, host order). */

@@ -80,16 +80,21 @@ static int build_routes(struct capture *c)
 		snprintf(c->error, sizeof(c->error), "out of memory");
 		return -1;
 	}
+	size_t n = 0;
 	for (size_t i = 0; i < m->n_vpns; i++) {
-		routes[i].group = m->vpns[i]->default_mdt;
-		routes[i].vpn_index = m->vpns[i]->index;
-		routes[i].vpn = m->vpns[i];
+		/* A VPN signalled by BGP (RFC 6514) has no default MDT to capture. */
+		if (m->vpns[i]->default_mdt.type == INET_UNKNOWN)
+			continue;
+		routes[n].group = m->vpns[i]->default_mdt;
+		routes[n].vpn_index = m->vpns[i]->index;
+		routes[n].vpn = m->vpns[i];
+		n++;
 	}
 	/* In the VPNs' order: the hash finds a group, and nothing needs them
 	 * sorted by group (sorting 100,000 took a third of a reload's apply). */
 	free(c->routes);
 	c->routes = routes;
-	c->n_routes = m->n_vpns;
+	c->n_routes = n;
 	if (build_route_slots(c) < 0) {
 		c->n_routes = 0; /* no lookup until a configure succeeds */
 		snprintf(c->error, sizeof(c->error), "out of memory");

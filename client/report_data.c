@@ -55,7 +55,7 @@ static uint8_t lane_status(const struct rp_lane *l)
 	if (!l->have)
 		return RP_ABSENT;
 	struct pe pe = {.expected = l->expected, .alive = l->alive};
-	return (uint8_t)pe_status(&pe, false);
+	return (uint8_t)pe_status(&pe, JUDGE_PIM);
 }
 
 static uint64_t clamp(const struct rp_timeline *tl, uint64_t t)

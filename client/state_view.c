@@ -133,7 +133,7 @@ static int build_vpns_pes(struct state_view *sv, const struct hist_checkpoint *c
 		/* The daemon's own rule, from the two facts a checkpoint keeps. */
 		struct pe pe = {.expected = row->expected,
 				.alive = row->value.present && row->value.alive};
-		sv->pes[sv->n_pes++] = (struct sv_pe){.row = row, .status = (uint8_t)pe_status(&pe, false)};
+		sv->pes[sv->n_pes++] = (struct sv_pe){.row = row, .status = (uint8_t)pe_status(&pe, JUDGE_PIM)};
 		struct sv_vpn *v = view_vpn(sv, row->vpn_index);
 		if (v) {
 			v->active += pe.alive;

@@ -395,7 +395,7 @@ static enum alarm_kind pe_alarm_wanted(struct model *m, const struct vpn *v,
 {
 	mtime_t settled = pe->bgp_changed + m->settings.bgp_settle;
 
-	switch (pe_status(pe, vpn_bgp_judged(v))) {
+	switch (pe_status(pe, vpn_pe_judging(v))) {
 	case PE_MISSING:
 		return grace_over ? ALARM_PE_MISSING : 0;
 	case PE_UNEXPECTED:
@@ -543,18 +543,20 @@ static void check_pes(struct model *m, mtime_t now, bool all)
 	mtime_t grace_end = m->clock.origin + m->settings.startup_grace;
 	bool grace_over = now >= grace_end;
 
-	/* Without a capture nothing is ever heard: every PE would be "missing". */
+	/* Without a capture nothing is ever heard: every PE would be "missing"
+	 * (but in a VPN signalled by BGP, whose PEs BGP's routes make). */
 	bool judging = m->capture != CAPTURE_OFF;
 
 	if (all) {
 		a->next_pe_check = now + m->settings.pe_check_interval;
 		if (!grace_over && grace_end < a->next_pe_check)
 			a->next_pe_check = grace_end;
-		for (size_t i = 0; judging && i < m->n_vpns; i++)
-			check_vpn_pes(m, m->vpns[i], now, grace_over);
-	} else if (judging) {
+		for (size_t i = 0; i < m->n_vpns; i++)
+			if (judging || m->vpns[i]->bgp_signalled)
+				check_vpn_pes(m, m->vpns[i], now, grace_over);
+	} else {
 		for (size_t i = 0; i < a->n_dirty; i++)
-			if (a->dirty[i].pe) /* NULL: reclaimed since */
+			if (a->dirty[i].pe && (judging || a->dirty[i].vpn->bgp_signalled))
 				judge_pe(m, a->dirty[i].vpn, a->dirty[i].pe, now, grace_over);
 		for (size_t i = 0; i < a->n_dirty; i++)
 			announce_match(m, a->dirty[i].vpn, now);

@@ -347,7 +347,14 @@ bool vpn_configure(struct vpn *v, const char *name, const struct inet_addr *defa
 
 bool vpn_bgp_judged(const struct vpn *v)
 {
-	return v->expect_bgp || v->n_bgp_pes > 0;
+	return v->expect_bgp || v->n_bgp_pes > 0 || v->bgp_signalled;
+}
+
+enum pe_judging vpn_pe_judging(const struct vpn *v)
+{
+	if (v->bgp_signalled)
+		return JUDGE_BGP;
+	return vpn_bgp_judged(v) ? JUDGE_PIM_BGP : JUDGE_PIM;
 }
 
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
@@ -357,14 +364,14 @@ bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
 
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out)
 {
-	bool judged = vpn_bgp_judged(v);
+	enum pe_judging judged = vpn_pe_judging(v);
 
 	(void)m;
 	*out = (struct pe_counts){.expected = v->expect_bgp ? v->n_bgp_pes : (uint32_t)v->n_expected};
 	for (size_t i = 0; i < v->pes.n; i++) {
 		const struct pe *pe = v->pes.v[i];
 		enum pe_status st = pe_status(pe, judged);
-		out->active += pe->alive;
+		out->active += judged == JUDGE_BGP ? pe->bgp_advertised : pe->alive;
 		out->missing += st == PE_MISSING;
 		out->unexpected += st == PE_UNEXPECTED;
 		out->bgp_silent += st == PE_BGP_SILENT;

@@ -62,6 +62,7 @@ struct vpn {
 	/* BGP's MDT SAFI (mib/bgpmdt.h) */
 	bool expect_bgp;         /* expected-pes = bgp: the expected PEs are BGP's */
 	bool discovered;         /* made from BGP, not from the configuration */
+	bool bgp_signalled;      /* an RFC 6514 MVPN: no default MDT, PEs from I-PMSI A-D routes */
 	uint32_t n_bgp_pes;      /* its PEs with bgp_advertised */
 	mtime_t bgp_since;       /* when vpn_bgp_judged() last became true */
 };
@@ -202,6 +203,7 @@ bool vpn_expects(const struct vpn *v, const struct inet_addr *pe);
 /* Are the VPN's PEs compared with BGP's MDT SAFI?  When it expects BGP's PEs,
  * or when BGP advertises any PE in its default MDT. */
 bool vpn_bgp_judged(const struct vpn *v);
+enum pe_judging vpn_pe_judging(const struct vpn *v);
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out);
 enum config_status vpn_config_status(const struct model *m, const struct vpn *v);
 /* Forgets everything learned for the VPN (its default MDT changed, say). */

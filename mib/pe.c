@@ -277,10 +277,15 @@ void pe_schedule(struct pe_table *t, struct pe *pe)
 /* BGP's word first: a PE BGP advertises that sends no Hello is the classic
  * broken draft-rosen PE whatever the configuration says, and one in PIM that
  * BGP does not advertise is out of the provisioning the routers carry. */
-enum pe_status pe_status(const struct pe *pe, bool bgp_judged)
+enum pe_status pe_status(const struct pe *pe, enum pe_judging j)
 {
+	if (j == JUDGE_BGP) { /* no PIM to compare with: BGP's route is the PE's presence */
+		if (pe->bgp_advertised)
+			return pe->expected ? PE_ACTIVE : PE_UNEXPECTED;
+		return pe->expected ? PE_MISSING : PE_DEPARTED;
+	}
 	if (pe->alive) {
-		if (bgp_judged && !pe->bgp_advertised)
+		if (j == JUDGE_PIM_BGP && !pe->bgp_advertised)
 			return PE_NOT_IN_BGP;
 		return pe->expected ? PE_ACTIVE : PE_UNEXPECTED;
 	}

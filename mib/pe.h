@@ -89,8 +89,13 @@ void pe_schedule(struct pe_table *t, struct pe *pe);
 struct pe *pe_oldest_departed(const struct pe_table *t);
 /* Disarms pe's timer and takes it off the departed list (before its state is wiped). */
 void pe_unschedule(struct pe_table *t, struct pe *pe);
-/* bgp_judged: the VPN's PEs are compared with BGP's (vpn_bgp_judged). */
-enum pe_status pe_status(const struct pe *pe, bool bgp_judged);
+/* How a VPN's PEs are judged (vpn_pe_judging). */
+enum pe_judging {
+	JUDGE_PIM,     /* Hellos on the default MDT against the configured list */
+	JUDGE_PIM_BGP, /* ... and against BGP's MDT SAFI (vpn_bgp_judged) */
+	JUDGE_BGP,     /* signalled by BGP (RFC 6514): its I-PMSI A-D routes are its PEs */
+};
+enum pe_status pe_status(const struct pe *pe, enum pe_judging j);
 
 /* Appends the row's index (without the VPN index) to out. */
 void pe_oidx(const struct pe *pe, struct oidx *out);

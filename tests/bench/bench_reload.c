@@ -155,6 +155,7 @@ static void run(unsigned n, int rounds, struct result *r)
 	daemon_close_capture(&d);
 	config_free(d.config);
 	bgp_mdt_free(&d.mdt);
+	bgp_mvpn_free(&d.mvpn);
 	model_free(d.model);
 	free(a);
 	free(b);

@@ -270,3 +270,57 @@ def test_a_discovered_default_mdt_is_joined_live_and_left_with_its_vpn(tmp_path,
             router.stdin.close()
             router.wait(EVENT_TIMEOUT)
         daemon.stop()
+
+
+def ipmsi_stream(peer, routes):
+    """Initiation, Peer Up, one Route Monitoring of Intra-AS I-PMSI A-D routes
+    (RFC 6514 4.1: RD, originating router), AFI 1."""
+    nlris = [g.mvpn(1, g.rd(65000, num) + g.ip(orig)) for num, orig in routes]
+    upd = g.update(g.base_attrs([65000]) + g.mp_reach(g.AFI_IPV4, g.SAFI_MVPN, peer.addr, nlris))
+    return (g.initiation("rr", "route reflector") + g.peer_up(peer, "198.18.0.100") +
+            g.route_monitoring(peer, upd))
+
+
+def test_a_vpn_signalled_by_bgp_has_the_pes_of_its_ipmsi_routes(daemon, snmp, traps):
+    """No capture, no PIM: green's PEs are the originators of its Intra-AS
+    I-PMSI A-D routes, judged against expected-pes with the same alarms.  A
+    grace and a settle of 0 make the sequence exact: missing at start, the
+    routes, a Peer Down."""
+    port = free_tcp_port()
+    green = 3
+    daemon.write_config(
+        "startup-grace = 0\n"
+        f'bmp {{ listen = "127.0.0.1:{port}"  allow = {{ "127.0.0.1" }}  settle = 0 }}\n'
+        f'vpn "green" {{ index = {green}  rds = {{ "65000:10", "65000:11" }}\n'
+        f'  expected-pes = {{ "{pe(1)}", "{pe(2)}" }} }}\n')
+    daemon.start()
+    assert wait_for(lambda: serving(snmp, "mvpnBmpStatus.0"), EVENT_TIMEOUT), daemon.log_text()
+    row = snmp_rows(snmp, "mvpnVpnTable", "u")[(green,)]
+    assert (row["mvpnVpnSignalling"], row["mvpnVpnDefaultMdtType"], row["mvpnVpnProbeStatus"]) == (
+        2, 0, 1)
+    assert wait_for(lambda: len(snmp_rows(snmp, "mvpnAlarmTable", "u")) == 2, EVENT_TIMEOUT)
+    got, seen = settled(traps, snmp, 0)
+    assert got == [("mvpnPeMissing", green, pe(1)), ("mvpnPeMissing", green, pe(2))]
+    peer = g.Peer(pe(100), 65000, pe(100))
+    s = connect(port)
+    try:
+        # .1 under RD 10, .3 under RD 11; RD 12 is nobody's.
+        s.sendall(ipmsi_stream(peer, [(10, pe(1)), (11, pe(3)), (12, pe(4))]))
+        assert wait_for(lambda: bmp_scalars(snmp).get("mvpnBmpIpmsiRoutes") == 3, EVENT_TIMEOUT)
+        assert bmp_scalars(snmp)["mvpnBmpIpmsiUnmatched"] == 1
+        assert wait_for(lambda: pes(snmp) == {
+            (green, pe(1)): ("active", 1, 1, 1), (green, pe(2)): ("missing", 2, 0, 1),
+            (green, pe(3)): ("unexpected", 1, 1, 2)}, EVENT_TIMEOUT), pes(snmp)
+        assert wait_for(lambda: len(snmp_rows(snmp, "mvpnAlarmTable", "u")) == 2, EVENT_TIMEOUT)
+        got, seen = settled(traps, snmp, seen)
+        assert got == [("mvpnAlarmCleared", green, pe(1)), ("mvpnPeUnexpected", green, pe(3))]
+        # The peer goes down: its routes go (settle 0), .3's row with them.
+        s.sendall(g.peer_down(peer))
+        assert wait_for(lambda: pes(snmp) == {
+            (green, pe(1)): ("missing", 2, 0, 1), (green, pe(2)): ("missing", 2, 0, 1)},
+            EVENT_TIMEOUT), pes(snmp)
+        assert wait_for(lambda: len(snmp_rows(snmp, "mvpnAlarmTable", "u")) == 2, EVENT_TIMEOUT)
+        got, seen = settled(traps, snmp, seen)
+        assert got == [("mvpnAlarmCleared", green, pe(3)), ("mvpnPeMissing", green, pe(1))]
+    finally:
+        s.close()

@@ -32,7 +32,7 @@ def mib_scalars():
                if oid.startswith(prefix) and "." not in oid[len(prefix):])
 
 
-VPN_COLUMNS = 27
+VPN_COLUMNS = 28
 PE_COLUMNS = 19  # expected PEs have rows (status missing) before anything is heard
 
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../../bgp/mdt.h"
+#include "../../bgp/mvpn.h"
 #include "../../mib/bgpmdt.h"
 #include "../../mib/log.h"
 #include "../../mib/passive.h"
@@ -102,7 +103,7 @@ static int status(struct model *m, const char *pe)
 	struct inet_addr a = A(pe);
 	struct pe *p = pe_find(&v->pes, &a);
 
-	return p ? (int)pe_status(p, vpn_bgp_judged(v)) : 0;
+	return p ? (int)pe_status(p, vpn_pe_judging(v)) : 0;
 }
 
 /* The CHANGE_PE_BGP records, as "+N" (advertised, N routes) and "-" words. */
@@ -409,7 +410,9 @@ TEST(discovery_makes_a_vpn_of_each_unknown_default_mdt_with_the_groups_index)
 	CHECK(vpn_find(f.m, IDX(239, 192, 0, 3)) == NULL);
 	/* The recount (a reload) finds the same: nothing more discovered, nothing lost. */
 	bgp_mdt_reindex(&f.b);
+	bgpmdt_recount_begin(f.m);
 	bgp_mdt_resync(&f.b, f.c);
+	bgpmdt_recount_end(f.m, when(0));
 	CHECK_EQ_INT(f.b.routes, 8);
 	CHECK_EQ_INT(f.b.unmatched, 1);
 	CHECK_EQ_INT(f.b.refused, 2);
@@ -432,6 +435,62 @@ TEST(a_discovered_index_that_a_configured_vpn_has_is_refused)
 	CHECK(vpn_find(f.m, IDX(239, 192, 0, 3)) != NULL);
 	CHECK_EQ_INT(f.b.refused, 3); /* the three routes of 239.192.0.2 */
 	feed_close(&f);
+}
+
+/* ---- a VPN signalled by BGP (RFC 6514): its I-PMSI A-D routes are its PEs ---- */
+
+TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
+{
+	struct bmp_limits lim = {.max_routes_per_router = 1000, .max_peers_per_router = 10,
+				 .max_routers = 4};
+	struct model *m = bgp_model();
+	struct bmp_collector *c = bmp_collector_new(&lim);
+	struct inet_addr none = {0}, exp[3] = {A("198.18.0.1"), A("198.18.0.2"), A("198.18.0.9")};
+	struct inet_addr router = A("192.0.2.1");
+	struct bgp_mvpn b;
+	struct vpn *v = vpn_get(m, 3);
+	bool close = false;
+
+	vpn_remove(m, 1); /* green alone */
+	vpn_configure(v, "green", &none, exp, 3);
+	v->bgp_signalled = true;
+	bgp_mvpn_init(&b, m);
+	/* RD 65000:1 and 65000:11, as gen_bmp.py's step 03 uses them. */
+	struct mvpn_rd rds[2] = {{0x0000fde80000000bull, 3}, {0x0000fde800000001ull, 3}};
+	CHECK(bgp_mvpn_set_rds(&b, rds, 2));
+	c->on_change = bgp_mvpn_on_change;
+	c->change_arg = &b;
+	struct bmp_router *r = bmp_router_connect(c, &router, 40000, 1);
+	for (size_t s = 0; s < 3; s++)
+		CHECK(bmp_router_input(c, r, bmp_steps[s].p, bmp_steps[s].len, 2, &close) ==
+		      bmp_steps[s].len);
+	/* Type 1: RD 1 from .1 and .2, RD 11 from 2001:db8::1; five more of
+	 * other RDs; 13 routes of the other types. */
+	CHECK_EQ_INT(b.ipmsi, 8);
+	CHECK_EQ_INT(b.unmatched, 5);
+	CHECK_EQ_INT(b.not_applied, 13);
+	struct inet_addr six = A("2001:db8::1");
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[0]), vpn_pe_judging(v)), PE_ACTIVE);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[1]), vpn_pe_judging(v)), PE_ACTIVE);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[2]), vpn_pe_judging(v)), PE_MISSING);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &six), vpn_pe_judging(v)), PE_UNEXPECTED);
+	struct pe_counts pc;
+	vpn_pe_counts(m, v, &pc);
+	CHECK_EQ_INT(pc.active, 3);
+	CHECK_EQ_INT(pc.missing, 1);
+	CHECK_EQ_INT(pc.unexpected, 1);
+	at(m, 11); /* the grace (10 s) is over: .9 missing, 2001:db8::1 unexpected */
+	CHECK_EQ_STR(drain(m), "1:9 2:184"); /* 184: 2001:0db8::1's fourth byte */
+	/* The router goes: after settle, every PE BGP gave is gone; .1 and .2 missing. */
+	bmp_router_disconnect(c, r, 3);
+	CHECK_EQ_INT(b.ipmsi, 0);
+	at(m, 71);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[0]), vpn_pe_judging(v)), PE_MISSING);
+	CHECK(pe_find(&v->pes, &six) == NULL);
+	CHECK_EQ_STR(drain(m), "11:184 1:1 1:2");
+	bmp_collector_free(c);
+	bgp_mvpn_free(&b);
+	model_free(m);
 }
 
 int main(void)
@@ -457,6 +516,8 @@ int main(void)
 		 discovery_makes_a_vpn_of_each_unknown_default_mdt_with_the_groups_index},
 		{"a_discovered_index_that_a_configured_vpn_has_is_refused",
 		 a_discovered_index_that_a_configured_vpn_has_is_refused},
+		{"a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list",
+		 a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list},
 	};
 	return unit_main("bgpmdt", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -84,7 +84,7 @@ static const struct bad_case bad_cases[] = {
 	{"index = 10", "index = 0", 11, "out of range"},
 	{"index = 10", "index = ten", 11, "not a whole number"},
 	{"index = 10", "indx = 10", 11, "no such option 'indx'"},
-	{"  index = 10\n", "", 10, "needs both index and default-mdt"},
+	{"  index = 10\n", "", 10, "needs index, and default-mdt (draft-rosen) or rds (BGP MVPN, RFC 6514)"},
 	{"\"2001:db8::5\"", "\"198.18.0.2\"", 14, "\"198.18.0.2\" is listed twice"},
 	{"\"198.18.0.1\"", "\"pe1.example\"", 14, "not a unicast IPv4 or IPv6 address"},
 	{"\"ff3e::8000:20\"", "\"239.192.0.10\"", 12, "default-mdt 239.192.0.10 is already used"},
@@ -336,6 +336,45 @@ TEST(expected_pes_bgp_takes_the_pes_from_the_bmp_section_it_needs)
 	CHECK(c == NULL);
 	CHECK_EQ_STR(last_error, "alone.conf:3: vpn \"blue\": expected-pes = bgp needs a bmp "
 				 "section to learn BGP's routes from");
+	/* A VPN signalled by BGP: its RDs, in the three forms of RFC 4364 4.2. */
+	static const char mvpn[] =
+		"vpn \"green\" { index = 3\n"
+		"  rds = { \"65000:7\", \"198.18.0.1:9\", \"4200000000:5\" }\n"
+		"  expected-pes = { \"198.18.0.1\" } }\n";
+	c = config_load_text("mvpn.conf", mvpn, strlen(mvpn));
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->vpns[0].n_rds, 3);
+	CHECK(c->vpns[0].rds[0] == 0x0000fde800000007ull);
+	CHECK(c->vpns[0].rds[1] == 0x0001c61200010009ull);
+	CHECK(c->vpns[0].rds[2] == 0x0002fa56ea000005ull);
+	CHECK_EQ_INT(c->vpns[0].default_mdt.type, INET_UNKNOWN);
+	config_free(c);
+	static const struct {
+		const char *text;
+		const char *says;
+	} bad[] = {
+		{"vpn \"g\" { index = 3\n rds = { \"65000:1\" }\n default-mdt = \"239.192.0.1\" }",
+		 "mvpn.conf:2: vpn \"g\": default-mdt and rds: a VPN is signalled by PIM"},
+		{"vpn \"g\" { index = 3\n rds = { \"65000:99999999999\" } }",
+		 "mvpn.conf:2: rds: \"65000:99999999999\" is not a route distinguisher"},
+		{"vpn \"g\" { index = 3\n rds = { \"4200000000:70000\" } }",
+		 "mvpn.conf:2: rds: \"4200000000:70000\" is not"},
+		{"vpn \"g\" { index = 3\n rds = { \"::1:5\" } }", "mvpn.conf:2: rds: \"::1:5\""},
+		{"vpn \"g\" { index = 3  rds = { \"65000:1\" } }\n"
+		 "vpn \"h\" { index = 4\n rds = { \"65000:1\" } }",
+		 "mvpn.conf:3: vpn \"h\": a route distinguisher of rds is already vpn \"g\"'s"},
+		{"vpn \"g\" { index = 3\n rds = { \"65000:1\" }\n probe { } }",
+		 "mvpn.conf:3: vpn \"g\": a VPN signalled by BGP is not probed"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mvpn_log_set_sink(capture_log);
+		c = config_load_text("mvpn.conf", bad[i].text, strlen(bad[i].text));
+		mvpn_log_set_sink(NULL);
+		if (c || strstr(last_error, bad[i].says) != last_error)
+			printf("#   case %zu: got \"%s\"\n", i, last_error);
+		CHECK(c == NULL);
+		CHECK(strstr(last_error, bad[i].says) == last_error);
+	}
 	/* In a list, "bgp" is an address like any other: refused as one. */
 	static const char listed[] =
 		"vpn \"blue\" { index = 2  default-mdt = \"239.192.0.4\"\n"

@@ -106,11 +106,11 @@ TEST(pes_expire_by_hold_time_and_counts_follow)
 	vpn_pe_counts(m, v, &pc);
 	CHECK(pc.active == 1 && pc.missing == 1 && pc.unexpected == 0);
 	struct inet_addr intruder = A("198.18.0.66");
-	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &intruder), false), PE_DEPARTED);
-	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[1]), false), PE_MISSING);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &intruder), JUDGE_PIM), PE_DEPARTED);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[1]), JUDGE_PIM), PE_MISSING);
 	/* A hold time of 0 says goodbye at once. */
 	hello(m, "198.18.0.1", 0, 1);
-	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[0]), false), PE_MISSING);
+	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &v->expected_pes[0]), JUDGE_PIM), PE_MISSING);
 	CHECK_EQ_INT(m->changes.ring[m->changes.count - 1].kind, CHANGE_PE_DOWN);
 	model_free(m);
 }

@@ -56,6 +56,7 @@ static void stop(struct daemon *d)
 	config_free(d->config);
 	daemon_free_retired(d);
 	bgp_mdt_free(&d->mdt);
+	bgp_mvpn_free(&d->mvpn);
 	model_free(d->model);
 }
 
