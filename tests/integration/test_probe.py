@@ -101,7 +101,7 @@ def expected_drops(events, n):
         if e.get("ev") != "drop" or e.get("echo") or e.get("group") != GROUP:
             continue
         src = index[e["from"]]
-        if e["stage"] == "up":
+        if e["stage"] in ("up", "ingress"):  # before replication: every receiver
             for to in e.get("fanout", []):
                 drops[(src, index[to])] += 1
         else:
