@@ -10,6 +10,7 @@ located fault does not flicker.  Also printed (not asserted, the machine
 may be loaded): the time from the first pair alarm to the located fault.
 """
 import ipaddress
+import signal
 import time
 
 from conftest import ONE_PASS, scalars, serving, snmp_rows, wait_for
@@ -204,6 +205,12 @@ def fault_names(watch):
             for n in watch.poll() if n["_name"].startswith("mvpnFault")]
 
 
+def fault_log(daemon):
+    """What the daemon logged of faults and pair alarms: an assertion's message."""
+    return "\n".join(line for line in daemon.log_text().splitlines()
+                     if "fault" in line or "probing figures" in line or "Rising" in line)
+
+
 @ONE_PASS
 def test_receiver_side_loss_is_pe3s_tunnel_back(lab, tmp_path, daemon, snmp, traps):
     """5 % on PE 3's tunnel back to the monitor only: every copy into PE 3
@@ -230,7 +237,30 @@ def test_receiver_side_loss_is_pe3s_tunnel_back(lab, tmp_path, daemon, snmp, tra
         sides = snmp_rows(snmp, "mvpnProbePeTable", "ua")
         assert sides[(1, pe(3))]["mvpnProbePeReceiverSideStatus"] == 1, sides
         assert all(r["mvpnProbePeSenderSideLossPpm"] < 20000 for r in sides.values()), sides
-        assert fault_names(watch) == [("mvpnFaultLocated", "receiverSide")]
+        assert fault_names(watch) == [("mvpnFaultLocated", "receiverSide")], fault_log(daemon)
+
+        # A restart: the faults are in no history, nothing of them survives;
+        # the same loss is located afresh, once, after mvpnAgentStart.
+        daemon.stop()
+        starts = len([n for n in watch.poll() if n["_name"] == "mvpnAgentStart"])
+        daemon.start(netns=lab["monitor"])
+        assert wait_for(lambda: len([n for n in watch.poll() if n["_name"] == "mvpnAgentStart"])
+                        == starts + 1, 60), traps.text()[-3000:]
+        assert wait_for(lambda: serving(snmp), 30), daemon.log_text()
+        assert wait_for(lambda: len(fault_names(watch)) == 2, 60), traps.text()[-3000:]
+        time.sleep(2)
+        located_exactly(snmp, {(1, "receiverSide", pe(3), "")}, daemon)
+        assert fault_names(watch) == [("mvpnFaultLocated", "receiverSide")] * 2, fault_log(daemon)
+
+        # A reload without the VPN: its fault is announced cleared, its row gone.
+        daemon.write_config(threshold_conf(lab, 200, 4, LOSS, [1, 2], [1, 2]).replace(
+            'vpn "red" {\n index = 1', 'vpn "blue" {\n index = 2'))
+        daemon.signal(signal.SIGHUP)
+        watch.wait(lambda n: fault_notice(n, "mvpnFaultCleared", "receiverSide"), 60)
+        assert snmp_rows(snmp, "mvpnFaultTable", "uuuaa") == {}
+        assert [k for k in snmp_rows(snmp, "mvpnVpnTable", "u")] == [(2,)]
+        assert fault_names(watch) == [("mvpnFaultLocated", "receiverSide")] * 2 + \
+            [("mvpnFaultCleared", "receiverSide")], fault_log(daemon)
     finally:
         emu.stop()
 
@@ -260,7 +290,7 @@ def test_loss_on_every_tunnel_is_the_monitors_link_and_blames_no_pe(lab, tmp_pat
         assert row["mvpnFaultEchoLossPpm"] > 0 and row["mvpnFaultPairs"] == N * (N - 1), row
         assert snmp_rows(snmp, "mvpnVpnTable", "u")[(1,)]["mvpnVpnProbingUnreliable"] == 1
         check_alarms_name(snmp, want, daemon)
-        assert fault_names(watch) == [("mvpnFaultLocated", "monitorLink")]
+        assert fault_names(watch) == [("mvpnFaultLocated", "monitorLink")], fault_log(daemon)
 
         for i in range(1, N + 1):
             s.up_loss[i] = s.down_loss[i] = 0.0
@@ -269,7 +299,7 @@ def test_loss_on_every_tunnel_is_the_monitors_link_and_blames_no_pe(lab, tmp_pat
         assert faults(snmp) == {}
         assert snmp_rows(snmp, "mvpnVpnTable", "u")[(1,)]["mvpnVpnProbingUnreliable"] == 2
         assert fault_names(watch) == [("mvpnFaultLocated", "monitorLink"),
-                                      ("mvpnFaultCleared", "monitorLink")]
+                                      ("mvpnFaultCleared", "monitorLink")], fault_log(daemon)
     finally:
         emu.stop()
 
@@ -304,7 +334,7 @@ def test_a_delay_step_on_what_pe2_sends_is_its_sender_side(lab, tmp_path, daemon
         assert all(25000 <= r["mvpnPairCorrDelayAvg"] <= 35000 if a == pe(2) else
                    r["mvpnPairCorrDelayAvg"] < 5000 for (_, a, b), r in pairs.items()), \
             pairs
-        assert fault_names(watch) == [("mvpnFaultLocated", "senderSide")]
+        assert fault_names(watch) == [("mvpnFaultLocated", "senderSide")], fault_log(daemon)
     finally:
         emu.stop()
 
@@ -337,6 +367,6 @@ def test_two_faults_at_once_are_both_located(lab, tmp_path, daemon, snmp, traps)
         assert rows[(1, "path", pe(3), pe(5))]["mvpnFaultResidual"] == 2, rows
         check_alarms_name(snmp, want, daemon)
         assert sorted(fault_names(watch)) == [("mvpnFaultLocated", "path"),
-                                              ("mvpnFaultLocated", "senderSide")]
+                                              ("mvpnFaultLocated", "senderSide")], fault_log(daemon)
     finally:
         emu.stop()
