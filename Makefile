@@ -104,7 +104,7 @@ PARSER_SRC := capture/checksum.c capture/parse_ip.c capture/parse_gre.c capture/
 .PHONY: all programs deps check asan unit integration demo install clean prometheus-config \
 	bench bench-engines bench-walk \
 	bench-emulator bench-config bench-expiry bench-never-block bench-history bench-history-pg \
-	bench-reload bench-client bench-tomography bench-bmp \
+	bench-reload bench-client bench-tomography bench-bmp bench-faults \
 	fuzz fuzz-build fuzz-coverage check-repeat soak
 all: $(B)/mvpnmond $(CLIENT_BIN) $(TOOL_BIN) $(EMULATOR_BIN) $(PRELOAD_BIN)
 
@@ -262,7 +262,8 @@ bench-bmp: $(B)/bench/bench_bmp
 
 # make bench: every benchmark; the README quotes tests/bench/results/*.txt.
 bench: bench-engines bench-walk bench-emulator bench-config bench-expiry bench-never-block \
-	bench-history bench-history-pg bench-reload bench-client bench-tomography bench-bmp
+	bench-history bench-history-pg bench-reload bench-client bench-tomography bench-bmp \
+	bench-faults
 
 # Installs every Debian package the build, the tests and the demo need.
 deps:
@@ -302,6 +303,13 @@ bench-reload: $(B)/bench/bench_reload
 # beside probing's own rx-bit accounting; writes tests/bench/results/tomography.txt.
 bench-tomography: $(B)/bench/bench_tomography
 	nice -n 5 $(B)/bench/bench_tomography -o tests/bench/results/tomography.txt
+
+# From a step the PE emulator induces to the located fault's notification,
+# beside the first pair threshold alarm of the same run, five scenarios,
+# two seeds, 4 s and 8 s windows (tests/bench/faults_latency.py); writes
+# tests/bench/results/faults_latency.txt.  Root.  FAULTS_ARGS: faults_latency.py --help.
+bench-faults: $(B)/mvpnmond $(EMULATOR_BIN)
+	nice -n 5 /usr/bin/python3 tests/bench/faults_latency.py $(FAULTS_ARGS)
 
 # The model harness takes frames the whole way into the model: the engines.
 $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_OBJ)

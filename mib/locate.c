@@ -79,16 +79,39 @@ static bool listed(const struct fault *f, const struct fault *v, size_t n, bool 
 	return false;
 }
 
-/* A fault located for a tomography block (at least) is published; a path
- * blamed for what remains, only once it has lasted a whole window. */
+/* A path of metric k is blamed for what remains: moved pairs no PE side
+ * explains yet. */
+static bool residual_of(const struct faultloc *fl, uint8_t metric)
+{
+	for (size_t i = 0; i < fl->n; i++)
+		if (fl->v[i].metric == metric && fl->v[i].flags & FAULT_RESIDUAL)
+			return true;
+	return false;
+}
+
+/*
+ * A fault located for a tomography block (at least) is published; a path
+ * blamed for what remains, only once it has lasted a whole window.  So is
+ * a PE side while pairs of its metric are left to residual paths: the
+ * explanation is not settled.  When the monitor's own link starts losing,
+ * every pair moves at once, but the sides' estimates clear a third of the
+ * threshold one by one over the window: the first side located explains
+ * a few of the moved pairs, the rest are residual, until every side is
+ * implicated and the monitor's link explains them all.  A single PE's
+ * side, once located, leaves no residual path: it is published as soon.
+ * A fault published stays published while it is located.
+ */
 static void publish(struct vpn_probe *vp, mtime_t now)
 {
+	const struct faultloc *fl = &vp->faults;
 	mtime_t window = (mtime_t)vp->cfg.window * MTIME_SEC;
 
-	for (size_t i = 0; i < vp->faults.n; i++) {
+	for (size_t i = 0; i < fl->n; i++) {
 		struct fault *f = &vp->faults.v[i];
-		mtime_t hold = f->flags & FAULT_RESIDUAL ? window : window / TOMO_BLOCKS_DEFAULT;
-		if (now >= f->since + hold)
+		bool side = f->kind == FAULT_SENDER_SIDE || f->kind == FAULT_RECEIVER_SIDE;
+		bool unsettled = f->flags & FAULT_RESIDUAL || (side && residual_of(fl, f->metric));
+		mtime_t hold = unsettled ? window : window / TOMO_BLOCKS_DEFAULT;
+		if (now >= f->since + hold || listed(f, fl->prev, fl->n_prev, true))
 			f->flags |= FAULT_PUBLISHED;
 	}
 }

@@ -212,6 +212,7 @@ void vpn_remove(struct model *m, uint32_t index)
 
 	if (pos >= m->n_vpns || m->vpns[pos]->index != index)
 		return;
+	vpn_probe_stop(m, m->vpns[pos]); /* its located faults are announced cleared */
 	vpn_free(m->vpns[pos]);
 	memmove(&m->vpns[pos], &m->vpns[pos + 1], (m->n_vpns - pos - 1) * sizeof(*m->vpns));
 	m->n_vpns--;
@@ -267,6 +268,7 @@ bool model_set_vpns(struct model *m, const uint32_t *indexes, size_t n,
 			continue;
 		if (gone)
 			gone(arg, v);
+		vpn_probe_stop(m, v); /* its located faults are announced cleared */
 		vpn_free(v);
 	}
 	free(m->vpns);

@@ -188,7 +188,8 @@ void vpn_remove(struct model *m, uint32_t index);
  * exactly those of indexes[0..n), which must be strictly increasing.  A VPN
  * whose index stays keeps its struct vpn (the same pointer), and with it its
  * rows, timers, counters and alarms; a new index gets a VPN as vpn_get makes
- * it; a VPN whose index is not listed is passed to gone (unless NULL) and
+ * it; a VPN whose index is not listed is passed to gone (unless NULL), has
+ * its located faults announced cleared (vpn_probe_stop) and is
  * freed.  O(n + n_vpns) whatever changes (vpn_get and vpn_remove shift the
  * array: O(n_vpns) each).  False, with nothing changed, when out of memory or
  * when indexes do not increase.

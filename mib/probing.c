@@ -557,17 +557,22 @@ static void take_tomography(struct model *m, struct vpn *v, struct vpn_probe *vp
 	faultloc_reset(&vp->faults);
 }
 
+void vpn_probe_stop(struct model *m, struct vpn *v)
+{
+	if (v->probing)
+		locate_forget(m, v, v->probing);
+	vpn_probe_free(v->probing);
+	v->probing = NULL;
+	v->probe = PROBE_DISABLED;
+}
+
 bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_settings *s,
 			 mtime_t now)
 {
 	struct vpn_probe *old = v->probing, *vp;
 
 	if (!s) {
-		if (old)
-			locate_forget(m, v, old);
-		vpn_probe_free(old);
-		v->probing = NULL;
-		v->probe = PROBE_DISABLED;
+		vpn_probe_stop(m, v);
 		return true;
 	}
 	vp = layout_new(v->index, s);

@@ -211,6 +211,9 @@ bool tunnel_echo_reply(struct tunnel *t, uint16_t seq, int64_t rx_wall_ns, mtime
 bool vpn_probe_configure(struct model *m, struct vpn *v, const struct probe_settings *settings,
 			 mtime_t now);
 void vpn_probe_free(struct vpn_probe *vp);
+/* v's probing stops (its VPN is going, or its probe section is): its
+ * published faults are announced cleared, then it is freed. */
+void vpn_probe_stop(struct model *m, struct vpn *v);
 /* True when the two layouts have the same PEs, roles and window: the
  * tomography and located faults carry over a reconfiguration. */
 bool vpn_probe_same_layout(const struct vpn_probe *a, const struct vpn_probe *b);

@@ -25,7 +25,7 @@ struct parser {
 	size_t errlen;
 	struct config *c;
 	int singleton_line[N_SINGLETONS];
-	int up_line[MAX_PES], down_line[MAX_PES];
+	int up_line[MAX_PES], down_line[MAX_PES], ingress_line[MAX_PES];
 	int *pair_line; /* MAX_PES * MAX_PES */
 };
 
@@ -142,6 +142,23 @@ static int parse_tunnel(struct parser *ps, char **w, int n)
 	return parse_stage(ps, w + 3, n - 3, s);
 }
 
+/* What the PE puts on the MDT (the multicast it replicates), not its echo
+ * replies: a stage drawn once per packet, after up, before replication. */
+static int parse_ingress(struct parser *ps, char **w, int n)
+{
+	int pe;
+	if (n < 2)
+		return fail(ps, "usage: ingress PE [delay MS] [loss PERCENT] [jitter MS]");
+	if (parse_declared_pe(ps, w[1], &pe))
+		return -1;
+	if (ps->ingress_line[pe])
+		return fail(ps, "ingress %s already configured at line %d", w[1],
+			    ps->ingress_line[pe]);
+	ps->ingress_line[pe] = ps->line;
+	ps->c->pes[pe].has_ingress = 1;
+	return parse_stage(ps, w + 2, n - 2, &ps->c->pes[pe].ingress);
+}
+
 static int parse_pair(struct parser *ps, char **w, int n)
 {
 	int from, to, *line;
@@ -222,6 +239,8 @@ static int parse_line(struct parser *ps, char *text)
 		return parse_tunnel(ps, w, n);
 	if (!strcmp(w[0], "pair"))
 		return parse_pair(ps, w, n);
+	if (!strcmp(w[0], "ingress"))
+		return parse_ingress(ps, w, n);
 	if (!strcmp(w[0], "seed") || !strcmp(w[0], "monitor") ||
 	    !strcmp(w[0], "igmp-query-interval") || !strcmp(w[0], "igmp-query-version") ||
 	    !strcmp(w[0], "igmp-membership-timeout"))

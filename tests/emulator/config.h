@@ -20,6 +20,8 @@ struct pe_conf {
 	uint32_t addr;       /* network byte order */
 	struct stage up;     /* monitor -> PE */
 	struct stage down;   /* PE -> monitor */
+	struct stage ingress; /* what the PE puts on the MDT, once, before replication */
+	int has_ingress;     /* an 'ingress' line: only then is the stage drawn */
 };
 
 struct config {

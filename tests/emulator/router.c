@@ -196,19 +196,24 @@ static void log_multicast(struct emu *e, const char *ev, size_t from, const stru
 	log_end(&e->log);
 }
 
-static void drop_at_ingress(struct emu *e, size_t from, uint32_t group, const size_t *to,
-			    size_t n_to, uint64_t id)
+/* A packet lost before replication (stage "up" or "ingress") is lost for
+ * every receiver it would have reached: one event names them all. */
+static void drop_before_replication(struct emu *e, const char *stage, size_t from,
+				    uint32_t group, const size_t *to, size_t n_to, uint64_t id)
 {
+	int up = !strcmp(stage, "up");
+
 	log_begin(&e->log, "drop");
-	log_str(&e->log, "stage", "up");
+	log_str(&e->log, "stage", stage);
 	log_addr(&e->log, "from", e->conf->pes[from].addr);
 	log_null(&e->log, "to");
 	log_addr(&e->log, "group", group);
 	log_key(&e->log, "fanout");
 	log_open_array(&e->log);
 	for (size_t k = 0; k < n_to; k++) {
+		struct pair_count *counts = pair_counts(e, from, to[k]);
 		log_value_addr(&e->log, e->conf->pes[to[k]].addr);
-		pair_counts(e, from, to[k])->dropped_up++;
+		*(up ? &counts->dropped_up : &counts->dropped_ingress) += 1;
 	}
 	log_close_array(&e->log);
 	log_id(&e->log, id);
@@ -228,7 +233,7 @@ static void log_copy_drop(struct emu *e, const char *stage, size_t from, size_t 
 }
 
 static void forward_copy(struct emu *e, size_t from, size_t to, const uint8_t *copy, size_t len,
-			 uint32_t group, int64_t up_ns, uint64_t id, int64_t arrival_ns)
+			 uint32_t group, int64_t shared_ns, uint64_t id, int64_t arrival_ns)
 {
 	int64_t pair_ns, down_ns;
 	struct pair_count *counts = pair_counts(e, from, to);
@@ -243,7 +248,7 @@ static void forward_copy(struct emu *e, size_t from, size_t to, const uint8_t *c
 		log_copy_drop(e, "down", from, to, group, id);
 		return;
 	}
-	int64_t delay_ns = up_ns + pair_ns + down_ns;
+	int64_t delay_ns = shared_ns + pair_ns + down_ns;
 	struct output_note note = { .kind = OUTPUT_FWD, .from = e->conf->pes[from].addr,
 				    .to = e->conf->pes[to].addr, .group = group,
 				    .delay_ns = delay_ns, .id = id };
@@ -254,7 +259,7 @@ static void replicate(struct emu *e, size_t from, const struct ipv4_view *in, ui
 		      int64_t arrival_ns)
 {
 	size_t to[MAX_PES], n_to;
-	int64_t up_ns;
+	int64_t shared_ns; /* up, then ingress: drawn once, the same for every copy */
 	uint8_t copy[MAX_PACKET];
 
 	if (in->ttl <= 1) {
@@ -268,15 +273,24 @@ static void replicate(struct emu *e, size_t from, const struct ipv4_view *in, ui
 		log_multicast(e, "nofanout", from, in, id);
 		return;
 	}
-	if (stage_cross(&e->rng, &e->conf->pes[from].up, &up_ns)) {
-		drop_at_ingress(e, from, in->dst, to, n_to, id);
+	const struct pe_conf *pc = &e->conf->pes[from];
+	if (stage_cross(&e->rng, &pc->up, &shared_ns)) {
+		drop_before_replication(e, "up", from, in->dst, to, n_to, id);
 		return;
+	}
+	if (pc->has_ingress) {
+		int64_t ingress_ns;
+		if (stage_cross(&e->rng, &pc->ingress, &ingress_ns)) {
+			drop_before_replication(e, "ingress", from, in->dst, to, n_to, id);
+			return;
+		}
+		shared_ns += ingress_ns;
 	}
 	memcpy(copy, in->packet, in->packet_len);
 	copy[8] = (uint8_t)(in->ttl - 1);
 	ipv4_fix_checksum(copy, in->header_len);
 	for (size_t k = 0; k < n_to; k++)
-		forward_copy(e, from, to[k], copy, in->packet_len, in->dst, up_ns, id, arrival_ns);
+		forward_copy(e, from, to[k], copy, in->packet_len, in->dst, shared_ns, id, arrival_ns);
 }
 
 void route_inner(struct emu *e, size_t pe, const struct ipv4_view *outer,

@@ -120,6 +120,7 @@ static void log_pair(struct log *l, const struct pair_count *p)
 	log_addr(l, "to", p->to);
 	log_u64(l, "forwarded", p->forwarded);
 	log_u64(l, "dropped_up", p->dropped_up);
+	log_u64(l, "dropped_ingress", p->dropped_ingress);
 	log_u64(l, "dropped_pair", p->dropped_pair);
 	log_u64(l, "dropped_down", p->dropped_down);
 	log_u64(l, "unsent", p->unsent);

@@ -11,7 +11,7 @@ struct log;
 
 struct pair_count {
 	uint32_t from, to;
-	uint64_t forwarded, dropped_up, dropped_pair, dropped_down;
+	uint64_t forwarded, dropped_up, dropped_ingress, dropped_pair, dropped_down;
 	uint64_t unsent;      /* still waiting in the scheduler at exit */
 	uint64_t send_failed; /* sendto() refused it */
 };

@@ -544,7 +544,7 @@ def lost_per_receiver(emu, ids):
         if d.get("echo"):
             continue
         seq = ids[d["id"]]
-        receivers = d["fanout"] if d["stage"] == "up" else [d["to"]]
+        receivers = d["fanout"] if d["stage"] in ("up", "ingress") else [d["to"]]
         for r in receivers:
             lost.setdefault(r, set()).add(seq)
     return lost
@@ -626,7 +626,7 @@ def decided(emu, ids, receivers):
     for e in emu.events(("fwd", "drop")):
         if e.get("echo") or e["id"] not in fate:
             continue
-        up_drop = e["ev"] == "drop" and e["stage"] == "up"
+        up_drop = e["ev"] == "drop" and e["stage"] in ("up", "ingress")
         fate[e["id"]] |= set(e["fanout"]) if up_drop else {e["to"]}
     return all(f >= set(receivers) for f in fate.values())
 
@@ -645,6 +645,45 @@ def test_the_same_seed_drops_the_same_packets(lab):
         records.append(drop_record(emu))
     assert records[0] and records[0] == records[1]
     assert records[2] != records[0]
+
+
+INGRESS_CONF = config(f"ingress {PE3} delay 30 loss 20",
+                      f"tunnel {PE3} up delay 2",
+                      f"tunnel {PE3} down delay 3",
+                      pes=[PE1, PE2, PE3])
+
+
+def test_ingress_loses_and_delays_what_a_pe_sends_and_spares_its_echoes(lab):
+    """PE 3's ingress onto the MDT: each probe it replicates is lost for
+    every receiver at once or delayed 30 ms for all of them; the echo
+    replies through its tunnel never cross it (round trip up + down)."""
+    n_probes, n_echoes = 200, 40
+    emu = lab.emulator(INGRESS_CONF)
+    mon = lab.monitor
+    mon.send(join_v2(PE1, G), join_v3(PE2, G))
+    joined(emu, 2)
+    probes = [probe(PE3, G, seq) for seq in range(n_probes)]
+    ids = {inner_id(p): seq for seq, p in enumerate(probes)}
+    echoes = [echo_request(PE3, 77, seq) for seq in range(n_echoes)]
+    echo_ids = {inner_id(p) for p in echoes}
+    mon.send(*probes, gap=0.001)
+    mon.send(*echoes, gap=0.001)
+    assert wait_for(lambda: decided(emu, set(ids), (PE1, PE2)) and
+                    len([e for e in emu.events("echo") if e["id"] in echo_ids]) == n_echoes, 30)
+    assert emu.stop() == 0
+    drops = [d for d in emu.events("drop") if d["id"] in ids]
+    assert drops and all(d["stage"] == "ingress" and d["to"] is None and
+                         sorted(d["fanout"]) == [PE1, PE2] for d in drops), drops[:3]
+    assert 20 <= len(drops) <= 65  # 20 % of 200
+    fwd = [f for f in emu.events("fwd") if f["id"] in ids]
+    assert len(fwd) == 2 * (n_probes - len(drops))
+    assert {f["delay_us"] for f in fwd} == {32000}  # up 2 + ingress 30 (+ pair 0, down 0)
+    assert {e["delay_us"] for e in emu.events("echo") if e["id"] in echo_ids} == {5000}
+    pairs = {(p["from"], p["to"]): p for p in emu.summary()["pairs"]}
+    for receiver in (PE1, PE2):
+        p = pairs[(PE3, receiver)]
+        assert p["dropped_ingress"] == len(drops) and p["dropped_up"] == 0, p
+        assert p["forwarded"] == n_probes - len(drops), p
 
 
 DELAY_CONF = config(f"tunnel {PE3} up delay 5",
@@ -828,6 +867,8 @@ def test_a_bad_reload_keeps_the_old_configuration(lab):
     ("pe 239.192.0.1", "not a unicast address"),
     ("igmp-query-version 1", "out of range"),
     ("seed 1", "'seed' repeated"),
+    (f"ingress {UNCONFIGURED} delay 1", f"PE {UNCONFIGURED} is not declared"),
+    (f"ingress {PE1} drop 1", "unknown stage parameter 'drop'"),
 ])
 def test_a_bad_config_is_refused_with_its_line(tmp_path, line, message):
     conf = tmp_path / "bad.conf"

@@ -41,6 +41,8 @@ class Scenario:
         self.down_loss = {i: 0.0 for i in range(1, n + 1)}
         self.pair = {}       # (i, j) -> delay ms
         self.pair_loss = {}  # (i, j) -> percent
+        self.ingress = {}       # i -> delay ms on what PE i puts on the MDT (not its echoes)
+        self.ingress_loss = {}  # i -> percent, the same stage
 
     def emulator_conf(self, lossless=False):
         """lossless: the same delays, no loss anywhere."""
@@ -54,6 +56,9 @@ class Scenario:
             lines.append(f"tunnel {pe(i)} down delay {self.down[i]} loss {k * self.down_loss[i]}")
         for (i, j), d in sorted(self.pair.items()):
             lines.append(f"pair {pe(i)} {pe(j)} delay {d} loss {k * self.pair_loss.get((i, j), 0)}")
+        for i in sorted(set(self.ingress) | set(self.ingress_loss)):
+            lines.append(f"ingress {pe(i)} delay {self.ingress.get(i, 0.0)} "
+                         f"loss {k * self.ingress_loss.get(i, 0.0)}")
         return "\n".join(lines) + "\n"
 
     def monitor_conf(self, rate=50, extra_vpn=""):
@@ -101,7 +106,7 @@ def expected_drops(events, n):
         if e.get("ev") != "drop" or e.get("echo") or e.get("group") != GROUP:
             continue
         src = index[e["from"]]
-        if e["stage"] == "up":
+        if e["stage"] in ("up", "ingress"):  # before replication: every receiver
             for to in e.get("fanout", []):
                 drops[(src, index[to])] += 1
         else:

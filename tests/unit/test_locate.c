@@ -204,6 +204,75 @@ TEST(a_reload_with_the_same_pes_keeps_the_faults_and_other_pes_clear_them)
 	model_free(m);
 }
 
+/* A reload without the VPN: its published faults are announced cleared
+ * (with its name) before it goes, once, and a VPN that never had one says
+ * nothing. */
+TEST(a_vpn_deleted_by_a_reload_clears_its_faults)
+{
+	struct model *m = four_pe_model();
+	mtime_t t = 1 * S;
+	uint32_t none[1] = {0}, one[1] = {1};
+	struct notice n;
+
+	probe_for(m, &t, 10, sender_2_loses);
+	CHECK_EQ_STR(fault_notices(m), "L1:198.18.1.2");
+	CHECK(model_set_vpns(m, one, 1, NULL, NULL)); /* kept: nothing said */
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK(model_set_vpns(m, none, 0, NULL, NULL));
+	CHECK(vpn_find(m, 1) == NULL);
+	alarms_reconfigured(m); /* the pair alarms, ownerless, clear */
+	/* In order: the fault cleared first, for VPN 1 "red". */
+	CHECK(notice_pop(&m->alarms, &n));
+	CHECK_EQ_INT(n.kind, NOTICE_FAULT_CLEARED);
+	CHECK_EQ_INT(n.vpn_index, 1);
+	CHECK_EQ_STR(n.vpn_name, "red");
+	CHECK_EQ_INT(n.fault.kind, FAULT_SENDER_SIDE);
+	CHECK_EQ_STR(fault_notices(m), "");
+	model_free(m);
+
+	/* The same through vpn_remove, and a VPN with no fault: silent. */
+	m = four_pe_model();
+	t = 1 * S;
+	probe_for(m, &t, 10, sender_2_loses);
+	CHECK_EQ_STR(fault_notices(m), "L1:198.18.1.2");
+	vpn_remove(m, 1);
+	CHECK_EQ_STR(fault_notices(m), "C1:198.18.1.2");
+	model_free(m);
+	m = four_pe_model();
+	t = 1 * S;
+	probe_for(m, &t, 5, all_arrive);
+	CHECK(model_set_vpns(m, none, 0, NULL, NULL));
+	CHECK_EQ_STR(fault_notices(m), "");
+	model_free(m);
+}
+
+/* A restart is a new model: the faults are in no history, so nothing of
+ * them survives; the same loss is located again once, one row, its since
+ * on the new clock, and not announced twice while it lasts. */
+TEST(a_restart_locates_afresh_once)
+{
+	struct model *m = four_pe_model();
+	mtime_t t = 1 * S;
+
+	probe_for(m, &t, 10, sender_2_loses);
+	CHECK_EQ_STR(fault_notices(m), "L1:198.18.1.2");
+	model_free(m);
+
+	m = four_pe_model();
+	struct vpn_probe *vp = vpn_find(m, 1)->probing;
+	CHECK_EQ_INT(vp->faults.n, 0);
+	t = 1 * S;
+	probe_for(m, &t, 2, sender_2_loses); /* the window is not full yet */
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK_EQ_INT(vp->faults.n, 0);
+	probe_for(m, &t, 10, sender_2_loses);
+	CHECK_EQ_STR(fault_notices(m), "L1:198.18.1.2");
+	CHECK_EQ_INT(vp->faults.n, 1);
+	CHECK(vp->faults.v[0].since > 3 * S);
+	model_free(m);
+}
+
 UNIT_MAIN("locate", T(a_sender_side_loss_is_located_named_in_its_alarms_and_cleared),
 	  T(one_lossy_path_is_its_own_fault_and_nothing_else_is_blamed),
-	  T(a_reload_with_the_same_pes_keeps_the_faults_and_other_pes_clear_them))
+	  T(a_reload_with_the_same_pes_keeps_the_faults_and_other_pes_clear_them),
+	  T(a_vpn_deleted_by_a_reload_clears_its_faults), T(a_restart_locates_afresh_once))
