@@ -29,6 +29,7 @@ enum mvpn_objects_arc {
 	ARC_FAULT_TABLE = 12,
 	ARC_BMP_GLOBALS = 13,
 	ARC_BMP_ROUTER_TABLE = 14,
+	ARC_PTUNNEL_TABLE = 15,
 };
 
 /* mvpnBmpGlobals: the BMP collector's scalars. */
@@ -83,6 +84,17 @@ enum mvpn_bmp_router_col {
 	COL_BMP_ROUTER_LAST_MESSAGE,
 	COL_BMP_ROUTER_STATUS_CHANGE,
 	COL_BMP_ROUTER_LAST = COL_BMP_ROUTER_STATUS_CHANGE
+};
+
+/* mvpnPTunnelTable */
+enum {
+	COL_PTUNNEL_ROUTE_TYPE = 1, /* not-accessible: the index, 1 to 7 */
+	COL_PTUNNEL_TYPE = 8,
+	COL_PTUNNEL_ID,
+	COL_PTUNNEL_LABEL,
+	COL_PTUNNEL_LEAF_INFO,
+	COL_PTUNNEL_ROUTES,
+	COL_PTUNNEL_LAST = COL_PTUNNEL_ROUTES
 };
 
 enum mvpn_globals_col {

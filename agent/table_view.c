@@ -92,6 +92,13 @@ void cell_addr(struct cell *c, const struct inet_addr *a)
 	c->len = inet_addr_len(a);
 }
 
+void cell_bytes(struct cell *c, const void *p, size_t len)
+{
+	c->type = ASN_OCTET_STR;
+	c->bytes = p;
+	c->len = len;
+}
+
 void cell_truth(struct cell *c, bool v)
 {
 	cell_int(c, v ? 1 : 2);

@@ -41,6 +41,7 @@ void cell_string(struct cell *c, const char *s);
 void cell_addr_type(struct cell *c, const struct inet_addr *a);
 void cell_addr(struct cell *c, const struct inet_addr *a);
 void cell_truth(struct cell *c, bool v);
+void cell_bytes(struct cell *c, const void *p, size_t len); /* OCTET STRING; p outlives c */
 
 struct table_view {
 	const char *name;

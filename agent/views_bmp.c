@@ -141,6 +141,36 @@ static bool router_get(void *ctx, const void *row, unsigned col, struct cell *c)
 	return true;
 }
 
+/* ---- mvpnPTunnelTable {vpn, route type, C-source, C-group, origin} ---- */
+
+static const void *ptunnel_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	return bgp_mvpn_ptunnel_seek(&((struct daemon *)ctx)->mvpn, want, wlen, after);
+}
+
+static void ptunnel_index(const void *row, struct oidx *out)
+{
+	*out = ((const struct ptunnel *)row)->index;
+}
+
+static bool ptunnel_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct ptunnel *t = row;
+
+	(void)ctx;
+	switch (col) {
+	case COL_PTUNNEL_TYPE: cell_int(c, t->tunnel_type); break;
+	case COL_PTUNNEL_ID: cell_bytes(c, t->id, t->id_len); break;
+	case COL_PTUNNEL_LABEL: cell_gauge(c, t->label); break;
+	case COL_PTUNNEL_LEAF_INFO:
+		cell_truth(c, (t->flags & PMSI_FLAG_LEAF_INFO_REQUIRED) != 0);
+		break;
+	case COL_PTUNNEL_ROUTES: cell_gauge(c, t->routes); break;
+	default: return false;
+	}
+	return true;
+}
+
 void views_bmp_init(struct daemon *d)
 {
 	struct table_view *tv = &d->views[VIEW_BMP_GLOBALS];
@@ -155,4 +185,9 @@ void views_bmp_init(struct daemon *d)
 	view_table(tv, d, "mvpnBmpRouterTable", ARC_BMP_ROUTER_TABLE, COL_BMP_ROUTER_STATUS,
 		   COL_BMP_ROUTER_LAST);
 	tv->seek = router_seek, tv->row_index = router_index, tv->get = router_get;
+
+	tv = &d->views[VIEW_PTUNNEL];
+	view_table(tv, d, "mvpnPTunnelTable", ARC_PTUNNEL_TABLE, COL_PTUNNEL_TYPE,
+		   COL_PTUNNEL_LAST);
+	tv->seek = ptunnel_seek, tv->row_index = ptunnel_index, tv->get = ptunnel_get;
 }

@@ -6,8 +6,9 @@
  * the MDT SAFI's are (mib/bgpmdt.h).  An engine like capture/: it reads
  * routes and calls the model's verbs, never net-snmp.
  *
- * The other route types are held and counted by the collector and not yet
- * put into the VPN's tables (mvpnBmpMvpnRoutesNotApplied says how many).
+ * Types 1 and 3 also give the VPN's P-tunnels (mvpnPTunnelTable).  The other
+ * route types are held and counted by the collector and not yet put into the
+ * VPN's tables (mvpnBmpMvpnNotApplied says how many).
  */
 #ifndef MVPN_BGP_MVPN_H
 #define MVPN_BGP_MVPN_H
@@ -24,12 +25,36 @@ struct mvpn_rd {
 	uint32_t vpn_index;
 };
 
+/*
+ * A row of mvpnPTunnelTable: the P-tunnel an I-PMSI (type 1) or S-PMSI (type
+ * 3) A-D route of a BGP-signalled VPN announces (RFC 6514 5, its PMSI Tunnel
+ * attribute), as RFC 8502 represents one: the tunnel type and the tunnel
+ * identifier as the attribute carries it.  Routes with the same key from
+ * several routers, peers or views are one row that counts them; the
+ * attribute is the last one heard.
+ */
+#define PTUNNEL_ID_MAX 255
+struct ptunnel {
+	struct oidx index;     /* {vpn, type, C-source, C-group, origin}: the table's order */
+	uint32_t vpn_index;
+	uint8_t route_type;    /* 1 or 3 */
+	struct inet_addr source, group, origin; /* C-source and C-group: wildcards for type 1 */
+	bool has_pmsi;
+	uint8_t tunnel_type, flags;
+	uint32_t label;
+	uint8_t id[PTUNNEL_ID_MAX];
+	size_t id_len;
+	uint32_t routes;
+};
+
 struct bgp_mvpn {
 	struct model *m;        /* not owned */
+	struct ptunnel **tunnels; /* sorted by index; owned */
+	size_t n_tunnels, cap_tunnels;
 	struct mvpn_rd *by_rd;  /* sorted by rd; owned */
 	size_t n;
 	size_t ipmsi, unmatched; /* type 1 routes held; of them, of no VPN's RD */
-	size_t not_applied;      /* routes of the other types held */
+	size_t not_applied;      /* routes of types 2, 4, 5, 6, 7 held */
 };
 
 void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m);
@@ -41,5 +66,8 @@ bool bgp_mvpn_set_rds(struct bgp_mvpn *b, const struct mvpn_rd *rds, size_t n);
 void bgp_mvpn_on_change(void *arg, const struct route_change *ch);
 /* Every count again from the collector's routes (NULL: none), as bgp_mdt_resync. */
 void bgp_mvpn_resync(struct bgp_mvpn *b, const struct bmp_collector *c);
+/* mvpnPTunnelTable: the first row >= want (> want if after); NULL at the end. */
+const struct ptunnel *bgp_mvpn_ptunnel_seek(const struct bgp_mvpn *b, const uint32_t *want,
+					    size_t wlen, bool after);
 
 #endif

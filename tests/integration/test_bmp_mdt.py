@@ -272,13 +272,25 @@ def test_a_discovered_default_mdt_is_joined_live_and_left_with_its_vpn(tmp_path,
         daemon.stop()
 
 
-def ipmsi_stream(peer, routes):
-    """Initiation, Peer Up, one Route Monitoring of Intra-AS I-PMSI A-D routes
-    (RFC 6514 4.1: RD, originating router), AFI 1."""
-    nlris = [g.mvpn(1, g.rd(65000, num) + g.ip(orig)) for num, orig in routes]
-    upd = g.update(g.base_attrs([65000]) + g.mp_reach(g.AFI_IPV4, g.SAFI_MVPN, peer.addr, nlris))
+def ipmsi_stream(peer, routes, spmsi):
+    """Initiation, Peer Up, a Route Monitoring of Intra-AS I-PMSI A-D routes
+    (RFC 6514 4.1: RD, originating router) with an ingress-replication PMSI
+    Tunnel attribute, and one of S-PMSI A-D routes (4.3) with a PIM-SSM one."""
+    def rm(nlris, pmsi):
+        upd = g.update(g.base_attrs([65000]) + pmsi +
+                       g.mp_reach(g.AFI_IPV4, g.SAFI_MVPN, peer.addr, nlris))
+        return g.route_monitoring(peer, upd)
+    type1 = [g.mvpn(1, g.rd(65000, num) + g.ip(orig)) for num, orig in routes]
+    type3 = [g.mvpn(3, g.rd(65000, num) + g.c_addr(src) + g.c_addr(grp) + g.ip(orig))
+             for num, src, grp, orig in spmsi]
     return (g.initiation("rr", "route reflector") + g.peer_up(peer, "198.18.0.100") +
-            g.route_monitoring(peer, upd))
+            rm(type1, g.pmsi_ir(pe(1), 77)) + rm(type3, g.pmsi_pim(3, pe(1), "239.192.1.1")))
+
+
+def ptunnels(snmp):
+    return {k: (r["mvpnPTunnelType"], r["mvpnPTunnelId"], r["mvpnPTunnelLabel"],
+                r["mvpnPTunnelLeafInfoRequired"], r["mvpnPTunnelRoutes"])
+            for k, r in snmp_rows(snmp, "mvpnPTunnelTable", "uuaaa").items()}
 
 
 def test_a_vpn_signalled_by_bgp_has_the_pes_of_its_ipmsi_routes(daemon, snmp, traps):
@@ -305,7 +317,8 @@ def test_a_vpn_signalled_by_bgp_has_the_pes_of_its_ipmsi_routes(daemon, snmp, tr
     s = connect(port)
     try:
         # .1 under RD 10, .3 under RD 11; RD 12 is nobody's.
-        s.sendall(ipmsi_stream(peer, [(10, pe(1)), (11, pe(3)), (12, pe(4))]))
+        s.sendall(ipmsi_stream(peer, [(10, pe(1)), (11, pe(3)), (12, pe(4))],
+                               [(10, "192.0.2.10", "233.252.0.10", pe(1))]))
         assert wait_for(lambda: bmp_scalars(snmp).get("mvpnBmpIpmsiRoutes") == 3, EVENT_TIMEOUT)
         assert bmp_scalars(snmp)["mvpnBmpIpmsiUnmatched"] == 1
         assert wait_for(lambda: pes(snmp) == {
@@ -314,6 +327,15 @@ def test_a_vpn_signalled_by_bgp_has_the_pes_of_its_ipmsi_routes(daemon, snmp, tr
         assert wait_for(lambda: len(snmp_rows(snmp, "mvpnAlarmTable", "u")) == 2, EVENT_TIMEOUT)
         got, seen = settled(traps, snmp, seen)
         assert got == [("mvpnAlarmCleared", green, pe(1)), ("mvpnPeUnexpected", green, pe(3))]
+        # Its P-tunnels (RFC 8502's type and identifier): each PE's I-PMSI,
+        # ingress replication to .1 with label 77; the S-PMSI for
+        # (192.0.2.10, 233.252.0.10) on PIM-SSM (.1, 239.192.1.1).
+        ir, ssm = g.ip(pe(1)), g.ip(pe(1)) + g.ip("239.192.1.1")
+        assert ptunnels(snmp) == {
+            (green, 1, "", "", pe(1)): (6, ir, 77, 2, 1),
+            (green, 1, "", "", pe(3)): (6, ir, 77, 2, 1),
+            (green, 3, "192.0.2.10", "233.252.0.10", pe(1)): (3, ssm, 0, 2, 1)}
+        assert bmp_scalars(snmp)["mvpnBmpMvpnNotApplied"] == 0
         # The peer goes down: its routes go (settle 0), .3's row with them.
         s.sendall(g.peer_down(peer))
         assert wait_for(lambda: pes(snmp) == {
@@ -322,5 +344,6 @@ def test_a_vpn_signalled_by_bgp_has_the_pes_of_its_ipmsi_routes(daemon, snmp, tr
         assert wait_for(lambda: len(snmp_rows(snmp, "mvpnAlarmTable", "u")) == 2, EVENT_TIMEOUT)
         got, seen = settled(traps, snmp, seen)
         assert got == [("mvpnAlarmCleared", green, pe(3)), ("mvpnPeMissing", green, pe(1))]
+        assert ptunnels(snmp) == {}
     finally:
         s.close()

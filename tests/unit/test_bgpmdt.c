@@ -468,7 +468,22 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	 * other RDs; 13 routes of the other types. */
 	CHECK_EQ_INT(b.ipmsi, 8);
 	CHECK_EQ_INT(b.unmatched, 5);
-	CHECK_EQ_INT(b.not_applied, 13);
+	CHECK_EQ_INT(b.not_applied, 10); /* types 1 and 3 apply; 8 + 3 + 10 = 21 */
+	/* Its P-tunnels: the three type 1 routes, and three type 3 (RD 1 with
+	 * RSVP-TE, RD 11 with PIM-SSM, RD 11's wildcard with no attribute). */
+	CHECK_EQ_INT(b.n_tunnels, 6);
+	uint32_t want[] = {3, 3, 1, 4, 192, 0, 2, 10};
+	const struct ptunnel *t = bgp_mvpn_ptunnel_seek(&b, want, 8, false);
+	CHECK(t != NULL && t->route_type == 3 && t->tunnel_type == PMSI_RSVP_P2MP);
+	CHECK_EQ_INT(t->flags, PMSI_FLAG_LEAF_INFO_REQUIRED);
+	CHECK_EQ_INT(t->id_len, 12); /* P2MP ID, 0, Tunnel ID, Extended Tunnel ID */
+	CHECK_EQ_INT(t->routes, 1);
+	char g[INET_ADDR_STRLEN];
+	CHECK_EQ_STR(inet_addr_format(&t->group, g), "233.252.0.10");
+	/* In the table's order: type 1 rows first (wildcard C-source and C-group). */
+	t = bgp_mvpn_ptunnel_seek(&b, NULL, 0, false);
+	CHECK(t && t->route_type == 1 && t->tunnel_type == PMSI_PIM_SSM && t->id_len == 8);
+	CHECK_EQ_STR(inet_addr_format(&t->origin, g), "198.18.0.1");
 	struct inet_addr six = A("2001:db8::1");
 	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[0]), vpn_pe_judging(v)), PE_ACTIVE);
 	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[1]), vpn_pe_judging(v)), PE_ACTIVE);
@@ -484,6 +499,7 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	/* The router goes: after settle, every PE BGP gave is gone; .1 and .2 missing. */
 	bmp_router_disconnect(c, r, 3);
 	CHECK_EQ_INT(b.ipmsi, 0);
+	CHECK_EQ_INT(b.n_tunnels, 0);
 	at(m, 71);
 	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[0]), vpn_pe_judging(v)), PE_MISSING);
 	CHECK(pe_find(&v->pes, &six) == NULL);
