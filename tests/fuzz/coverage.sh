@@ -28,4 +28,5 @@ done
 cd "$top"
 # shellcheck disable=SC2086
 "$cov" report $objects -instr-profile="$b/cov/all.profdata" capture/frame.c capture/parse_*.c \
-	capture/checksum.c probe/wire_rx.c agent/config.c agent/config_text.c | tee "$b/coverage.txt"
+	capture/checksum.c probe/wire_rx.c agent/config.c agent/config_text.c bgp/bmp.c bgp/nlri.c \
+	bgp/update.c bgp/routes.c bgp/collector.c | tee "$b/coverage.txt"
