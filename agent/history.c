@@ -6,9 +6,25 @@
 
 #include "../capture/engine.h"
 #include "daemon.h"
+#include "../mib/locate.h"
 #include "../mib/log.h"
 #include "../mib/passive.h"
 #include "../mib/probing.h"
+
+/* Faults located and not cleared before the restart (restore_faults), put
+ * back once the writer listens: one cleared at once is recorded so. */
+struct saved_fault {
+	uint32_t vpn_index;
+	char vpn_name[NOTICE_NAME_MAX + 1]; /* from the last checkpoint: the VPN may be gone */
+	struct fault f;
+	uint64_t since_ns;
+};
+
+struct fault_set {
+	struct saved_fault *v;
+	size_t n, cap;
+	bool failed;
+};
 
 struct history {
 	struct hist_writer *writer;
@@ -47,6 +63,21 @@ static void on_alarm(void *ctx, const struct model *m, const struct alarm *al, b
 					.raised = raised, .vpn_index = al->vpn_index,
 					.addr = al->addr, .peer = al->peer, .value = al->value,
 					.threshold = al->threshold};
+	put(ctx, &r);
+}
+
+static void on_fault(void *ctx, const struct model *m, uint32_t vpn_index, const struct fault *f,
+		     bool located, mtime_t when)
+{
+	struct hist_record r = {.type = HIST_FAULT, .when_ns = wall_ns(m, when)};
+
+	r.u.fault = (struct hist_fault){
+		.id = f->id, .located = located, .vpn_index = vpn_index,
+		.metric = (uint8_t)(f->metric + 1), .kind = f->kind,
+		.flags = f->flags & (FAULT_RESIDUAL | FAULT_NO_REFERENCE), .pe = f->pe_addr,
+		.peer = f->peer_addr, .loss_ppm = f->loss_ppm, .low_ppm = f->low_ppm,
+		.high_ppm = f->high_ppm, .echo_loss_ppm = f->echo_loss_ppm, .shift_us = f->shift_us,
+		.pairs = f->pairs, .since_ns = wall_ns(m, f->since)};
 	put(ctx, &r);
 }
 
@@ -323,6 +354,103 @@ static int restore_alarms(struct model *m, struct hist_store *s, const char *mon
 	return 0;
 }
 
+/* The faults located and not cleared, by id; every id read is kept in
+ * *max_id, so that none is given again. */
+struct fault_read {
+	struct fault_set *set;
+	uint32_t max_id;
+};
+
+static int collect_fault(void *arg, const struct hist_row *row)
+{
+	struct fault_read *rd = arg;
+	struct fault_set *set = rd->set;
+	const struct hist_fault *a = &row->rec.u.fault;
+	size_t i = 0;
+
+	if (a->id > rd->max_id)
+		rd->max_id = a->id;
+	while (i < set->n && set->v[i].f.id != a->id)
+		i++;
+	if (!a->located) {
+		if (i < set->n)
+			set->v[i] = set->v[--set->n];
+		return 0;
+	}
+	if (i < set->n || !a->metric || a->metric > METRICS)
+		return 0;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		struct saved_fault *grown = realloc(set->v, cap * sizeof(*grown));
+		if (!grown) {
+			set->failed = true;
+			return 1;
+		}
+		set->v = grown;
+		set->cap = cap;
+	}
+	set->v[set->n++] = (struct saved_fault){
+		.vpn_index = a->vpn_index, .since_ns = a->since_ns,
+		.f = {.kind = a->kind, .metric = (uint8_t)(a->metric - 1), .flags = a->flags,
+		      .pe = FAULT_NO_PE, .peer = FAULT_NO_PE, .pe_addr = a->pe, .peer_addr = a->peer,
+		      .loss_ppm = a->loss_ppm, .low_ppm = a->low_ppm, .high_ppm = a->high_ppm,
+		      .echo_loss_ppm = a->echo_loss_ppm, .shift_us = a->shift_us,
+		      .pairs = a->pairs, .id = a->id}};
+	return 0;
+}
+
+static int fault_id_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct saved_fault *)a)->f.id;
+	uint32_t y = ((const struct saved_fault *)b)->f.id;
+	return x < y ? -1 : x > y;
+}
+
+static int restore_faults(struct model *m, struct hist_store *s, const char *monitor,
+			  const struct hist_checkpoint *cp, struct fault_set *set, char *err,
+			  size_t errlen)
+{
+	struct fault_read rd = {.set = set};
+	struct hist_query q = {.monitor = monitor, .until_ns = UINT64_MAX};
+
+	if (hist_store_read(s, HIST_FAULT, &q, collect_fault, &rd, err, errlen) < 0 ||
+	    set->failed) {
+		if (set->failed)
+			snprintf(err, errlen, "out of memory reading the located faults");
+		set->n = 0;
+		return -1;
+	}
+	if (rd.max_id >= m->alarms.next_fault_id)
+		m->alarms.next_fault_id = rd.max_id + 1 ? rd.max_id + 1 : 1;
+	if (set->n)
+		qsort(set->v, set->n, sizeof(*set->v), fault_id_cmp);
+	for (size_t i = 0; i < set->n; i++) {
+		struct saved_fault *x = &set->v[i];
+		x->f.since = model_time(m, x->since_ns);
+		for (size_t k = 0; k < cp->n_vpns; k++)
+			if (cp->vpns[k].index == x->vpn_index)
+				snprintf(x->vpn_name, sizeof(x->vpn_name), "%s", cp->vpns[k].name);
+	}
+	return 0;
+}
+
+/* The faults read at start, into the model: those still configured stand
+ * until their windows have filled; the others are cleared now, and
+ * recorded so. */
+static void put_back_faults(struct model *m, struct fault_set *set)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		kept += locate_restore(m, set->v[i].vpn_index, set->v[i].vpn_name, &set->v[i].f);
+	if (set->n)
+		mvpn_log(LOG_NOTICE, "history: restored %zu located faults, held until their "
+			 "windows fill again; %zu no longer configured, cleared", kept,
+			 set->n - kept);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
 /*
  * A replay into a store that already holds this monitor's history of it
  * (a run killed mid-file and started again) goes on where the store ends:
@@ -343,7 +471,8 @@ static void resume_replay(struct daemon *d, uint64_t when_ns)
 
 /* Puts back the monitor's last known state, its raised alarms and its change
  * sequence.  0 (nothing stored is not an error), or -1 with err. */
-static int restore(struct daemon *d, const struct hist_location *loc, char *err, size_t errlen)
+static int restore(struct daemon *d, const struct hist_location *loc, struct fault_set *faults,
+		   char *err, size_t errlen)
 {
 	struct model *m = d->model;
 	struct hist_store *s = hist_store_open(loc, err, errlen);
@@ -363,6 +492,8 @@ static int restore(struct daemon *d, const struct hist_location *loc, char *err,
 		m->changes.last_seq = cp->last_change_seq;
 		m->changes.next_index = (uint32_t)cp->last_change_seq;
 		rc = restore_alarms(m, s, loc->monitor, &n, err, errlen);
+		if (rc == 0)
+			rc = restore_faults(m, s, loc->monitor, cp, faults, err, errlen);
 		if (rc == 0)
 			mvpn_log(LOG_NOTICE, "history: restored %zu PEs, %zu C-group rows, %zu data "
 				 "MDT flows and %zu raised alarms; changes continue after %llu%s",
@@ -402,6 +533,7 @@ static void seq_unread_store(struct model *m)
 int history_start(struct daemon *d, char *err, size_t errlen)
 {
 	const struct history_config *hc = &d->config->history;
+	struct fault_set faults = {0};
 	struct history *h;
 
 	if (!hc->enabled)
@@ -414,15 +546,17 @@ int history_start(struct daemon *d, char *err, size_t errlen)
 		.retain_bytes = (uint64_t)hc->retain_mb << 20};
 	/* A store that cannot be read now (corrupt, locked, down) costs the
 	 * restore, never the monitoring: the writer keeps trying it. */
-	if (restore(d, &s.loc, err, errlen) < 0) {
+	if (restore(d, &s.loc, &faults, err, errlen) < 0) {
 		mvpn_log(LOG_ERR, "history: nothing restored: %s", err);
 		seq_unread_store(d->model);
 	}
 	if (!(h = calloc(1, sizeof(*h)))) {
 		snprintf(err, errlen, "out of memory");
+		free(faults.v);
 		return -1;
 	}
 	if (!(h->writer = hist_writer_start(&s, err, errlen))) {
+		free(faults.v);
 		free(h);
 		return -1;
 	}
@@ -432,7 +566,9 @@ int history_start(struct daemon *d, char *err, size_t errlen)
 	h->checkpoint_every = (mtime_t)hc->checkpoint_interval * MTIME_SEC;
 	d->history = h;
 	d->model->observer = (struct model_observer){.ctx = h, .change = on_change,
-						     .alarm = on_alarm, .due = on_due};
+						     .alarm = on_alarm, .fault = on_fault,
+						     .due = on_due};
+	put_back_faults(d->model, &faults);
 	mvpn_log(LOG_INFO, "history: writing to %s %s as monitor \"%s\"",
 		 hc->file ? "SQLite file" : "PostgreSQL", hc->file ? hc->file : "(conninfo)",
 		 hc->monitor);
@@ -502,6 +638,12 @@ bool history_stats(const struct daemon *d, struct hist_stats *out)
 		return false;
 	hist_writer_stats(d->history->writer, out);
 	return true;
+}
+
+void history_stopping(struct daemon *d)
+{
+	if (d->history)
+		d->model->observer.fault = NULL;
 }
 
 void history_stop(struct daemon *d, uint32_t wait_ms)

@@ -28,5 +28,9 @@ void history_config_loaded(struct daemon *d, bool ok, uint32_t added, uint32_t r
 bool history_stats(const struct daemon *d, struct hist_stats *out);
 /* Writes what waits (at most wait_ms), stops the writer. */
 void history_stop(struct daemon *d, uint32_t wait_ms);
+/* The daemon is stopping: the located faults its teardown clears (closing
+ * the prober) are not over, and are not recorded as cleared: the next start
+ * restores them.  Called before the teardown, then history_stop(). */
+void history_stopping(struct daemon *d);
 
 #endif

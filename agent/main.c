@@ -209,6 +209,7 @@ int main(int argc, char **argv)
 	 * read the model, which is left alone (the process ends anyway). */
 	bool agentx_ended = agentx_thread_stop(AGENTX_STOP_WAIT_MS);
 	model_lock();
+	history_stopping(&d);
 	daemon_close_prober(&d);
 	daemon_close_capture(&d);
 	daemon_close_bmp(&d);

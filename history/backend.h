@@ -49,7 +49,7 @@ struct hist_backend {
 			 char *err, size_t errlen);
 
 	/* Records of one type (HIST_CHANGE, HIST_ALARM, HIST_CONFIG,
-	 * HIST_PAIR_WINDOW) matching q, in time order then index order; changes
+	 * HIST_PAIR_WINDOW, HIST_FAULT) matching q, in time order then index order; changes
 	 * by seq from the checkpoint before q->since_ns.  cb returning non-zero
 	 * stops the read (0 returned).  0, or -1 with err. */
 	int (*read)(void *conn, uint8_t type, const struct hist_query *q, hist_row_cb cb,

@@ -248,6 +248,13 @@ static const char schema_sql[] =
 	" last_seq bigint NOT NULL, body bytea NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS checkpoints_when ON checkpoints(monitor, when_ns);"
 	"CREATE INDEX IF NOT EXISTS checkpoints_seq ON checkpoints(monitor, last_seq);"
+	/* Added to version 2 since: older programs never read it. */
+	"CREATE TABLE IF NOT EXISTS faults(monitor integer NOT NULL, when_ns bigint NOT NULL,"
+	" fault_id bigint NOT NULL, located smallint NOT NULL, vpn bigint NOT NULL,"
+	" metric smallint NOT NULL, kind smallint NOT NULL, flags smallint, pe bytea, peer bytea,"
+	" loss_ppm bigint, low_ppm bigint, high_ppm bigint, echo_loss_ppm bigint,"
+	" shift_us bigint, pairs bigint, since_ns bigint);"
+	"CREATE INDEX IF NOT EXISTS faults_when ON faults(monitor, when_ns);"
 	"INSERT INTO meta VALUES ('schema_version', '2'), ('encoding', 'mvpnmon-1')"
 	" ON CONFLICT (key) DO NOTHING;";
 

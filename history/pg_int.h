@@ -29,7 +29,7 @@ struct pg_buf {
 	bool oom;
 };
 
-enum { T_CHANGES, T_ALARMS, T_CONFIGS, T_PAIRS, T_COUNT };
+enum { T_CHANGES, T_ALARMS, T_CONFIGS, T_PAIRS, T_FAULTS, T_COUNT };
 
 /* Records sent in a transaction whose COMMIT went unanswered: by digest,
  * sorted, so that a later batch can skip those the server has. */

@@ -47,7 +47,10 @@ static int64_t used_bytes(struct pg *g, char *err, size_t errlen)
 		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM configs LIMIT 1000) s)"
 		 " UNION ALL SELECT 'pair_windows'::regclass, (SELECT count(*) FROM pair_windows"
 		 "  WHERE monitor = %1$d),"
-		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM pair_windows LIMIT 1000) s))"
+		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM pair_windows LIMIT 1000) s)"
+		 " UNION ALL SELECT 'faults'::regclass, (SELECT count(*) FROM faults"
+		 "  WHERE monitor = %1$d),"
+		 "  (SELECT avg(pg_column_size(s.*)) FROM (SELECT * FROM faults LIMIT 1000) s))"
 		 " SELECT (coalesce(sum(rows * (width + 28) * pg_total_relation_size(rel)"
 		 "  / greatest(pg_relation_size(rel), 1)), 0)"
 		 "  + (SELECT coalesce(sum(pg_column_size(body) * 1.03 + 120), 0) FROM change_blocks"
@@ -93,13 +96,18 @@ static int64_t prune_to(struct pg *g, uint64_t cut_seq, uint64_t cut_when, uint6
 		" WHERE monitor = $1 AND when_ns < $2 LIMIT $3))",
 		"DELETE FROM pair_windows WHERE ctid = ANY(ARRAY(SELECT ctid FROM pair_windows"
 		" WHERE monitor = $1 AND when_ns < $2 LIMIT $3))",
+		/* a fault still located keeps its row: a restart restores it */
+		"DELETE FROM faults WHERE ctid = ANY(ARRAY(SELECT ctid FROM faults f"
+		" WHERE monitor = $1 AND when_ns < $2 AND EXISTS (SELECT 1 FROM faults c"
+		" WHERE c.monitor = f.monitor AND c.fault_id = f.fault_id AND c.located = 0)"
+		" LIMIT $3))",
 	};
 
 	snprintf(id, sizeof(id), "%" PRId32, g->id);
 	pg_u64_text(seq, sizeof(seq), cut_seq);
 	pg_u64_text(cw, sizeof(cw), cut_when);
 	pg_u64_text(bf, sizeof(bf), before);
-	for (int step = 0; step < 5 && total < limit; step++) {
+	for (int step = 0; step < 6 && total < limit; step++) {
 		snprintf(lim, sizeof(lim), "%" PRId64, limit - total);
 		const char *sql;
 		if (step == 0) {

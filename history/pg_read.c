@@ -112,6 +112,29 @@ static int decode_pair(const PGresult *r, int row, struct hist_record *rec)
 	return pg_addr(r, row, 2, &p->src) || pg_addr(r, row, 3, &p->dst) ? -1 : 0;
 }
 
+static int decode_fault(const PGresult *r, int row, struct hist_record *rec)
+{
+	struct hist_fault *f = &rec->u.fault;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = HIST_FAULT;
+	rec->when_ns = pg_int(r, row, 0);
+	f->id = (uint32_t)pg_int(r, row, 1);
+	f->located = (uint8_t)pg_int(r, row, 2);
+	f->vpn_index = (uint32_t)pg_int(r, row, 3);
+	f->metric = (uint8_t)pg_int(r, row, 4);
+	f->kind = (uint8_t)pg_int(r, row, 5);
+	f->flags = (uint8_t)pg_int(r, row, 6);
+	f->loss_ppm = (uint32_t)pg_int(r, row, 9);
+	f->low_ppm = (uint32_t)pg_int(r, row, 10);
+	f->high_ppm = (uint32_t)pg_int(r, row, 11);
+	f->echo_loss_ppm = (uint32_t)pg_int(r, row, 12);
+	f->shift_us = (int64_t)pg_int(r, row, 13);
+	f->pairs = (uint32_t)pg_int(r, row, 14);
+	f->since_ns = pg_int(r, row, 15);
+	return pg_addr(r, row, 7, &f->pe) || pg_addr(r, row, 8, &f->peer) ? -1 : 0;
+}
+
 /* What a cursor does with each row it fetches: 0 on, 1 stop, -1 a row that
  * does not decode. */
 typedef int (*row_fn)(void *ctx, const PGresult *r, int row);
@@ -324,7 +347,8 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 		    const struct hist_query *q, hist_row_cb cb, void *arg, char *err, size_t errlen)
 {
 	static const char *const pe_cols[][2] = {
-		[HIST_ALARM] = {"addr", "peer"}, [HIST_PAIR_WINDOW] = {"src", "dst"}};
+		[HIST_ALARM] = {"addr", "peer"}, [HIST_PAIR_WINDOW] = {"src", "dst"},
+		[HIST_FAULT] = {"pe", "peer"}};
 	struct params p = {.n = 0};
 	struct plain_read pr = {.row = {.monitor = name}, .cb = cb, .arg = arg};
 	char sql[1024];
@@ -358,6 +382,13 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 				     " jitter_us, status FROM pair_windows WHERE monitor = $1");
 		pr.decode = decode_pair;
 		break;
+	case HIST_FAULT:
+		o = (size_t)snprintf(sql, sizeof(sql), "SELECT when_ns, fault_id, located, vpn,"
+				     " metric, kind, flags, pe, peer, loss_ppm, low_ppm, high_ppm,"
+				     " echo_loss_ppm, shift_us, pairs, since_ns FROM faults"
+				     " WHERE monitor = $1");
+		pr.decode = decode_fault;
+		break;
 	default:
 		hist_errf(err, errlen, "postgresql store: no records of type %u to read", type);
 		return -1;
@@ -381,6 +412,7 @@ static int read_one(struct pg *g, int32_t id, const char *name, uint8_t type,
 	snprintf(sql + o, sizeof(sql) - o, "%s",
 		 type == HIST_ALARM ? " ORDER BY when_ns, alarm_index"
 		 : type == HIST_PAIR_WINDOW ? " ORDER BY when_ns, vpn, src, dst"
+		 : type == HIST_FAULT	    ? " ORDER BY when_ns, fault_id, located DESC"
 					    : " ORDER BY when_ns");
 	return cursor_read(g, sql, p.n, p.v, PG_FETCH_ROWS, plain_row, &pr, err, errlen);
 }

@@ -92,6 +92,9 @@ static const char *const copy_sql[T_COUNT] = {
 	" (FORMAT binary)",
 	"COPY pair_windows (monitor, when_ns, vpn, src, dst, sent, received, lost, delay_min_us,"
 	" delay_avg_us, delay_p99_us, jitter_us, status) FROM STDIN (FORMAT binary)",
+	"COPY faults (monitor, when_ns, fault_id, located, vpn, metric, kind, flags, pe, peer,"
+	" loss_ppm, low_ppm, high_ppm, echo_loss_ppm, shift_us, pairs, since_ns) FROM STDIN"
+	" (FORMAT binary)",
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -189,6 +192,29 @@ static int encode_row(struct pg *g, const struct hist_record *r)
 		f_i64(b, p->jitter_us);
 		f_i16(b, p->status);
 		return T_PAIRS;
+	}
+	case HIST_FAULT: {
+		const struct hist_fault *f = &r->u.fault;
+		b = &g->t[T_FAULTS];
+		f_tuple(b, 17);
+		f_i32(b, (uint32_t)g->id);
+		f_i64(b, r->when_ns);
+		f_i64(b, f->id);
+		f_i16(b, f->located);
+		f_i64(b, f->vpn_index);
+		f_i16(b, f->metric);
+		f_i16(b, f->kind);
+		f_i16(b, f->flags);
+		f_addr(b, &f->pe);
+		f_addr(b, &f->peer);
+		f_i64(b, f->loss_ppm);
+		f_i64(b, f->low_ppm);
+		f_i64(b, f->high_ppm);
+		f_i64(b, f->echo_loss_ppm);
+		f_i64(b, (uint64_t)f->shift_us);
+		f_i64(b, f->pairs);
+		f_i64(b, f->since_ns);
+		return T_FAULTS;
 	}
 	}
 	return -1;

@@ -22,6 +22,7 @@ enum hist_record_type {
 	HIST_CONFIG = 3,      /* a configuration load, good or refused */
 	HIST_PAIR_WINDOW = 4, /* one probed pair's figures over one window */
 	HIST_CHECKPOINT = 5,  /* the whole state (owned arrays, see below) */
+	HIST_FAULT = 6,       /* a fault located or cleared (mib/faultloc.h) */
 };
 
 struct hist_alarm {
@@ -31,6 +32,24 @@ struct hist_alarm {
 	uint32_t vpn_index;
 	struct inet_addr addr, peer; /* mvpnAlarmAddr, mvpnAlarmPeer */
 	uint32_t value, threshold;
+};
+
+/* A located fault (mvpnFaultTable's row) as announced: located with the
+ * figures it was published with, cleared with those it had last.  `id` pairs
+ * the two records of one fault: never reused across runs (a restart goes on
+ * after the ids it restored, and a run that restored nothing starts past
+ * every id an earlier run gave; see alarm_index_base()). */
+struct hist_fault {
+	uint32_t id;
+	uint8_t located;            /* 1 located, 0 cleared */
+	uint32_t vpn_index;
+	uint8_t metric;             /* mvpnFaultMetric: loss(1), delay(2), jitter(3) */
+	uint8_t kind;               /* mvpnFaultKind */
+	uint8_t flags;              /* bit 0 residual, bit 1 no reference (FAULT_RESIDUAL, ...) */
+	struct inet_addr pe, peer;  /* mvpnFaultPe, mvpnFaultPeer: type 0 where none */
+	uint32_t loss_ppm, low_ppm, high_ppm, echo_loss_ppm, pairs;
+	int64_t shift_us;
+	uint64_t since_ns;          /* mvpnFaultSinceDate: when it was first located */
 };
 
 struct hist_config {
@@ -100,6 +119,7 @@ struct hist_record {
 		struct hist_alarm alarm;
 		struct hist_config config;
 		struct hist_pair_window pair;
+		struct hist_fault fault;
 		struct hist_checkpoint *checkpoint; /* owned by the record once put */
 	} u;
 };

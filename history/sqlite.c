@@ -149,6 +149,8 @@ static int check_schema(struct sq *q, char *err, size_t errlen)
 	else if (v > HIST_SCHEMA_VERSION)
 		v = sq_say(q, err, errlen, "schema version %d is newer than this program's (%d)",
 			   v, HIST_SCHEMA_VERSION);
+	if (v > 0 && !q->read_only && exec(q, HIST_SQLITE_ADDED, "adding tables", err, errlen) < 0)
+		v = -1;
 	if (q->read_only)
 		return v < 0 ? -1 : 0;
 	if (v < 0) {
@@ -201,6 +203,10 @@ static int prepare_writes(struct sq *q, char *err, size_t errlen)
 		 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 		{offsetof(struct sq, ins_cp),
 		 "INSERT INTO checkpoints(monitor, when_ns, last_seq, body) VALUES(?,?,?,?)"},
+		{offsetof(struct sq, ins_fault),
+		 "INSERT INTO faults(monitor, when_ns, fault_id, located, vpn, metric, kind, flags,"
+		 " pe, peer, loss_ppm, low_ppm, high_ppm, echo_loss_ppm, shift_us, pairs, since_ns)"
+		 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	};
 
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
@@ -217,7 +223,7 @@ static void sq_close(void *conn)
 	if (!q)
 		return;
 	sqlite3_stmt *all[] = {q->begin, q->commit, q->rollback, q->ins_change, q->ins_alarm,
-			       q->ins_config, q->ins_pair, q->ins_cp};
+			       q->ins_config, q->ins_pair, q->ins_cp, q->ins_fault};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(q->db);
@@ -356,6 +362,31 @@ static int put_alarm(struct sq *q, const struct hist_record *r, char *err, size_
 	return sq_step_done(q, st, "writing an alarm", err, errlen);
 }
 
+static int put_fault(struct sq *q, const struct hist_record *r, char *err, size_t errlen)
+{
+	const struct hist_fault *f = &r->u.fault;
+	sqlite3_stmt *st = q->ins_fault;
+
+	sqlite3_bind_int64(st, 1, q->monitor);
+	sqlite3_bind_int64(st, 2, sq_i64(r->when_ns));
+	sqlite3_bind_int64(st, 3, f->id);
+	sqlite3_bind_int(st, 4, f->located);
+	sqlite3_bind_int64(st, 5, f->vpn_index);
+	sqlite3_bind_int(st, 6, f->metric);
+	sqlite3_bind_int(st, 7, f->kind);
+	sqlite3_bind_int(st, 8, f->flags);
+	bind_addr(st, 9, &f->pe);
+	bind_addr(st, 10, &f->peer);
+	sqlite3_bind_int64(st, 11, f->loss_ppm);
+	sqlite3_bind_int64(st, 12, f->low_ppm);
+	sqlite3_bind_int64(st, 13, f->high_ppm);
+	sqlite3_bind_int64(st, 14, f->echo_loss_ppm);
+	sqlite3_bind_int64(st, 15, f->shift_us);
+	sqlite3_bind_int64(st, 16, f->pairs);
+	sqlite3_bind_int64(st, 17, sq_i64(f->since_ns));
+	return sq_step_done(q, st, "writing a fault", err, errlen);
+}
+
 static int put_config(struct sq *q, const struct hist_record *r, char *err, size_t errlen)
 {
 	const struct hist_config *c = &r->u.config;
@@ -424,6 +455,8 @@ static int put_record(struct sq *q, const struct hist_record *r, char *err, size
 		return put_pair(q, r, err, errlen);
 	case HIST_CHECKPOINT:
 		return put_checkpoint(q, r, err, errlen);
+	case HIST_FAULT:
+		return put_fault(q, r, err, errlen);
 	}
 	return sq_say(q, err, errlen, "a record of unknown type %u", r->type);
 }

@@ -22,7 +22,7 @@ struct sq {
 	dev_t dev;           /* writing: the file opened, to notice it deleted or replaced */
 	ino_t ino;
 	sqlite3_stmt *begin, *commit, *rollback;
-	sqlite3_stmt *ins_change, *ins_alarm, *ins_config, *ins_pair, *ins_cp;
+	sqlite3_stmt *ins_change, *ins_alarm, *ins_config, *ins_pair, *ins_cp, *ins_fault;
 };
 
 /* The first id of monitor m's changes: (m - 1) << 48. */

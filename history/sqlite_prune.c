@@ -90,6 +90,11 @@ static int prune_by_time(struct sq *q, int64_t monitor, uint64_t before_ns, stru
 		" WHERE monitor = ?1 AND when_ns < ?2 LIMIT ?3)",
 		"DELETE FROM pair_windows WHERE rowid IN (SELECT rowid FROM pair_windows"
 		" WHERE monitor = ?1 AND when_ns < ?2 LIMIT ?3)",
+		/* a fault still located keeps its row: a restart restores it */
+		"DELETE FROM faults WHERE rowid IN (SELECT rowid FROM faults f"
+		" WHERE monitor = ?1 AND when_ns < ?2 AND EXISTS (SELECT 1 FROM faults c"
+		" WHERE c.monitor = f.monitor AND c.fault_id = f.fault_id AND c.located = 0)"
+		" LIMIT ?3)",
 	};
 
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {

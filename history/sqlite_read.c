@@ -234,6 +234,31 @@ static int pair_row(sqlite3_stmt *st, struct hist_record *r)
 	return col_addr(st, 3, &p->src) || col_addr(st, 4, &p->dst) ? -1 : 0;
 }
 
+/* monitor, when_ns, fault_id, located, vpn, metric, kind, flags, pe, peer,
+ * loss_ppm, low_ppm, high_ppm, echo_loss_ppm, shift_us, pairs, since_ns */
+static int fault_row(sqlite3_stmt *st, struct hist_record *r)
+{
+	struct hist_fault *f = &r->u.fault;
+
+	memset(r, 0, sizeof(*r));
+	r->type = HIST_FAULT;
+	r->when_ns = (uint64_t)sqlite3_column_int64(st, 1);
+	f->id = (uint32_t)sqlite3_column_int64(st, 2);
+	f->located = (uint8_t)sqlite3_column_int(st, 3);
+	f->vpn_index = (uint32_t)sqlite3_column_int64(st, 4);
+	f->metric = (uint8_t)sqlite3_column_int(st, 5);
+	f->kind = (uint8_t)sqlite3_column_int(st, 6);
+	f->flags = (uint8_t)sqlite3_column_int(st, 7);
+	f->loss_ppm = (uint32_t)sqlite3_column_int64(st, 10);
+	f->low_ppm = (uint32_t)sqlite3_column_int64(st, 11);
+	f->high_ppm = (uint32_t)sqlite3_column_int64(st, 12);
+	f->echo_loss_ppm = (uint32_t)sqlite3_column_int64(st, 13);
+	f->shift_us = sqlite3_column_int64(st, 14);
+	f->pairs = (uint32_t)sqlite3_column_int64(st, 15);
+	f->since_ns = (uint64_t)sqlite3_column_int64(st, 16);
+	return col_addr(st, 8, &f->pe) || col_addr(st, 9, &f->peer) ? -1 : 0;
+}
+
 /* ---- the scans ---- */
 
 struct scan {
@@ -339,6 +364,13 @@ static const char PAIRS_SQL[] =
 	" AND (?4 = 0 OR vpn = ?4) AND (?5 IS NULL OR src = ?5 OR dst = ?5)"
 	" ORDER BY when_ns, vpn, src, dst"; /* as pg_read.c orders them: the same answer */
 
+static const char FAULTS_SQL[] =
+	"SELECT monitor, when_ns, fault_id, located, vpn, metric, kind, flags, pe, peer,"
+	" loss_ppm, low_ppm, high_ppm, echo_loss_ppm, shift_us, pairs, since_ns"
+	" FROM faults WHERE monitor = ?1 AND when_ns >= ?2 AND when_ns <= ?3"
+	" AND (?4 = 0 OR vpn = ?4) AND (?5 IS NULL OR pe = ?5 OR peer = ?5)"
+	" ORDER BY when_ns, fault_id, located DESC";
+
 static int scan_for(struct scan *s, uint8_t type)
 {
 	switch (type) {
@@ -356,6 +388,10 @@ static int scan_for(struct scan *s, uint8_t type)
 	case HIST_PAIR_WINDOW:
 		s->sql = PAIRS_SQL;
 		s->decode = pair_row;
+		return 0;
+	case HIST_FAULT:
+		s->sql = FAULTS_SQL;
+		s->decode = fault_row;
 		return 0;
 	}
 	return -1;

@@ -40,4 +40,15 @@ static const char HIST_SQLITE_SCHEMA[] =
 	"INSERT INTO meta VALUES('schema_version', '1');"
 	"INSERT INTO meta VALUES('encoding', 'mvpnmon-1');";
 
+/* Tables added to version 1 since, created by every writer that opens a
+ * store without them: older programs never read them, so the version
+ * stays. */
+static const char HIST_SQLITE_ADDED[] =
+	"CREATE TABLE IF NOT EXISTS faults(monitor INTEGER NOT NULL, when_ns INTEGER NOT NULL,"
+	" fault_id INTEGER NOT NULL, located INTEGER NOT NULL, vpn INTEGER NOT NULL,"
+	" metric INTEGER NOT NULL, kind INTEGER NOT NULL, flags INTEGER, pe BLOB, peer BLOB,"
+	" loss_ppm INTEGER, low_ppm INTEGER, high_ppm INTEGER, echo_loss_ppm INTEGER,"
+	" shift_us INTEGER, pairs INTEGER, since_ns INTEGER);"
+	"CREATE INDEX IF NOT EXISTS faults_when ON faults(monitor, when_ns);";
+
 #endif

@@ -67,8 +67,8 @@ struct hist_row {
 };
 
 /* Calls cb for each matching record of `type` (HIST_CHANGE, HIST_ALARM,
- * HIST_CONFIG, HIST_PAIR_WINDOW), in time order then index order; cb returns
- * non-zero to stop.  Returns 0, or -1 with err.  Changes come in seq order
+ * HIST_CONFIG, HIST_PAIR_WINDOW, HIST_FAULT), in time order then index order
+ * (a fault's id, located before cleared); cb returns non-zero to stop.  Returns 0, or -1 with err.  Changes come in seq order
  * (the order they happened; when_ns follows it but for an expiry dated at
  * its deadline), read from the checkpoint before since_ns, so a query by
  * time never scans the history before it.  q->monitor NULL: one monitor

@@ -36,6 +36,7 @@ void alarms_init(struct alarms *a, uint32_t first_index)
 {
 	memset(a, 0, sizeof(*a));
 	a->table.next_index = first_index ? first_index : 1;
+	a->next_fault_id = a->table.next_index;
 }
 
 static void limiter_free(struct rate_limiter *l)

@@ -173,9 +173,13 @@ struct alarms {
 	size_t n_dirty, cap_dirty;
 	bool dirty_overflow;
 	uint64_t lost;                /* notices pushed out of a full queue */
+	/* The next located fault's id (struct fault's, its history records'
+	 * key): from the same base as the alarm indexes, past every id restored. */
+	uint32_t next_fault_id;
 };
 
-/* The first mvpnAlarmIndex of a process started at wall-clock time wall_ns:
+/* The first mvpnAlarmIndex of a process started at wall-clock time wall_ns
+ * (and the first id of a located fault, mib/locate.c):
  * ALARM_INDEX_PER_SECOND per second since ALARM_INDEX_EPOCH, so that no
  * index of a run names an alarm of an earlier run that raised fewer alarms
  * than that per second of its life (indexes are not stored across runs). */

@@ -33,7 +33,7 @@ void faultloc_free(struct faultloc *f)
 void faultloc_reset(struct faultloc *f)
 {
 	f->n = f->n_prev = 0;
-	f->unreliable = false;
+	f->unreliable = f->restored = false;
 }
 
 static bool reserve(struct fault **v, size_t *cap, size_t want)
@@ -434,6 +434,7 @@ static void carry_since(struct faultloc *f, mtime_t now)
 		for (size_t k = 0; k < f->n_prev; k++)
 			if (same_fault(&f->v[i], &f->prev[k])) {
 				f->v[i].since = f->prev[k].since;
+				f->v[i].id = f->prev[k].id;
 				break;
 			}
 	}
@@ -473,5 +474,20 @@ bool faultloc_run(struct faultloc *f, const struct faultloc_input *in, mtime_t n
 	if (f->n)
 		qsort(f->v, f->n, sizeof(*f->v), fault_cmp);
 	carry_since(f, now);
+	return true;
+}
+
+bool faultloc_insert(struct faultloc *f, const struct fault *x)
+{
+	size_t at = 0;
+
+	if (!reserve(&f->v, &f->cap, f->n + 1))
+		return false;
+	while (at < f->n && fault_cmp(&f->v[at], x) < 0)
+		at++;
+	memmove(&f->v[at + 1], &f->v[at], (f->n - at) * sizeof(*x));
+	f->v[at] = *x;
+	f->n++;
+	f->unreliable |= x->kind == FAULT_MONITOR_LINK;
 	return true;
 }

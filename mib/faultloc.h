@@ -40,7 +40,7 @@
  * pair the shift is over the threshold and FAULT_NO_REFERENCE is set.
  *
  * `since`: a fault located in the previous run too (same kind, metric and
- * addresses) keeps its since; a new one starts now.
+ * addresses) keeps its since and its id; a new one starts now, id 0.
  *
  * Ownership: the caller owns struct faultloc; it owns its arrays.
  */
@@ -102,12 +102,14 @@ struct fault {
 	int64_t shift_us;                 /* delay, jitter: the common shift */
 	uint32_t pairs;                   /* moved pairs it explains */
 	mtime_t since;
+	uint32_t id; /* its history records' key (mib/locate.c), carried with since; 0: none */
 };
 
 struct faultloc {
 	struct fault *v;    /* sorted by metric, kind, pe, peer */
 	size_t n, cap;
 	bool unreliable;    /* the monitor's link loses: probing figures are not the provider's */
+	bool restored;      /* v holds faults put back after a restart (mib/locate.c) */
 	struct fault *prev; /* the previous run's, for since */
 	size_t n_prev, cap_prev;
 	uint8_t *moved, *explained; /* [n * n] scratch */
@@ -117,10 +119,14 @@ struct faultloc {
 
 void faultloc_init(struct faultloc *f);
 void faultloc_free(struct faultloc *f);
-/* Forgets the located faults (their since): after a reconfiguration. */
+/* Forgets the located faults (their since, and any restored): after a
+ * reconfiguration. */
 void faultloc_reset(struct faultloc *f);
 /* Locates the faults of one window into f->v.  False when out of memory
  * (the previous list is kept). */
 bool faultloc_run(struct faultloc *f, const struct faultloc_input *in, mtime_t now);
+/* Puts x in f->v in its place (the list's order), as if the last run had
+ * located it; positions pe and peer set.  False when out of memory. */
+bool faultloc_insert(struct faultloc *f, const struct fault *x);
 
 #endif

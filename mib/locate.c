@@ -38,19 +38,22 @@ static struct alarm_location location_of(const struct fault *f)
 
 /* ---- notices ---- */
 
-static void fault_notice(struct model *m, const struct vpn *v, const struct fault *f,
-			 enum notice_kind kind, mtime_t now)
+static void fault_notice(struct model *m, uint32_t vpn_index, const char *vpn_name,
+			 const struct fault *f, enum notice_kind kind, mtime_t now)
 {
-	struct notice n = {.kind = kind, .vpn_index = v->index, .at = now, .addr = f->pe_addr,
+	struct notice n = {.kind = kind, .vpn_index = vpn_index, .at = now, .addr = f->pe_addr,
 			   .peer = f->peer_addr};
 	char what[256];
 
-	snprintf(n.vpn_name, sizeof(n.vpn_name), "%s", v->name);
+	snprintf(n.vpn_name, sizeof(n.vpn_name), "%s", vpn_name);
 	n.fault = (struct notice_fault){.kind = f->kind, .metric = f->metric, .flags = f->flags,
 					.loss_ppm = f->loss_ppm, .low_ppm = f->low_ppm,
 					.high_ppm = f->high_ppm, .echo_loss_ppm = f->echo_loss_ppm,
 					.pairs = f->pairs, .shift_us = f->shift_us, .since = f->since};
 	notice_describe(&n, what, sizeof(what));
+	if (m->observer.fault)
+		m->observer.fault(m->observer.ctx, m, vpn_index, f, kind == NOTICE_FAULT_LOCATED,
+				  now);
 	if (kind == NOTICE_FAULT_LOCATED)
 		mvpn_log(LOG_WARNING, "fault located: %s (%u pairs; loss %u ppm in [%u, %u], "
 			 "shift %lld us)", what, f->pairs, f->loss_ppm, f->low_ppm, f->high_ppm,
@@ -116,15 +119,27 @@ static void publish(struct vpn_probe *vp, mtime_t now)
 	}
 }
 
+/* A new fault's id: never 0, never one an earlier run gave (alarms.h). */
+static uint32_t fault_id(struct model *m)
+{
+	uint32_t id = m->alarms.next_fault_id++;
+
+	if (!m->alarms.next_fault_id)
+		m->alarms.next_fault_id = 1;
+	return id ? id : fault_id(m);
+}
+
 /* After a run, faultloc's prev is the run before: what came, what went. */
-static void announce(struct model *m, const struct vpn *v, const struct faultloc *f, mtime_t now)
+static void announce(struct model *m, const struct vpn *v, struct faultloc *f, mtime_t now)
 {
 	for (size_t i = 0; i < f->n_prev; i++)
 		if (published(&f->prev[i]) && !listed(&f->prev[i], f->v, f->n, false))
-			fault_notice(m, v, &f->prev[i], NOTICE_FAULT_CLEARED, now);
+			fault_notice(m, v->index, v->name, &f->prev[i], NOTICE_FAULT_CLEARED, now);
 	for (size_t i = 0; i < f->n; i++)
-		if (published(&f->v[i]) && !listed(&f->v[i], f->prev, f->n_prev, true))
-			fault_notice(m, v, &f->v[i], NOTICE_FAULT_LOCATED, now);
+		if (published(&f->v[i]) && !listed(&f->v[i], f->prev, f->n_prev, true)) {
+			f->v[i].id = fault_id(m);
+			fault_notice(m, v->index, v->name, &f->v[i], NOTICE_FAULT_LOCATED, now);
+		}
 }
 
 void locate_forget(struct model *m, struct vpn *v, struct vpn_probe *vp)
@@ -133,7 +148,8 @@ void locate_forget(struct model *m, struct vpn *v, struct vpn_probe *vp)
 
 	for (size_t i = 0; i < vp->faults.n; i++)
 		if (published(&vp->faults.v[i]))
-			fault_notice(m, v, &vp->faults.v[i], NOTICE_FAULT_CLEARED, now);
+			fault_notice(m, v->index, v->name, &vp->faults.v[i], NOTICE_FAULT_CLEARED,
+				     now);
 	faultloc_reset(&vp->faults);
 }
 
@@ -232,6 +248,27 @@ static void relocate_alarms(struct model *m, const struct vpn_probe *vp)
 	}
 }
 
+/* Every pair of vp is judged: its window has filled. */
+static bool windows_full(struct model *m, const struct vpn_probe *vp, mtime_t now)
+{
+	for (size_t c = 0; c < vp->n * vp->n; c++)
+		if (vp->pairs[c] && !pair_window_full(&m->probing, vp->pairs[c], now))
+			return false;
+	return true;
+}
+
+/* The first run over full windows after a restart has judged the faults
+ * restored (f->prev now): said once, for the operator and the tests. */
+static void restored_judged(const struct vpn *v, const struct faultloc *f, size_t restored)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->n_prev; i++)
+		kept += listed(&f->prev[i], f->v, f->n, false);
+	mvpn_log(LOG_NOTICE, "vpn %s: the %zu faults restored at start judged over full windows: "
+		 "%zu found again and kept, %zu cleared", v->name, restored, kept, restored - kept);
+}
+
 void locate_run(struct model *m, struct vpn *v, mtime_t now)
 {
 	struct vpn_probe *vp = v->probing;
@@ -241,6 +278,15 @@ void locate_run(struct model *m, struct vpn *v, mtime_t now)
 
 	if (!vp || !vp->n)
 		return;
+	/* Faults restored at start stand, unjudged, until every window has
+	 * filled again: the first run then keeps those it finds, silently, and
+	 * clears the others. */
+	if (vp->faults.restored && !windows_full(m, vp, now)) {
+		relocate_alarms(m, vp);
+		return;
+	}
+	size_t restored = vp->faults.restored ? vp->faults.n : 0;
+	vp->faults.restored = false;
 	pairs = malloc(vp->n * vp->n * sizeof(*pairs));
 	echo = malloc(vp->n * sizeof(*echo));
 	if (!pairs || !echo) {
@@ -262,12 +308,67 @@ void locate_run(struct model *m, struct vpn *v, mtime_t now)
 				 vp->faults.unreliable ? "unreliable: the monitor's own link loses"
 						       : "reliable again");
 		relocate_alarms(m, vp);
+		if (restored)
+			restored_judged(v, &vp->faults, restored);
 	} else {
 		mvpn_log(LOG_ERR, "vpn %s: out of memory locating faults; the last ones stand",
 			 v->name);
 	}
 	free(pairs);
 	free(echo);
+}
+
+/* ---- a restart ---- */
+
+/* Where f's PEs sit in vp, and whether vp still has f's component: its
+ * PE with the side's role, its pair, or (the monitor's link) any pair. */
+static bool place(const struct vpn_probe *vp, struct fault *f)
+{
+	long i = f->pe_addr.type ? vpn_probe_pe_index(vp, &f->pe_addr) : -1;
+	long j = f->peer_addr.type ? vpn_probe_pe_index(vp, &f->peer_addr) : -1;
+
+	f->pe = i >= 0 ? (size_t)i : FAULT_NO_PE;
+	f->peer = j >= 0 ? (size_t)j : FAULT_NO_PE;
+	switch (f->kind) {
+	case FAULT_SENDER_SIDE:
+		return i >= 0 && !f->peer_addr.type && vp->roles[i] & ROLE_SENDER;
+	case FAULT_RECEIVER_SIDE:
+		return i >= 0 && !f->peer_addr.type && vp->roles[i] & ROLE_RECEIVER;
+	case FAULT_PATH:
+		return i >= 0 && j >= 0 && vp->pairs[(size_t)i * vp->n + (size_t)j];
+	case FAULT_MONITOR_LINK:
+		return !f->pe_addr.type && !f->peer_addr.type && f->metric == METRIC_LOSS;
+	}
+	return false;
+}
+
+static bool already(const struct faultloc *fl, const struct fault *f)
+{
+	return listed(f, fl->v, fl->n, false);
+}
+
+bool locate_restore(struct model *m, uint32_t vpn_index, const char *vpn_name,
+		    const struct fault *saved)
+{
+	struct vpn *v = vpn_find(m, vpn_index);
+	struct vpn_probe *vp = v ? v->probing : NULL;
+	struct fault f = *saved;
+	bool ok;
+
+	if (f.id >= m->alarms.next_fault_id) /* never give its id again */
+		m->alarms.next_fault_id = f.id + 1 ? f.id + 1 : 1;
+	f.flags = (uint8_t)((f.flags & (FAULT_RESIDUAL | FAULT_NO_REFERENCE)) | FAULT_PUBLISHED);
+	ok = vp && f.metric < METRICS && v->thresholds.t[f.metric].rising && place(vp, &f) &&
+	     !already(&vp->faults, &f) && faultloc_insert(&vp->faults, &f);
+	if (ok) {
+		vp->faults.restored = true;
+		return true;
+	}
+	/* Its VPN, its PEs or its threshold are no longer configured: it is
+	 * over, and said so now, under the VPN's name as it was. */
+	fault_notice(m, vpn_index, v ? v->name : vpn_name ? vpn_name : "", &f,
+		     NOTICE_FAULT_CLEARED, mclock_now(&m->clock));
+	return false;
 }
 
 /* ---- SNMP order ---- */

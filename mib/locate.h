@@ -58,6 +58,21 @@ bool locate_unreliable(const struct vpn_probe *vp);
 /* "sender side of PE 198.18.1.2", "path 198.18.1.1 -> 198.18.1.4", ... */
 void location_describe(const struct alarm_location *loc, char *out, size_t len);
 
+/*
+ * A fault located and not cleared before a restart (history), put back at
+ * start: f as it was announced (id, since, figures; positions ignored).
+ * Published at once, without a notice, and held until every pair of its
+ * VPN has a full window again; the first location run after that keeps it
+ * silently when it finds the same fault (kind, metric, PE, peer: since and
+ * id carry on), and announces it cleared when it does not.  A fault whose
+ * VPN is not probed any more, whose PE, side or pair is gone, or whose
+ * metric is no longer judged is announced cleared at once (vpn_name: the
+ * name to give when the VPN is gone).  Also keeps the next fault id past
+ * f's.  True when it was put back.
+ */
+bool locate_restore(struct model *m, uint32_t vpn_index, const char *vpn_name,
+		    const struct fault *f);
+
 /* SNMP: mvpnFaultTable's index within a VPN (metric, kind, PE, peer), and
  * the first published fault at or past want. */
 void fault_oidx(const struct fault *f, struct oidx *out);

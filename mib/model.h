@@ -120,6 +120,7 @@ struct model_settings {
 };
 
 struct alarm;
+struct fault;
 struct pair;
 
 /*
@@ -133,6 +134,10 @@ struct model_observer {
 	/* raised: the row as entered; cleared: the row as taken out, at `when`. */
 	void (*alarm)(void *ctx, const struct model *m, const struct alarm *al, bool raised,
 		      mtime_t when);
+	/* A located fault of VPN vpn_index announced: located, or cleared with
+	 * the figures it had last (mib/locate.c), at `when`. */
+	void (*fault)(void *ctx, const struct model *m, uint32_t vpn_index, const struct fault *f,
+		      bool located, mtime_t when);
 	/* Work of its own at a model time (a checkpoint): called by
 	 * model_observer_due() once the clock reaches due_at, which it moves. */
 	void (*due)(void *ctx, struct model *m, mtime_t now);

@@ -25,7 +25,7 @@ import pgserver  # noqa: E402
 
 DRIVE = os.path.join(BUILD, "tools", "hist_pg_drive")
 T0 = 1_700_000_000_000_000_000  # 2023-11-14, ns
-TYPES = {"change": 1, "alarm": 2, "config": 3, "pair": 4}
+TYPES = {"change": 1, "alarm": 2, "config": 3, "pair": 4, "fault": 6}
 
 pytestmark = pytest.mark.skipif(not pgserver.available(), reason="PostgreSQL is not installed")
 
@@ -464,7 +464,7 @@ def test_a_batch_whose_commit_answer_was_lost_lands_exactly_once(pg, drives, cut
         d.ok("write")  # the writer's retry: the same records
         got = read(d, "change")
         assert sorted(got) == sorted(first["change"] + second["change"])
-        for what in ("alarm", "config", "pair"):
+        for what in ("alarm", "config", "pair", "fault"):
             assert sorted(read(d, what)) == sorted(first.get(what, []) + second.get(what, [])), what
         assert pg.psql("SELECT count(*) FROM checkpoints").strip() == str(len(second["checkpoint"]))
         # A retry that carries more than the batch in doubt (the writer merged
@@ -593,7 +593,8 @@ def test_the_writer_drops_beyond_its_cap_and_says_when_it_stops_losing(pg, drive
     assert st["persisted"] == 500 and st["dropped"] == 500 and not st["losing"], st
     w.ok("wstop 5000")
     got = int(pg.psql("SELECT (SELECT count(*) FROM changes) + (SELECT count(*) FROM alarms)"
-                      " + (SELECT count(*) FROM configs) + (SELECT count(*) FROM pair_windows)"))
+                      " + (SELECT count(*) FROM configs) + (SELECT count(*) FROM pair_windows)"
+                      " + (SELECT count(*) FROM faults)"))
     assert got == 500
 
 

@@ -209,6 +209,29 @@ static inline void gen_record(struct hist_record *rec, uint64_t seed, uint64_t i
 	}
 	switch (i % 10) {
 	case 7:
+		if (i % 20 == 17) {
+			memset(rec, 0, sizeof(*rec));
+			rec->type = HIST_FAULT;
+			rec->when_ns = when;
+			rec->u.fault.id = (uint32_t)(r >> 32);
+			rec->u.fault.located = (uint8_t)((r >> 4) & 1);
+			rec->u.fault.vpn_index = (uint32_t)(1 + (r >> 8) % 100);
+			rec->u.fault.metric = (uint8_t)(1 + r % 3);
+			rec->u.fault.kind = (uint8_t)(1 + (r >> 2) % 4);
+			rec->u.fault.flags = (uint8_t)((r >> 6) & 3);
+			if (rec->u.fault.kind != 4)
+				gen_addr(&rec->u.fault.pe, 'p', (uint32_t)(r >> 12), (r & 32) != 0);
+			if (rec->u.fault.kind == 3)
+				gen_addr(&rec->u.fault.peer, 'p', (uint32_t)(r >> 20), (r & 32) != 0);
+			rec->u.fault.loss_ppm = (uint32_t)(r >> 16) % 1000001;
+			rec->u.fault.low_ppm = (uint32_t)(r >> 24) % 1000001;
+			rec->u.fault.high_ppm = (uint32_t)(r >> 40) % 1000001;
+			rec->u.fault.echo_loss_ppm = (uint32_t)(r >> 28) % 1000001;
+			rec->u.fault.shift_us = (int64_t)(r >> 44) - (1ll << 19); /* either sign */
+			rec->u.fault.pairs = (uint32_t)(r >> 56);
+			rec->u.fault.since_ns = when - (r >> 50) * 1000;
+			return;
+		}
 		memset(rec, 0, sizeof(*rec));
 		rec->type = HIST_ALARM;
 		rec->when_ns = when;
@@ -390,6 +413,17 @@ static inline void put_record(FILE *f, const char *monitor, const struct hist_re
 			p->delay_p99_us, p->jitter_us, p->status);
 		put_addr(f, "src", &p->src);
 		put_addr(f, "dst", &p->dst);
+		break;
+	}
+	case HIST_FAULT: {
+		const struct hist_fault *x = &r->u.fault;
+		fprintf(f, " fault id=%" PRIu32 " located=%u vpn=%" PRIu32 " metric=%u kind=%u"
+			" flags=%u loss=%" PRIu32 "/%" PRIu32 "/%" PRIu32 " echo=%" PRIu32
+			" shift=%" PRId64 " pairs=%" PRIu32 " since=%" PRIu64, x->id, x->located,
+			x->vpn_index, x->metric, x->kind, x->flags, x->loss_ppm, x->low_ppm,
+			x->high_ppm, x->echo_loss_ppm, x->shift_us, x->pairs, x->since_ns);
+		put_addr(f, "pe", &x->pe);
+		put_addr(f, "peer", &x->peer);
 		break;
 	}
 	case HIST_CHECKPOINT:

@@ -337,6 +337,77 @@ static int64_t count(const char *file, const char *sql)
 	return v;
 }
 
+static struct hist_record fault(uint64_t when, uint32_t id, uint8_t located)
+{
+	struct hist_record r = {.type = HIST_FAULT, .when_ns = when};
+	r.u.fault = (struct hist_fault){.id = id, .located = located, .vpn_index = 2, .metric = 2,
+					.kind = 3, .flags = 3, .pe = ip(198, 18, 0, 1),
+					.peer = ip(198, 18, 0, 4), .loss_ppm = 80000,
+					.low_ppm = 61000, .high_ppm = 99000,
+					.echo_loss_ppm = 1234, .shift_us = -30000, .pairs = 1,
+					.since_ns = T0 + 3 * SEC};
+	return r;
+}
+
+/* Every field of a fault record reads back; the located one of a fault
+ * still located (no cleared record) outlives retention, the two records of
+ * a cleared one go by their time; and a store made before the faults table
+ * existed gets it at its next open. */
+TEST(faults_read_back_and_a_located_one_outlives_retention)
+{
+	char err[256] = "";
+	struct hist_store *s = fresh("faults.db", err);
+	struct hist_query q = {.until_ns = UINT64_MAX};
+	struct hist_record r = {0};
+	sqlite3 *db;
+
+	CHECK(s);
+	hist_store_close(s);
+	CHECK(sqlite3_open(path("faults.db"), &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE faults", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK((s = open_rw(path("faults.db"), "east", err)) != NULL);
+	struct hist_record recs[] = {fault(T0 + 4 * SEC, 7, 1), fault(T0 + 9 * SEC, 7, 0),
+				     fault(T0 + 5 * SEC, 8, 1)};
+	CHECK_EQ_INT(hist_store_write(s, recs, 3, err, sizeof(err)), 0);
+	CHECK_EQ_INT(hist_store_read(s, HIST_FAULT, &q, keep_last, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.type, HIST_FAULT);
+	CHECK_EQ_INT(r.when_ns, T0 + 9 * SEC); /* in time order: the clear last */
+	CHECK_EQ_INT(r.u.fault.id, 7);
+	CHECK_EQ_INT(r.u.fault.located, 0);
+	CHECK_EQ_INT(r.u.fault.vpn_index, 2);
+	CHECK_EQ_INT(r.u.fault.metric, 2);
+	CHECK_EQ_INT(r.u.fault.kind, 3);
+	CHECK_EQ_INT(r.u.fault.flags, 3);
+	CHECK(inet_addr_eq(&r.u.fault.pe, &recs[0].u.fault.pe));
+	CHECK(inet_addr_eq(&r.u.fault.peer, &recs[0].u.fault.peer));
+	CHECK_EQ_INT(r.u.fault.loss_ppm, 80000);
+	CHECK_EQ_INT(r.u.fault.low_ppm, 61000);
+	CHECK_EQ_INT(r.u.fault.high_ppm, 99000);
+	CHECK_EQ_INT(r.u.fault.echo_loss_ppm, 1234);
+	CHECK_EQ_INT(r.u.fault.shift_us, -30000);
+	CHECK_EQ_INT(r.u.fault.pairs, 1);
+	CHECK_EQ_INT(r.u.fault.since_ns, T0 + 3 * SEC);
+	/* a VPN filter, and the PE filter on pe or peer */
+	struct inet_addr other = ip(198, 18, 0, 9);
+	q.vpn_index = 1;
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(hist_store_read(s, HIST_FAULT, &q, keep_last, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.type, 0);
+	q.vpn_index = 0;
+	q.pe = &other;
+	CHECK_EQ_INT(hist_store_read(s, HIST_FAULT, &q, keep_last, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.type, 0);
+	q.pe = &recs[0].u.fault.peer;
+	CHECK_EQ_INT(hist_store_read(s, HIST_FAULT, &q, keep_last, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.type, HIST_FAULT);
+	while (hist_store_prune(s, T0 + 600 * SEC, 0, 0, err, sizeof(err)) > 0)
+		;
+	CHECK_EQ_INT(count(path("faults.db"), "SELECT count(*) FROM faults"), 1);
+	CHECK_EQ_INT(count(path("faults.db"), "SELECT fault_id FROM faults WHERE located = 1"), 8);
+	hist_store_close(s);
+}
+
 TEST(prune_by_age_keeps_the_checkpoint_before)
 {
 	char err[256] = "";
@@ -463,6 +534,7 @@ int main(void)
 		T(read_only_client_and_monitors), T(prune_by_age_keeps_the_checkpoint_before),
 		T(prune_by_size_takes_the_oldest_intervals), T(corrupt_file_refused_clearly),
 		T(foreign_and_newer_files_refused), T(read_only_file_refused_clearly),
+		T(faults_read_back_and_a_located_one_outlives_retention),
 	};
 	snprintf(dir, sizeof(dir), "/tmp/test_history_sqlite.XXXXXX");
 	if (!mkdtemp(dir))

@@ -246,9 +246,9 @@ TEST(a_vpn_deleted_by_a_reload_clears_its_faults)
 	model_free(m);
 }
 
-/* A restart is a new model: the faults are in no history, so nothing of
- * them survives; the same loss is located again once, one row, its since
- * on the new clock, and not announced twice while it lasts. */
+/* A restart without history is a new model: nothing of the faults
+ * survives; the same loss is located again once, one row, its since on the
+ * new clock, and not announced twice while it lasts. */
 TEST(a_restart_locates_afresh_once)
 {
 	struct model *m = four_pe_model();
@@ -272,7 +272,164 @@ TEST(a_restart_locates_afresh_once)
 	model_free(m);
 }
 
+/* What the history is told of faults: "L<id>" located, "C<id>" cleared. */
+static char recorded[256];
+
+static void on_fault(void *ctx, const struct model *m, uint32_t vpn_index, const struct fault *f,
+		     bool located, mtime_t when)
+{
+	size_t len = strlen(recorded);
+
+	(void)ctx, (void)m, (void)when;
+	snprintf(recorded + len, sizeof(recorded) - len, "%s%c%u/%u", len ? " " : "",
+		 located ? 'L' : 'C', f->id, vpn_index);
+}
+
+static void record_faults(struct model *m)
+{
+	recorded[0] = '\0';
+	m->observer = (struct model_observer){.fault = on_fault};
+}
+
+/* PE 2's sender side, located in a first run: the fault as that run's
+ * history has it (its id and since), and the model is gone.  False when
+ * that run did not go as the first test says it does. */
+static bool located_before_restart(struct fault *f)
+{
+	struct model *m = four_pe_model();
+	mtime_t t = 1 * S;
+	char want[32];
+	bool ok;
+
+	record_faults(m);
+	probe_for(m, &t, 10, sender_2_loses);
+	ok = !strcmp(fault_notices(m), "L1:198.18.1.2") && vpn_find(m, 1)->probing->faults.n == 1;
+	if (ok) {
+		*f = vpn_find(m, 1)->probing->faults.v[0];
+		snprintf(want, sizeof(want), "L%u/1", f->id);
+		ok = f->id && !strcmp(recorded, want);
+	}
+	model_free(m);
+	return ok;
+}
+
+/* Restored, then found again once the windows have filled: no notice at
+ * all, the same row (id, since) throughout, nothing recorded. */
+TEST(a_restored_fault_found_again_is_kept_silently)
+{
+	struct fault f;
+	CHECK(located_before_restart(&f));
+	struct model *m = four_pe_model();
+	struct vpn_probe *vp = vpn_find(m, 1)->probing;
+	mtime_t t = 1 * S;
+	uint32_t want[] = {1, 1, 1};
+
+	record_faults(m);
+	CHECK(locate_restore(m, 1, "red", &f));
+	CHECK_EQ_INT(vp->faults.n, 1);
+	CHECK(fault_seek(vp, want, 0, false) == &vp->faults.v[0]); /* served at once */
+	CHECK(locate_unreliable(vp) == false);
+	probe_for(m, &t, 2, sender_2_loses); /* the windows are not full yet */
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK_EQ_INT(vp->faults.n, 1);
+	CHECK(vp->faults.restored);
+	probe_for(m, &t, 10, sender_2_loses);
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK_EQ_STR(recorded, "");
+	CHECK(!vp->faults.restored);
+	CHECK_EQ_INT(vp->faults.n, 1);
+	CHECK_EQ_INT(vp->faults.v[0].kind, FAULT_SENDER_SIDE);
+	CHECK_EQ_INT(vp->faults.v[0].id, f.id);
+	CHECK_EQ_INT(vp->faults.v[0].since, f.since);
+	/* and when it stops, one clear under the same id */
+	probe_for(m, &t, 5, all_arrive);
+	CHECK_EQ_STR(fault_notices(m), "C1:198.18.1.2");
+	char rec[32];
+	snprintf(rec, sizeof(rec), "C%u/1", f.id);
+	CHECK_EQ_STR(recorded, rec);
+	model_free(m);
+}
+
+/* Restored, and not found by the first run with full windows (one window
+ * and the loss timeout after probing started: 4 s here): exactly one
+ * clear, then, and a fault located later takes a new id. */
+TEST(a_restored_fault_not_found_again_is_cleared_once_when_the_windows_fill)
+{
+	struct fault f;
+	CHECK(located_before_restart(&f));
+	struct model *m = four_pe_model();
+	struct vpn_probe *vp = vpn_find(m, 1)->probing;
+	mtime_t t = 1 * S;
+	char want[64];
+	struct notice n;
+
+	record_faults(m);
+	CHECK(locate_restore(m, 1, "red", &f));
+	probe_for(m, &t, 2, all_arrive); /* up to 3 s: held */
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK_EQ_INT(vp->faults.n, 1);
+	probe_for(m, &t, 1, all_arrive); /* 3 s to 4 s: the last run is at 4 s - 5 ms */
+	CHECK_EQ_STR(fault_notices(m), "");
+	probe_for(m, &t, 1, all_arrive); /* the run at 4 s clears it */
+	CHECK(notice_pop(&m->alarms, &n));
+	CHECK_EQ_INT(n.kind, NOTICE_FAULT_CLEARED);
+	CHECK_EQ_INT(n.at, 4 * S);
+	CHECK_EQ_INT(n.fault.since, f.since);
+	CHECK_EQ_INT(n.fault.kind, FAULT_SENDER_SIDE);
+	CHECK_EQ_STR(fault_notices(m), "");
+	CHECK_EQ_INT(vp->faults.n, 0);
+	snprintf(want, sizeof(want), "C%u/1", f.id);
+	CHECK_EQ_STR(recorded, want);
+	probe_for(m, &t, 10, all_arrive);
+	CHECK_EQ_STR(fault_notices(m), ""); /* once */
+	probe_for(m, &t, 10, path_1_4_loses);
+	CHECK_EQ_STR(fault_notices(m), "L3:198.18.1.1>198.18.1.4");
+	CHECK(vp->faults.v[0].id > f.id);
+	model_free(m);
+}
+
+/* A restored fault whose VPN is gone, whose PE is no longer probed, whose
+ * side the PE no longer has, or whose metric is no longer judged: cleared
+ * at once, under the name the VPN had. */
+TEST(a_restored_fault_no_longer_configured_is_cleared_at_once)
+{
+	struct fault f;
+	CHECK(located_before_restart(&f));
+	struct model *m = four_pe_model();
+	struct vpn_probe *vp = vpn_find(m, 1)->probing;
+	struct fault other = f;
+	struct notice n;
+
+	record_faults(m);
+	CHECK(!locate_restore(m, 7, "blue", &f));
+	CHECK(notice_pop(&m->alarms, &n));
+	CHECK_EQ_INT(n.kind, NOTICE_FAULT_CLEARED);
+	CHECK_EQ_INT(n.vpn_index, 7);
+	CHECK_EQ_STR(n.vpn_name, "blue");
+	CHECK_EQ_INT(n.fault.kind, FAULT_SENDER_SIDE);
+	CHECK(inet_addr_eq(&n.addr, &f.pe_addr));
+	other.kind = FAULT_PATH, other.peer_addr = pe(9), other.id = f.id + 1;
+	CHECK(!locate_restore(m, 1, "red", &other)); /* no pair 2 -> 9 */
+	other.kind = FAULT_RECEIVER_SIDE, other.pe_addr = pe(9), other.peer_addr = (struct inet_addr){0};
+	other.id = f.id + 2;
+	CHECK(!locate_restore(m, 1, "red", &other)); /* PE 9 is not probed */
+	other = f, other.metric = METRIC_DELAY, other.id = f.id + 3;
+	CHECK(!locate_restore(m, 1, "red", &other)); /* delay is not judged */
+	CHECK_EQ_STR(fault_notices(m), "C3:198.18.1.2>198.18.1.9 C2:198.18.1.9 C1:198.18.1.2");
+	char want[128];
+	snprintf(want, sizeof(want), "C%u/7 C%u/1 C%u/1 C%u/1", f.id, f.id + 1, f.id + 2,
+		 f.id + 3);
+	CHECK_EQ_STR(recorded, want);
+	CHECK_EQ_INT(vp->faults.n, 0);
+	CHECK(!vp->faults.restored);
+	CHECK(m->alarms.next_fault_id > f.id + 3); /* none of them is given again */
+	model_free(m);
+}
+
 UNIT_MAIN("locate", T(a_sender_side_loss_is_located_named_in_its_alarms_and_cleared),
 	  T(one_lossy_path_is_its_own_fault_and_nothing_else_is_blamed),
 	  T(a_reload_with_the_same_pes_keeps_the_faults_and_other_pes_clear_them),
-	  T(a_vpn_deleted_by_a_reload_clears_its_faults), T(a_restart_locates_afresh_once))
+	  T(a_vpn_deleted_by_a_reload_clears_its_faults), T(a_restart_locates_afresh_once),
+	  T(a_restored_fault_found_again_is_kept_silently),
+	  T(a_restored_fault_not_found_again_is_cleared_once_when_the_windows_fill),
+	  T(a_restored_fault_no_longer_configured_is_cleared_at_once))
