@@ -46,9 +46,9 @@ struct flow {
 	bool on_data_mdt;
 	struct inet_addr p_group;       /* the data MDT, when on_data_mdt */
 	struct inet_addr announcer;     /* the PE that announced it */
+	uint32_t rows; /* C-group->PE rows referring to this flow (here: no padding) */
 	mtime_t first_seen, last_announced, data_expires;
 	uint64_t announcements, switches;
-	uint32_t rows; /* C-group->PE rows referring to this flow */
 	struct cgpe *last_up; /* the upstream row last found or made: a hint, NULL once freed */
 	struct flow *hnext;   /* the next in its hash bucket */
 };
