@@ -43,22 +43,29 @@ void timers_set_ahead(struct timers *h, timer_ahead_fn ahead, void *ctx)
 	h->ahead = ahead;
 	h->ahead_ctx = ctx;
 	h->ahead_at = 0;
+#ifdef MADV_HUGEPAGE
+	if (ahead && h->mapped)
+		(void)madvise(h->v, h->mapped, MADV_HUGEPAGE);
+#endif
 }
 
 /*
  * The array.  A model of a million rows has a heap of 24 MB, written entry
  * after entry as rows are made: from malloc, 6,000 first writes of a page by
  * the engine thread (5-11 us each on the benchmarks' VM, 60 ns a create).
- * Past HUGE bytes it is a mapping of its own, aligned to 2 MiB and advised
- * huge pages, and each 2 MiB is faulted in ahead by another thread
- * (timers_set_ahead).  It grows by mremap to a fresh aligned place: no copy,
- * huge pages moved whole.  Under AddressSanitizer it stays malloc's.
+ * Past HUGE bytes it is a mapping of its own, aligned to 2 MiB, and each
+ * 2 MiB is faulted in ahead by another thread (timers_set_ahead), advised
+ * huge pages: one fault a 2 MiB, taken by that thread, compaction and all.
+ * Without such a thread the pages stay 4 KiB: a huge page's fault on the
+ * engine thread may compact memory first (defrag "madvise"), a stall.  It
+ * grows by mremap to a fresh aligned place: no copy, huge pages moved whole.
+ * Under AddressSanitizer it stays malloc's.
  */
 #define HUGE ((size_t)2 * 1024 * 1024)
 
 #ifndef TIMERS_ASAN
-/* bytes, aligned to HUGE, advised huge pages; NULL: none. */
-static char *map_aligned(size_t bytes)
+/* bytes, aligned to HUGE, advised huge pages if huge; NULL: none. */
+static char *map_aligned(size_t bytes, bool huge)
 {
 	char *p = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
@@ -71,7 +78,10 @@ static char *map_aligned(size_t bytes)
 	munmap(p + head + bytes, HUGE - head);
 	p += head;
 #ifdef MADV_HUGEPAGE
-	(void)madvise(p, bytes, MADV_HUGEPAGE); /* EINVAL without THP: 4 KiB pages */
+	if (huge)
+		(void)madvise(p, bytes, MADV_HUGEPAGE); /* EINVAL without THP: 4 KiB pages */
+#else
+	(void)huge;
 #endif
 	return p;
 }
@@ -83,7 +93,7 @@ static bool resize(struct timers *h, size_t cap)
 	size_t bytes = cap * sizeof(*h->v);
 #ifndef TIMERS_ASAN
 	if (bytes >= HUGE) {
-		char *p = map_aligned(bytes);
+		char *p = map_aligned(bytes, h->ahead != NULL);
 		if (!p)
 			return false;
 		if (h->mapped) {

@@ -78,8 +78,8 @@ struct timers {
 	uint64_t seq;
 	timer_due_fn due;
 	/* Past 2 MiB the array is a mapping of its own (0: from malloc), advised
-	 * huge pages; each time the heap reaches a new 2 MiB of it, ahead is asked
-	 * for the next 2 MiB. */
+	 * huge pages while there is an ahead; each time the heap reaches a new
+	 * 2 MiB of it, ahead is asked for the next 2 MiB. */
 	size_t mapped;   /* bytes */
 	size_t ahead_at; /* the entry whose placing asks for the next block */
 	timer_ahead_fn ahead;
