@@ -87,8 +87,9 @@ static char *map_aligned(size_t bytes, bool huge)
 }
 #endif
 
-/* The array at cap entries (more than now), its entries kept; false: out of memory. */
-static bool resize(struct timers *h, size_t cap)
+/* The array at cap entries (more than now), its entries kept; false: out of
+ * memory.  Out of line: timers_add's common case then saves no registers. */
+static __attribute__((noinline, cold)) bool resize(struct timers *h, size_t cap)
 {
 	size_t bytes = cap * sizeof(*h->v);
 #ifndef TIMERS_ASAN
@@ -251,8 +252,15 @@ void timers_set(struct timers *h, struct timer *t, mtime_t when)
 			purge(h); /* half of it or more is emptied entries */
 		if (h->n >= h->ahead_at && h->mapped && h->ahead)
 			ask_ahead(h);
-		place(h, h->n++, &s);
-		sift_up(h, h->n - 1);
+		size_t i = h->n++;
+		/* Most often the latest deadline (now plus a hold time): it stays a
+		 * leaf, and one comparison with its parent says so. */
+		if (i == 0 || !before(&s, &h->v[PARENT(i)]))
+			place(h, i, &s);
+		else {
+			h->v[i] = s;
+			sift_up(h, i);
+		}
 	} else if (when < h->v[t->pos - 1].when) {
 		h->v[t->pos - 1] = s;
 		sift_up(h, t->pos - 1);
