@@ -66,11 +66,24 @@ static inline uint64_t addr_hash(const struct inet_addr *a, uint64_t h)
 	return (h ^ a->type) * 0x9e3779b97f4a7c15ull;
 }
 
+/* A product's low bits depend only on the multiplicand's low bits, so the
+ * words' high bytes (the last of an address, read little-endian: what varies
+ * most between flows) reach the bucket's bits only through this finish,
+ * MurmurHash3's: without it, IPv6 groups that differ in their last two bytes
+ * shared a bucket, and a flood of them made every lookup walk them all. */
+static inline uint64_t hash_finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ h >> 33;
+}
+
 static inline uint32_t flow_bucket(const struct cgroup_state *cg, const struct inet_addr *group,
 				   const struct inet_addr *source)
 {
-	uint64_t h = addr_hash(source, addr_hash(group, 0));
-	return (uint32_t)(h >> 32 ^ h) & (cg->n_buckets - 1);
+	return (uint32_t)hash_finish(addr_hash(source, addr_hash(group, 0))) & (cg->n_buckets - 1);
 }
 
 /* Room in the hash for one flow more: it keeps at least a bucket a flow.

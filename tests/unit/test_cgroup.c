@@ -96,4 +96,58 @@ TEST(flows_are_found_by_hash_as_the_tree_holds_them)
 	timers_free(&timers);
 }
 
-UNIT_MAIN("cgroup", T(flows_are_found_by_hash_as_the_tree_holds_them))
+/* The longest chain of the hash. */
+static uint32_t longest_chain(const struct cgroup_state *cg)
+{
+	uint32_t most = 0;
+
+	for (uint32_t b = 0; b < cg->n_buckets; b++) {
+		uint32_t n = 0;
+		for (const struct flow *f = cg->buckets[b]; f; f = f->hnext)
+			n++;
+		most = n > most ? n : most;
+	}
+	return most;
+}
+
+/* Flows whose addresses differ in one or two bytes only, wherever those are
+ * (an IPv6 group's last two, an IPv4 source's last, a v6 source's first of
+ * its second half): spread over the buckets, not piled into a few, which
+ * would make every lookup of a flood of them walk them all. */
+TEST(flows_differing_in_a_few_bytes_spread_over_the_buckets)
+{
+	static const int varied[][2] = {{14, 15}, {0, 1}, {7, 8}, {3, 12}};
+	struct timers timers;
+	struct cgroup_pool pool;
+
+	timers_init(&timers, no_due);
+	cgroup_pool_init(&pool);
+	for (size_t v = 0; v < sizeof(varied) / sizeof(varied[0]); v++)
+		for (int family = 4; family <= 6; family += 2) {
+			struct cgroup_state cg;
+			cgroup_init(&cg, &timers, &pool);
+			for (uint32_t k = 0; k < 4096; k++) {
+				uint8_t b[16] = {0xff, 0x3e};
+				struct inet_addr g, s;
+				int lo = family == 4 ? varied[v][0] % 4 : varied[v][0];
+				int hi = family == 4 ? varied[v][1] % 4 : varied[v][1];
+				b[lo] ^= (uint8_t)k, b[hi] ^= (uint8_t)(k >> 8);
+				if (family == 4)
+					inet_addr_v4(&g, b);
+				else
+					inet_addr_v6(&g, b);
+				memset(&s, 0, sizeof(s));
+				struct flow_pos at;
+				CHECK(flow_lookup(&cg, &g, &s, &at) == NULL);
+				CHECK(flow_insert_at(&cg, &at, 1, &g, &s, 0) != NULL);
+			}
+			CHECK_EQ_INT(cg.n_flows, 4096);
+			CHECK(longest_chain(&cg) <= 12);
+			cgroup_free(&cg);
+		}
+	cgroup_pool_free(&pool);
+	timers_free(&timers);
+}
+
+UNIT_MAIN("cgroup", T(flows_are_found_by_hash_as_the_tree_holds_them),
+	  T(flows_differing_in_a_few_bytes_spread_over_the_buckets))
