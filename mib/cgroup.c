@@ -46,6 +46,100 @@ void cgroup_init(struct cgroup_state *cg, struct timers *timers, struct cgroup_p
 	cg->pool = pool;
 }
 
+/* ---- the flows' hash, by (group, source) ---- */
+
+/* The meaningful bytes only (inet_addr_len): equal addresses hash alike. */
+static inline uint64_t addr_hash(const struct inet_addr *a, uint64_t h)
+{
+	if (a->type == INET_IPV4) {
+		uint32_t x;
+		memcpy(&x, a->bytes, 4);
+		return (h ^ x ^ (uint64_t)INET_IPV4 << 32) * 0x9e3779b97f4a7c15ull;
+	}
+	if (a->type == INET_IPV6) {
+		uint64_t x, y;
+		memcpy(&x, a->bytes, 8);
+		memcpy(&y, a->bytes + 8, 8);
+		h = (h ^ x) * 0x9e3779b97f4a7c15ull;
+		return (h ^ y ^ (uint64_t)INET_IPV6 << 32) * 0xc2b2ae3d27d4eb4full;
+	}
+	return (h ^ a->type) * 0x9e3779b97f4a7c15ull;
+}
+
+/* A product's low bits depend only on the multiplicand's low bits, so the
+ * words' high bytes (the last of an address, read little-endian: what varies
+ * most between flows) reach the bucket's bits only through this finish,
+ * MurmurHash3's: without it, IPv6 groups that differ in their last two bytes
+ * shared a bucket, and a flood of them made every lookup walk them all. */
+static inline uint64_t hash_finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ h >> 33;
+}
+
+static inline uint32_t flow_bucket(const struct cgroup_state *cg, const struct inet_addr *group,
+				   const struct inet_addr *source)
+{
+	return (uint32_t)hash_finish(addr_hash(source, addr_hash(group, 0))) & (cg->n_buckets - 1);
+}
+
+/* Room in the hash for one flow more: it keeps at least a bucket a flow.
+ * False only when it has no bucket at all and none can be had. */
+static bool hash_reserve(struct cgroup_state *cg)
+{
+	if (cg->n_flows < cg->n_buckets)
+		return true;
+	uint32_t n = cg->n_buckets ? 2 * cg->n_buckets : 16;
+	struct flow **b = n > cg->n_buckets ? calloc(n, sizeof(*b)) : NULL;
+	if (!b)
+		return cg->n_buckets > 0; /* longer chains, still right */
+	uint32_t old_n = cg->n_buckets;
+	struct flow **old = cg->buckets;
+	cg->buckets = b;
+	cg->n_buckets = n;
+	for (uint32_t i = 0; i < old_n; i++)
+		for (struct flow *f = old[i], *next; f; f = next) {
+			next = f->hnext;
+			uint32_t at = flow_bucket(cg, &f->group, &f->source);
+			f->hnext = b[at];
+			b[at] = f;
+		}
+	free(old);
+	return true;
+}
+
+/* inet_addr_eq without ordering: the meaningful bytes compared as words. */
+static inline bool addr_same(const struct inet_addr *a, const struct inet_addr *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type == INET_IPV4) {
+		uint32_t x, y;
+		memcpy(&x, a->bytes, 4);
+		memcpy(&y, b->bytes, 4);
+		return x == y;
+	}
+	if (a->type == INET_IPV6) {
+		uint64_t x[2], y[2];
+		memcpy(x, a->bytes, 16);
+		memcpy(y, b->bytes, 16);
+		return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+	}
+	return true; /* unknown: no bytes */
+}
+
+static void hash_remove(struct cgroup_state *cg, struct flow *f)
+{
+	struct flow **p = &cg->buckets[flow_bucket(cg, &f->group, &f->source)];
+
+	while (*p != f)
+		p = &(*p)->hnext;
+	*p = f->hnext;
+}
+
 void cgroup_free(struct cgroup_state *cg)
 {
 	struct cgpe *r, *rnext;
@@ -61,16 +155,33 @@ void cgroup_free(struct cgroup_state *cg)
 		timers_remove(cg->timers, &f->timer);
 		slab_free(&cg->pool->flows, f);
 	}
+	free(cg->buckets);
 	cgroup_init(cg, cg->timers, cg->pool);
 }
 
 /*
- * One descent: the flow (group, source) if it is there, else NULL with at set
- * to where it would go.  The key is compared in place: no struct flow to
- * build, and each node costs two address comparisons.
+ * The flow (group, source) from the hash if it is there; else NULL, with at
+ * set (by one descent of the tree) to where it would go.  The key is compared
+ * in place: no struct flow to build.
  */
+static struct flow *flow_descend(struct cgroup_state *cg, const struct inet_addr *group,
+				 const struct inet_addr *source, struct flow_pos *at);
+
 struct flow *flow_lookup(struct cgroup_state *cg, const struct inet_addr *group,
 			 const struct inet_addr *source, struct flow_pos *at)
+{
+	if (cg->n_buckets)
+		for (struct flow *f = cg->buckets[flow_bucket(cg, group, source)]; f; f = f->hnext)
+			if (addr_same(group, &f->group) && addr_same(source, &f->source))
+				return f;
+	return at ? flow_descend(cg, group, source, at) : NULL;
+}
+
+/* Where a flow not in the tree goes: one descent. */
+static __attribute__((noinline)) struct flow *flow_descend(struct cgroup_state *cg,
+							   const struct inet_addr *group,
+							   const struct inet_addr *source,
+							   struct flow_pos *at)
 {
 	struct flow *n = RB_ROOT(&cg->flows), *parent = NULL;
 	int c = 0;
@@ -80,12 +191,11 @@ struct flow *flow_lookup(struct cgroup_state *cg, const struct inet_addr *group,
 		if (!c)
 			c = inet_addr_cmp(source, &n->source);
 		if (!c)
-			return n;
+			return n; /* not reached: the hash holds every flow of the tree */
 		parent = n;
 		n = c < 0 ? RB_LEFT(n, node) : RB_RIGHT(n, node);
 	}
-	if (at)
-		*at = (struct flow_pos){.parent = parent, .side = c};
+	*at = (struct flow_pos){.parent = parent, .side = c};
 	return NULL;
 }
 
@@ -99,6 +209,8 @@ struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, 
 			    const struct inet_addr *group, const struct inet_addr *source,
 			    mtime_t now)
 {
+	if (!hash_reserve(cg))
+		return NULL;
 	struct flow *f = slab_alloc(&cg->pool->flows);
 
 	if (!f || !timers_add(cg->timers, &f->timer, vpn_index, TIMER_DATA_MDT)) {
@@ -110,6 +222,9 @@ struct flow *flow_insert_at(struct cgroup_state *cg, const struct flow_pos *at, 
 	f->group = *group;
 	f->source = *source;
 	f->first_seen = now;
+	uint32_t b = flow_bucket(cg, group, source);
+	f->hnext = cg->buckets[b];
+	cg->buckets[b] = f;
 	RB_SET(f, at->parent, node);
 	if (!at->parent)
 		RB_ROOT(&cg->flows) = f;
@@ -146,6 +261,7 @@ void flow_release(struct cgroup_state *cg, struct flow *f)
 	if (f->rows > 0 || f->on_data_mdt)
 		return;
 	timers_remove(cg->timers, &f->timer);
+	hash_remove(cg, f);
 	RB_REMOVE(flow_tree, &cg->flows, f);
 	cg->n_flows--;
 	slab_free(&cg->pool->flows, f);

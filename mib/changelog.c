@@ -37,18 +37,24 @@ void changelog_free(struct changelog *log)
 
 struct change *changelog_claim(struct changelog *log, mtime_t when)
 {
-	struct change *c;
+	uint64_t pos; /* head + count < 2 capacity: no overflow */
 
 	if (!log->capacity)
 		return NULL;
+	/* head < capacity and count <= capacity: a wrap is one subtraction, not
+	 * at()'s division (a change per created or pruned row). */
 	if (log->count == log->capacity) {
-		c = at(log, 0);
-		log->head = (log->head + 1) % log->capacity;
+		pos = log->head;
+		if (++log->head == log->capacity)
+			log->head = 0;
 		log->dropped++;
 	} else {
-		c = at(log, log->count);
+		pos = (uint64_t)log->head + log->count;
+		if (pos >= log->capacity)
+			pos -= log->capacity;
 		log->count++;
 	}
+	struct change *c = &log->ring[pos];
 	/* mvpnChangeIndex runs 1..4294967295 and then starts again at 1. */
 	if (++log->next_index == 0)
 		log->next_index = 1;

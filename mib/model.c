@@ -96,11 +96,17 @@ void vpn_forget(struct vpn *v)
 		v->passive = PASSIVE_WAITING;
 }
 
+static void timers_ahead(void *reserve, void *addr, size_t len)
+{
+	slab_reserve_ahead(reserve, addr, len);
+}
+
 bool model_start_reserve(struct model *m)
 {
 	if (!m->reserve && !(m->reserve = slab_reserve_start()))
 		return false;
 	m->cg_pool.rows.reserve = m->cg_pool.flows.reserve = m->reserve;
+	timers_set_ahead(&m->timers, timers_ahead, m->reserve); /* the heap's growth too */
 	return true;
 }
 
@@ -109,6 +115,7 @@ void model_free(struct model *m)
 	if (!m)
 		return;
 	m->cg_pool.rows.reserve = m->cg_pool.flows.reserve = NULL;
+	timers_set_ahead(&m->timers, NULL, NULL);
 	slab_reserve_stop(m->reserve);
 	for (size_t i = 0; i < m->n_vpns; i++)
 		vpn_free(m->vpns[i]);

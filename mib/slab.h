@@ -39,7 +39,8 @@ void slab_destroy(struct slab *s);
  * Chunks faulted in ahead of need, by a thread of its own.  A first touch of
  * a page costs the thread that makes it (7-13 us a page on the benchmarks'
  * VM, most of a growing model's create); touched by the reserve's thread, it
- * costs the engine thread nothing.  The thread keeps a few chunks ready and
+ * costs the engine thread nothing.  Its chunks come 32 to a 2 MiB region
+ * advised huge pages (slab.c): one fault where transparent huge pages are on.  The thread keeps a few chunks ready and
  * refills behind each one taken; it never holds the taker up: with none
  * ready, a slab gets its chunk from malloc and faults it in itself, as
  * without a reserve.  One taker at a time (the model's lock serializes the
@@ -48,6 +49,10 @@ void slab_destroy(struct slab *s);
 struct slab_reserve_stats {
 	uint64_t taken;   /* chunks a slab took ready */
 	uint64_t missed;  /* chunks a slab found none ready for, and made itself */
+	uint64_t ahead_done;    /* ranges faulted in for slab_reserve_ahead */
+	uint64_t ahead_dropped; /* ranges asked for with its queue full: not faulted in */
+	uint64_t regions;       /* 2 MiB regions made */
+	uint64_t cpu_ns;        /* the thread's CPU time so far */
 };
 
 /* Starts the thread; NULL when it cannot (out of memory, no thread). */
@@ -56,8 +61,17 @@ struct slab_reserve *slab_reserve_start(void);
  * No slab may take from it afterwards.  r may be NULL. */
 void slab_reserve_stop(struct slab_reserve *r);
 struct slab_reserve_stats slab_reserve_stats(const struct slab_reserve *r);
-/* A ready chunk (from malloc, 64 KiB less 64 bytes, the taker's to free), or
- * NULL: none ready (never waits).  For slab.c and tests. */
+/* A ready chunk (64 KiB less 64 bytes, carved from a 2 MiB region of huge
+ * pages; the taker's, to give back with slab_chunk_free), or NULL: none ready
+ * (never waits).  For slab.c and tests. */
 void *slab_reserve_take(struct slab_reserve *r);
+/* Gives back a chunk slab_reserve_take gave (any thread); NULL: nothing. */
+void slab_chunk_free(void *chunk);
+/* Asks the thread to fault in [addr, addr + len) ahead of the taker's first
+ * writes there (the model's timer heap as it grows: timers_set_ahead).  The
+ * pages get the kernel's zeros where none are mapped yet; contents are never
+ * touched, so a range unmapped or moved since costs nothing.  Never waits: with
+ * the thread's queue of such ranges full, the range is dropped (counted). */
+void slab_reserve_ahead(struct slab_reserve *r, void *addr, size_t len);
 
 #endif

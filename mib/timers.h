@@ -66,6 +66,10 @@ struct timer_slot {
 /* The real deadline of an armed timer: its owner's (pe->expires, ...). */
 typedef mtime_t (*timer_due_fn)(const struct timer *t);
 
+/* Asked to fault in [addr, addr + len) of the heap's array before the heap
+ * first writes there (timers_set_ahead). */
+typedef void (*timer_ahead_fn)(void *ctx, void *addr, size_t len);
+
 struct timers {
 	struct timer_slot *v; /* the heap: v[0] has the smallest key */
 	size_t n;             /* entries: armed timers and emptied entries */
@@ -73,11 +77,22 @@ struct timers {
 	size_t added, cap;    /* timers that exist, armed or not; cap >= 2 added */
 	uint64_t seq;
 	timer_due_fn due;
+	/* Past 2 MiB the array is a mapping of its own (0: from malloc), advised
+	 * huge pages while there is an ahead; each time the heap reaches a new
+	 * 2 MiB of it, ahead is asked for the next 2 MiB. */
+	size_t mapped;   /* bytes */
+	size_t ahead_at; /* the entry whose placing asks for the next block */
+	timer_ahead_fn ahead;
+	void *ahead_ctx;
 };
 
 void timers_init(struct timers *h, timer_due_fn due);
 /* Every timer must have been removed first. */
 void timers_free(struct timers *h);
+/* From now on the heap's array, once mapped, is faulted in ahead of its growth
+ * by ahead(ctx, ...) (the model's slab reserve: its thread takes the page
+ * faults, not the engine's); NULL: no longer. */
+void timers_set_ahead(struct timers *h, timer_ahead_fn ahead, void *ctx);
 /* A new timer, not armed, with its slot reserved so that arming it never
  * allocates.  False when out of memory (then t is untouched). */
 bool timers_add(struct timers *h, struct timer *t, uint32_t vpn_index, enum timer_kind kind);

@@ -32,7 +32,14 @@
  * calling thread's (NAME_thread_per_s, CLOCK_THREAD_CPUTIME_ID).  The thread
  * is the engine's, the one that must keep up with packets, and its rate is
  * the one the goal is judged on; the process's adds what other threads did
- * for it (the slab's reserve faulting chunks in ahead of need).
+ * for it (the slab's reserve faulting chunks in ahead of need).  NAME_thread_faults
+ * is the page faults the calling thread took in the pass: each is memory the
+ * reserve did not have ready (reserve_missed chunks of 16 pages, and heap
+ * ranges it was not asked for in time).  The reserve's own figures: chunks
+ * taken and missed, 2 MiB regions made, the timer heap's ranges it faulted in
+ * (reserve_ahead_done), its thread's CPU time over the whole run and per 2 MiB
+ * (reserve_us_per_region: what backing new memory costs here, the supply's
+ * limit), and AnonHugePages after the create pass (huge pages in use).
  *
  * history: the model has an observer that does per change what the daemon's
  * does on the engine thread (agent/history.c's on_change, the writer's
@@ -116,20 +123,29 @@ struct hist_sink {
 	uint64_t put, batches, drain_ns, drain_thread_ns;
 };
 
-/* CPU time of the process and of the calling (engine) thread. */
+/* CPU time of the process and of the calling (engine) thread, and the page
+ * faults the thread took (each one it takes is one the reserve did not). */
 struct cpu {
-	uint64_t proc, thread;
+	uint64_t proc, thread, faults;
 };
+
+static uint64_t thread_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
 
 static struct cpu cpu_both(void)
 {
-	return (struct cpu){cpu_now(), bench_clock(CLOCK_THREAD_CPUTIME_ID)};
+	return (struct cpu){cpu_now(), bench_clock(CLOCK_THREAD_CPUTIME_ID), thread_faults()};
 }
 
 static struct cpu cpu_since(struct cpu t0)
 {
 	struct cpu t = cpu_both();
-	return (struct cpu){t.proc - t0.proc, t.thread - t0.thread};
+	return (struct cpu){t.proc - t0.proc, t.thread - t0.thread, t.faults - t0.faults};
 }
 
 static uint64_t coarse_ms(void) /* as history/writer.c reads it per put */
@@ -264,12 +280,7 @@ static __attribute__((noinline)) struct cpu create_pass(struct model *m, const s
 						      uint64_t n, mtime_t *clock)
 {
 	bench_phase = "create";
-	struct rusage a, b;
-	getrusage(RUSAGE_THREAD, &a);
-	struct cpu r = model_pass(m, pl, vpns, order, n, true, clock);
-	getrusage(RUSAGE_THREAD, &b);
-	fprintf(stderr, "DBG create minflt=%ld majflt=%ld nvcsw=%ld nivcsw=%ld\n", b.ru_minflt - a.ru_minflt, b.ru_majflt-a.ru_majflt, b.ru_nvcsw-a.ru_nvcsw, b.ru_nivcsw-a.ru_nivcsw);
-	return r;
+	return model_pass(m, pl, vpns, order, n, true, clock);
 }
 
 static __attribute__((noinline)) struct cpu refresh_pass(struct model *m, const struct plan *pl,
@@ -385,6 +396,26 @@ static void rate(const char *name, uint64_t n, struct cpu t)
 	printf("%s_s=%.6f\n%s_per_s=%.0f\n", name, t.proc / 1e9, name, n / (t.proc / 1e9));
 	printf("%s_thread_s=%.6f\n%s_thread_per_s=%.0f\n", name, t.thread / 1e9, name,
 	       n / (t.thread / 1e9));
+	printf("%s_thread_faults=%llu\n", name, (unsigned long long)t.faults);
+}
+
+/* A field of /proc/self/smaps_rollup, in kB (AnonHugePages: the huge pages mapped). */
+static long rollup_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	size_t n = strlen(field);
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
 }
 
 int main(int argc, char **argv)
@@ -456,7 +487,7 @@ int main(int argc, char **argv)
 	/* ours: create, memory, refresh */
 	long rss0 = status_kb("VmRSS");
 	struct cpu create_ns = create_pass(m, &pl, vpns, order, n, &clock);
-	long rss1 = status_kb("VmRSS");
+	long rss1 = status_kb("VmRSS"), huge1 = rollup_kb("AnonHugePages");
 	uint64_t rows = model_rows(m, &flows);
 	bad |= check("rows after create", rows, n + (uint64_t)pl.vpns * pl.cgroups);
 	bad |= check("changes after create", m->g.changes - changes0, n);
@@ -498,6 +529,14 @@ int main(int argc, char **argv)
 	struct slab_reserve_stats rs = slab_reserve_stats(m->reserve);
 	printf("reserve=%d\nreserve_taken=%llu\nreserve_missed=%llu\n", reserve,
 	       (unsigned long long)rs.taken, (unsigned long long)rs.missed);
+	printf("reserve_ahead_done=%llu\nreserve_ahead_dropped=%llu\n",
+	       (unsigned long long)rs.ahead_done, (unsigned long long)rs.ahead_dropped);
+	/* What the reserve's thread spends per 2 MiB it makes ready (huge pages
+	 * faulted in, and the heap's ranges): its supply with a core of its own. */
+	printf("reserve_regions=%llu\nreserve_cpu_s=%.6f\nreserve_us_per_region=%.1f\n",
+	       (unsigned long long)rs.regions, rs.cpu_ns / 1e9,
+	       rs.regions ? rs.cpu_ns / 1e3 / (double)(rs.regions + rs.ahead_done) : 0.0);
+	printf("anon_huge_kb_after_create=%ld\n", huge1);
 	printf("records=%llu\nrows=%llu\ndown_rows=%llu\nup_rows=%llu\nflows=%llu\npes=%llu\n",
 	       (unsigned long long)n, (unsigned long long)rows, (unsigned long long)n,
 	       (unsigned long long)(rows - n), (unsigned long long)pl.vpns * pl.cgroups,

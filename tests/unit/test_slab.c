@@ -99,7 +99,7 @@ TEST(a_reserve_feeds_slabs_and_frees_what_it_holds)
 	char *chunk = take_when_ready(r);
 	CHECK(chunk != NULL);
 	memset(chunk, 0x5a, 64 * 1024 - 64); /* all of it is the taker's */
-	free(chunk);
+	slab_chunk_free(chunk);
 	CHECK(slab_reserve_stats(r).taken == 1);
 
 	slab_init(&s, OBJ, 8);
@@ -125,5 +125,51 @@ TEST(a_reserve_feeds_slabs_and_frees_what_it_holds)
 	CHECK(slab_reserve_stats(NULL).taken == 0);
 }
 
+/* The reserve carves its chunks 32 from each 2 MiB region: chunks apart, whole,
+ * each freed on its own in any order (the last of a region unmaps it), some
+ * taken and some still held when the reserve stops; a range asked ahead is
+ * faulted in without its contents being touched. */
+TEST(region_chunks_are_freed_one_by_one)
+{
+	enum { TAKE = 70 }; /* more than two regions */
+	static char *taken[TAKE];
+	struct slab_reserve *r = slab_reserve_start();
+
+	CHECK(r != NULL);
+	for (size_t i = 0; i < TAKE; i++) {
+		CHECK((taken[i] = take_when_ready(r)) != NULL);
+		memset(taken[i], (int)i, 64 * 1024 - 64);
+	}
+	for (size_t i = 0; i < TAKE; i++)
+		for (size_t k = 0; k < 64 * 1024 - 64; k += 4096)
+			CHECK((unsigned char)taken[i][k] == (unsigned char)i);
+	void *sorted[TAKE];
+	memcpy(sorted, taken, sizeof(sorted));
+	qsort(sorted, TAKE, sizeof(*sorted), by_address);
+	for (size_t i = 1; i < TAKE; i++)
+		CHECK((char *)sorted[i] - (char *)sorted[i - 1] >= 64 * 1024 - 64);
+	struct slab_reserve_stats st = slab_reserve_stats(r);
+	CHECK(st.taken == TAKE && st.regions >= 3);
+	/* Odd ones first, then the even ones backwards: regions go as their last goes. */
+	for (size_t i = 1; i < TAKE; i += 2)
+		slab_chunk_free(taken[i]);
+	for (size_t i = TAKE - TAKE % 2; i-- > 0;)
+		if (i % 2 == 0)
+			slab_chunk_free(taken[i]);
+	slab_chunk_free(NULL);
+
+	/* A range asked ahead: the thread faults it in, its contents stay. */
+	static char page_data[3 * 4096] __attribute__((aligned(4096)));
+	page_data[0] = 42;
+	slab_reserve_ahead(r, page_data, sizeof(page_data));
+	for (int i = 0; i < 10000 && slab_reserve_stats(r).ahead_done == 0; i++)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	CHECK(slab_reserve_stats(r).ahead_done == 1 && page_data[0] == 42);
+	char *one = take_when_ready(r);
+	CHECK(one != NULL);
+	slab_chunk_free(one);
+	slab_reserve_stop(r); /* with chunks ready and a region partly carved */
+}
+
 UNIT_MAIN("slab", T(objects_come_zeroed_apart_and_are_reused),
-	  T(a_reserve_feeds_slabs_and_frees_what_it_holds))
+	  T(a_reserve_feeds_slabs_and_frees_what_it_holds), T(region_chunks_are_freed_one_by_one))

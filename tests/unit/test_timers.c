@@ -1,6 +1,7 @@
 /* mib/timers: the heap of every deadline, against a plain list of the same timers. */
 #include "unit.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,89 @@ TEST(cancels_are_purged_without_growing)
 	timers_free(&h);
 }
 
+/* ---- a heap past 2 MiB: its own mapping, faulted in ahead ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNIT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNIT_ASAN 1
+#endif
+#endif
+
+#define BIG 400000 /* 9.6 MB of entries: the array is mapped, and grown twice as such */
+
+static struct timer *big;
+static mtime_t *big_when;
+
+static mtime_t big_due(const struct timer *timer)
+{
+	return big_when[timer - big];
+}
+
+struct asked {
+	size_t calls, bad;
+	const struct timers *h;
+};
+
+/* Each range asked for lies in the array, starts on a 2 MiB boundary of it,
+ * and is past the entries already placed. */
+static void note_ahead(void *ctx, void *addr, size_t len)
+{
+	struct asked *a = ctx;
+	size_t off = (size_t)((char *)addr - (char *)a->h->v);
+
+	a->calls++;
+	if ((char *)addr < (char *)a->h->v || off + len > a->h->mapped || off % (2u << 20) ||
+	    off < a->h->n * sizeof(*a->h->v) || len == 0)
+		a->bad++;
+}
+
+/* Grown past 2 MiB the array moves to a mapping of its own (entries kept,
+ * then moved whole by mremap); each 2 MiB the heap reaches asks once for the
+ * next; the heap stays valid and pops in order; freeing unmaps it. */
+TEST(a_big_heap_is_mapped_and_asked_ahead)
+{
+	struct timers h;
+	struct asked a = {.h = &h};
+
+	big = calloc(BIG, sizeof(*big));
+	big_when = calloc(BIG, sizeof(*big_when));
+	CHECK(big && big_when);
+	timers_init(&h, big_due);
+	timers_set_ahead(&h, note_ahead, &a);
+	for (size_t i = 0; i < BIG; i++) {
+		CHECK(timers_add(&h, &big[i], 1, TIMER_ROW));
+		big_when[i] = ((i * 7919) % BIG + 1) * MTIME_SEC;
+		timers_set(&h, &big[i], big_when[i]);
+	}
+	CHECK(timers_valid(&h));
+#ifdef UNIT_ASAN /* the array stays malloc's, for ASan to watch: nothing asked */
+	CHECK(h.mapped == 0 && a.calls == 0);
+#else
+	CHECK(h.mapped >= BIG * sizeof(*h.v) && h.mapped == h.cap * sizeof(*h.v));
+	CHECK((uintptr_t)h.v % (2u << 20) == 0);
+	/* One ask per 2 MiB reached (and one more after each move of the array). */
+	size_t blocks = BIG * sizeof(*h.v) / (2u << 20);
+	CHECK(a.calls >= blocks && a.calls <= blocks + 4);
+	CHECK_EQ_INT(a.bad, 0);
+#endif
+	mtime_t last = 0;
+	for (size_t k = 0; k < BIG; k++) {
+		struct timer *got = timers_pop_due(&h, MTIME_NEVER - 1);
+		CHECK(got && big_due(got) >= last);
+		last = big_due(got);
+	}
+	CHECK(timers_pop_due(&h, MTIME_NEVER - 1) == NULL);
+	for (size_t i = 0; i < BIG; i++)
+		timers_remove(&h, &big[i]);
+	timers_free(&h);
+	CHECK(h.v == NULL && h.mapped == 0 && h.ahead == note_ahead); /* the hook stays */
+	free(big);
+	free(big_when);
+}
+
 UNIT_MAIN("timers", T(pops_in_deadline_order_through_random_refreshes),
 	  T(due_at_the_deadline_not_a_tick_before), T(a_move_later_waits_for_the_old_key),
-	  T(refreshes_never_allocate), T(cancels_are_purged_without_growing))
+	  T(refreshes_never_allocate), T(cancels_are_purged_without_growing),
+	  T(a_big_heap_is_mapped_and_asked_ahead))
