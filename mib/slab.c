@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "hugemap.h"
+
 /* 64 KiB less malloc's own header: a chunk stays under its mmap threshold. */
 #define CHUNK_BYTES (64 * 1024 - 64)
 #define CHUNK_HEADER 16 /* the previous chunk's address, keeping objects 16-aligned */
@@ -94,7 +96,7 @@ static void touch(char *chunk, size_t len)
  * each chunk's header where the chunk came from (CHUNK_FROM: the reserve, or
  * malloc when none was ready).
  */
-#define REGION_BYTES (2u * 1024 * 1024)
+#define REGION_BYTES HUGEMAP_ALIGN
 #define CHUNK_STRIDE (64u * 1024)
 #define REGION_CHUNKS (REGION_BYTES / CHUNK_STRIDE)
 #define CHUNK_OFFSET 64
@@ -110,19 +112,10 @@ struct region {
 /* 2 MiB, aligned to 2 MiB, faulted in and written; NULL: out of memory. */
 static struct region *map_region(void)
 {
-	char *p = mmap(NULL, 2 * REGION_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = hugemap(REGION_BYTES, true);
 
-	if (p == MAP_FAILED)
+	if (!p)
 		return NULL;
-	size_t head = (REGION_BYTES - (uintptr_t)p % REGION_BYTES) % REGION_BYTES;
-	if (head)
-		munmap(p, head);
-	munmap(p + head + REGION_BYTES, REGION_BYTES - head);
-	p += head;
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, REGION_BYTES, MADV_HUGEPAGE); /* EINVAL without THP: 4 KiB pages */
-#endif
 	prefault(p, REGION_BYTES);
 	touch(p, REGION_BYTES);
 	struct region *g = (struct region *)(void *)p;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hugemap.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define TIMERS_ASAN 1
 #elif defined(__has_feature)
@@ -61,31 +63,8 @@ void timers_set_ahead(struct timers *h, timer_ahead_fn ahead, void *ctx)
  * grows by mremap to a fresh aligned place: no copy, huge pages moved whole.
  * Under AddressSanitizer it stays malloc's.
  */
-#define HUGE ((size_t)2 * 1024 * 1024)
+#define HUGE HUGEMAP_ALIGN
 
-#ifndef TIMERS_ASAN
-/* bytes, aligned to HUGE, advised huge pages if huge; NULL: none. */
-static char *map_aligned(size_t bytes, bool huge)
-{
-	char *p = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	size_t head = (HUGE - (uintptr_t)p % HUGE) % HUGE;
-	if (head)
-		munmap(p, head);
-	munmap(p + head + bytes, HUGE - head);
-	p += head;
-#ifdef MADV_HUGEPAGE
-	if (huge)
-		(void)madvise(p, bytes, MADV_HUGEPAGE); /* EINVAL without THP: 4 KiB pages */
-#else
-	(void)huge;
-#endif
-	return p;
-}
-#endif
 
 /* The array at cap entries (more than now), its entries kept; false: out of
  * memory.  Out of line: timers_add's common case then saves no registers. */
@@ -94,7 +73,7 @@ static __attribute__((noinline, cold)) bool resize(struct timers *h, size_t cap)
 	size_t bytes = cap * sizeof(*h->v);
 #ifndef TIMERS_ASAN
 	if (bytes >= HUGE) {
-		char *p = map_aligned(bytes, h->ahead != NULL);
+		char *p = hugemap(bytes, h->ahead != NULL);
 		if (!p)
 			return false;
 		if (h->mapped) {
