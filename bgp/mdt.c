@@ -6,6 +6,7 @@
 
 #include "../mib/bgpmdt.h"
 #include "../mib/log.h"
+#include "../mib/seek.h"
 
 void bgp_mdt_init(struct bgp_mdt *b, struct model *m)
 {
@@ -74,9 +75,21 @@ static struct vpn *vpn_of_group(const struct bgp_mdt *b, uint32_t group)
 	return hit ? vpn_find(b->m, hit->vpn_index) : NULL;
 }
 
+struct group_key {
+	const struct bgp_mdt *b;
+	uint32_t group;
+};
+
+static bool group_at_or_past(const void *ctx, size_t i)
+{
+	const struct group_key *k = ctx;
+
+	return k->b->by_group[i].group >= k->group;
+}
+
 static bool index_add(struct bgp_mdt *b, uint32_t group, uint32_t index)
 {
-	size_t pos = 0;
+	size_t pos;
 
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -85,8 +98,7 @@ static bool index_add(struct bgp_mdt *b, uint32_t group, uint32_t index)
 			return false;
 		b->by_group = grown, b->cap = cap;
 	}
-	while (pos < b->n && b->by_group[pos].group < group)
-		pos++;
+	pos = seek_first(b->n, &(struct group_key){b, group}, group_at_or_past);
 	memmove(b->by_group + pos + 1, b->by_group + pos, (b->n - pos) * sizeof(*b->by_group));
 	b->by_group[pos] = (struct mdt_vpn){.group = group, .vpn_index = index};
 	b->n++;

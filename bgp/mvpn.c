@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../mib/bgpmdt.h"
+#include "../mib/seek.h"
 
 void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m)
 {
@@ -41,20 +42,26 @@ static void ptunnel_key(uint32_t vpn, const struct mvpn_route *mr, struct oidx *
 	oidx_push_addr(out, &mr->origin);
 }
 
+struct ptunnel_key {
+	const struct bgp_mvpn *b;
+	const uint32_t *key;
+	size_t len;
+	bool after;
+};
+
+static bool ptunnel_at_or_past(const void *ctx, size_t i)
+{
+	const struct ptunnel_key *k = ctx;
+
+	return oidx_seek_ok(&k->b->tunnels[i]->index, k->key, k->len, k->after);
+}
+
 /* Position of the first row whose index is >= key (> key if after). */
 static size_t ptunnel_pos(const struct bgp_mvpn *b, const uint32_t *key, size_t len, bool after)
 {
-	size_t lo = 0, hi = b->n_tunnels;
+	struct ptunnel_key k = {b, key, len, after};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct oidx *x = &b->tunnels[mid]->index;
-		if (oidx_seek_ok(x, key, len, after))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return seek_first(b->n_tunnels, &k, ptunnel_at_or_past);
 }
 
 const struct ptunnel *bgp_mvpn_ptunnel_seek(const struct bgp_mvpn *b, const uint32_t *want,
