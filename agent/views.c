@@ -194,6 +194,8 @@ uint32_t seconds_until(const struct model *m, mtime_t t)
 
 	if (!t || t <= now)
 		return 0;
+	if (t == MTIME_NEVER)
+		return UINT32_MAX; /* held until cancelled */
 	return (uint32_t)((t - now + MTIME_SEC - 1) / MTIME_SEC);
 }
 

@@ -377,6 +377,10 @@ void cgpe_delete(struct cgroup_state *cg, struct cgpe *r)
 
 void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was)
 {
+	if (r->expires == MTIME_NEVER) { /* held until cancelled: nothing to wait for */
+		timers_cancel(cg->timers, &r->timer);
+		return;
+	}
 	timers_move(cg->timers, &r->timer, was, r->expires);
 }
 

@@ -64,6 +64,7 @@ struct cgpe {
 	struct inet_addr other;   /* downstream: the upstream named; upstream: latest joiner */
 	struct inet_addr rp;      /* (*,G): the RP given as the source */
 	uint32_t joiners;         /* upstream rows */
+	uint32_t bgp_routes;      /* downstream rows: the C-multicast routes holding it */
 	struct timer timer;       /* downstream rows: armed for expires */
 	struct flow *flow;        /* not owned */
 	mtime_t first_seen, last_refresh, expires;
@@ -141,7 +142,7 @@ struct cgpe *cgpe_insert_at(struct cgroup_state *cg, const struct cgpe_pos *at, 
 			    uint8_t kind, const struct inet_addr *pe, uint8_t role, mtime_t now);
 void cgpe_delete(struct cgroup_state *cg, struct cgpe *r); /* releases its flow reference */
 /* Sets the row's timer to its expires, which was `was` until now (a refresh,
- * moving it later, is O(1)). */
+ * moving it later, is O(1)); MTIME_NEVER disarms it. */
 void cgpe_schedule(struct cgroup_state *cg, struct cgpe *r, mtime_t was);
 /* The first row after r with the same group, source and kind, or NULL. */
 struct cgpe *cgpe_next_same_flow(struct cgroup_state *cg, struct cgpe *r);

@@ -257,7 +257,8 @@ static void row_set_timers(struct vpn *v, struct cgpe *r, const struct jp_event 
 	r->holdtime = e->holdtime;
 	r->last_refresh = now;
 	mtime_t was = r->expires;
-	r->expires = now + (mtime_t)e->holdtime * MTIME_SEC;
+	r->expires = e->holdtime == JP_HOLD_FOREVER ? MTIME_NEVER
+						    : now + (mtime_t)e->holdtime * MTIME_SEC;
 	cgpe_schedule(&v->cg, r, was);
 }
 
@@ -387,6 +388,40 @@ void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e)
 		row_remove(m, v, r, e->kind == CG_SG_RPT ? CHANGE_JOIN : CHANGE_PRUNE, now);
 	else
 		count_refresh(m, v); /* removing state nobody holds restates what we know */
+}
+
+/* ---- C-multicast routes: rows BGP holds ---- */
+
+static struct cgpe *downstream_row(struct vpn *v, const struct jp_event *e)
+{
+	static const struct inet_addr no_source;
+	struct flow *f = flow_find(&v->cg, &e->group, e->kind == CG_STAR_G ? &no_source : &e->source);
+
+	return f ? cgpe_find(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM) : NULL;
+}
+
+void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add)
+{
+	struct jp_event held = *e;
+	struct cgpe *r;
+
+	if (add) {
+		held.holdtime = JP_HOLD_FOREVER;
+		held.join = true;
+		passive_jp_record(m, v, &held);
+		if ((r = downstream_row(v, &held)))
+			r->bgp_routes++;
+		return;
+	}
+	/* A route counted on no row (a cap refused it) withdraws nothing. */
+	if (!(r = downstream_row(v, e)) || !r->bgp_routes || --r->bgp_routes)
+		return;
+	mtime_t was = r->expires;
+	r->expires = mclock_now(&m->clock) + m->settings.bgp_settle;
+	cgpe_schedule(&v->cg, r, was);
+	struct cgpe *up = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
+	if (up)
+		upstream_recompute(v, up, NULL);
 }
 
 /* ---- customer flows to data MDTs, from MDT Join TLVs ---- */
@@ -555,7 +590,12 @@ bool passive_restore_row(struct model *m, struct vpn *v, const struct inet_addr 
 	r->holdtime = val->holdtime;
 	r->last_refresh = now;
 	mtime_t was = r->expires;
-	r->expires = now + (mtime_t)val->holdtime * MTIME_SEC;
+	/* A row held until cancelled stays so; one BGP held is held as a route
+	 * withdrawn is, until its route is heard again (the routers reconnect). */
+	if (val->holdtime != JP_HOLD_FOREVER)
+		r->expires = now + (mtime_t)val->holdtime * MTIME_SEC;
+	else
+		r->expires = v->bgp_signalled ? now + m->settings.bgp_settle : MTIME_NEVER;
 	cgpe_schedule(&v->cg, r, was);
 	upstream_join(v, r, &val->upstream, now);
 	return true;

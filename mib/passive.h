@@ -13,6 +13,9 @@
 
 /* RFC 7761 4.11: a Hello without the Hold Time option means 3.5 x 30 s. */
 #define HELLO_DEFAULT_HOLDTIME 105
+/* RFC 7761 4.9.5: a Join/Prune Hold Time of 0xFFFF holds the state until a
+ * Join/Prune cancels it; a C-multicast route's row is held so (its route). */
+#define JP_HOLD_FOREVER 0xFFFF
 /* RFC 6037 as deployed: receivers keep a data-MDT announcement this long. */
 #define DATA_MDT_HOLD_SECONDS 180
 
@@ -43,6 +46,17 @@ void passive_hello(struct model *m, struct vpn *v, const struct hello_event *e);
 void passive_jp_message(struct model *m, struct vpn *v, const struct inet_addr *sender);
 void passive_jp_record(struct model *m, struct vpn *v, const struct jp_event *e);
 void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e);
+/*
+ * A C-multicast route (RFC 6514 4.6, 11.1.3) of a BGP-signalled VPN: a
+ * Join held by BGP.  e->sender is the downstream PE that advertised it,
+ * e->upstream the PE its Route Target names, e->holdtime is ignored.  A
+ * route (add) joins as a Join/Prune record with Hold Time JP_HOLD_FOREVER
+ * would, and counts on the downstream row; when the last route holding a
+ * row is withdrawn, the row is held settings.bgp_settle more, then expires
+ * (a route back in time refreshes it), as a PE's advertisement does
+ * (mib/bgpmdt.h): a BMP session that restarts changes nothing.
+ */
+void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add);
 /* Expires every PE, row and data MDT whose time has come by now (deadline <=
  * now), soonest first, across all VPNs.  Cheap to call per packet: one
  * comparison when nothing is due, O(log n) per expiry in the n timers armed,

@@ -546,6 +546,164 @@ TEST(restored_state_is_refreshed_not_created_again)
 	model_free(m);
 }
 
+/* RFC 7761 4.9.5: a Hold Time of 0xFFFF holds the row until a prune. */
+TEST(a_join_held_forever_never_expires_and_a_prune_cancels_it)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr g = A("233.252.0.10"), s = A("192.0.2.10"), d1 = A("198.18.0.1"),
+			 up = A("198.18.0.2");
+
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true,
+	   JP_HOLD_FOREVER);
+	struct flow *f = flow_find(&v->cg, &g, &s);
+	struct cgpe *r = f ? cgpe_find(&v->cg, f, CG_SG, &d1, CG_DOWNSTREAM) : NULL;
+	CHECK(r && r->expires == MTIME_NEVER && r->holdtime == JP_HOLD_FOREVER);
+	CHECK(!timer_armed(&r->timer));
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &up, CG_UPSTREAM)->expires == MTIME_NEVER);
+	at(m, 10u * 86400u); /* ten days on: still there */
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	CHECK(timers_next(&m->timers) == MTIME_NEVER); /* no timer armed for it */
+	/* A finite hold time again arms it; then a prune ends it. */
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true, 210);
+	CHECK(timer_armed(&r->timer) && r->expires == mclock_now(&m->clock) + 210 * MTIME_SEC);
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true,
+	   JP_HOLD_FOREVER);
+	CHECK(!timer_armed(&r->timer));
+	jp(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false,
+	   JP_HOLD_FOREVER);
+	CHECK_EQ_INT(v->cg.n_rows, 0);
+	CHECK_EQ_INT(m->changes.ring[m->changes.count - 1].kind, CHANGE_PRUNE);
+	model_free(m);
+}
+
+static void bgp_join(struct model *m, const char *down, const char *up, const char *group,
+		     const char *source, uint8_t kind, bool add)
+{
+	struct jp_event e = {.sender = A(down), .upstream = A(up), .group = A(group),
+			     .source = A(source), .kind = kind};
+	passive_bgp_join(m, vpn_find(m, 7), &e, add);
+}
+
+/* C-multicast routes (RFC 6514 4.6): rows held while a route holds them, then
+ * for bgp_settle, then expired; a route back in time changes nothing. */
+TEST(c_multicast_routes_hold_rows_and_the_last_withdrawal_settles)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr g = A("233.252.0.10"), s = A("192.0.2.10"), d1 = A("198.18.0.1"),
+			 up = A("198.18.0.2"), rp = A("192.0.2.250"), g50 = A("233.252.0.50");
+
+	m->settings.bgp_settle = 60 * MTIME_SEC;
+	/* Two route reflectors report .1's Source Tree Join. */
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true);
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true);
+	struct flow *f = flow_find(&v->cg, &g, &s);
+	struct cgpe *r = f ? cgpe_find(&v->cg, f, CG_SG, &d1, CG_DOWNSTREAM) : NULL;
+	CHECK(r && r->bgp_routes == 2 && r->expires == MTIME_NEVER && r->state == CG_JOINED);
+	struct cgpe *u = cgpe_find(&v->cg, f, CG_SG, &up, CG_UPSTREAM);
+	CHECK(u && u->joiners == 1 && inet_addr_eq(&u->other, &d1));
+	CHECK_EQ_INT(m->changes.count, 1); /* one join; the second route is a refresh */
+	CHECK_EQ_INT(m->changes.ring[0].kind, CHANGE_JOIN);
+	CHECK_EQ_INT(v->counters.refreshes, 1);
+	/* One goes: the other still holds it. */
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false);
+	CHECK(r->bgp_routes == 1 && r->expires == MTIME_NEVER);
+	/* The last goes at t=100: held until 160, as the upstream row shows. */
+	at(m, 100);
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false);
+	mtime_t t100 = mclock_now(&m->clock);
+	CHECK(r->bgp_routes == 0 && r->expires == t100 + 60 * MTIME_SEC);
+	CHECK_EQ_INT(u->expires, t100 + 60 * MTIME_SEC);
+	/* Back at 159 (a BMP session that restarted): a refresh, nothing recorded. */
+	at(m, 159);
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true);
+	CHECK(r->bgp_routes == 1 && r->expires == MTIME_NEVER);
+	CHECK_EQ_INT(m->changes.count, 1);
+	at(m, 1000);
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	/* Gone for good at 1000: still there at 1059 s 999 ms, expired at 1060 exactly. */
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false);
+	mclock_advance(&m->clock, (1000ull + 1060) * MTIME_SEC - MTIME_SEC / 1000);
+	passive_expire(m, mclock_now(&m->clock));
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	at(m, 1060);
+	CHECK_EQ_INT(v->cg.n_rows, 0);
+	CHECK_EQ_INT(m->changes.count, 2);
+	CHECK_EQ_INT(m->changes.ring[1].kind, CHANGE_EXPIRY);
+	CHECK_EQ_INT(m->changes.ring[1].when, (1000ull + 1060) * MTIME_SEC);
+	/* A Shared Tree Join: (*,G) towards its C-RP; a withdrawal of a route no
+	 * row counts (a cap refused it) changes nothing. */
+	bgp_join(m, "198.18.0.3", "198.18.0.2", "233.252.0.50", "192.0.2.250", CG_STAR_G, true);
+	struct inet_addr d3 = A("198.18.0.3");
+	f = flow_find(&v->cg, &g50, &(struct inet_addr){0});
+	r = f ? cgpe_find(&v->cg, f, CG_STAR_G, &d3, CG_DOWNSTREAM) : NULL;
+	CHECK(r && inet_addr_eq(&r->rp, &rp) && r->bgp_routes == 1);
+	bgp_join(m, "198.18.0.4", "198.18.0.2", "233.252.0.50", "192.0.2.250", CG_STAR_G, false);
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	CHECK_EQ_INT(m->changes.count, 3);
+	model_free(m);
+}
+
+/* The same route with another upstream (its Route Target changed): the row
+ * moves upstream, recorded as a change; the old upstream row goes. */
+TEST(a_c_multicast_route_whose_upstream_changes_moves_its_row)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr g = A("233.252.0.10"), s = A("192.0.2.10"), d1 = A("198.18.0.1"),
+			 up2 = A("198.18.0.2"), up3 = A("198.18.0.3");
+
+	m->settings.bgp_settle = 60 * MTIME_SEC;
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, true);
+	/* As bgp/mvpn.c applies a replaced route: the new one held, the old one gone. */
+	bgp_join(m, "198.18.0.1", "198.18.0.3", "233.252.0.10", "192.0.2.10", CG_SG, true);
+	bgp_join(m, "198.18.0.1", "198.18.0.2", "233.252.0.10", "192.0.2.10", CG_SG, false);
+	struct flow *f = flow_find(&v->cg, &g, &s);
+	struct cgpe *r = cgpe_find(&v->cg, f, CG_SG, &d1, CG_DOWNSTREAM);
+	CHECK(r && inet_addr_eq(&r->other, &up3) && r->bgp_routes == 1 &&
+	      r->expires == MTIME_NEVER);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &up2, CG_UPSTREAM) == NULL);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &up3, CG_UPSTREAM) != NULL);
+	CHECK_EQ_INT(m->changes.count, 2);
+	CHECK_EQ_INT(v->cg.n_rows, 2);
+	model_free(m);
+}
+
+/* A restored row a C-multicast route held waits, as a withdrawn one, for its
+ * route; one PIM held forever stays held. */
+TEST(restored_rows_held_forever_wait_for_bgp_for_settle)
+{
+	struct model *m = offline_model();
+	struct vpn *v = vpn_find(m, 7);
+	struct inet_addr pe1 = A("198.18.0.1"), up = A("198.18.0.5");
+	struct inet_addr src = A("192.0.2.1"), grp = A("233.252.0.1");
+	mtime_t now = mclock_now(&m->clock);
+	struct change_row_value rv = {.present = 1, .cg_kind = CG_SG, .state = CG_JOINED,
+				      .holdtime = JP_HOLD_FOREVER, .upstream = up};
+
+	m->settings.bgp_settle = 60 * MTIME_SEC;
+	CHECK(passive_restore_row(m, v, &src, &grp, &pe1, &rv, now));
+	struct flow *f = flow_find(&v->cg, &grp, &src);
+	CHECK(cgpe_find(&v->cg, f, CG_SG, &pe1, CG_DOWNSTREAM)->expires == MTIME_NEVER);
+	model_free(m);
+
+	m = offline_model();
+	v = vpn_find(m, 7);
+	v->bgp_signalled = true;
+	m->settings.bgp_settle = 60 * MTIME_SEC;
+	now = mclock_now(&m->clock);
+	CHECK(passive_restore_row(m, v, &src, &grp, &pe1, &rv, now));
+	f = flow_find(&v->cg, &grp, &src);
+	struct cgpe *r = cgpe_find(&v->cg, f, CG_SG, &pe1, CG_DOWNSTREAM);
+	CHECK(r && r->bgp_routes == 0 && r->expires == now + 60 * MTIME_SEC);
+	/* Its route again: a refresh, held by it from now on. */
+	bgp_join(m, "198.18.0.1", "198.18.0.5", "233.252.0.1", "192.0.2.1", CG_SG, true);
+	CHECK(r->bgp_routes == 1 && r->expires == MTIME_NEVER);
+	CHECK_EQ_INT(m->changes.count, 0);
+	model_free(m);
+}
+
 UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_time_and_counts_follow),
 	  T(joins_make_downstream_and_upstream_rows), T(star_g_keeps_the_rp_and_sg_rpt_prunes_are_state),
 	  T(caps_drop_new_state_and_keep_the_old), T(caps_count_only_the_rows_a_join_needs),
@@ -555,4 +713,8 @@ UNIT_MAIN("passive", T(hellos_restate_or_change_pe_state), T(pes_expire_by_hold_
 	  T(change_log_is_a_ring_with_a_dropped_count), T(cgroup_rows_seek_in_oid_order),
 	  T(cgroup_rows_seek_anywhere_as_a_scan_finds),
 	  T(change_texts_read_as_printf_would_write_them),
-	  T(restored_state_is_refreshed_not_created_again))
+	  T(restored_state_is_refreshed_not_created_again),
+	  T(a_join_held_forever_never_expires_and_a_prune_cancels_it),
+	  T(c_multicast_routes_hold_rows_and_the_last_withdrawal_settles),
+	  T(a_c_multicast_route_whose_upstream_changes_moves_its_row),
+	  T(restored_rows_held_forever_wait_for_bgp_for_settle))
