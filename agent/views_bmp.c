@@ -33,6 +33,7 @@ static bool bgp_mdt_get(const struct daemon *d, unsigned col, struct cell *c)
 	case COL_BMP_IPMSI_ROUTES: cell_gauge(c, (uint32_t)d->mvpn.ipmsi); break;
 	case COL_BMP_IPMSI_UNMATCHED: cell_gauge(c, (uint32_t)d->mvpn.unmatched); break;
 	case COL_BMP_MVPN_NOT_APPLIED: cell_gauge(c, (uint32_t)d->mvpn.not_applied); break;
+	case COL_BMP_CMCAST_ROUTES: cell_gauge(c, (uint32_t)d->mvpn.cmcast); break;
 	default: return false;
 	}
 	return true;
@@ -166,6 +167,8 @@ static bool ptunnel_get(void *ctx, const void *row, unsigned col, struct cell *c
 		cell_truth(c, (t->flags & PMSI_FLAG_LEAF_INFO_REQUIRED) != 0);
 		break;
 	case COL_PTUNNEL_ROUTES: cell_gauge(c, t->routes); break;
+	case COL_PTUNNEL_KEY_ORIGIN_TYPE: cell_addr_type(c, &t->key_origin); break;
+	case COL_PTUNNEL_KEY_ORIGIN: cell_addr(c, &t->key_origin); break;
 	default: return false;
 	}
 	return true;

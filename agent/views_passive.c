@@ -122,6 +122,7 @@ static bool cgpe_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_CGPE_LAST_REFRESH_DATE: cell_date(c, &m->clock, r->last_refresh); break;
 	case COL_CGPE_REFRESHES: cell_counter64(c, r->refreshes); break;
 	case COL_CGPE_FIRST_SEEN_DATE: cell_date(c, &m->clock, r->first_seen); break;
+	case COL_CGPE_BGP_ROUTES: cell_gauge(c, r->bgp_routes); break;
 	default: return false;
 	}
 	return true;

@@ -139,6 +139,11 @@ struct bgp_update_info {
 	uint32_t origin_as;            /* the AS_PATH's last AS (0: none) */
 	unsigned path_len;             /* ASes in AS_SEQUENCE segments, one per AS_SET */
 	struct inet_addr next_hop;     /* MP_REACH's next hop (the first of two for 32 bytes) */
+	/* The first IP-address-specific Route Target (RFC 4360 3.2 in attribute 16,
+	 * then RFC 5701 in attribute 25): a C-multicast route's upstream PE
+	 * (RFC 6514 11.1.3).  INET_UNKNOWN: none. */
+	struct inet_addr import_rt;
+	struct inet_addr originator;   /* ORIGINATOR_ID (RFC 4456 8); INET_UNKNOWN: none */
 };
 
 enum bgp_action { BGP_ANNOUNCE, BGP_WITHDRAW };

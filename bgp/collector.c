@@ -67,9 +67,9 @@ struct flush {
 };
 
 static void notify(struct bmp_collector *c, enum route_event ev, const struct bmp_router *r,
-		   const struct bmp_peer *p, const struct route *route)
+		   const struct bmp_peer *p, const struct route *route, const struct route *old)
 {
-	struct route_change ch = {.ev = ev, .router = r, .peer = p, .route = route};
+	struct route_change ch = {.ev = ev, .router = r, .peer = p, .route = route, .old = old};
 
 	if (c->on_change)
 		c->on_change(c->change_arg, &ch);
@@ -79,7 +79,7 @@ static void flush_one(void *arg, const struct route *route)
 {
 	struct flush *f = arg;
 
-	notify(f->c, ROUTE_EV_WITHDRAW, f->r, f->p, route);
+	notify(f->c, ROUTE_EV_WITHDRAW, f->r, f->p, route, NULL);
 }
 
 /* The peer's routes leave its router's and the collector's counts. */
@@ -239,7 +239,7 @@ static void withdraw_one(void *arg, const struct route *route)
 {
 	struct apply *a = arg;
 
-	notify(a->c, ROUTE_EV_WITHDRAW, a->r, a->p, route);
+	notify(a->c, ROUTE_EV_WITHDRAW, a->r, a->p, route, NULL);
 	a->r->by_family[route->family]--;
 	a->r->routes--;
 	a->c->t.routes--;
@@ -250,6 +250,9 @@ static void announce(struct apply *a, const struct bgp_route_event *ev)
 	struct bmp_router *r = a->r;
 	const struct bgp_update_info *in = ev->info;
 	const struct route *stored;
+	struct route *replaced;
+	uint8_t kept[ROUTE_ATTRS_MAX];
+	size_t kept_len = route_attrs_encode(in, ev->route->type, kept);
 	enum route_put put;
 
 	if (r->routes >= a->c->lim.max_routes_per_router &&
@@ -258,9 +261,8 @@ static void announce(struct apply *a, const struct bgp_route_event *ev)
 		a->c->t.route_drops++;
 		return;
 	}
-	put = route_table_put(&a->p->routes, ev->family, a->view, ev->nlri, ev->nlri_len,
-			      in->has_pmsi ? in->pmsi_raw : NULL, in->has_pmsi ? in->pmsi_raw_len : 0,
-			      &stored);
+	put = route_table_put(&a->p->routes, ev->family, a->view, ev->nlri, ev->nlri_len, kept,
+			      kept_len, &stored, &replaced);
 	if (put == ROUTE_NOMEM) {
 		r->c.route_drops++;
 		a->c->t.route_drops++;
@@ -272,7 +274,9 @@ static void announce(struct apply *a, const struct bgp_route_event *ev)
 		a->c->t.routes++;
 	}
 	if (put != ROUTE_UNCHANGED)
-		notify(a->c, put == ROUTE_ADDED ? ROUTE_EV_ADD : ROUTE_EV_REPLACE, r, a->p, stored);
+		notify(a->c, put == ROUTE_ADDED ? ROUTE_EV_ADD : ROUTE_EV_REPLACE, r, a->p, stored,
+		       replaced);
+	free(replaced);
 }
 
 static void apply_route(void *arg, const struct bgp_route_event *ev)

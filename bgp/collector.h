@@ -87,6 +87,7 @@ struct route_change {
 	const struct bmp_router *router;
 	const struct bmp_peer *peer;
 	const struct route *route; /* valid during the call only */
+	const struct route *old;   /* ROUTE_EV_REPLACE: the route it replaced; else NULL */
 };
 typedef void (*route_change_fn)(void *arg, const struct route_change *ch);
 

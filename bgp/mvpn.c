@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../mib/bgpmdt.h"
+#include "../mib/passive.h"
 #include "../mib/seek.h"
 
 void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m)
@@ -32,14 +33,21 @@ void bgp_mvpn_free(struct bgp_mvpn *b)
 
 /* ---- mvpnPTunnelTable ---- */
 
-static void ptunnel_key(uint32_t vpn, const struct mvpn_route *mr, struct oidx *out)
+/* What a route of types 1, 3, 4 or 5 makes a row of: its index and the
+ * Leaf A-D's key origin. */
+struct ptunnel_id {
+	uint8_t route_type;
+	struct inet_addr source, group, origin, key_origin;
+};
+
+static void ptunnel_key(uint32_t vpn, const struct ptunnel_id *id, struct oidx *out)
 {
 	oidx_reset(out);
 	oidx_push(out, vpn);
-	oidx_push(out, mr->type);
-	oidx_push_addr(out, &mr->source);
-	oidx_push_addr(out, &mr->group);
-	oidx_push_addr(out, &mr->origin);
+	oidx_push(out, id->route_type);
+	oidx_push_addr(out, &id->source);
+	oidx_push_addr(out, &id->group);
+	oidx_push_addr(out, &id->origin);
 }
 
 struct ptunnel_key {
@@ -76,29 +84,38 @@ const struct ptunnel *bgp_mvpn_ptunnel_seek(const struct bgp_mvpn *b, const uint
 static void ptunnel_set_pmsi(struct ptunnel *t, const struct route *r)
 {
 	struct pmsi_tunnel pt;
-	const uint8_t *raw = route_pmsi(r);
+	size_t len = 0;
+	const uint8_t *raw = route_attr(r, ROUTE_ATTR_PMSI, &len);
 
-	t->has_pmsi = r->pmsi_len >= 5 && bgp_pmsi_decode(raw, r->pmsi_len, &pt) == BGP_OK;
+	t->has_pmsi = raw && len >= 5 && bgp_pmsi_decode(raw, len, &pt) == BGP_OK;
 	t->tunnel_type = t->has_pmsi ? pt.type : PMSI_NONE;
 	t->flags = t->has_pmsi ? pt.flags : 0;
 	t->label = t->has_pmsi ? pt.label : 0;
-	t->id_len = t->has_pmsi ? (size_t)r->pmsi_len - 5 : 0;
+	t->id_len = t->has_pmsi ? len - 5 : 0;
 	if (t->id_len)
 		memcpy(t->id, raw + 5, t->id_len);
 }
 
-static void ptunnel_add(struct bgp_mvpn *b, uint32_t vpn, const struct mvpn_route *mr,
+/* The row with this key: its position, and whether it is there. */
+static bool ptunnel_at(const struct bgp_mvpn *b, const struct oidx *key, size_t *i)
+{
+	*i = ptunnel_pos(b, key->sub, key->len, false);
+	return *i < b->n_tunnels &&
+	       oidx_cmp(b->tunnels[*i]->index.sub, b->tunnels[*i]->index.len, key->sub,
+			key->len) == 0;
+}
+
+static void ptunnel_add(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_id *id,
 			const struct route *r)
 {
 	struct oidx key;
 	size_t i;
 	struct ptunnel *t;
 
-	ptunnel_key(vpn, mr, &key);
-	i = ptunnel_pos(b, key.sub, key.len, false);
-	if (i < b->n_tunnels && oidx_cmp(b->tunnels[i]->index.sub, b->tunnels[i]->index.len,
-					 key.sub, key.len) == 0) {
+	ptunnel_key(vpn, id, &key);
+	if (ptunnel_at(b, &key, &i)) {
 		b->tunnels[i]->routes++;
+		b->tunnels[i]->key_origin = id->key_origin;
 		ptunnel_set_pmsi(b->tunnels[i], r);
 		return;
 	}
@@ -111,25 +128,23 @@ static void ptunnel_add(struct bgp_mvpn *b, uint32_t vpn, const struct mvpn_rout
 	}
 	if (!(t = calloc(1, sizeof(*t))))
 		return;
-	*t = (struct ptunnel){.index = key, .vpn_index = vpn, .route_type = mr->type,
-			      .source = mr->source, .group = mr->group, .origin = mr->origin,
-			      .routes = 1};
+	*t = (struct ptunnel){.index = key, .vpn_index = vpn, .route_type = id->route_type,
+			      .source = id->source, .group = id->group, .origin = id->origin,
+			      .key_origin = id->key_origin, .routes = 1};
 	ptunnel_set_pmsi(t, r);
 	memmove(b->tunnels + i + 1, b->tunnels + i, (b->n_tunnels - i) * sizeof(*b->tunnels));
 	b->tunnels[i] = t;
 	b->n_tunnels++;
 }
 
-static void ptunnel_update(struct bgp_mvpn *b, uint32_t vpn, const struct mvpn_route *mr,
+static void ptunnel_update(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_id *id,
 			   const struct route *r, bool withdraw)
 {
 	struct oidx key;
 	size_t i;
 
-	ptunnel_key(vpn, mr, &key);
-	i = ptunnel_pos(b, key.sub, key.len, false);
-	if (i == b->n_tunnels ||
-	    oidx_cmp(b->tunnels[i]->index.sub, b->tunnels[i]->index.len, key.sub, key.len) != 0)
+	ptunnel_key(vpn, id, &key);
+	if (!ptunnel_at(b, &key, &i))
 		return; /* never made (no memory) */
 	if (!withdraw) {
 		ptunnel_set_pmsi(b->tunnels[i], r);
@@ -175,34 +190,106 @@ static struct vpn *vpn_of_rd(const struct bgp_mvpn *b, bgp_rd rd)
 	return v && v->bgp_signalled ? v : NULL;
 }
 
-static void tunnel_event(struct bgp_mvpn *b, uint32_t vpn, const struct mvpn_route *mr,
-			 const struct route *r, enum route_event ev)
+/*
+ * Who stands behind a route whose NLRI names no originating router (Source
+ * Active, C-multicast: RFC 6514 4.5, 4.6): the ORIGINATOR_ID a route
+ * reflector put on it (RFC 4456 8), else the peer the monitored router heard
+ * it from.
+ */
+static struct inet_addr advertiser(const struct route *r, const struct bmp_peer *p)
 {
-	if (ev == ROUTE_EV_ADD)
-		ptunnel_add(b, vpn, mr, r);
-	else
-		ptunnel_update(b, vpn, mr, r, ev == ROUTE_EV_WITHDRAW);
+	size_t len = 0;
+	const uint8_t *id = route_attr(r, ROUTE_ATTR_ORIGINATOR, &len);
+	struct inet_addr a = p->addr;
+
+	if (id && len == 4)
+		inet_addr_v4(&a, id);
+	return a;
 }
 
-/*
- * Type 1 makes a PE of the VPN (RFC 6514 9.1.1) and a row of its P-tunnels;
- * type 3 a row of its P-tunnels (RFC 6514 9.1.2); the others are counted.
- */
-static void count_route(struct bgp_mvpn *b, const struct route *r, enum route_event ev)
+/* The upstream PE a C-multicast route's C-multicast Import RT names
+ * (RFC 6514 11.1.3); false when it carries none. */
+static bool upstream_of(const struct route *r, struct inet_addr *out)
 {
-	struct mvpn_route mr;
-	struct vpn *v;
-	int step = ev == ROUTE_EV_ADD ? 1 : ev == ROUTE_EV_WITHDRAW ? -1 : 0;
+	size_t len = 0;
+	const uint8_t *rt = route_attr(r, ROUTE_ATTR_IMPORT_RT, &len);
 
-	if (bgp_nlri_decode(r->family, route_key(r), r->key_len, &mr) != BGP_OK)
-		return; /* the collector keeps only what decoded */
-	if (mr.type != MVPN_INTRA_AS_IPMSI_AD && mr.type != MVPN_SPMSI_AD) {
+	if (rt && len == 4)
+		inet_addr_v4(out, rt);
+	else if (rt && len == 16)
+		inet_addr_v6(out, rt);
+	return rt && (len == 4 || len == 16);
+}
+
+/* Types 6 and 7 (RFC 6514 4.6): a downstream PE joins a C-tree through the
+ * upstream PE, in the C-group->PE rows. */
+static void cmcast_route(struct bgp_mvpn *b, struct vpn *v, const struct mvpn_route *mr,
+			 const struct route *r, const struct bmp_peer *p, int step)
+{
+	struct jp_event e = {.sender = advertiser(r, p), .group = mr->group};
+
+	b->cmcast += (size_t)step;
+	if (!v || !upstream_of(r, &e.upstream)) {
 		b->not_applied += (size_t)step;
 		return;
 	}
-	v = vpn_of_rd(b, mr.rd);
-	if (v)
-		tunnel_event(b, v->index, &mr, r, ev);
+	/* A Shared Tree Join's C-source is the C-RP (RFC 6514 4.6, 11.1.1). */
+	e.kind = mr->type == MVPN_SHARED_TREE_JOIN ? CG_STAR_G : CG_SG;
+	e.source = mr->source;
+	passive_bgp_join(b->m, v, &e, step > 0);
+}
+
+/* The mvpnPTunnelTable row of types 1 and 3 (the route's own C-(S,G) and
+ * originating router), 4 (its route key's C-(S,G), the leaf), 5 (its
+ * C-(S,G), the advertiser), and the VPN whose RD the route (4: its key)
+ * carries. */
+static struct vpn *ptunnel_id_of(const struct bgp_mvpn *b, const struct mvpn_route *mr,
+				 const struct route *r, const struct bmp_peer *p,
+				 struct ptunnel_id *id)
+{
+	*id = (struct ptunnel_id){.route_type = mr->type, .source = mr->source,
+				  .group = mr->group, .origin = mr->origin};
+	if (mr->type == MVPN_LEAF_AD) {
+		id->source = mr->key_source, id->group = mr->key_group;
+		id->key_origin = mr->key_origin;
+		return vpn_of_rd(b, mr->key_rd);
+	}
+	if (mr->type == MVPN_SOURCE_ACTIVE_AD)
+		id->origin = advertiser(r, p);
+	return vpn_of_rd(b, mr->rd);
+}
+
+/*
+ * One route held (step 1) or gone (step -1), or its attributes replaced
+ * (step 0: a P-tunnel to read again).  Type 1 makes a PE of the VPN (RFC
+ * 6514 9.1.1); types 1, 3, 4 and 5 rows of mvpnPTunnelTable; 6 and 7
+ * C-group->PE rows; type 2 (Inter-AS) is counted.
+ */
+static void count_route(struct bgp_mvpn *b, const struct route *r, const struct bmp_peer *p,
+			int step)
+{
+	struct mvpn_route mr;
+	struct ptunnel_id id;
+	struct vpn *v;
+
+	if (bgp_nlri_decode(r->family, route_key(r), r->key_len, &mr) != BGP_OK)
+		return; /* the collector keeps only what decoded */
+	if (mr.type == MVPN_INTER_AS_IPMSI_AD) {
+		b->not_applied += (size_t)step;
+		return;
+	}
+	if (mr.type == MVPN_SHARED_TREE_JOIN || mr.type == MVPN_SOURCE_TREE_JOIN) {
+		if (step)
+			cmcast_route(b, vpn_of_rd(b, mr.rd), &mr, r, p, step);
+		return;
+	}
+	v = ptunnel_id_of(b, &mr, r, p, &id);
+	if (v && step > 0)
+		ptunnel_add(b, v->index, &id, r);
+	else if (v)
+		ptunnel_update(b, v->index, &id, r, step < 0);
+	if (!v && mr.type != MVPN_INTRA_AS_IPMSI_AD)
+		b->not_applied += (size_t)step;
 	if (mr.type != MVPN_INTRA_AS_IPMSI_AD || !step)
 		return;
 	b->ipmsi += (size_t)step;
@@ -212,25 +299,47 @@ static void count_route(struct bgp_mvpn *b, const struct route *r, enum route_ev
 		vpn_bgp_route(b->m, v, &mr.origin, step > 0, mclock_now(&b->m->clock));
 }
 
+/* Whether who a route names comes from its attributes (and a replaced route
+ * may name someone else): Source Active and C-multicast routes. */
+static bool names_from_attrs(const struct route *r)
+{
+	return r->key_len > 0 && (r->family == BGP_FAM_MVPN4 || r->family == BGP_FAM_MVPN6) &&
+	       (route_key(r)[0] == MVPN_SOURCE_ACTIVE_AD || route_key(r)[0] == MVPN_SHARED_TREE_JOIN ||
+		route_key(r)[0] == MVPN_SOURCE_TREE_JOIN);
+}
+
 void bgp_mvpn_on_change(void *arg, const struct route_change *ch)
 {
-	/* A replaced route is the same NLRI (the same PE) with another PMSI Tunnel. */
+	struct bgp_mvpn *b = arg;
+
 	if (ch->route->family != BGP_FAM_MVPN4 && ch->route->family != BGP_FAM_MVPN6)
 		return;
-	count_route(arg, ch->route, ch->ev);
+	if (ch->ev != ROUTE_EV_REPLACE) {
+		count_route(b, ch->route, ch->peer, ch->ev == ROUTE_EV_ADD ? 1 : -1);
+		return;
+	}
+	/* The same NLRI with other attributes.  A P-tunnel is read again; a route
+	 * whose PEs come from its attributes is the new one held, then the old
+	 * one gone (a row that stays is never let go in between). */
+	if (!names_from_attrs(ch->route) || !ch->old) {
+		count_route(b, ch->route, ch->peer, 0);
+		return;
+	}
+	count_route(b, ch->route, ch->peer, 1);
+	count_route(b, ch->old, ch->peer, -1);
 }
 
 static void recount_one(void *arg, const struct bmp_router *r, const struct bmp_peer *p,
 			const struct route *route)
 {
-	(void)r, (void)p;
+	(void)r;
 	if (route->family == BGP_FAM_MVPN4 || route->family == BGP_FAM_MVPN6)
-		count_route(arg, route, ROUTE_EV_ADD);
+		count_route(arg, route, p, 1);
 }
 
 void bgp_mvpn_resync(struct bgp_mvpn *b, const struct bmp_collector *c)
 {
-	b->ipmsi = b->unmatched = b->not_applied = 0;
+	b->ipmsi = b->unmatched = b->not_applied = b->cmcast = 0;
 	tunnels_clear(b);
 	if (c)
 		bmp_collector_foreach(c, BGP_FAM_COUNT, false, 0, recount_one, b);

@@ -6,9 +6,13 @@
  * the MDT SAFI's are (mib/bgpmdt.h).  An engine like capture/: it reads
  * routes and calls the model's verbs, never net-snmp.
  *
- * Types 1 and 3 also give the VPN's P-tunnels (mvpnPTunnelTable).  The other
- * route types are held and counted by the collector and not yet put into the
- * VPN's tables (mvpnBmpMvpnNotApplied says how many).
+ * Types 1 and 3 also give the VPN's P-tunnels, Leaf A-D routes (type 4) the
+ * PEs that joined one and Source Active routes (type 5) the active
+ * C-sources: a row of mvpnPTunnelTable each.  C-multicast routes (types 6
+ * and 7) are joins held by BGP in the VPN's C-group->PE rows
+ * (passive_bgp_join): the downstream PE is the route's advertiser, the
+ * upstream PE the one its C-multicast Import RT names.  Inter-AS routes
+ * (type 2) are held and counted (mvpnBmpMvpnNotApplied).
  */
 #ifndef MVPN_BGP_MVPN_H
 #define MVPN_BGP_MVPN_H
@@ -26,19 +30,22 @@ struct mvpn_rd {
 };
 
 /*
- * A row of mvpnPTunnelTable: the P-tunnel an I-PMSI (type 1) or S-PMSI (type
- * 3) A-D route of a BGP-signalled VPN announces (RFC 6514 5, its PMSI Tunnel
- * attribute), as RFC 8502 represents one: the tunnel type and the tunnel
- * identifier as the attribute carries it.  Routes with the same key from
- * several routers, peers or views are one row that counts them; the
- * attribute is the last one heard.
+ * A row of mvpnPTunnelTable: an A-D route of a BGP-signalled VPN and the
+ * P-tunnel it announces (RFC 6514 5, its PMSI Tunnel attribute), as RFC 8502
+ * represents one: the tunnel type and the tunnel identifier as the attribute
+ * carries it.  I-PMSI (1) and S-PMSI (3) A-D routes by their own C-(S,G) and
+ * originating router; Leaf A-D (4) by their route key's C-(S,G) and the
+ * leaf; Source Active (5) by their C-(S,G) and advertiser.  Routes with the
+ * same key from several routers, peers or views are one row that counts
+ * them; the attribute is the last one heard.
  */
 #define PTUNNEL_ID_MAX 255
 struct ptunnel {
 	struct oidx index;     /* {vpn, type, C-source, C-group, origin}: the table's order */
 	uint32_t vpn_index;
-	uint8_t route_type;    /* 1 or 3 */
+	uint8_t route_type;    /* 1, 3, 4 or 5 */
 	struct inet_addr source, group, origin; /* C-source and C-group: wildcards for type 1 */
+	struct inet_addr key_origin; /* type 4: its route key's originating router */
 	bool has_pmsi;
 	uint8_t tunnel_type, flags;
 	uint32_t label;
@@ -54,7 +61,10 @@ struct bgp_mvpn {
 	struct mvpn_rd *by_rd;  /* sorted by rd; owned */
 	size_t n;
 	size_t ipmsi, unmatched; /* type 1 routes held; of them, of no VPN's RD */
-	size_t not_applied;      /* routes of types 2, 4, 5, 6, 7 held */
+	size_t cmcast;           /* C-multicast routes (6, 7) held */
+	/* Routes held that fill no table: type 2, types 3-7 of no VPN's RD,
+	 * C-multicast routes with no C-multicast Import RT */
+	size_t not_applied;
 };
 
 void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m);

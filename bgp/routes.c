@@ -75,49 +75,101 @@ static bool grow(struct route_table *t)
 	return true;
 }
 
-static struct route *route_new(uint8_t family, uint8_t view, const uint8_t *key, size_t key_len,
-			       const uint8_t *pmsi, size_t pmsi_len)
+/* ---- kept attributes: (code, length, value) ---- */
+
+const uint8_t *route_attr(const struct route *r, uint8_t code, size_t *len)
 {
-	struct route *r = malloc(sizeof(*r) + key_len + pmsi_len);
+	const uint8_t *p = route_attrs(r);
+	size_t left = r->attr_len;
+
+	/* Written by route_attrs_encode: each length fits, but read as if not. */
+	while (left >= 2 && (size_t)p[1] + 2 <= left) {
+		if (p[0] == code) {
+			*len = p[1];
+			return p + 2;
+		}
+		left -= (size_t)p[1] + 2;
+		p += (size_t)p[1] + 2;
+	}
+	return NULL;
+}
+
+static size_t put_attr(uint8_t *out, size_t at, uint8_t code, const uint8_t *v, size_t n)
+{
+	if (n > 255 || at + 2 + n > ROUTE_ATTRS_MAX)
+		return at; /* does not fit: not kept */
+	out[at] = code;
+	out[at + 1] = (uint8_t)n;
+	memcpy(out + at + 2, v, n);
+	return at + 2 + n;
+}
+
+size_t route_attrs_encode(const struct bgp_update_info *in, uint8_t route_type,
+			  uint8_t out[ROUTE_ATTRS_MAX])
+{
+	size_t n = 0;
+	/* Who is behind a route its NLRI does not name: the upstream PE of a
+	 * C-multicast route (RFC 6514 11.1.3), the originator of it and of a
+	 * Source Active route (RFC 6514 4.5, 4.6 carry no originating router). */
+	bool names_pes = route_type == MVPN_SOURCE_ACTIVE_AD ||
+			 route_type == MVPN_SHARED_TREE_JOIN || route_type == MVPN_SOURCE_TREE_JOIN;
+
+	if (names_pes && in->originator.type != INET_UNKNOWN)
+		n = put_attr(out, n, ROUTE_ATTR_ORIGINATOR, in->originator.bytes, 4);
+	if (names_pes && in->import_rt.type != INET_UNKNOWN)
+		n = put_attr(out, n, ROUTE_ATTR_IMPORT_RT, in->import_rt.bytes,
+			     inet_addr_len(&in->import_rt));
+	if (in->has_pmsi)
+		n = put_attr(out, n, ROUTE_ATTR_PMSI, in->pmsi_raw, in->pmsi_raw_len);
+	return n;
+}
+
+/* ---- the table ---- */
+
+static struct route *route_new(uint8_t family, uint8_t view, const uint8_t *key, size_t key_len,
+			       const uint8_t *attrs, size_t attr_len)
+{
+	struct route *r = malloc(sizeof(*r) + key_len + attr_len);
 
 	if (!r)
 		return NULL;
 	r->family = family, r->view = view;
-	r->key_len = (uint8_t)key_len, r->pmsi_len = (uint8_t)pmsi_len;
+	r->key_len = (uint8_t)key_len, r->attr_len = (uint8_t)attr_len;
 	memcpy(r->data, key, key_len);
-	if (pmsi_len)
-		memcpy(r->data + key_len, pmsi, pmsi_len);
+	if (attr_len)
+		memcpy(r->data + key_len, attrs, attr_len);
 	return r;
 }
 
 enum route_put route_table_put(struct route_table *t, uint8_t family, uint8_t view,
-			       const uint8_t *key, size_t key_len, const uint8_t *pmsi,
-			       size_t pmsi_len, const struct route **stored)
+			       const uint8_t *key, size_t key_len, const uint8_t *attrs,
+			       size_t attr_len, const struct route **stored,
+			       struct route **replaced)
 {
 	uint32_t h = route_hash(family, view, key, key_len);
 	struct route *r;
 	size_t i;
 
-	if (key_len > ROUTE_KEY_MAX || family >= BGP_FAM_COUNT)
+	*replaced = NULL;
+	if (key_len > ROUTE_KEY_MAX || family >= BGP_FAM_COUNT || attr_len > ROUTE_ATTRS_MAX)
 		return ROUTE_NOMEM;
-	if (pmsi_len > ROUTE_PMSI_MAX)
-		pmsi_len = 0;
 	/* Load at most 1/2: probes stay short for a route's few tens of bytes' cost. */
 	if ((t->n + 1) * 2 > t->cap && !grow(t))
 		return ROUTE_NOMEM;
 	i = probe(t, h, family, view, key, key_len);
 	if ((r = t->slot[i])) {
-		if (r->pmsi_len == pmsi_len && (!pmsi_len || memcmp(route_pmsi(r), pmsi, pmsi_len) == 0)) {
+		if (r->attr_len == attr_len &&
+		    (!attr_len || memcmp(route_attrs(r), attrs, attr_len) == 0)) {
 			*stored = r;
 			return ROUTE_UNCHANGED;
 		}
-		if (!(r = route_new(family, view, key, key_len, pmsi, pmsi_len)))
+		if (!(r = route_new(family, view, key, key_len, attrs, attr_len)))
 			return ROUTE_NOMEM;
-		free(t->slot[i]);
+		*replaced = t->slot[i];
 		*stored = t->slot[i] = r;
 		return ROUTE_REPLACED;
 	}
-	if (!(r = route_new(family, view, key, key_len, pmsi, pmsi_len)))
+	if (!(r = route_new(family, view, key, key_len, attrs, attr_len)))
 		return ROUTE_NOMEM;
 	*stored = t->slot[i] = r;
 	t->tag[i] = h;
@@ -212,6 +264,6 @@ size_t route_table_bytes(const struct route_table *t)
 
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i])
-			b += chunk(sizeof(struct route) + t->slot[i]->key_len + t->slot[i]->pmsi_len);
+			b += chunk(sizeof(struct route) + t->slot[i]->key_len + t->slot[i]->attr_len);
 	return b;
 }

@@ -34,9 +34,10 @@ enum bgp_error bgp_header_check(const uint8_t *p, size_t len, uint8_t type)
 
 enum attr_type {
 	ATTR_ORIGIN = 1, ATTR_AS_PATH = 2, ATTR_NEXT_HOP = 3, ATTR_MED = 4, ATTR_LOCAL_PREF = 5,
-	ATTR_ATOMIC_AGGREGATE = 6, ATTR_AGGREGATOR = 7, ATTR_COMMUNITIES = 8, ATTR_MP_REACH = 14,
-	ATTR_MP_UNREACH = 15, ATTR_EXT_COMMUNITIES = 16, ATTR_AS4_PATH = 17,
-	ATTR_AS4_AGGREGATOR = 18, ATTR_PMSI_TUNNEL = 22, ATTR_LARGE_COMMUNITIES = 32,
+	ATTR_ATOMIC_AGGREGATE = 6, ATTR_AGGREGATOR = 7, ATTR_COMMUNITIES = 8,
+	ATTR_ORIGINATOR_ID = 9, ATTR_MP_REACH = 14, ATTR_MP_UNREACH = 15, ATTR_EXT_COMMUNITIES = 16,
+	ATTR_AS4_PATH = 17, ATTR_AS4_AGGREGATOR = 18, ATTR_PMSI_TUNNEL = 22,
+	ATTR_IPV6_EXT_COMMUNITIES = 25, ATTR_LARGE_COMMUNITIES = 32,
 };
 
 enum attr_class { WELL_KNOWN, OPT_NON_TRANSITIVE, OPT_TRANSITIVE, UNKNOWN_ATTR };
@@ -47,11 +48,11 @@ static enum attr_class class_of(uint8_t type)
 	case ATTR_ORIGIN: case ATTR_AS_PATH: case ATTR_NEXT_HOP: case ATTR_LOCAL_PREF:
 	case ATTR_ATOMIC_AGGREGATE:
 		return WELL_KNOWN;
-	case ATTR_MED: case ATTR_MP_REACH: case ATTR_MP_UNREACH:
+	case ATTR_MED: case ATTR_MP_REACH: case ATTR_MP_UNREACH: case ATTR_ORIGINATOR_ID:
 		return OPT_NON_TRANSITIVE;
 	case ATTR_AGGREGATOR: case ATTR_COMMUNITIES: case ATTR_EXT_COMMUNITIES:
 	case ATTR_AS4_PATH: case ATTR_AS4_AGGREGATOR: case ATTR_PMSI_TUNNEL:
-	case ATTR_LARGE_COMMUNITIES:
+	case ATTR_IPV6_EXT_COMMUNITIES: case ATTR_LARGE_COMMUNITIES:
 		return OPT_TRANSITIVE;
 	default:
 		return UNKNOWN_ATTR;
@@ -99,18 +100,21 @@ static enum bgp_error as_path(struct cursor *c, size_t as_len, struct bgp_update
 	return BGP_OK;
 }
 
-/* The fixed lengths of RFC 4271 5.1, RFC 6793 (AGGREGATOR by AS width), and
- * the multiples of RFC 1997, RFC 4360, RFC 8092. */
+/* The fixed lengths of RFC 4271 5.1, RFC 6793 (AGGREGATOR by AS width),
+ * RFC 4456 8 (ORIGINATOR_ID), and the multiples of RFC 1997, RFC 4360,
+ * RFC 5701 and RFC 8092. */
 static bool length_ok(uint8_t type, size_t n, const struct bgp_session_opts *o)
 {
 	switch (type) {
 	case ATTR_ORIGIN: return n == 1;
-	case ATTR_NEXT_HOP: case ATTR_MED: case ATTR_LOCAL_PREF: return n == 4;
+	case ATTR_NEXT_HOP: case ATTR_MED: case ATTR_LOCAL_PREF: case ATTR_ORIGINATOR_ID:
+		return n == 4;
 	case ATTR_ATOMIC_AGGREGATE: return n == 0;
 	case ATTR_AGGREGATOR: return n == (o->as4 ? 8u : 6u);
 	case ATTR_AS4_AGGREGATOR: return n == 8;
 	case ATTR_COMMUNITIES: return n % 4 == 0;
 	case ATTR_EXT_COMMUNITIES: return n % 8 == 0;
+	case ATTR_IPV6_EXT_COMMUNITIES: return n % 20 == 0;
 	case ATTR_LARGE_COMMUNITIES: return n % 12 == 0;
 	default: return true;
 	}
@@ -123,6 +127,29 @@ struct update_walk {
 	unsigned n_attrs;
 	struct bgp_update_info *info;
 };
+
+/*
+ * The first IP-address-specific Route Target of an extended communities
+ * attribute: a C-multicast route's C-multicast Import RT names its upstream
+ * PE (RFC 6514 11.1.3), an IPv4 one (RFC 4360 3.2: type 0x01, sub-type 0x02)
+ * or, for an IPv6 PE (RFC 6515 3), an IPv6 one (RFC 5701 2: 0x00, 0x02).
+ * AS-specific targets say nothing of a PE and are passed over.
+ */
+static void import_rt(struct cursor *v, bool ipv6, struct inet_addr *out)
+{
+	size_t width = ipv6 ? 20 : 8;
+	uint8_t want_type = ipv6 ? 0x00 : 0x01;
+
+	for (; out->type == INET_UNKNOWN && cursor_left(v) >= width; cursor_skip(v, width)) {
+		const uint8_t *ec = cursor_here(v);
+		if (ec[0] != want_type || ec[1] != 0x02)
+			continue;
+		if (ipv6)
+			inet_addr_v6(out, ec + 2);
+		else
+			inet_addr_v4(out, ec + 2);
+	}
+}
 
 static enum bgp_error one_attr(struct update_walk *w, uint8_t flags, uint8_t type, struct cursor *v)
 {
@@ -159,6 +186,13 @@ static enum bgp_error one_attr(struct update_walk *w, uint8_t flags, uint8_t typ
 		w->info->pmsi_raw = cursor_here(v);
 		w->info->pmsi_raw_len = cursor_left(v);
 		return bgp_pmsi_decode(cursor_here(v), cursor_left(v), &w->info->pmsi);
+	case ATTR_ORIGINATOR_ID:
+		inet_addr_v4(&w->info->originator, cursor_here(v)); /* length_ok: 4 */
+		return BGP_OK;
+	case ATTR_EXT_COMMUNITIES:
+	case ATTR_IPV6_EXT_COMMUNITIES:
+		import_rt(v, type == ATTR_IPV6_EXT_COMMUNITIES, &w->info->import_rt);
+		return BGP_OK;
 	default:
 		return BGP_OK;
 	}

@@ -379,8 +379,8 @@ static void in_other(void *arg, const struct route *r)
 	const struct route_table *t = arg;
 	const struct route *o = route_table_find(t, r->family, r->view, route_key(r), r->key_len);
 
-	FUZZ_CHECK(o && o->pmsi_len == r->pmsi_len &&
-		   !memcmp(route_pmsi(o), route_pmsi(r), r->pmsi_len));
+	FUZZ_CHECK(o && o->attr_len == r->attr_len &&
+		   !memcmp(route_attrs(o), route_attrs(r), r->attr_len));
 }
 
 /* Two routers fed the same stream, one in reads of the mode's size and one

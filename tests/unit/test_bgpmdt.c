@@ -468,10 +468,15 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	 * other RDs; 13 routes of the other types. */
 	CHECK_EQ_INT(b.ipmsi, 8);
 	CHECK_EQ_INT(b.unmatched, 5);
-	CHECK_EQ_INT(b.not_applied, 10); /* types 1 and 3 apply; 8 + 3 + 10 = 21 */
-	/* Its P-tunnels: the three type 1 routes, and three type 3 (RD 1 with
-	 * RSVP-TE, RD 11 with PIM-SSM, RD 11's wildcard with no attribute). */
-	CHECK_EQ_INT(b.n_tunnels, 6);
+	/* Fill nothing: the Inter-AS route, and five C-multicast routes with no
+	 * Route Target to name their upstream PE. */
+	CHECK_EQ_INT(b.not_applied, 6);
+	CHECK_EQ_INT(b.cmcast, 5);
+	CHECK_EQ_INT(v->cg.n_rows, 0);
+	/* Its A-D routes: the three type 1 routes, three type 3 (RD 1 with
+	 * RSVP-TE, RD 11 with PIM-SSM, RD 11's wildcard with no attribute), two
+	 * Leaf A-D (their keys: RD 1's and RD 11's S-PMSI) and two Source Active. */
+	CHECK_EQ_INT(b.n_tunnels, 10);
 	uint32_t want[] = {3, 3, 1, 4, 192, 0, 2, 10};
 	const struct ptunnel *t = bgp_mvpn_ptunnel_seek(&b, want, 8, false);
 	CHECK(t != NULL && t->route_type == 3 && t->tunnel_type == PMSI_RSVP_P2MP);
@@ -480,6 +485,21 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	CHECK_EQ_INT(t->routes, 1);
 	char g[INET_ADDR_STRLEN];
 	CHECK_EQ_STR(inet_addr_format(&t->group, g), "233.252.0.10");
+	/* The Leaf A-D of RD 1's S-PMSI: the leaf .4 joined .1's tunnel, by
+	 * ingress replication (its own PMSI Tunnel attribute, label 1001). */
+	uint32_t leaf[] = {3, 4, 1, 4, 192, 0, 2, 10, 1, 4, 233, 252, 0, 10};
+	t = bgp_mvpn_ptunnel_seek(&b, leaf, 14, false);
+	CHECK(t != NULL && t->route_type == 4 && t->tunnel_type == PMSI_INGRESS_REPL);
+	CHECK_EQ_STR(inet_addr_format(&t->origin, g), "198.18.0.4");
+	CHECK_EQ_STR(inet_addr_format(&t->key_origin, g), "198.18.0.1");
+	CHECK_EQ_INT(t->label, 1001);
+	/* Source Active: no originating router in the NLRI, so its advertiser:
+	 * no ORIGINATOR_ID, the peer. */
+	uint32_t sa[] = {3, 5, 1, 4, 192, 0, 2, 10};
+	t = bgp_mvpn_ptunnel_seek(&b, sa, 8, false);
+	CHECK(t != NULL && t->route_type == 5 && !t->has_pmsi);
+	CHECK_EQ_STR(inet_addr_format(&t->origin, g), "198.18.0.1");
+	CHECK_EQ_INT(t->key_origin.type, INET_UNKNOWN);
 	/* In the table's order: type 1 rows first (wildcard C-source and C-group). */
 	t = bgp_mvpn_ptunnel_seek(&b, NULL, 0, false);
 	CHECK(t && t->route_type == 1 && t->tunnel_type == PMSI_PIM_SSM && t->id_len == 8);

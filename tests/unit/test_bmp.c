@@ -350,6 +350,7 @@ TEST(route_table_agrees_with_a_plain_list)
 	static bool in[KEYS];
 	struct route_table t;
 	const struct route *r;
+	struct route *old;
 	unsigned seed = 6037;
 
 	route_table_init(&t);
@@ -359,7 +360,7 @@ TEST(route_table_agrees_with_a_plain_list)
 		uint32_t k = (seed >> 8) % KEYS;
 		uint8_t key[6] = {7, 4, (uint8_t)(k >> 8), (uint8_t)k, 0, 1};
 		if ((seed >> 20) & 1) {
-			enum route_put p = route_table_put(&t, BGP_FAM_MVPN4, 0, key, 6, NULL, 0, &r);
+			enum route_put p = route_table_put(&t, BGP_FAM_MVPN4, 0, key, 6, NULL, 0, &r, &old);
 			CHECK_EQ_INT(p, in[k] ? ROUTE_UNCHANGED : ROUTE_ADDED);
 			in[k] = true;
 		} else {
