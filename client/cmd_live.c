@@ -353,12 +353,16 @@ static const char *pe_label(const struct pe_labels *l, const struct inet_addr *a
 int cmd_groups(struct cli *c, struct live_cmd *lc)
 {
 	static const unsigned cols[] = {COL_CGPE_STATE, COL_CGPE_JOINERS, COL_CGPE_PGROUP_TYPE,
-					COL_CGPE_PGROUP, COL_CGPE_EXPIRES_IN, COL_CGPE_REFRESHES};
+					COL_CGPE_PGROUP, COL_CGPE_EXPIRES_IN, COL_CGPE_REFRESHES,
+					COL_CGPE_BGP_ROUTES};
 	static const struct table_column head[] = {
 		{"C-GROUP", TABLE_LEFT}, {"C-SOURCE", TABLE_LEFT}, {"KIND", TABLE_LEFT},
 		{"PE", TABLE_LEFT}, {"ROLE", TABLE_LEFT}, {"STATE", TABLE_LEFT},
 		{"JOINERS", TABLE_RIGHT}, {"P-GROUP", TABLE_LEFT}, {"EXPIRES", TABLE_RIGHT},
-		{"REFRESHES", TABLE_RIGHT}};
+		{"REFRESHES", TABLE_RIGHT}, {"BGP", TABLE_RIGHT}};
+	/* mvpnCGroupPeExpiresIn while the row is held until cancelled (Hold Time
+	 * 0xFFFF, or a C-multicast route holds it). */
+	static const uint64_t held = 4294967295u;
 	struct vpn_ref vpn;
 	struct pe_labels labels = {0};
 	struct live_table t = {0};
@@ -368,13 +372,13 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 	if (rc != CLI_OK)
 		return rc;
 	if (read_labels(c, lc, vpn.index, &labels) < 0 ||
-	    live_read(c, lc->l, ARC_CGROUP_PE_TABLE, cols, 6, &vpn.index, 1, &t) < 0) {
+	    live_read(c, lc->l, ARC_CGROUP_PE_TABLE, cols, 7, &vpn.index, 1, &t) < 0) {
 		free(labels.v);
 		live_table_free(&t);
 		return CLI_FAIL;
 	}
 	struct listing o;
-	listing_begin(c, &o, head, 10, &vpn, "groups");
+	listing_begin(c, &o, head, 11, &vpn, "groups");
 	struct json *j = &o.j;
 	struct table *tab = o.tab;
 	for (size_t i = 0; i < t.n; i++) {
@@ -401,8 +405,13 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 			json_key(j, "state"), json_string(j, mib_cg_state_name((uint8_t)r->v[0].num));
 			json_key(j, "joiners"), json_uint(j, r->v[1].num);
 			json_key(j, "p_group"), json_addr(j, &pgroup);
-			json_key(j, "expires_in_s"), json_uint(j, r->v[4].num);
+			json_key(j, "expires_in_s");
+			if (r->v[4].num == held)
+				json_null(j);
+			else
+				json_uint(j, r->v[4].num);
 			json_key(j, "refreshes"), json_uint(j, r->v[5].num);
+			json_key(j, "bgp_routes"), json_uint(j, r->v[6].num);
 			json_object_end(j);
 			continue;
 		}
@@ -414,8 +423,12 @@ int cmd_groups(struct cli *c, struct live_cmd *lc)
 		table_cell(tab, mib_cg_state_name((uint8_t)r->v[0].num));
 		table_cellf(tab, "%llu", (unsigned long long)r->v[1].num);
 		table_cell(tab, addr_text(&pgroup, pg));
-		table_cellf(tab, "%llu", (unsigned long long)r->v[4].num);
+		if (r->v[4].num == held)
+			table_cell(tab, "held");
+		else
+			table_cellf(tab, "%llu", (unsigned long long)r->v[4].num);
 		table_cellf(tab, "%llu", (unsigned long long)r->v[5].num);
+		table_cellf(tab, "%llu", (unsigned long long)r->v[6].num);
 	}
 	live_table_free(&t);
 	free(labels.v);
