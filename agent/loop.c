@@ -149,6 +149,14 @@ static bool live_capture(const struct daemon *d)
 	return d->capture && !d->capture->offline;
 }
 
+/* The model's clock runs by itself (not a replay's timestamps): what falls
+ * due on it is expired here, live capture or none (the rows that BGP's
+ * C-multicast routes held need no capture). */
+static bool clock_runs(const struct daemon *d)
+{
+	return !d->model->clock.offline;
+}
+
 static bool replaying(const struct daemon *d)
 {
 	return d->capture && d->capture->offline && !d->capture->finished;
@@ -199,7 +207,7 @@ static void loop_once(struct daemon *d)
 	if (d->bmp)
 		bmp_server_fds(d->bmp, &readfds, &numfds);
 	wake_by(mclock_monotonic(), d->next_tick, &timeout);
-	if (live_capture(d)) /* the next hold time, join or data MDT that runs out */
+	if (clock_runs(d)) /* the next hold time, join or data MDT that runs out */
 		wake_by(mclock_now(&d->model->clock), model_next_deadline(d->model), &timeout);
 	if (d->history && !d->model->clock.offline) /* the next checkpoint or pair window */
 		wake_by(mclock_now(&d->model->clock), d->model->observer.due_at, &timeout);
@@ -233,7 +241,7 @@ static void loop_once(struct daemon *d)
 	}
 	if (replaying(d))
 		replay_some(d); /* expires as the capture's clock moves */
-	if (live_capture(d))
+	if (clock_runs(d))
 		passive_expire(d->model, mclock_now(&d->model->clock)); /* what is due: O(1) if none */
 	tick(d);
 	/* Judge what the engines just learned; the AgentX thread announces it. */

@@ -112,10 +112,11 @@ static bool length_ok(uint8_t type, size_t n, const struct bgp_session_opts *o)
 	case ATTR_ATOMIC_AGGREGATE: return n == 0;
 	case ATTR_AGGREGATOR: return n == (o->as4 ? 8u : 6u);
 	case ATTR_AS4_AGGREGATOR: return n == 8;
-	case ATTR_COMMUNITIES: return n % 4 == 0;
-	case ATTR_EXT_COMMUNITIES: return n % 8 == 0;
-	case ATTR_IPV6_EXT_COMMUNITIES: return n % 20 == 0;
-	case ATTR_LARGE_COMMUNITIES: return n % 12 == 0;
+	/* RFC 7606 7.8, 7.14, 7.15 and RFC 8092 5: a non-zero multiple. */
+	case ATTR_COMMUNITIES: return n > 0 && n % 4 == 0;
+	case ATTR_EXT_COMMUNITIES: return n > 0 && n % 8 == 0;
+	case ATTR_IPV6_EXT_COMMUNITIES: return n > 0 && n % 20 == 0;
+	case ATTR_LARGE_COMMUNITIES: return n > 0 && n % 12 == 0;
 	default: return true;
 	}
 }

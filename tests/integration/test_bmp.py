@@ -143,7 +143,7 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
     # A second session, ended by a Termination message (RFC 7854 4.5).
     s = connect(collector)
     s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
-    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29 and r["mvpnBmpRouterSessions"] == 2)
+    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 37 and r["mvpnBmpRouterSessions"] == 2)
     s.sendall(step("06-term"))
     row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
     assert row["mvpnBmpRouterRoutes"] == 0
@@ -178,7 +178,7 @@ def test_malformed_messages_are_counted_and_the_session_goes_on(collector, snmp)
         with open(os.path.join(BMP, "malformed", name), "rb") as f:
             s.sendall(f.read())
     s.sendall(step("03-routes"))
-    row = until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29)
+    row = until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 37)
     assert row["mvpnBmpRouterMalformed"] == len(bad)
     assert row["mvpnBmpRouterStatus"] == 1
     # A common header that cannot be framed ends the session (RFC 7854 4.1).
@@ -247,7 +247,7 @@ def test_a_reload_that_drops_a_router_from_allow_closes_its_session(collector, s
     import signal
     s = connect(collector)
     s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
-    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 29)
+    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 37)
     daemon.write_config(
         "startup-grace = 0\n"
         "bmp {\n"

@@ -45,6 +45,7 @@ static struct model *bgp_model(void)
 	m->capture = CAPTURE_RUNNING;
 	m->settings.startup_grace = 10 * S;
 	m->settings.max_pes_per_vpn = 100;
+	m->settings.max_cgroups_per_vpn = 1000;
 	m->settings.pe_check_interval = 10 * S;
 	m->settings.bgp_settle = 60 * S;
 	vpn_configure(vpn_get(m, 1), "red", &mdt, exp, 2);
@@ -468,22 +469,49 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	 * other RDs; 13 routes of the other types. */
 	CHECK_EQ_INT(b.ipmsi, 8);
 	CHECK_EQ_INT(b.unmatched, 5);
-	/* Fill nothing: the Inter-AS route, and five C-multicast routes with no
-	 * Route Target to name their upstream PE. */
-	CHECK_EQ_INT(b.not_applied, 6);
-	CHECK_EQ_INT(b.cmcast, 5);
-	CHECK_EQ_INT(v->cg.n_rows, 0);
+	/* Fill nothing: the Inter-AS route, and six C-multicast routes with no
+	 * IP-address-specific Route Target to name their upstream PE. */
+	CHECK_EQ_INT(b.not_applied, 7);
+	CHECK_EQ_INT(b.cmcast, 12);
+	/* The six that name one are joins: a downstream and an upstream row each. */
+	CHECK_EQ_INT(v->cg.n_rows, 12);
+	CHECK_EQ_INT(v->cg.n_flows, 6);
+	char g[INET_ADDR_STRLEN];
+	/* Reflected (ORIGINATOR_ID .5) towards .2, the first IP-address-specific RT. */
+	struct inet_addr c12 = A("233.252.0.12"), s12 = A("192.0.2.12"), d5 = A("198.18.0.5");
+	struct flow *fl = flow_find(&v->cg, &c12, &s12);
+	struct cgpe *row = fl ? cgpe_find(&v->cg, fl, CG_SG, &d5, CG_DOWNSTREAM) : NULL;
+	CHECK(row && row->bgp_routes == 1 && row->expires == MTIME_NEVER &&
+	      row->holdtime == JP_HOLD_FOREVER);
+	CHECK_EQ_STR(row ? inet_addr_format(&row->other, g) : "", "198.18.0.2");
+	/* A Shared Tree Join: (*,G), its C-source the C-RP. */
+	struct inet_addr c51 = A("233.252.0.51"), rp51 = A("192.0.2.251");
+	fl = flow_find(&v->cg, &c51, &none);
+	row = fl ? cgpe_find(&v->cg, fl, CG_STAR_G, &d5, CG_DOWNSTREAM) : NULL;
+	CHECK(row && inet_addr_eq(&row->rp, &rp51));
+	/* No ORIGINATOR_ID: the peer (2001:db8::2) sent it; upstream from the
+	 * IPv6-address-specific RT (attribute 25, RFC 5701). */
+	struct inet_addr c13 = A("ff3e::8000:13"), s13 = A("2001:db8:1::13"),
+			 b2 = A("2001:db8::2"), up3 = A("2001:db8::3");
+	fl = flow_find(&v->cg, &c13, &s13);
+	row = fl ? cgpe_find(&v->cg, fl, CG_SG, &b2, CG_DOWNSTREAM) : NULL;
+	CHECK(row && inet_addr_eq(&row->other, &up3));
+	CHECK(fl && cgpe_find(&v->cg, fl, CG_SG, &up3, CG_UPSTREAM) != NULL);
 	/* Its A-D routes: the three type 1 routes, three type 3 (RD 1 with
 	 * RSVP-TE, RD 11 with PIM-SSM, RD 11's wildcard with no attribute), two
-	 * Leaf A-D (their keys: RD 1's and RD 11's S-PMSI) and two Source Active. */
-	CHECK_EQ_INT(b.n_tunnels, 10);
+	 * Leaf A-D (their keys: RD 1's and RD 11's S-PMSI) and three Source
+	 * Active (one with ORIGINATOR_ID .6). */
+	CHECK_EQ_INT(b.n_tunnels, 11);
+	uint32_t sa6[] = {3, 5, 1, 4, 192, 0, 2, 12, 1, 4, 233, 252, 0, 12, 1, 4, 198, 18, 0, 6};
+	const struct ptunnel *t6 = bgp_mvpn_ptunnel_seek(&b, sa6, 20, false);
+	CHECK(t6 && t6->route_type == 5 && t6->index.len == 20 &&
+	      oidx_cmp(t6->index.sub, t6->index.len, sa6, 20) == 0);
 	uint32_t want[] = {3, 3, 1, 4, 192, 0, 2, 10};
 	const struct ptunnel *t = bgp_mvpn_ptunnel_seek(&b, want, 8, false);
 	CHECK(t != NULL && t->route_type == 3 && t->tunnel_type == PMSI_RSVP_P2MP);
 	CHECK_EQ_INT(t->flags, PMSI_FLAG_LEAF_INFO_REQUIRED);
 	CHECK_EQ_INT(t->id_len, 12); /* P2MP ID, 0, Tunnel ID, Extended Tunnel ID */
 	CHECK_EQ_INT(t->routes, 1);
-	char g[INET_ADDR_STRLEN];
 	CHECK_EQ_STR(inet_addr_format(&t->group, g), "233.252.0.10");
 	/* The Leaf A-D of RD 1's S-PMSI: the leaf .4 joined .1's tunnel, by
 	 * ingress replication (its own PMSI Tunnel attribute, label 1001). */
@@ -520,7 +548,12 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	bmp_router_disconnect(c, r, 3);
 	CHECK_EQ_INT(b.ipmsi, 0);
 	CHECK_EQ_INT(b.n_tunnels, 0);
+	CHECK_EQ_INT(b.cmcast, 0);
+	CHECK_EQ_INT(v->cg.n_rows, 12); /* held for settle (60 s from 11 s) */
+	at(m, 70.999);
+	CHECK_EQ_INT(v->cg.n_rows, 12);
 	at(m, 71);
+	CHECK_EQ_INT(v->cg.n_rows, 0);
 	CHECK_EQ_INT(pe_status(pe_find(&v->pes, &exp[0]), vpn_pe_judging(v)), PE_MISSING);
 	CHECK(pe_find(&v->pes, &six) == NULL);
 	CHECK_EQ_STR(drain(m), "11:184 1:1 1:2");
