@@ -119,6 +119,7 @@ void vpn_set_expect_bgp(struct model *m, struct vpn *v, bool on, mtime_t now)
 
 void bgpmdt_recount_begin(struct model *m)
 {
+	passive_bgp_recount_begin(m);
 	for (size_t i = 0; i < m->n_vpns; i++) {
 		struct vpn *v = m->vpns[i];
 		for (size_t k = 0; v->n_bgp_pes && k < v->pes.n; k++)
@@ -128,6 +129,7 @@ void bgpmdt_recount_begin(struct model *m)
 
 void bgpmdt_recount_end(struct model *m, mtime_t now)
 {
+	passive_bgp_recount_end(m, now);
 	for (size_t i = 0; i < m->n_vpns; i++) {
 		struct vpn *v = m->vpns[i];
 		for (size_t k = v->pes.n; v->n_bgp_pes && k-- > 0;) {

@@ -36,8 +36,9 @@ void vpn_set_expect_bgp(struct model *m, struct vpn *v, bool on, mtime_t now);
 /*
  * A recount from every route, after a reload (VPNs come and go, default MDTs
  * move): begin forgets every count, the engine gives every route again
- * through vpn_bgp_route, and end starts the settling of the PEs left with
- * none.  What did not change records nothing.
+ * through vpn_bgp_route (and passive_bgp_join), and end starts the settling
+ * of the PEs and C-group->PE rows left with none.  What did not change
+ * records nothing.
  */
 void bgpmdt_recount_begin(struct model *m);
 void bgpmdt_recount_end(struct model *m, mtime_t now);

@@ -158,6 +158,7 @@ struct model {
 	struct alarms alarms;   /* active alarms and notices waiting for the agent */
 	struct model_observer observer; /* all NULL: nobody */
 	struct pe_names pe_names;       /* the configured PE names */
+	bool bgp_recounting; /* BGP's routes are being counted again (mib/bgpmdt.h) */
 
 	/* ---- deadlines ---- */
 	struct timers timers; /* every PE, row and data-MDT deadline of every VPN */

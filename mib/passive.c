@@ -400,11 +400,34 @@ static struct cgpe *downstream_row(struct vpn *v, const struct jp_event *e)
 	return f ? cgpe_find(&v->cg, f, e->kind, &e->sender, CG_DOWNSTREAM) : NULL;
 }
 
+/* The last route holding r went: it is held bgp_settle more, then expires. */
+static void bgp_row_settle(struct model *m, struct vpn *v, struct cgpe *r, mtime_t now)
+{
+	mtime_t was = r->expires;
+
+	r->expires = now + m->settings.bgp_settle;
+	cgpe_schedule(&v->cg, r, was);
+	struct cgpe *up = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
+	if (up)
+		upstream_recompute(v, up, NULL);
+}
+
+/* The route restates what the row holds: the same upstream (and RP). */
+static bool bgp_row_same(const struct cgpe *r, const struct jp_event *e)
+{
+	return inet_addr_eq(&r->other, &e->upstream) &&
+	       (e->kind != CG_STAR_G || inet_addr_eq(&r->rp, &e->source));
+}
+
 void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add)
 {
 	struct jp_event held = *e;
-	struct cgpe *r;
+	struct cgpe *r = downstream_row(v, e);
 
+	if (add && m->bgp_recounting && r && bgp_row_same(r, e) && r->expires == MTIME_NEVER) {
+		r->bgp_routes++; /* counted again, not heard again */
+		return;
+	}
 	if (add) {
 		held.holdtime = JP_HOLD_FOREVER;
 		held.join = true;
@@ -414,14 +437,30 @@ void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, 
 		return;
 	}
 	/* A route counted on no row (a cap refused it) withdraws nothing. */
-	if (!(r = downstream_row(v, e)) || !r->bgp_routes || --r->bgp_routes)
+	if (!r || !r->bgp_routes || --r->bgp_routes)
 		return;
-	mtime_t was = r->expires;
-	r->expires = mclock_now(&m->clock) + m->settings.bgp_settle;
-	cgpe_schedule(&v->cg, r, was);
-	struct cgpe *up = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
-	if (up)
-		upstream_recompute(v, up, NULL);
+	bgp_row_settle(m, v, r, mclock_now(&m->clock));
+}
+
+void passive_bgp_recount_begin(struct model *m)
+{
+	m->bgp_recounting = true;
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		for (struct cgpe *r = v->bgp_signalled ? cgpe_first(&v->cg) : NULL; r; r = cgpe_next(r))
+			r->bgp_routes = 0;
+	}
+}
+
+void passive_bgp_recount_end(struct model *m, mtime_t now)
+{
+	m->bgp_recounting = false;
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		struct vpn *v = m->vpns[i];
+		for (struct cgpe *r = v->bgp_signalled ? cgpe_first(&v->cg) : NULL; r; r = cgpe_next(r))
+			if (r->role == CG_DOWNSTREAM && !r->bgp_routes && r->expires == MTIME_NEVER)
+				bgp_row_settle(m, v, r, now); /* moves no row: the walk goes on */
+	}
 }
 
 /* ---- customer flows to data MDTs, from MDT Join TLVs ---- */

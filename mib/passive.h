@@ -57,6 +57,12 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
  * (mib/bgpmdt.h): a BMP session that restarts changes nothing.
  */
 void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add);
+/* Every route counted again (a reload): begin forgets the rows' counts, the
+ * routes are joined again (while m->bgp_recounting a route that restates a
+ * row only counts: no refresh, no record), end holds for settle a row no
+ * route counted.  Called by bgpmdt_recount_begin/_end. */
+void passive_bgp_recount_begin(struct model *m);
+void passive_bgp_recount_end(struct model *m, mtime_t now);
 /* Expires every PE, row and data MDT whose time has come by now (deadline <=
  * now), soonest first, across all VPNs.  Cheap to call per packet: one
  * comparison when nothing is due, O(log n) per expiry in the n timers armed,

@@ -544,6 +544,20 @@ TEST(a_bgp_signalled_vpns_pes_are_its_ipmsi_routes_against_the_expected_list)
 	CHECK_EQ_INT(pc.unexpected, 1);
 	at(m, 11); /* the grace (10 s) is over: .9 missing, 2001:db8::1 unexpected */
 	CHECK_EQ_STR(drain(m), "1:9 2:184"); /* 184: 2001:0db8::1's fourth byte */
+	/* A reload counts every route again: the same rows, the same counts,
+	 * nothing recorded, no refresh. */
+	uint32_t changes = m->changes.count;
+	uint64_t refreshes = v->counters.refreshes;
+	bgpmdt_recount_begin(m);
+	bgp_mvpn_resync(&b, c);
+	bgpmdt_recount_end(m, when(11));
+	CHECK_EQ_INT(v->cg.n_rows, 12);
+	CHECK_EQ_INT(m->changes.count, changes);
+	CHECK_EQ_INT(v->counters.refreshes, refreshes);
+	fl = flow_find(&v->cg, &c12, &s12);
+	row = fl ? cgpe_find(&v->cg, fl, CG_SG, &d5, CG_DOWNSTREAM) : NULL;
+	CHECK(row && row->bgp_routes == 1 && row->expires == MTIME_NEVER);
+	CHECK_EQ_INT(b.cmcast, 12);
 	/* The router goes: after settle, every PE BGP gave is gone; .1 and .2 missing. */
 	bmp_router_disconnect(c, r, 3);
 	CHECK_EQ_INT(b.ipmsi, 0);
