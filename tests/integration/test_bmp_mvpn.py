@@ -226,3 +226,49 @@ def test_c_multicast_routes_are_joins_held_by_bgp_until_settle(daemon, snmp, tra
     finally:
         rr1.close()
         rr2.close()
+
+
+def test_a_restart_restores_bgps_joins_and_records_nothing_new(daemon, snmp, tmp_path):
+    """With a history, a restart brings the rows back at once, held for
+    settle; the router's routes, sent again, hold them as before: the store
+    has one join and no expiry in the whole run."""
+    port, db = free_tcp_port(), tmp_path / "history.db"
+    daemon.write_config(
+        "startup-grace = 0\n"
+        f'bmp {{ listen = "127.0.0.1:{port}"  allow = {{ "127.0.0.1" }}  settle = {SETTLE} }}\n'
+        f'vpn "green" {{ index = {GREEN}  rds = {{ "65000:10", "65000:11" }}\n'
+        f'  expected-pes = {{ "{pe(1)}", "{pe(2)}" }} }}\n'
+        f'history {{ file = "{db}"  monitor = "m1"  flush-interval = 100 }}\n')
+    p1, p2 = (g.Peer(pe(i), 65000, pe(i)) for i in (1, 2))
+    stream = (g.initiation("rr1", "route reflector") +
+              g.peer_up(p1, RR1_ADDR) + g.peer_up(p2, RR1_ADDR) +
+              rm(p1, [type1(10, pe(1))], g.pmsi_ir(pe(1), 77)) +
+              rm(p2, [type1(11, pe(2))], g.pmsi_ir(pe(2), 78)) +
+              rm(p2, [JOIN_2], to_pe1()))
+    down = ("233.252.0.10", "192.0.2.10", SG, pe(2), DOWN)
+    up = ("233.252.0.10", "192.0.2.10", SG, pe(1), UP)
+    held = {down: (1, ip4(pe(1)), 1, b"", 65535, "held", 1),
+            up: (1, ip4(pe(2)), 1, b"", 65535, "held", 0)}
+
+    def stored():
+        from test_history import stored_changes
+        return [(kind, bytes(p or b"")) for _, _, vpn, kind, p, *_ in stored_changes(str(db))
+                if vpn == GREEN and kind in (5, 6, 7)]
+
+    for run in range(2):
+        daemon.start()
+        assert wait_for(lambda: serving(snmp, "mvpnBmpStatus.0"), EVENT_TIMEOUT), \
+            daemon.log_text()
+        if run:
+            # Restored at once, before any router: waiting for its route.
+            rows = joins(snmp)
+            assert rows.keys() == held.keys(), rows
+            assert rows[down][6] == 0 and 0 < rows[down][5] <= SETTLE, rows
+        rr1 = connect(port)
+        try:
+            rr1.sendall(stream)
+            assert wait_for(lambda: joins(snmp) == held, EVENT_TIMEOUT), joins(snmp)
+        finally:
+            rr1.close()
+        daemon.stop()
+        assert stored() == [(5, ip4(pe(2)))]
