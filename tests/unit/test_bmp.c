@@ -253,11 +253,13 @@ TEST(malformed_messages_say_why)
 	} want[] = {
 		{"attr-length-long", BGP_BAD_LENGTH}, {"bad-marker", BGP_BAD_MARKER},
 		{"bmp-version-2", BGP_BAD_VERSION},   {"ext-communities-length-20", BGP_BAD_LENGTH},
+		{"ext-communities-well-known", BGP_BAD_FLAGS},
 		{"ipv6-ext-communities-length-24", BGP_BAD_LENGTH},
 		{"mdt-bits-96", BGP_BAD_NLRI},
 		{"mp-reach-transitive", BGP_BAD_FLAGS}, {"mp-reach-twice", BGP_BAD_ATTR},
 		{"mvpn-source-24", BGP_BAD_NLRI},     {"origin-optional", BGP_BAD_FLAGS},
 		{"originator-id-length-3", BGP_BAD_LENGTH},
+		{"originator-id-transitive", BGP_BAD_FLAGS},
 		{"peer-up-short", BGP_TRUNCATED},     {"pmsi-unicast-group", BGP_BAD_ATTR},
 	};
 	CHECK_EQ_INT(N(bmp_malformed), N(want));
