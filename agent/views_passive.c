@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "oids.h"
 
+#include "../bgp/bgp.h"
 #include "../mib/passive.h"
 
 static const struct model *model_of(void *ctx)
@@ -149,6 +150,32 @@ static void flow_view_index(const void *row, struct oidx *out)
 	flow_oidx(f, out);
 }
 
+/*
+ * The flow's P-tunnel as RFC 8502 (and RFC 6514 5) represents a PIM one: the
+ * tunnel type, PIM-SSM when the P-group is in RFC 4607's range and PIM-SM
+ * otherwise, and the identifier, sender then P-group.  A data MDT's sender is
+ * the PE that announced it; on the default MDT any PE of the VPN sends: the
+ * unspecified address.  A VPN with no default MDT (signalled by BGP) has no
+ * PIM P-group here: noTunnelInfo(0), its tunnels are in mvpnPTunnelTable.
+ */
+static uint8_t flow_tunnel(const struct model *m, const struct flow *f, uint8_t *id,
+			   size_t *id_len)
+{
+	const struct inet_addr *group = flow_pgroup(m, f);
+	size_t len = inet_addr_len(group);
+
+	*id_len = 0;
+	if (group->type == INET_UNKNOWN)
+		return PMSI_NONE;
+	if (f->on_data_mdt && f->announcer.type == group->type)
+		memcpy(id, f->announcer.bytes, len);
+	else
+		memset(id, 0, len);
+	memcpy(id + len, group->bytes, len);
+	*id_len = 2 * len;
+	return inet_addr_is_ssm(group) ? PMSI_PIM_SSM : PMSI_PIM_SM;
+}
+
 static bool flow_view_get(void *ctx, const void *row, unsigned col, struct cell *c)
 {
 	static const struct inet_addr none;
@@ -171,6 +198,16 @@ static bool flow_view_get(void *ctx, const void *row, unsigned col, struct cell 
 	case COL_CGPG_ANNOUNCEMENTS: cell_counter64(c, f->announcements); break;
 	case COL_CGPG_SWITCHES: cell_counter64(c, f->switches); break;
 	case COL_CGPG_FIRST_SEEN_DATE: cell_date(c, &m->clock, f->first_seen); break;
+	case COL_CGPG_TUNNEL_TYPE:
+	case COL_CGPG_TUNNEL_ID: {
+		size_t id_len; /* the identifier is built in the cell's own buffer */
+		uint8_t type = flow_tunnel(m, f, c->buf, &id_len);
+		if (col == COL_CGPG_TUNNEL_TYPE)
+			cell_int(c, type);
+		else
+			cell_bytes(c, c->buf, id_len);
+		break;
+	}
 	default: return false;
 	}
 	return true;

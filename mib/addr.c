@@ -51,6 +51,16 @@ bool inet_addr_is_multicast(const struct inet_addr *a)
 	return false;
 }
 
+bool inet_addr_is_ssm(const struct inet_addr *a)
+{
+	if (a->type == INET_IPV4)
+		return a->bytes[0] == 232;
+	if (a->type == INET_IPV6)
+		return a->bytes[0] == 0xff && (a->bytes[1] & 0xf0) == 0x30 && !a->bytes[2] &&
+		       !a->bytes[3];
+	return false;
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	while (n--)

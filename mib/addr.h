@@ -29,6 +29,8 @@ bool inet_addr_parse(struct inet_addr *a, const char *text);
 /* Writes "" for an unknown address. Returns buf. */
 const char *inet_addr_format(const struct inet_addr *a, char buf[INET_ADDR_STRLEN]);
 bool inet_addr_is_multicast(const struct inet_addr *a);
+/* In the source-specific multicast range: 232/8 and FF3x::/32 (RFC 4607 1). */
+bool inet_addr_is_ssm(const struct inet_addr *a);
 bool inet_addr_is_unicast(const struct inet_addr *a); /* neither multicast, unspecified, nor broadcast */
 /*
  * The order of SNMP index OIDs: type, then length, then bytes (the type

@@ -2,6 +2,7 @@
 independent encoder (tests/fixtures/gen_fixtures.py, scapy) behind a private
 snmpd, and the MIB tables must say exactly what the generator's own model of
 the scenario says (tests/fixtures/*.expected.json)."""
+import ipaddress
 import json
 import math
 import os
@@ -164,6 +165,19 @@ def test_cgroup_pgroup_rows_map_flows_to_provider_groups(passive, snmp):
             assert row["mvpnCGroupPGroupLastAnnouncedDate"] == date(w["last_announced"]), key
         else:
             assert row["mvpnCGroupPGroupExpiresIn"] == 0, key
+        assert (row["mvpnCGroupPGroupTunnelType"], row["mvpnCGroupPGroupTunnelId"]) == \
+            pim_tunnel(w["pgroup"], w["pe"] if w["mdt"] == "data" else None), key
+
+
+def pim_tunnel(pgroup, sender):
+    """RFC 8502's type and identifier of a PIM P-tunnel (RFC 6514 5): PIM-SSM
+    (3) in RFC 4607's ranges, PIM-SM (4) elsewhere; sender then group, the
+    sender unspecified on the default MDT, where any PE sends."""
+    group = ipaddress.ip_address(pgroup)
+    ssm = (group in ipaddress.ip_network("232.0.0.0/8") if group.version == 4 else
+           group.packed[:4] == bytes([0xff, 0x30 | (group.packed[1] & 0x0f), 0, 0]))
+    sender = ipaddress.ip_address(sender).packed if sender else bytes(len(group.packed))
+    return (3 if ssm else 4), sender + group.packed
 
 
 def test_change_table_is_the_history_in_order(passive, snmp):

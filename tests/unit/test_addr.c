@@ -110,6 +110,28 @@ TEST(address_encodes_as_type_length_bytes)
 	CHECK(x.len == 2 && x.sub[0] == 0 && x.sub[1] == 0);
 }
 
+/* RFC 4607 1: 232/8, and FF3x::/32 (RFC 3306's prefix length 0). */
+TEST(ssm_ranges_are_rfc_4607s)
+{
+	static const struct {
+		const char *text;
+		bool ssm;
+	} cases[] = {
+		{"232.0.0.1", true},   {"232.255.255.255", true}, {"231.255.255.255", false},
+		{"233.0.0.1", false},  {"239.192.0.1", false},   {"ff3e::8000:1", true},
+		{"ff35::1", true},     {"ff3e:1::1", false},  {"ff3e:20:2001:db8::1", false},
+		{"ff1e::1", false},    {"ff0e::1", false},      {"198.18.0.1", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct inet_addr a;
+		CHECK(inet_addr_parse(&a, cases[i].text));
+		if (inet_addr_is_ssm(&a) != cases[i].ssm)
+			printf("#   %s\n", cases[i].text);
+		CHECK(inet_addr_is_ssm(&a) == cases[i].ssm);
+	}
+}
+
 UNIT_MAIN("addr", T(parses_and_formats_v4_and_v6), T(rejects_what_is_not_an_address),
 	  T(classifies_multicast_and_unicast), T(address_order_is_the_oid_order),
-	  T(oid_order_puts_prefixes_first), T(address_encodes_as_type_length_bytes))
+	  T(oid_order_puts_prefixes_first), T(address_encodes_as_type_length_bytes),
+	  T(ssm_ranges_are_rfc_4607s))
