@@ -6,7 +6,9 @@
 # make prometheus-config runs); build-essential, debhelper and lintian build and
 # check the Debian package; curl queries Prometheus in the README's first hour
 # (tests/integration/test_first_hour.py); chromium renders mvpnmon report's page
-# headless in tests/integration/test_report.py.)
+# headless in tests/integration/test_report.py; gobgpd is the real BMP sender of
+# tests/integration/test_bmp_gobgp.py, started privately on loopback: its package's
+# service starts nothing without an /etc/gobgpd.conf.)
 # Idempotent, and quick when everything is already there (no apt-get run then).
 set -eu
 packages="make gcc pkg-config libc6-dev
@@ -16,7 +18,7 @@ packages="make gcc pkg-config libc6-dev
 	prometheus prometheus-snmp-exporter
 	libpq-dev postgresql
 	python3 python3-pytest python3-scapy python3-yaml
-	iproute2 tcpreplay tcpdump tshark
+	iproute2 tcpreplay tcpdump tshark gobgpd
 	strace linux-perf valgrind
 	clang libclang-rt-14-dev
 	build-essential dpkg-dev debhelper lintian adduser curl
