@@ -137,6 +137,7 @@ static bool router_get(void *ctx, const void *row, unsigned col, struct cell *c)
 		cell_date_real(c, &m->clock,
 			       r->status == BMP_ROUTER_UP ? r->up_since : r->down_since);
 		break;
+	case COL_BMP_ROUTER_OTHER_FAMILIES: cell_counter64(c, r->c.other_family); break;
 	default: return false;
 	}
 	return true;

@@ -10,7 +10,8 @@ and skipped as other families: nothing malformed, nothing stored.
        bmp-servers: mvpnmond, route-monitoring-policy "all" (pre-policy,
        post-policy and Loc-RIB), statistics-timeout 15 (gobgpd's least);
        and a recorder in this test, the same stream again, whose copy
-       build/tools/bmp_decode reads (the MIB has no other-families counter)
+       build/tools/bmp_decode reads (the order of the messages, and the
+       same counts as mvpnBmpRouterOtherFamilies)
     B  AS 64500, BGP on 127.0.0.2, originates one at a time (next hop
        192.0.2.2: gobgpd treats an UPDATE whose NEXT_HOP is a loopback
        address as a withdrawal):
@@ -269,6 +270,9 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
         assert row["mvpnBmpRouterMalformed"] == 0 and row["mvpnBmpRouterRouteLimitDrops"] == 0
         assert row["mvpnBmpRouterRoutes"] == 0
         assert route_counts(row) == {"mdt": 0, "mvpn4": 0, "mvpn6": 0}
+        # Read and skipped, once per pre- and post-policy view (the Loc-RIB
+        # copies are for a peer that never came up).
+        assert row["mvpnBmpRouterOtherFamilies"] == 2 * N
         assert row["mvpnBmpRouterPeersUp"] == 1 and row["mvpnBmpRouterStatus"] == 1
 
         # B goes (SIGTERM: it sends a Cease): post-policy and Loc-RIB
@@ -279,6 +283,7 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
         assert row["mvpnBmpRouterPeersUp"] == 0 and row["mvpnBmpRouterStatus"] == 1
         assert row["mvpnBmpRouterRouteMonitorings"] == (VIEWS + 2) * N
         assert row["mvpnBmpRouterUnknownPeer"] == 2 * N
+        assert row["mvpnBmpRouterOtherFamilies"] == 3 * N  # the post-policy withdrawals
         assert row["mvpnBmpRouterMessages"] - (2 + (VIEWS + 2) * N + 1) >= stats
         assert row["mvpnBmpRouterMalformed"] == 0 and row["mvpnBmpRouterRoutes"] == 0
         assert row["mvpnBmpRouterPeerUps"] == 1
