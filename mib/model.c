@@ -368,7 +368,9 @@ enum pe_judging vpn_pe_judging(const struct vpn *v)
 
 bool vpn_expects(const struct vpn *v, const struct inet_addr *pe)
 {
-	return bsearch(pe, v->expected_pes, v->n_expected, sizeof(*pe), addr_qsort_cmp) != NULL;
+	/* bsearch's array is nonnull even for no element (C11 7.22.5). */
+	return v->n_expected &&
+	       bsearch(pe, v->expected_pes, v->n_expected, sizeof(*pe), addr_qsort_cmp) != NULL;
 }
 
 void vpn_pe_counts(const struct model *m, const struct vpn *v, struct pe_counts *out)

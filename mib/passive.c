@@ -432,8 +432,19 @@ void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, 
 		held.holdtime = JP_HOLD_FOREVER;
 		held.join = true;
 		passive_jp_record(m, v, &held);
-		if ((r = downstream_row(v, &held)))
-			r->bgp_routes++;
+		if (!(r = downstream_row(v, &held)))
+			return; /* a cap refused it */
+		r->bgp_routes++;
+		/* Held by the route whatever the record did: a move upstream that the
+		 * cap refused leaves a settling row's deadline otherwise. */
+		if (r->expires != MTIME_NEVER) {
+			mtime_t was = r->expires;
+			r->expires = MTIME_NEVER;
+			cgpe_schedule(&v->cg, r, was);
+			struct cgpe *up = cgpe_find_upstream(&v->cg, r->flow, r->kind, &r->other);
+			if (up)
+				upstream_recompute(v, up, NULL);
+		}
 		return;
 	}
 	/* A route counted on no row (a cap refused it) withdraws nothing. */
