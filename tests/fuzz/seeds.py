@@ -260,9 +260,10 @@ BGP_MODEL_MODES = [
 
 def bgp_model_streams(gen_bmp):
     """Streams whose C-multicast routes name their upstream PE (a C-multicast
-    Import RT, RFC 6514 11.1.3), with ORIGINATOR_IDs, replaced attributes,
-    the same route from two peers, withdrawals and a peer going down: what
-    makes C-group rows and P-tunnel rows come and go.  gen_bmp.py's encoder."""
+    Import RT, RFC 6514 11.1.3), with ORIGINATOR_IDs, replaced attributes
+    (an MDT SAFI route's too), the same route from two peers, withdrawals and
+    a peer going down: what makes C-group rows and P-tunnel rows come and go.
+    gen_bmp.py's encoder."""
     g = gen_bmp
     A, C = g.A, g.C
 
@@ -288,6 +289,8 @@ def bgp_model_streams(gen_bmp):
             g.peer_up(C, "198.18.0.100")]
     body = [
         g.ann(m, A, 1, 66, "198.18.0.1", mdt),
+        # An MDT SAFI route replaced: a PMSI Tunnel attribute is the one it keeps.
+        g.ann(m, A, 1, 66, "198.18.0.1", mdt[:1], extra=g.pmsi_pim(3, "198.18.0.1", "239.192.0.1")),
         g.ann(m, A, 1, 5, "198.18.0.1", t1, extra=g.pmsi_pim(3, "198.18.0.1", "239.192.0.1")),
         g.ann(m, A, 1, 5, "198.18.0.1", [s3], extra=g.pmsi_ir("198.18.0.1", 100)),
         g.ann(m, A, 1, 5, "198.18.0.1", [j1, j2, j3], extra=rt4("198.18.0.1")),
