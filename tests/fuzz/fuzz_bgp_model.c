@@ -9,7 +9,7 @@
  * fuzz_bmp's), each in reads of its own size, one read of each in turn.
  *   byte 0: bits 0-2 router 1's read size, 1 << (2 * bits) (1 byte to 16 KB);
  *           bits 3-5 router 2's; bit 6 discovery of VPNs from the MDT SAFI;
- *           bit 7 tight caps (4 PEs and 8 C-group rows a VPN, 2 discovered
+ *           bit 7 tight caps (2 PEs and 8 C-group rows a VPN, 2 discovered
  *           VPNs, 16 routes a router) instead of caps no input reaches.
  *   byte 1: bits 0-2 how far the model clock moves after each read that took
  *           a message (0 to 10 minutes, clock_steps[]); bits 3-4 the settle
@@ -70,6 +70,9 @@
  *     empty, no PE and no row has bgp_routes; once the clock passes the
  *     settle time and the due work runs, no VPN has a PE BGP made, an
  *     advertised PE, or a C-group row.  Then everything is freed.
+ *  4. Every route change moves the model's total of route counts by what
+ *     that route adds or takes back: a route counts once or not at all, and
+ *     its withdrawal takes back its own count only (see count_step()).
  *
  * -DBGP_MODEL_ASSUME_RELOAD_FIX: for a campaign while finding 1 of the
  * README is open (see forget_row_counts()).
@@ -130,6 +133,7 @@ struct run {
 	mtime_t settle, step;
 	unsigned reload_every, reads;
 	bool changed; /* a route changed since the last comparison */
+	struct counted *counted;
 };
 
 /* The VPNs, as a configuration load leaves them (agent/daemon.c). */
@@ -162,7 +166,7 @@ static struct model *model_of(bool tight, mtime_t settle, bool log)
 	m->settings.startup_grace = 10 * MTIME_SEC;
 	m->settings.pe_check_interval = 10 * MTIME_SEC;
 	m->settings.bgp_settle = settle;
-	m->settings.max_pes_per_vpn = tight ? 4 : NO_CAP;
+	m->settings.max_pes_per_vpn = tight ? 2 : NO_CAP;
 	m->settings.max_cgroups_per_vpn = tight ? 8 : NO_CAP;
 	m->settings.max_data_mdts_per_vpn = 2;
 	mclock_advance(&m->clock, T0);
@@ -219,19 +223,118 @@ static void recount(struct engines *e, const struct bmp_collector *c)
 	bgpmdt_recount_end(m, mclock_now(&m->clock));
 }
 
+/* ---- 4: a route counts once, and takes back only its own count ---- */
+
+/*
+ * The routes the model counted (on a PE or a row): a set of their
+ * identities (router, peer, family, view, NLRI), a hash of them.  Each route
+ * change moves the model's total of counts by what that route adds or takes
+ * back: an add by 0 (not counted: of no VPN, or refused by a cap) or 1; a
+ * withdrawal by -1 if the route was counted, else 0 ("a route counted
+ * nowhere withdraws nothing", mib/bgpmdt.h, mib/passive.h), whatever rows
+ * other routes made since; a replace (the same NLRI) keeps it counted or
+ * not, or counts it anew (a C-multicast route naming another row).  After a
+ * reload under tight caps the recount may have counted other routes than
+ * before: the set is no longer known, and the check stops.
+ */
+#define COUNTED_SLOTS 8192 /* a power of two, > 4 x 2 routers' 1,024 routes */
+#define COUNTED_GONE 2     /* a deleted slot; identities are odd */
+
+struct counted {
+	uint64_t slot[COUNTED_SLOTS]; /* 0: empty */
+	size_t used;                  /* slots ever filled */
+	bool known;
+};
+
+static uint64_t route_id(const struct route_change *ch)
+{
+	const struct route *r = ch->route;
+	uintptr_t ptrs[2] = {(uintptr_t)ch->router, (uintptr_t)ch->peer};
+	uint8_t head[3] = {r->family, r->view, r->key_len};
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(ptrs); i++)
+		h = (h ^ ((const uint8_t *)ptrs)[i]) * 1099511628211ull;
+	for (size_t i = 0; i < sizeof(head); i++)
+		h = (h ^ head[i]) * 1099511628211ull;
+	for (size_t i = 0; i < r->key_len; i++)
+		h = (h ^ route_key(r)[i]) * 1099511628211ull;
+	return h | 1;
+}
+
+/* The slot of id, or the empty one where it would go. */
+static size_t counted_slot(const struct counted *c, uint64_t id)
+{
+	size_t i = (size_t)(id >> 17) & (COUNTED_SLOTS - 1);
+
+	while (c->slot[i] && c->slot[i] != id)
+		i = (i + 1) & (COUNTED_SLOTS - 1);
+	return i;
+}
+
+static void counted_set(struct counted *c, uint64_t id, bool on)
+{
+	size_t i = counted_slot(c, id);
+
+	if (!on && c->slot[i])
+		c->slot[i] = COUNTED_GONE;
+	else if (on && !c->slot[i]) {
+		c->slot[i] = id;
+		if (++c->used > COUNTED_SLOTS / 2)
+			c->known = false; /* too full to probe fast: stop (never with 8 KB) */
+	}
+}
+
+static uint64_t total_counts(const struct model *m)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < m->n_vpns; i++) {
+		const struct vpn *v = m->vpns[i];
+		for (size_t k = 0; k < v->pes.n; k++)
+			n += v->pes.v[k]->bgp_routes;
+		for (const struct cgpe *r = cgpe_first(&v->cg); r; r = cgpe_next(r))
+			n += r->bgp_routes;
+	}
+	return n;
+}
+
+static void count_step(struct counted *c, const struct route_change *ch, int64_t delta)
+{
+	uint64_t id = route_id(ch);
+	int64_t was = c->slot[counted_slot(c, id)] == id;
+
+	switch (ch->ev) {
+	case ROUTE_EV_ADD:
+		FUZZ_CHECK(!was && (delta == 0 || delta == 1));
+		counted_set(c, id, delta == 1);
+		break;
+	case ROUTE_EV_WITHDRAW:
+		FUZZ_CHECK(delta == -was);
+		counted_set(c, id, false);
+		break;
+	default:
+		FUZZ_CHECK(delta + was == 0 || delta + was == 1);
+		counted_set(c, id, delta + was == 1);
+	}
+}
+
 /* As route_changed() in agent/bmp_listen.c. */
 static void route_changed(void *arg, const struct route_change *ch)
 {
 	struct run *s = arg;
+	uint64_t before = s->counted->known ? total_counts(s->m) : 0;
 
 	bgp_mdt_on_change(&s->e.mdt, ch);
 	bgp_mvpn_on_change(&s->e.mvpn, ch);
 	s->changed = true;
+	if (s->counted->known)
+		count_step(s->counted, ch, (int64_t)(total_counts(s->m) - before));
 }
 
 /* ---- 2: the model holds together ---- */
 
-/* Is a is on the VPN's configured list?  Not vpn_expects(): it passes a
+/* Is a on the VPN's configured list?  Not vpn_expects(): it passes a
  * list of none to bsearch() as NULL, which UBSan refuses (see the README). */
 static bool configured_pe(const struct vpn *v, const struct inet_addr *a)
 {
@@ -486,6 +589,8 @@ static void after_read(struct run *s)
 	s->reads++;
 	if (s->reload_every && s->reads % s->reload_every == 0) {
 		recount(&s->e, s->c);
+		if (s->tight)
+			s->counted->known = false;
 		check_model(s);
 		compare(s);
 	}
@@ -578,6 +683,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.reload_every = reload_every[data[1] >> 5 & 3];
 	struct bmp_limits lim = {router_routes[s.tight], 4, 2};
 	s.m = model_of(s.tight, s.settle, true);
+	s.counted = calloc(1, sizeof(*s.counted));
+	FUZZ_CHECK(s.counted != NULL);
+	s.counted->known = true;
 	engines_open(&s.e, s.m, s.discover, s.tight ? 2 : 1000);
 	s.c = bmp_collector_new(&lim);
 	FUZZ_CHECK(s.c != NULL);
@@ -605,6 +713,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bmp_collector_free(s.c);
 	engines_free(&s.e);
 	model_free(s.m);
+	free(s.counted);
 	free(f[0].buf);
 	free(f[1].buf);
 	return 0;
