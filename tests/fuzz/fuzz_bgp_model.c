@@ -73,9 +73,6 @@
  *  4. Every route change moves the model's total of route counts by what
  *     that route adds or takes back: a route counts once or not at all, and
  *     its withdrawal takes back its own count only (see count_step()).
- *
- * -DBGP_MODEL_ASSUME_RELOAD_FIX: for a campaign while finding 1 of the
- * README is open (see forget_row_counts()).
  */
 #include "fuzz.h"
 
@@ -190,23 +187,6 @@ static void engines_free(struct engines *e)
 	bgp_mvpn_free(&e->mvpn);
 }
 
-#ifdef BGP_MODEL_ASSUME_RELOAD_FIX
-/*
- * Finding 1 of the README, open: a reload counts every C-multicast route
- * again on top of its row's count.  For a campaign while it is open (so that
- * libFuzzer looks past it), -DBGP_MODEL_ASSUME_RELOAD_FIX does what the fix
- * would here: a row's count starts again from 0.  Exact in this harness,
- * whose reloads see the routes that were counted (none comes or goes in
- * between).  make never sets it: a campaign does, on its command line.
- */
-static void forget_row_counts(struct model *m)
-{
-	for (size_t i = 0; i < m->n_vpns; i++)
-		for (struct cgpe *r = cgpe_first(&m->vpns[i]->cg); r; r = cgpe_next(r))
-			r->bgp_routes = 0;
-}
-#endif
-
 /* What apply_bgp() does on a reload: every count again from the routes. */
 static void recount(struct engines *e, const struct bmp_collector *c)
 {
@@ -214,9 +194,6 @@ static void recount(struct engines *e, const struct bmp_collector *c)
 
 	FUZZ_CHECK(bgp_mdt_reindex(&e->mdt));
 	FUZZ_CHECK(bgp_mvpn_set_rds(&e->mvpn, rds, sizeof(rds) / sizeof(rds[0])));
-#ifdef BGP_MODEL_ASSUME_RELOAD_FIX
-	forget_row_counts(m);
-#endif
 	bgpmdt_recount_begin(m);
 	bgp_mdt_resync(&e->mdt, c);
 	bgp_mvpn_resync(&e->mvpn, c);
