@@ -318,6 +318,15 @@ $(B)/fuzz-replay/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_
 		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/model"' tests/fuzz/fuzz_model.c \
 		tests/fuzz/replay.c $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
 
+# The BGP model harness: the collector's route changes into the engines of
+# bgp/mdt.c and bgp/mvpn.c and a live model, the same objects.
+$(B)/fuzz-replay/fuzz_bgp_model: tests/fuzz/fuzz_bgp_model.c tests/fuzz/replay.c $(FUZZ_HDR) \
+		$(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) \
+		-DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/bgp_model"' \
+		tests/fuzz/fuzz_bgp_model.c tests/fuzz/replay.c $(ENGINE_OBJ) -o $@ $(LDFLAGS) $(PKG_LIBS)
+
 $(B)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/$*"' \
@@ -405,6 +414,10 @@ $(FB)/fuzz_model: tests/fuzz/fuzz_model.c $(FUZZ_HDR) $(ENGINE_SRC:%.c=$(FB)/obj
 	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
 		$(ENGINE_SRC:%.c=$(FB)/obj/%.o) -o $@ $(PKG_LIBS)
 
+$(FB)/fuzz_bgp_model: tests/fuzz/fuzz_bgp_model.c $(FUZZ_HDR) $(ENGINE_SRC:%.c=$(FB)/obj/%.o)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
+		$(ENGINE_SRC:%.c=$(FB)/obj/%.o) -o $@ $(PKG_LIBS)
+
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(PARSER_SRC:%.c=$(FB)/obj/%.o)
 	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) $(PKG_CFLAGS) $< \
 		$(PARSER_SRC:%.c=$(FB)/obj/%.o) -o $@
@@ -429,6 +442,11 @@ $(FB)/cov/fuzz_config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(FUZZ_HDR) 
 $(FB)/cov/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_model.c \
+		tests/fuzz/replay.c $(ENGINE_SRC) -o $@ $(PKG_LIBS)
+
+$(FB)/cov/fuzz_bgp_model: tests/fuzz/fuzz_bgp_model.c tests/fuzz/replay.c $(FUZZ_HDR) $(ENGINE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_COV) $(CPPFLAGS) $(PKG_CFLAGS) tests/fuzz/fuzz_bgp_model.c \
 		tests/fuzz/replay.c $(ENGINE_SRC) -o $@ $(PKG_LIBS)
 
 $(FB)/cov/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(PARSER_SRC)

@@ -29,4 +29,4 @@ cd "$top"
 # shellcheck disable=SC2086
 "$cov" report $objects -instr-profile="$b/cov/all.profdata" capture/frame.c capture/parse_*.c \
 	capture/checksum.c probe/wire_rx.c agent/config.c agent/config_text.c bgp/bmp.c bgp/nlri.c \
-	bgp/update.c bgp/routes.c bgp/collector.c | tee "$b/coverage.txt"
+	bgp/update.c bgp/routes.c bgp/collector.c bgp/mdt.c bgp/mvpn.c mib/bgpmdt.c | tee "$b/coverage.txt"

@@ -24,7 +24,7 @@ failed=0
 # 4 KB with room to spare, a configuration that means anything in 8 KB.
 max_len() {
 	case $1 in
-	config|bmp) echo 8192 ;;
+	config|bmp|bgp_model) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
 }

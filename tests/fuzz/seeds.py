@@ -22,6 +22,9 @@ comment at the top of tests/fuzz/fuzz_<harness>.c):
              [quarter seconds since the last][length][IP packet] records, cut
              to inputs of at most 4 KB
   config     tests/fixtures/*.conf, mvpnmond.conf.example, tests/fuzz/configs/*
+  bgp_model  two mode bytes and a BMP stream: the fixtures' steps concatenated,
+             the malformed messages inside them, and streams of C-multicast
+             routes with Route Targets (bgp_model_streams)
 
 Only the standard library: the decoding here is a plain walk of the headers
 (a frame it cannot walk still seeds fuzz_frame and fuzz_probe whole), and it
@@ -245,6 +248,85 @@ def seed_bmp(s):
         s.add("bmp", b"\xc0" + attr[3:])  # flags, type and 1-byte length dropped
 
 
+# fuzz_bgp_model's mode bytes for every stream (see the harness): (router 1's
+# read size, router 2's, flags) and (clock step, settle, reload period).
+BGP_MODEL_MODES = [
+    (0 | 7 << 3, 2 | 2 << 3),                    # 1-byte reads / one read; 1 s, settle 60 s
+    (4 | 2 << 3 | 0x40, 6 | 2 << 3 | 2 << 5),    # 256 / 16, discovery; 61 s, 60 s, reload every 4
+    (6 | 0 << 3 | 0xc0, 3 | 3 << 3 | 1 << 5),    # 4 KiB / 1, tight caps, discovery; 5 s, 10 s, every read
+    (2 | 3 << 3, 0),                              # 16 / 64; the clock stands, settle 0
+]
+
+
+def bgp_model_streams(gen_bmp):
+    """Streams whose C-multicast routes name their upstream PE (a C-multicast
+    Import RT, RFC 6514 11.1.3), with ORIGINATOR_IDs, replaced attributes
+    (an MDT SAFI route's too), the same route from two peers, withdrawals and
+    a peer going down: what makes C-group rows and P-tunnel rows come and go.
+    gen_bmp.py's encoder."""
+    g = gen_bmp
+    A, C = g.A, g.C
+
+    def rt4(addr):  # IPv4-address-specific Route Target (RFC 4360 3.2)
+        return g.attr(0xc0, 16, struct.pack("!BB", 1, 2) + g.ip(addr) + b"\x00\x00")
+
+    def rt6(addr):  # IPv6-address-specific Route Target (RFC 5701)
+        return g.attr(0xc0, 25, struct.pack("!BB", 0, 2) + g.ip(addr) + b"\x00\x00")
+
+    def originator(addr):  # RFC 4456 8
+        return g.attr(0x80, 9, g.ip(addr))
+
+    m = g.Model()
+    j1 = g.r_join("mvpn4", 7, 65000, 1, 65000, "192.0.2.10", "233.252.0.10")
+    j2 = g.r_join("mvpn4", 6, 65000, 1, 65000, "192.0.2.250", "233.252.0.50")
+    j3 = g.r_join("mvpn4", 7, 65000, 2, 65000, "192.0.2.11", "233.252.0.11")
+    j6 = g.r_join("mvpn6", 7, 65000, 11, 65000, "2001:db8:1::10", "ff3e::8000:10")
+    t1 = [g.r_type1("mvpn4", 65000, n, "198.18.0.1") for n in (1, 2)]
+    sa = g.r_type5("mvpn4", 65000, 1, "192.0.2.10", "233.252.0.10")
+    s3 = g.r_type3("mvpn4", 65000, 1, "192.0.2.10", "233.252.0.10", "198.18.0.1")
+    mdt = [g.r_mdt(65000, 1, "198.18.0.%d" % n, "239.192.0.%d" % k) for n, k in ((1, 1), (2, 2), (3, 7))]
+    head = [g.initiation("rr", "fuzz_bgp_model seed"), g.peer_up(A, "198.18.0.100"),
+            g.peer_up(C, "198.18.0.100")]
+    body = [
+        g.ann(m, A, 1, 66, "198.18.0.1", mdt),
+        # An MDT SAFI route replaced: a PMSI Tunnel attribute is the one it keeps.
+        g.ann(m, A, 1, 66, "198.18.0.1", mdt[:1], extra=g.pmsi_pim(3, "198.18.0.1", "239.192.0.1")),
+        g.ann(m, A, 1, 5, "198.18.0.1", t1, extra=g.pmsi_pim(3, "198.18.0.1", "239.192.0.1")),
+        g.ann(m, A, 1, 5, "198.18.0.1", [s3], extra=g.pmsi_ir("198.18.0.1", 100)),
+        g.ann(m, A, 1, 5, "198.18.0.1", [j1, j2, j3], extra=rt4("198.18.0.1")),
+        g.ann(m, C, 1, 5, "198.18.0.3", [j1], extra=rt4("198.18.0.2") + originator("198.18.0.5")),
+        g.ann(m, A, 2, 5, "2001:db8::1", [j6], extra=rt6("2001:db8::1")),
+        g.ann(m, A, 1, 5, "198.18.0.1", [sa], extra=originator("198.18.0.7") + rt4("198.18.0.1")),
+        # The same NLRI again with other attributes: replaced.
+        g.ann(m, A, 1, 5, "198.18.0.1", [j1], extra=rt4("198.18.0.2")),
+        g.ann(m, A, 1, 5, "198.18.0.1", [s3], extra=g.pmsi_ir("198.18.0.1", 200)),
+        g.ann(m, A, 1, 5, "198.18.0.1", [sa], extra=originator("198.18.0.8")),
+        g.wd(m, A, 1, 5, [j2]),
+        g.ann(m, A, 1, 5, "198.18.0.1", [j2], extra=rt4("198.18.0.4")),
+    ]
+    tail = [g.peer_down(C), g.wd(m, A, 1, 5, [j1, j3]), g.wd(m, A, 1, 66, mdt[:1]),
+            g.termination(0)]
+    whole = b"".join(head + body + tail)
+    return [whole, b"".join(head + body)]
+
+
+def seed_bgp_model(s):
+    """fuzz_bgp_model: the BMP fixtures concatenated in step order (and the
+    streams up to each step), each malformed message inside the whole stream
+    after the routes, and bgp_model_streams(); each under BGP_MODEL_MODES."""
+    d = os.path.join(TOP, "tests", "fixtures", "bmp")
+    steps = [open(p, "rb").read() for p in sorted(glob.glob(os.path.join(d, "0*.bmp")))]
+    streams = [b"".join(steps[:i]) for i in range(3, len(steps) + 1)]
+    streams += [b"".join(steps[:3]) + open(p, "rb").read() + b"".join(steps[3:])
+                for p in sorted(glob.glob(os.path.join(d, "malformed", "*.bmp")))]
+    sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+    import gen_bmp
+    streams += bgp_model_streams(gen_bmp)
+    for st in streams:
+        for m0, m1 in BGP_MODEL_MODES:
+            s.add("bgp_model", bytes([m0, m1]) + st)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: seeds.py OUTDIR")
@@ -261,6 +343,7 @@ def main():
     for path in confs:
         s.add("config", open(path, "rb").read())
     seed_bmp(s)
+    seed_bgp_model(s)
     print("seeds: " + ", ".join("%s %d" % kv for kv in sorted(s.count.items())) +
           " (new files in %s)" % sys.argv[1])
 
