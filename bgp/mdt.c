@@ -20,6 +20,7 @@ void bgp_mdt_free(struct bgp_mdt *b)
 	free(b->by_group);
 	b->by_group = NULL;
 	b->n = b->cap = 0;
+	refused_free(&b->not_counted);
 }
 
 static uint32_t v4_of(const struct inet_addr *a)
@@ -167,7 +168,11 @@ static void count_route(struct bgp_mdt *b, const struct route *r, bool add)
 		b->unmatched += add ? 1 : -1;
 		return;
 	}
-	vpn_bgp_route(b->m, v, &mr.origin, add, now);
+	/* A route a full table refused takes back nothing: not another's count. */
+	if (!add && refused_take(&b->not_counted, r))
+		return;
+	if (!vpn_bgp_route(b->m, v, &mr.origin, add, now) && add)
+		refused_add(&b->not_counted, r);
 }
 
 void bgp_mdt_on_change(void *arg, const struct route_change *ch)
@@ -175,8 +180,12 @@ void bgp_mdt_on_change(void *arg, const struct route_change *ch)
 	struct bgp_mdt *b = arg;
 
 	/* A replaced route is the same NLRI with other attributes: the same PE. */
-	if (ch->route->family != BGP_FAM_MDT || ch->ev == ROUTE_EV_REPLACE)
+	if (ch->route->family != BGP_FAM_MDT)
 		return;
+	if (ch->ev == ROUTE_EV_REPLACE) {
+		refused_replace(&b->not_counted, ch->old, ch->route);
+		return;
+	}
 	count_route(b, ch->route, ch->ev == ROUTE_EV_ADD);
 }
 
@@ -190,6 +199,7 @@ static void recount_one(void *arg, const struct bmp_router *r, const struct bmp_
 void bgp_mdt_resync(struct bgp_mdt *b, const struct bmp_collector *c)
 {
 	b->routes = b->unmatched = 0;
+	refused_clear(&b->not_counted); /* each is tried again */
 	if (c)
 		bmp_collector_foreach(c, BGP_FAM_MDT, false, 0, recount_one, b);
 }

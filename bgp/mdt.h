@@ -20,6 +20,7 @@
 
 #include "../mib/model.h"
 #include "collector.h"
+#include "refused.h"
 
 struct mdt_vpn {
 	uint32_t group; /* IPv4, host order */
@@ -37,6 +38,7 @@ struct bgp_mdt {
 	uint64_t refused;         /* routes whose group discovery could not make a VPN of */
 	uint64_t undecodable;     /* stored routes that did not decode (never expected) */
 	bool vpns_changed;        /* discovery made a VPN: the capture has a group to join */
+	struct refused_set not_counted; /* routes a full PE table refused */
 };
 
 /* Owner: the caller.  Zeroed, then init. */

@@ -15,8 +15,10 @@ void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m)
 
 static void tunnels_clear(struct bgp_mvpn *b)
 {
-	for (size_t i = 0; i < b->n_tunnels; i++)
+	for (size_t i = 0; i < b->n_tunnels; i++) {
+		free(b->tunnels[i]->holders);
 		free(b->tunnels[i]);
+	}
 	b->n_tunnels = 0;
 }
 
@@ -26,6 +28,7 @@ void bgp_mvpn_free(struct bgp_mvpn *b)
 	b->by_rd = NULL;
 	b->n = 0;
 	tunnels_clear(b);
+	refused_free(&b->not_counted);
 	free(b->tunnels);
 	b->tunnels = NULL;
 	b->cap_tunnels = 0;
@@ -81,11 +84,9 @@ const struct ptunnel *bgp_mvpn_ptunnel_seek(const struct bgp_mvpn *b, const uint
 }
 
 /* The attribute as the route carries it: RFC 6514 5 (flags, type, label, id). */
-static void ptunnel_set_pmsi(struct ptunnel *t, const struct route *r)
+static void ptunnel_show(struct ptunnel *t, const uint8_t *raw, size_t len)
 {
 	struct pmsi_tunnel pt;
-	size_t len = 0;
-	const uint8_t *raw = route_attr(r, ROUTE_ATTR_PMSI, &len);
 
 	t->has_pmsi = raw && len >= 5 && bgp_pmsi_decode(raw, len, &pt) == BGP_OK;
 	t->tunnel_type = t->has_pmsi ? pt.type : PMSI_NONE;
@@ -94,6 +95,73 @@ static void ptunnel_set_pmsi(struct ptunnel *t, const struct route *r)
 	t->id_len = t->has_pmsi ? len - 5 : 0;
 	if (t->id_len)
 		memcpy(t->id, raw + 5, t->id_len);
+}
+
+static const uint8_t *route_pmsi_of(const struct route *r, size_t *len)
+{
+	*len = 0;
+	return route_attr(r, ROUTE_ATTR_PMSI, len);
+}
+
+/* The holder of this attribute (len 0: none), or n_holders. */
+static size_t holder_find(const struct ptunnel *t, const uint8_t *raw, size_t len)
+{
+	size_t i = 0;
+
+	while (i < t->n_holders && (t->holders[i].len != len ||
+				    (len && memcmp(t->holders[i].pmsi, raw, len))))
+		i++;
+	return i;
+}
+
+/* The row shows the attribute heard last among those its routes still carry. */
+static void ptunnel_show_last(struct ptunnel *t)
+{
+	const struct pmsi_holder *h = t->n_holders ? &t->holders[t->n_holders - 1] : NULL;
+
+	ptunnel_show(t, h ? h->pmsi : NULL, h ? h->len : 0);
+}
+
+/* One more route carries this attribute: it becomes the one shown. */
+static bool holder_add(struct ptunnel *t, const struct route *r)
+{
+	size_t len, i;
+	const uint8_t *raw = route_pmsi_of(r, &len);
+	struct pmsi_holder h = {0};
+
+	if ((i = holder_find(t, raw, len)) < t->n_holders) {
+		h = t->holders[i];
+		memmove(t->holders + i, t->holders + i + 1, (t->n_holders - i - 1) * sizeof(h));
+		t->n_holders--;
+	} else {
+		h.len = (uint8_t)len;
+		if (len)
+			memcpy(h.pmsi, raw, len);
+	}
+	struct pmsi_holder *grown = realloc(t->holders, (t->n_holders + 1) * sizeof(h));
+	if (!grown)
+		return false;
+	t->holders = grown;
+	h.routes++;
+	t->holders[t->n_holders++] = h;
+	ptunnel_show_last(t);
+	return true;
+}
+
+/* A route that carried this attribute went. */
+static void holder_del(struct ptunnel *t, const struct route *r)
+{
+	size_t len, i;
+	const uint8_t *raw = route_pmsi_of(r, &len);
+
+	if ((i = holder_find(t, raw, len)) == t->n_holders)
+		return;
+	if (--t->holders[i].routes == 0) {
+		memmove(t->holders + i, t->holders + i + 1,
+			(t->n_holders - i - 1) * sizeof(*t->holders));
+		t->n_holders--;
+	}
+	ptunnel_show_last(t);
 }
 
 /* The row with this key: its position, and whether it is there. */
@@ -114,9 +182,10 @@ static void ptunnel_add(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_i
 
 	ptunnel_key(vpn, id, &key);
 	if (ptunnel_at(b, &key, &i)) {
-		b->tunnels[i]->routes++;
-		b->tunnels[i]->key_origin = id->key_origin;
-		ptunnel_set_pmsi(b->tunnels[i], r);
+		if (holder_add(b->tunnels[i], r)) {
+			b->tunnels[i]->routes++;
+			b->tunnels[i]->key_origin = id->key_origin;
+		}
 		return;
 	}
 	if (b->n_tunnels == b->cap_tunnels) {
@@ -131,14 +200,17 @@ static void ptunnel_add(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_i
 	*t = (struct ptunnel){.index = key, .vpn_index = vpn, .route_type = id->route_type,
 			      .source = id->source, .group = id->group, .origin = id->origin,
 			      .key_origin = id->key_origin, .routes = 1};
-	ptunnel_set_pmsi(t, r);
+	if (!holder_add(t, r)) {
+		free(t);
+		return;
+	}
 	memmove(b->tunnels + i + 1, b->tunnels + i, (b->n_tunnels - i) * sizeof(*b->tunnels));
 	b->tunnels[i] = t;
 	b->n_tunnels++;
 }
 
-static void ptunnel_update(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_id *id,
-			   const struct route *r, bool withdraw)
+static void ptunnel_withdraw(struct bgp_mvpn *b, uint32_t vpn, const struct ptunnel_id *id,
+			     const struct route *r)
 {
 	struct oidx key;
 	size_t i;
@@ -146,12 +218,10 @@ static void ptunnel_update(struct bgp_mvpn *b, uint32_t vpn, const struct ptunne
 	ptunnel_key(vpn, id, &key);
 	if (!ptunnel_at(b, &key, &i))
 		return; /* never made (no memory) */
-	if (!withdraw) {
-		ptunnel_set_pmsi(b->tunnels[i], r);
-		return;
-	}
+	holder_del(b->tunnels[i], r);
 	if (--b->tunnels[i]->routes)
 		return;
+	free(b->tunnels[i]->holders);
 	free(b->tunnels[i]);
 	memmove(b->tunnels + i, b->tunnels + i + 1, (b->n_tunnels - i - 1) * sizeof(*b->tunnels));
 	b->n_tunnels--;
@@ -236,7 +306,10 @@ static void cmcast_route(struct bgp_mvpn *b, struct vpn *v, const struct mvpn_ro
 	/* A Shared Tree Join's C-source is the C-RP (RFC 6514 4.6, 11.1.1). */
 	e.kind = mr->type == MVPN_SHARED_TREE_JOIN ? CG_STAR_G : CG_SG;
 	e.source = mr->source;
-	passive_bgp_join(b->m, v, &e, step > 0);
+	if (step < 0 && refused_take(&b->not_counted, r))
+		return; /* a cap refused it: it takes back nothing */
+	if (!passive_bgp_join(b->m, v, &e, step > 0) && step > 0)
+		refused_add(&b->not_counted, r);
 }
 
 /* The mvpnPTunnelTable row of types 1 and 3 (the route's own C-(S,G) and
@@ -260,8 +333,7 @@ static struct vpn *ptunnel_id_of(const struct bgp_mvpn *b, const struct mvpn_rou
 }
 
 /*
- * One route held (step 1) or gone (step -1), or its attributes replaced
- * (step 0: a P-tunnel to read again).  Type 1 makes a PE of the VPN (RFC
+ * One route held (step 1) or gone (step -1).  Type 1 makes a PE of the VPN (RFC
  * 6514 9.1.1); types 1, 3, 4 and 5 rows of mvpnPTunnelTable; 6 and 7
  * C-group->PE rows; type 2 (Inter-AS) is counted.
  */
@@ -286,8 +358,8 @@ static void count_route(struct bgp_mvpn *b, const struct route *r, const struct 
 	v = ptunnel_id_of(b, &mr, r, p, &id);
 	if (v && step > 0)
 		ptunnel_add(b, v->index, &id, r);
-	else if (v)
-		ptunnel_update(b, v->index, &id, r, step < 0);
+	else if (v && step < 0)
+		ptunnel_withdraw(b, v->index, &id, r);
 	if (!v && mr.type != MVPN_INTRA_AS_IPMSI_AD)
 		b->not_applied += (size_t)step;
 	if (mr.type != MVPN_INTRA_AS_IPMSI_AD || !step)
@@ -295,17 +367,10 @@ static void count_route(struct bgp_mvpn *b, const struct route *r, const struct 
 	b->ipmsi += (size_t)step;
 	if (!v)
 		b->unmatched += (size_t)step;
-	else
-		vpn_bgp_route(b->m, v, &mr.origin, step > 0, mclock_now(&b->m->clock));
-}
-
-/* Whether who a route names comes from its attributes (and a replaced route
- * may name someone else): Source Active and C-multicast routes. */
-static bool names_from_attrs(const struct route *r)
-{
-	return r->key_len > 0 && (r->family == BGP_FAM_MVPN4 || r->family == BGP_FAM_MVPN6) &&
-	       (route_key(r)[0] == MVPN_SOURCE_ACTIVE_AD || route_key(r)[0] == MVPN_SHARED_TREE_JOIN ||
-		route_key(r)[0] == MVPN_SOURCE_TREE_JOIN);
+	else if (step < 0 && refused_take(&b->not_counted, r))
+		return; /* a full PE table refused it: it takes back nothing */
+	else if (!vpn_bgp_route(b->m, v, &mr.origin, step > 0, mclock_now(&b->m->clock)) && step > 0)
+		refused_add(&b->not_counted, r);
 }
 
 void bgp_mvpn_on_change(void *arg, const struct route_change *ch)
@@ -318,15 +383,12 @@ void bgp_mvpn_on_change(void *arg, const struct route_change *ch)
 		count_route(b, ch->route, ch->peer, ch->ev == ROUTE_EV_ADD ? 1 : -1);
 		return;
 	}
-	/* The same NLRI with other attributes.  A P-tunnel is read again; a route
-	 * whose PEs come from its attributes is the new one held, then the old
-	 * one gone (a row that stays is never let go in between). */
-	if (!names_from_attrs(ch->route) || !ch->old) {
-		count_route(b, ch->route, ch->peer, 0);
-		return;
-	}
+	/* The same NLRI with other attributes (a P-tunnel, or for Source Active
+	 * and C-multicast routes, the PEs they name): the new one held, then the
+	 * old one gone, so a row that stays is never let go in between. */
 	count_route(b, ch->route, ch->peer, 1);
-	count_route(b, ch->old, ch->peer, -1);
+	if (ch->old)
+		count_route(b, ch->old, ch->peer, -1);
 }
 
 static void recount_one(void *arg, const struct bmp_router *r, const struct bmp_peer *p,
@@ -340,6 +402,7 @@ static void recount_one(void *arg, const struct bmp_router *r, const struct bmp_
 void bgp_mvpn_resync(struct bgp_mvpn *b, const struct bmp_collector *c)
 {
 	b->ipmsi = b->unmatched = b->not_applied = b->cmcast = 0;
+	refused_clear(&b->not_counted); /* each is tried again */
 	tunnels_clear(b);
 	if (c)
 		bmp_collector_foreach(c, BGP_FAM_COUNT, false, 0, recount_one, b);

@@ -23,6 +23,7 @@
 
 #include "../mib/model.h"
 #include "collector.h"
+#include "refused.h"
 
 struct mvpn_rd {
 	bgp_rd rd;
@@ -37,9 +38,17 @@ struct mvpn_rd {
  * originating router; Leaf A-D (4) by their route key's C-(S,G) and the
  * leaf; Source Active (5) by their C-(S,G) and advertiser.  Routes with the
  * same key from several routers, peers or views are one row that counts
- * them; the attribute is the last one heard.
+ * them; the attribute shown is the last one heard of those its routes still
+ * carry (a route's going never leaves a tunnel nobody announces).
  */
 #define PTUNNEL_ID_MAX 255
+/* A PMSI Tunnel attribute the row's routes carry, and how many carry it. */
+struct pmsi_holder {
+	uint32_t routes;
+	uint8_t len; /* 0: the routes carry none */
+	uint8_t pmsi[ROUTE_ATTRS_MAX];
+};
+
 struct ptunnel {
 	struct oidx index;     /* {vpn, type, C-source, C-group, origin}: the table's order */
 	uint32_t vpn_index;
@@ -52,6 +61,8 @@ struct ptunnel {
 	uint8_t id[PTUNNEL_ID_MAX];
 	size_t id_len;
 	uint32_t routes;
+	struct pmsi_holder *holders; /* owned; the last is the one shown */
+	size_t n_holders;
 };
 
 struct bgp_mvpn {
@@ -65,6 +76,7 @@ struct bgp_mvpn {
 	/* Routes held that fill no table: type 2, types 3-7 of no VPN's RD,
 	 * C-multicast routes with no C-multicast Import RT */
 	size_t not_applied;
+	struct refused_set not_counted; /* routes a full PE or C-group table refused */
 };
 
 void bgp_mvpn_init(struct bgp_mvpn *b, struct model *m);

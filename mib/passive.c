@@ -419,21 +419,21 @@ static bool bgp_row_same(const struct cgpe *r, const struct jp_event *e)
 	       (e->kind != CG_STAR_G || inet_addr_eq(&r->rp, &e->source));
 }
 
-void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add)
+bool passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add)
 {
 	struct jp_event held = *e;
 	struct cgpe *r = downstream_row(v, e);
 
 	if (add && m->bgp_recounting && r && bgp_row_same(r, e) && r->expires == MTIME_NEVER) {
 		r->bgp_routes++; /* counted again, not heard again */
-		return;
+		return true;
 	}
 	if (add) {
 		held.holdtime = JP_HOLD_FOREVER;
 		held.join = true;
 		passive_jp_record(m, v, &held);
 		if (!(r = downstream_row(v, &held)))
-			return; /* a cap refused it */
+			return false; /* a cap refused it */
 		r->bgp_routes++;
 		/* Held by the route whatever the record did: a move upstream that the
 		 * cap refused leaves a settling row's deadline otherwise. */
@@ -445,12 +445,13 @@ void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, 
 			if (up)
 				upstream_recompute(v, up, NULL);
 		}
-		return;
+		return true;
 	}
 	/* A route counted on no row (a cap refused it) withdraws nothing. */
 	if (!r || !r->bgp_routes || --r->bgp_routes)
-		return;
+		return true;
 	bgp_row_settle(m, v, r, mclock_now(&m->clock));
+	return true;
 }
 
 void passive_bgp_recount_begin(struct model *m)

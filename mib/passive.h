@@ -54,9 +54,11 @@ void passive_mdt_join(struct model *m, struct vpn *v, const struct mdt_event *e)
  * would, and counts on the downstream row; when the last route holding a
  * row is withdrawn, the row is held settings.bgp_settle more, then expires
  * (a route back in time refreshes it), as a PE's advertisement does
- * (mib/bgpmdt.h): a BMP session that restarts changes nothing.
+ * (mib/bgpmdt.h): a BMP session that restarts changes nothing.  False: an
+ * added route was not counted (a cap refused its rows); its withdrawal must
+ * then not be given (bgp/refused.h).
  */
-void passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add);
+bool passive_bgp_join(struct model *m, struct vpn *v, const struct jp_event *e, bool add);
 /* Every route counted again (a reload): begin forgets the rows' counts, the
  * routes are joined again (while m->bgp_recounting a route that restates a
  * row only counts: no refresh, no record), end holds for settle a row no
