@@ -27,7 +27,7 @@ sys.path.insert(0, FIXTURES)
 import gen_bmp as g  # noqa: E402  (struct, by hand from the RFCs: the BMP)
 
 GREEN = 3
-SETTLE = 20
+SETTLE = 10
 HELD = 4294967295  # mvpnCGroupPeExpiresIn while a route holds the row
 SG, STAR_G = 2, 1
 DOWN, UP = 1, 2
