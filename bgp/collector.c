@@ -79,6 +79,15 @@ static void notify(struct bmp_collector *c, enum route_event ev, const struct bm
 		c->on_change(c->change_arg, &ch);
 }
 
+static void event(struct bmp_collector *c, enum bmp_event_kind kind, const struct bmp_router *r,
+		  const struct bmp_peer *p)
+{
+	struct bmp_event ev = {.kind = kind, .router = r, .peer = p};
+
+	if (c->on_event)
+		c->on_event(c->event_arg, &ev);
+}
+
 static void flush_one(void *arg, const struct route *route)
 {
 	struct flush *f = arg;
@@ -198,9 +207,11 @@ static bool on_info(struct bmp_collector *c, struct bmp_router *r, const struct 
 		r->term_reason = info.reason;
 		return false; /* 4.5: the router closes the session after it */
 	}
-	r->initiated = true;
 	copy_info(r->sys_name, info.sys_name, info.sys_name_len);
 	copy_info(r->sys_descr, info.sys_descr, info.sys_descr_len);
+	if (!r->initiated) /* a second Initiation only updates the strings */
+		event(c, BMP_EV_ROUTER_UP, r, NULL);
+	r->initiated = true;
 	return true;
 }
 
@@ -236,6 +247,7 @@ static void on_peer_up(struct bmp_collector *c, struct bmp_router *r, const stru
 	p->add_path = up.sent.add_path || up.received.add_path;
 	p->up_since = now;
 	r->c.peer_ups++;
+	event(c, BMP_EV_PEER_UP, r, p);
 }
 
 static void on_peer_down(struct bmp_collector *c, struct bmp_router *r, const struct bmp_msg *m,
@@ -262,6 +274,7 @@ static void on_peer_down(struct bmp_collector *c, struct bmp_router *r, const st
 	p->last_down = down;
 	r->n_peers_up--;
 	r->c.peer_downs++;
+	event(c, BMP_EV_PEER_DOWN, r, p);
 }
 
 struct apply {
@@ -538,6 +551,8 @@ void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_
 	r->status = BMP_ROUTER_DOWN;
 	r->down_since = now;
 	c->t.routers_up--;
+	if (r->initiated) /* a session that never began ends unannounced */
+		event(c, BMP_EV_ROUTER_DOWN, r, NULL);
 }
 
 void bmp_collector_free(struct bmp_collector *c)
@@ -545,6 +560,7 @@ void bmp_collector_free(struct bmp_collector *c)
 	if (!c)
 		return;
 	c->on_change = NULL; /* nobody hears a shutdown */
+	c->on_event = NULL;
 	for (size_t i = 0; i < c->n_routers; i++)
 		router_free(c, c->routers[i]);
 	free(c->routers);

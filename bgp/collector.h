@@ -103,6 +103,18 @@ struct route_change {
 };
 typedef void (*route_change_fn)(void *arg, const struct route_change *ch);
 
+/* Sessions and peers coming and going, for notifications: a router's
+ * session is up from its Initiation (RFC 7854 4.3) to its end, a peer from
+ * its Peer Up to its Peer Down (the peers of a session that ends go with its
+ * router's event, not one by one). */
+enum bmp_event_kind { BMP_EV_ROUTER_UP, BMP_EV_ROUTER_DOWN, BMP_EV_PEER_UP, BMP_EV_PEER_DOWN };
+struct bmp_event {
+	enum bmp_event_kind kind;
+	const struct bmp_router *router;
+	const struct bmp_peer *peer; /* the peer events' */
+};
+typedef void (*bmp_event_fn)(void *arg, const struct bmp_event *ev);
+
 struct bmp_totals {
 	uint64_t accepted, refused_not_allowed, refused_full, messages, malformed, route_drops;
 	uint64_t closed_malformed;
@@ -116,6 +128,8 @@ struct bmp_collector {
 	struct bmp_totals t;
 	route_change_fn on_change; /* NULL: nobody listens */
 	void *change_arg;
+	bmp_event_fn on_event; /* NULL: nobody listens */
+	void *event_arg;
 };
 
 /* Owner: the caller (bmp_collector_free). */

@@ -2,6 +2,7 @@
 by this test over real TCP on loopback sending the streams
 tests/fixtures/gen_bmp.py encoded (tshark agrees with them), and the MIB read
 through the private snmpd with net-snmp's own clients after every step."""
+import ipaddress
 import json
 import os
 import socket
@@ -140,7 +141,25 @@ def test_fixtures_are_what_their_encoder_writes_and_tshark_agrees(tmp_path):
     assert not cmp.subdirs["malformed"].diff_files
 
 
-def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon, master):
+def bmp_notifications(traps):
+    """mvpnBmp* notifications received: (name, {object name: value}), the
+    instance (the row's index) kept apart as '_index' per object."""
+    out = []
+    for n in traps.notifications():
+        if not n["_name"].startswith("mvpnBmp"):
+            continue
+        objs = {}
+        for key, value in n.items():
+            name, _, index = key.partition(".")
+            if name.startswith("mvpnBmp"):
+                objs[name] = value
+                objs.setdefault("_index", index)
+        out.append((n["_name"], objs))
+    return out
+
+
+def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon, master,
+                                                           traps):
     want = expected()
     g = bmp_scalars(snmp)
     assert g["mvpnBmpStatus"] == 2 and g["mvpnBmpListenPort"] == collector
@@ -250,6 +269,40 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
     s.close()
     g = bmp_scalars(snmp)
     assert g["mvpnBmpSessionsAccepted"] == 2 and g["mvpnBmpRoutersUp"] == 0
+
+    # Each session's beginning and end, each Peer Up and the Peer Down, in
+    # the order they happened; the peers of an ended session go with it.
+    gb, enc = fixture_peers()
+    ups = [("mvpnBmpPeerUp", a) for a in (gb.A.addr, gb.B.addr, gb.C.addr)]
+    want = ([("mvpnBmpRouterUp", None)] + ups + [("mvpnBmpPeerDown", gb.B.addr),
+            ("mvpnBmpRouterDown", None), ("mvpnBmpRouterUp", None)] + ups +
+            [("mvpnBmpRouterDown", None)])
+    assert wait_for(lambda: len(bmp_notifications(traps)) >= len(want), STEP_TIMEOUT), traps.text()
+    got = bmp_notifications(traps)
+    assert [name for name, _ in got] == [name for name, _ in want], got
+    router_index = 'ipv4."127.0.0.1"'
+    for (name, peer), (_, objs) in zip(want, got):
+        status = "up(1)" if name.endswith("Up") else "down(2)"
+        if peer is None:
+            assert objs == {"mvpnBmpRouterStatus": status, "_index": router_index}, objs
+            continue
+        # The instance: the router, the distinguisher's 8 octets, the peer.
+        a = ipaddress.ip_address(peer)
+        shown = f'ipv4."{peer}"' if a.version == 4 else 'ipv6."%s"' % ":".join(
+            f"{b:02x}" for b in a.packed)
+        assert objs["_index"] == f"{router_index}.'........'.{shown}", objs
+        assert objs["mvpnBmpPeerStatus"] == status
+        assert objs["mvpnBmpPeerAs"] == str(enc[peer].asn), objs
+        assert objs["mvpnBmpPeerBgpId"] == enc[peer].bgp_id, objs
+        if name == "mvpnBmpPeerDown":  # what the Peer Down said, as the row keeps it
+            assert (objs["mvpnBmpPeerLastDownReason"], objs["mvpnBmpPeerLastDownError"],
+                    objs["mvpnBmpPeerLastDownFsmEvent"]) == (
+                "3", " ".join(f"{v:02X}" for v in gb.PEER_DOWN_NOTIFICATION), "0"), objs
+        else:
+            assert "mvpnBmpPeerLastDownReason" not in objs, objs
+    assert "bmp: router 127.0.0.1: peer 2001:db8::2 (AS 4200000001) down: reason 3, " \
+           "NOTIFICATION 6/2, FSM event 0" in daemon.log_text()
+    assert daemon.log_text().count("bmp: router 127.0.0.1: session ended") == 2
 
 
 def test_a_router_not_allowed_is_refused_and_counted(collector, snmp):

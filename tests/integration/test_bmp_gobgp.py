@@ -39,7 +39,7 @@ import time
 import pytest
 
 from conftest import BUILD, EVENT_TIMEOUT, ONE_PASS, serving, stop_process, wait_for
-from test_bmp import bmp_scalars, free_tcp_port, peers, route_counts, routers
+from test_bmp import bmp_notifications, bmp_scalars, free_tcp_port, peers, route_counts, routers
 
 BMP_DECODE = os.path.join(BUILD, "tools", "bmp_decode")
 AS = 64500
@@ -205,7 +205,8 @@ def decode(path):
 
 
 @ONE_PASS
-def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path, daemon, snmp):
+def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path, daemon, snmp,
+                                                                     traps):
     for tool in ("gobgpd", "gobgp"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is not installed: make deps installs it (Debian's gobgpd, "
@@ -339,5 +340,13 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
     assert reason in (1, 3), down.hex()
     assert peer_b["mvpnBmpPeerLastDownReason"] == reason
     assert peer_b["mvpnBmpPeerLastDownError"] == down[68:70] and down[68] == 6  # a Cease
+    # The session and B, announced as they came and went, B's end as recorded.
+    want = ["mvpnBmpRouterUp", "mvpnBmpPeerUp", "mvpnBmpPeerDown", "mvpnBmpRouterDown"]
+    assert wait_for(lambda: len(bmp_notifications(traps)) >= len(want), EVENT_TIMEOUT)
+    got = bmp_notifications(traps)
+    assert [name for name, _ in got] == want, got
+    assert got[2][1]["mvpnBmpPeerLastDownReason"] == str(reason)
+    assert got[2][1]["mvpnBmpPeerLastDownError"] == down[68:70].hex(" ").upper(), got[2]
+    assert got[1][1]["mvpnBmpPeerAs"] == str(AS) and got[1][1]["mvpnBmpPeerBgpId"] == "192.0.2.2"
     print("gobgpd: " + ", ".join(f"{k} at {v:.1f} s" for k, v in timings.items()) +
           f"; {len(types)} BMP messages, {types.count(BMP_STATISTICS)} Statistics Reports")

@@ -732,6 +732,67 @@ TEST(peer_rows_past_the_cap_reclaim_one_down)
 	bmp_collector_free(c);
 }
 
+struct events {
+	char seen[16][48];
+	size_t n;
+	int wrong_state; /* events whose router or peer was not in the state told */
+};
+
+static void record_event(void *arg, const struct bmp_event *ev)
+{
+	static const char *const kind[] = {"router up", "router down", "peer up", "peer down"};
+	struct events *e = arg;
+	char a[INET_ADDR_STRLEN];
+
+	if (e->n < 16)
+		snprintf(e->seen[e->n++], sizeof(e->seen[0]), "%s%s%s", kind[ev->kind],
+			 ev->peer ? " " : "", ev->peer ? inet_addr_format(&ev->peer->addr, a) : "");
+	/* Told in its new state. */
+	if (ev->peer)
+		e->wrong_state += ev->peer->status !=
+				  (ev->kind == BMP_EV_PEER_UP ? BMP_ROUTER_UP : BMP_ROUTER_DOWN);
+	else
+		e->wrong_state += ev->router->status !=
+				  (ev->kind == BMP_EV_ROUTER_UP ? BMP_ROUTER_UP : BMP_ROUTER_DOWN);
+}
+
+TEST(sessions_and_peers_are_told_as_they_come_and_go)
+{
+	static const char *const want[] = {"router up", "peer up 198.18.0.1",
+					   "peer up 2001:db8::2", "peer up 198.18.0.3",
+					   "peer down 2001:db8::2", "router down"};
+	struct bmp_collector *c = bmp_collector_new(&lim);
+	struct inet_addr a = v4("127.0.0.1");
+	struct events e = {.n = 0, .wrong_state = 0};
+	struct bmp_router *r;
+
+	c->on_event = record_event, c->event_arg = &e;
+	r = bmp_router_connect(c, &a, 1, 1);
+	for (size_t i = 0; i < N(bmp_steps); i++)
+		if (feed(c, r, bmp_steps[i].p, bmp_steps[i].len, 4096))
+			bmp_router_disconnect(c, r, 2);
+	CHECK_EQ_INT(e.n, N(want));
+	CHECK_EQ_INT(e.wrong_state, 0);
+	for (size_t i = 0; i < N(want) && i < e.n; i++)
+		CHECK_EQ_STR(e.seen[i], want[i]);
+
+	/* A session that ends before its Initiation was never up: nothing told. */
+	e.n = 0;
+	r = bmp_router_connect(c, &a, 2, 3);
+	bmp_router_disconnect(c, r, 4);
+	CHECK_EQ_INT(e.n, 0);
+	/* A reconnection ends the session it replaces: told down, then up. */
+	r = bmp_router_connect(c, &a, 3, 5);
+	feed(c, r, bmp_steps[0].p, bmp_steps[0].len, 4096);
+	feed(c, r, bmp_steps[0].p, bmp_steps[0].len, 4096); /* a second Initiation: no news */
+	r = bmp_router_connect(c, &a, 4, 6);
+	CHECK_EQ_INT(e.n, 2);
+	CHECK_EQ_STR(e.seen[0], "router up");
+	CHECK_EQ_STR(e.seen[1], "router down");
+	bmp_collector_free(c); /* a shutdown tells nothing */
+	CHECK_EQ_INT(e.n, 2);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -754,6 +815,8 @@ int main(void)
 		{"routes_of_an_rd_can_be_walked", routes_of_an_rd_can_be_walked},
 		{"peer_down_keeps_its_row_with_the_reason", peer_down_keeps_its_row_with_the_reason},
 		{"peer_rows_past_the_cap_reclaim_one_down", peer_rows_past_the_cap_reclaim_one_down},
+		{"sessions_and_peers_are_told_as_they_come_and_go",
+		 sessions_and_peers_are_told_as_they_come_and_go},
 	};
 	return unit_main("bmp", tests, N(tests));
 }
