@@ -95,6 +95,7 @@ void bmp_server_free(struct bmp_server *s)
 {
 	if (!s)
 		return;
+	s->col->on_event = NULL; /* closed by the daemon, not lost: nothing to notify */
 	while (s->n_conns)
 		conn_close(s, s->n_conns - 1);
 	free(s->conns);
@@ -288,6 +289,37 @@ static void route_changed(void *arg, const struct route_change *ch)
 	bgp_mvpn_on_change(&d->mvpn, ch);
 }
 
+/* Sessions and peers coming and going: a notification each (agent/notify.c
+ * makes the varbinds), and a line in the log for what went down. */
+static void bmp_event(void *arg, const struct bmp_event *ev)
+{
+	static const enum notice_kind kinds[] = {
+		[BMP_EV_ROUTER_UP] = NOTICE_BMP_ROUTER_UP, [BMP_EV_ROUTER_DOWN] = NOTICE_BMP_ROUTER_DOWN,
+		[BMP_EV_PEER_UP] = NOTICE_BMP_PEER_UP, [BMP_EV_PEER_DOWN] = NOTICE_BMP_PEER_DOWN};
+	struct daemon *d = arg;
+	struct notice n = {.kind = kinds[ev->kind], .at = mclock_now(&d->model->clock),
+			   .addr = ev->router->addr};
+	char r[INET_ADDR_STRLEN], p[INET_ADDR_STRLEN];
+
+	if (ev->peer) {
+		const struct bmp_peer *p = ev->peer;
+		n.peer = p->addr;
+		n.bmp = (struct notice_bmp){.distinguisher = p->distinguisher, .as = p->as,
+					    .bgp_id = p->bgp_id};
+		if (ev->kind == BMP_EV_PEER_DOWN && p->has_down)
+			n.bmp.reason = p->last_down.reason, n.bmp.code = p->last_down.code,
+			n.bmp.subcode = p->last_down.subcode, n.bmp.fsm_event = p->last_down.fsm_event;
+	}
+	inet_addr_format(&n.addr, r);
+	if (ev->kind == BMP_EV_ROUTER_DOWN)
+		mvpn_log(LOG_NOTICE, "bmp: router %s: session ended, its peers and routes gone", r);
+	if (ev->kind == BMP_EV_PEER_DOWN) /* RFC 7854 4.9's reason; code/subcode: RFC 4271 4.5 */
+		mvpn_log(LOG_NOTICE, "bmp: router %s: peer %s (AS %u) down: reason %u, "
+			 "NOTIFICATION %u/%u, FSM event %u", r, inet_addr_format(&n.peer, p),
+			 n.bmp.as, n.bmp.reason, n.bmp.code, n.bmp.subcode, n.bmp.fsm_event);
+	notice_post(d->model, &n);
+}
+
 int daemon_apply_bmp(struct daemon *d, const struct config *c)
 {
 	const struct bmp_config *b = &c->bmp;
@@ -314,6 +346,8 @@ int daemon_apply_bmp(struct daemon *d, const struct config *c)
 	d->bmp = s;
 	s->col->on_change = route_changed;
 	s->col->change_arg = d;
+	s->col->on_event = bmp_event;
+	s->col->event_arg = d;
 	mvpn_log(LOG_INFO, "bmp: listening on %s port %u, %zu allow prefixes",
 		 inet_addr_format(&b->listen, a), b->port, b->n_allow);
 	return 0;

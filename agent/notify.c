@@ -135,6 +135,63 @@ static void add_fault(netsnmp_variable_list **vars, const struct model *m, const
 	add_fault_column(vars, n, COL_FAULT_SINCE_DATE, ASN_OCTET_STR, since.bytes, since.len);
 }
 
+/* A column of the router's row in mvpnBmpRouterTable, or (with_peer) of the
+ * peer's in mvpnBmpPeerTable, the instance being the row's index: the row
+ * may be gone by now, as a cleared alarm's is. */
+static void add_bmp_column(netsnmp_variable_list **vars, const struct notice *n, bool with_peer,
+			   unsigned col, u_char type, const void *value, size_t len)
+{
+	const oid prefix[] = {MVPN_OID_OBJECTS,
+			      with_peer ? ARC_BMP_PEER_TABLE : ARC_BMP_ROUTER_TABLE, 1, col};
+	oid name[MAX_OID_LEN];
+	size_t at = OID_LENGTH(prefix);
+	struct oidx idx;
+
+	memcpy(name, prefix, sizeof(prefix));
+	oidx_reset(&idx);
+	oidx_push_addr(&idx, &n->addr);
+	if (with_peer) {
+		for (int shift = 56; shift >= 0; shift -= 8)
+			oidx_push(&idx, (uint32_t)(n->bmp.distinguisher >> shift) & 0xff);
+		oidx_push_addr(&idx, &n->peer);
+	}
+	for (size_t i = 0; i < idx.len && at < MAX_OID_LEN; i++)
+		name[at++] = idx.sub[i];
+	add_var(vars, name, at, type, value, len);
+}
+
+/* mvpnBmpRouterUp/Down: the router's status; mvpnBmpPeerUp/Down: the peer's
+ * status, AS and BGP Identifier, and for a Peer Down what it said. */
+static void add_bmp(netsnmp_variable_list **vars, const struct notice *n)
+{
+	bool up = n->kind == NOTICE_BMP_ROUTER_UP || n->kind == NOTICE_BMP_PEER_UP;
+	long status = up ? BMP_ROUTER_UP : BMP_ROUTER_DOWN;
+	u_long as = n->bmp.as, reason = n->bmp.reason, fsm = 0;
+	u_char bgp_id[4], error[2] = {n->bmp.code, n->bmp.subcode};
+
+	if (n->kind == NOTICE_BMP_ROUTER_UP || n->kind == NOTICE_BMP_ROUTER_DOWN) {
+		add_bmp_column(vars, n, false, COL_BMP_ROUTER_STATUS, ASN_INTEGER, &status,
+			       sizeof(status));
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		bgp_id[i] = (u_char)(n->bmp.bgp_id >> (24 - 8 * i));
+	add_bmp_column(vars, n, true, COL_BMP_PEER_STATUS, ASN_INTEGER, &status, sizeof(status));
+	add_bmp_column(vars, n, true, COL_BMP_PEER_AS, ASN_UNSIGNED, &as, sizeof(as));
+	add_bmp_column(vars, n, true, COL_BMP_PEER_BGP_ID, ASN_IPADDRESS, bgp_id, sizeof(bgp_id));
+	if (up)
+		return;
+	if (reason == 2)
+		fsm = n->bmp.fsm_event;
+	add_bmp_column(vars, n, true, COL_BMP_PEER_LAST_DOWN_REASON, ASN_UNSIGNED, &reason,
+		       sizeof(reason));
+	/* RFC 7854 4.9: reasons 1 and 3 carry the NOTIFICATION. */
+	add_bmp_column(vars, n, true, COL_BMP_PEER_LAST_DOWN_ERROR, ASN_OCTET_STR, error,
+		       reason == 1 || reason == 3 ? sizeof(error) : 0);
+	add_bmp_column(vars, n, true, COL_BMP_PEER_LAST_DOWN_FSM_EVENT, ASN_UNSIGNED, &fsm,
+		       sizeof(fsm));
+}
+
 /* The varbinds of one notice, in the order of its NOTIFICATION-TYPE's OBJECTS. */
 static netsnmp_variable_list *notice_vars(const struct model *m, const struct notice *n)
 {
@@ -149,6 +206,10 @@ static netsnmp_variable_list *notice_vars(const struct model *m, const struct no
 		u_long queued = n->value;
 		add_global(&vars, COL_HISTORY_DROPPED, ASN_COUNTER64, &dropped, sizeof(dropped));
 		add_global(&vars, COL_HISTORY_QUEUED, ASN_GAUGE, &queued, sizeof(queued));
+		return vars;
+	}
+	if (n->kind >= NOTICE_BMP_ROUTER_UP && n->kind <= NOTICE_BMP_PEER_DOWN) {
+		add_bmp(&vars, n);
 		return vars;
 	}
 	add_notify_object(&vars, NOTIFY_VPN_INDEX, ASN_UNSIGNED, &vpn_index, sizeof(vpn_index));

@@ -92,6 +92,15 @@ void cell_addr(struct cell *c, const struct inet_addr *a)
 	c->len = inet_addr_len(a);
 }
 
+void cell_ipaddress(struct cell *c, uint32_t v)
+{
+	c->type = ASN_IPADDRESS;
+	for (int i = 0; i < 4; i++)
+		c->buf[i] = (u_char)(v >> (24 - 8 * i)); /* network order (RFC 2578 7.1.5) */
+	c->bytes = c->buf;
+	c->len = 4;
+}
+
 void cell_bytes(struct cell *c, const void *p, size_t len)
 {
 	c->type = ASN_OCTET_STR;
@@ -149,6 +158,7 @@ static void set_cell(netsnmp_variable_list *vb, const struct cell *c)
 		snmp_set_var_typed_value(vb, c->type, &c->c64, sizeof(c->c64));
 		break;
 	case ASN_OCTET_STR:
+	case ASN_IPADDRESS:
 		snmp_set_var_typed_value(vb, c->type, c->bytes, c->len);
 		break;
 	default:

@@ -20,7 +20,8 @@
 
 /* A cell value, ready for snmp_set_var_typed_value. */
 struct cell {
-	u_char type; /* ASN_INTEGER, ASN_GAUGE, ASN_COUNTER64, ASN_TIMETICKS, ASN_OCTET_STR */
+	u_char type; /* ASN_INTEGER, ASN_GAUGE, ASN_COUNTER64, ASN_TIMETICKS, ASN_OCTET_STR,
+		      * ASN_IPADDRESS */
 	long number;
 	struct counter64 c64;
 	const void *bytes;
@@ -42,6 +43,7 @@ void cell_addr_type(struct cell *c, const struct inet_addr *a);
 void cell_addr(struct cell *c, const struct inet_addr *a);
 void cell_truth(struct cell *c, bool v);
 void cell_bytes(struct cell *c, const void *p, size_t len); /* OCTET STRING; p outlives c */
+void cell_ipaddress(struct cell *c, uint32_t v); /* IpAddress, v in host order */
 
 struct table_view {
 	const char *name;

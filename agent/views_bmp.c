@@ -1,4 +1,5 @@
-/* The BMP collector's scalars and router table (mvpnBmpGlobals, mvpnBmpRouterTable). */
+/* The BMP collector's scalars, router and peer tables (mvpnBmpGlobals,
+ * mvpnBmpRouterTable, mvpnBmpPeerTable) and the BGP MVPN P-tunnels. */
 #include "bmp_listen.h"
 #include "daemon.h"
 #include "oids.h"
@@ -138,6 +139,112 @@ static bool router_get(void *ctx, const void *row, unsigned col, struct cell *c)
 			       r->status == BMP_ROUTER_UP ? r->up_since : r->down_since);
 		break;
 	case COL_BMP_ROUTER_OTHER_FAMILIES: cell_counter64(c, r->c.other_family); break;
+	case COL_BMP_ROUTER_PEER_LIMIT_DROPS: cell_counter64(c, r->c.peer_drops); break;
+	default: return false;
+	}
+	return true;
+}
+
+/* ---- mvpnBmpPeerTable {router address type, address, peer distinguisher,
+ * peer address type, address}: the routers in index order, and each one's
+ * peers in (distinguisher, address) order, which is the index's (the
+ * distinguisher as 8 octets, most significant first, then the address as
+ * the router's). ---- */
+
+static void peer_index(const void *row, struct oidx *out)
+{
+	const struct bmp_peer *p = row;
+
+	oidx_reset(out);
+	oidx_push_addr(out, &p->router->addr);
+	for (int shift = 56; shift >= 0; shift -= 8)
+		oidx_push(out, (uint32_t)(p->distinguisher >> shift) & 0xff);
+	oidx_push_addr(out, &p->addr);
+}
+
+/* Router i's part of the index against as much of want: the routers that
+ * can hold a row at or past want are the ones from the first it holds for. */
+static bool router_part_ok(const void *ctx, size_t i)
+{
+	const struct router_key *k = ctx;
+	struct oidx x;
+
+	oidx_reset(&x);
+	oidx_push_addr(&x, &k->col->routers[i]->addr);
+	return oidx_cmp(x.sub, x.len, k->want, k->wlen < x.len ? k->wlen : x.len) >= 0;
+}
+
+struct peer_key {
+	const struct bmp_router *r;
+	const uint32_t *want;
+	size_t wlen;
+	bool after;
+};
+
+static bool peer_ok(const void *ctx, size_t i)
+{
+	const struct peer_key *k = ctx;
+	struct oidx x;
+
+	peer_index(k->r->peers[i], &x);
+	return oidx_seek_ok(&x, k->want, k->wlen, k->after);
+}
+
+static const void *peer_seek(void *ctx, const uint32_t *want, size_t wlen, bool after)
+{
+	const struct bmp_server *s = server_of(ctx);
+	struct router_key rk;
+
+	if (!s)
+		return NULL;
+	rk = (struct router_key){s->col, want, wlen, after};
+	/* Past the first router, every row is past want: its first row, if any. */
+	for (size_t i = seek_first(s->col->n_routers, &rk, router_part_ok); i < s->col->n_routers;
+	     i++) {
+		const struct bmp_router *r = s->col->routers[i];
+		struct peer_key pk = {r, want, wlen, after};
+		size_t j = seek_first(r->n_peers, &pk, peer_ok);
+		if (j < r->n_peers)
+			return r->peers[j];
+	}
+	return NULL;
+}
+
+/* RFC 7854 4.9: the NOTIFICATION's code and subcode follow reasons 1 and 3. */
+static bool down_has_notification(const struct bmp_peer *p)
+{
+	return p->has_down && (p->last_down.reason == 1 || p->last_down.reason == 3);
+}
+
+static bool peer_get(void *ctx, const void *row, unsigned col, struct cell *c)
+{
+	const struct model *m = ((struct daemon *)ctx)->model;
+	const struct bmp_peer *p = row;
+	const struct route_table *t = &p->routes;
+
+	switch (col) {
+	case COL_BMP_PEER_TYPE: cell_gauge(c, p->type); break;
+	case COL_BMP_PEER_STATUS: cell_int(c, p->status); break;
+	case COL_BMP_PEER_AS: cell_gauge(c, p->as); break;
+	case COL_BMP_PEER_BGP_ID: cell_ipaddress(c, p->bgp_id); break;
+	case COL_BMP_PEER_ROUTES: cell_gauge(c, (uint32_t)t->n); break;
+	case COL_BMP_PEER_MDT_ROUTES: cell_gauge(c, (uint32_t)t->by_family[BGP_FAM_MDT]); break;
+	case COL_BMP_PEER_MVPN4_ROUTES: cell_gauge(c, (uint32_t)t->by_family[BGP_FAM_MVPN4]); break;
+	case COL_BMP_PEER_MVPN6_ROUTES: cell_gauge(c, (uint32_t)t->by_family[BGP_FAM_MVPN6]); break;
+	case COL_BMP_PEER_UPS: cell_counter64(c, p->ups); break;
+	case COL_BMP_PEER_DOWNS: cell_counter64(c, p->downs); break;
+	case COL_BMP_PEER_STATUS_CHANGE:
+		cell_date_real(c, &m->clock, p->status == BMP_ROUTER_UP ? p->up_since : p->down_since);
+		break;
+	case COL_BMP_PEER_LAST_DOWN_REASON: cell_gauge(c, p->has_down ? p->last_down.reason : 0); break;
+	case COL_BMP_PEER_LAST_DOWN_ERROR:
+		c->buf[0] = p->last_down.code, c->buf[1] = p->last_down.subcode;
+		cell_bytes(c, c->buf, down_has_notification(p) ? 2 : 0);
+		break;
+	case COL_BMP_PEER_LAST_DOWN_FSM_EVENT:
+		cell_gauge(c, p->has_down && p->last_down.reason == 2 ? p->last_down.fsm_event : 0);
+		break;
+	case COL_BMP_PEER_CREATED: cell_date_real(c, &m->clock, p->made); break;
 	default: return false;
 	}
 	return true;
@@ -189,6 +296,11 @@ void views_bmp_init(struct daemon *d)
 	view_table(tv, d, "mvpnBmpRouterTable", ARC_BMP_ROUTER_TABLE, COL_BMP_ROUTER_STATUS,
 		   COL_BMP_ROUTER_LAST);
 	tv->seek = router_seek, tv->row_index = router_index, tv->get = router_get;
+
+	tv = &d->views[VIEW_BMP_PEER];
+	view_table(tv, d, "mvpnBmpPeerTable", ARC_BMP_PEER_TABLE, COL_BMP_PEER_TYPE,
+		   COL_BMP_PEER_LAST);
+	tv->seek = peer_seek, tv->row_index = peer_index, tv->get = peer_get;
 
 	tv = &d->views[VIEW_PTUNNEL];
 	view_table(tv, d, "mvpnPTunnelTable", ARC_PTUNNEL_TABLE, COL_PTUNNEL_TYPE,

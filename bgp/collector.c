@@ -48,16 +48,20 @@ static size_t peer_pos(const struct bmp_router *r, bgp_rd d, const struct inet_a
 	return lo;
 }
 
-static struct bmp_peer *peer_find(struct bmp_router *r, const struct bmp_peer_hdr *h)
+/* The peer if it is up (its row may be down). */
+static struct bmp_peer *peer_find_up(struct bmp_router *r, const struct bmp_peer_hdr *h)
 {
 	struct bmp_peer *p = r->last_peer;
 	bool found;
 	size_t i;
 
-	if (p && peer_cmp(h->distinguisher, &h->addr, p) == 0)
-		return p;
-	i = peer_pos(r, h->distinguisher, &h->addr, &found);
-	return found ? (r->last_peer = r->peers[i]) : NULL;
+	if (!p || peer_cmp(h->distinguisher, &h->addr, p) != 0) {
+		i = peer_pos(r, h->distinguisher, &h->addr, &found);
+		if (!found)
+			return NULL;
+		p = r->last_peer = r->peers[i];
+	}
+	return p->status == BMP_ROUTER_UP ? p : NULL;
 }
 
 struct flush {
@@ -73,6 +77,15 @@ static void notify(struct bmp_collector *c, enum route_event ev, const struct bm
 
 	if (c->on_change)
 		c->on_change(c->change_arg, &ch);
+}
+
+static void event(struct bmp_collector *c, enum bmp_event_kind kind, const struct bmp_router *r,
+		  const struct bmp_peer *p)
+{
+	struct bmp_event ev = {.kind = kind, .router = r, .peer = p};
+
+	if (c->on_event)
+		c->on_event(c->event_arg, &ev);
 }
 
 static void flush_one(void *arg, const struct route *route)
@@ -99,6 +112,8 @@ static void peer_remove(struct bmp_collector *c, struct bmp_router *r, size_t i)
 	struct bmp_peer *p = r->peers[i];
 
 	peer_clear_routes(c, r, p);
+	if (p->status == BMP_ROUTER_UP)
+		r->n_peers_up--;
 	memmove(&r->peers[i], &r->peers[i + 1], (r->n_peers - i - 1) * sizeof(*r->peers));
 	r->n_peers--;
 	if (r->last_peer == p)
@@ -106,13 +121,31 @@ static void peer_remove(struct bmp_collector *c, struct bmp_router *r, size_t i)
 	free(p);
 }
 
+/* The down row that has been down longest; n_peers if none. */
+static size_t peer_down_longest(const struct bmp_router *r)
+{
+	size_t best = r->n_peers;
+
+	for (size_t i = 0; i < r->n_peers; i++)
+		if (r->peers[i]->status != BMP_ROUTER_UP &&
+		    (best == r->n_peers || r->peers[i]->down_since < r->peers[best]->down_since))
+			best = i;
+	return best;
+}
+
 static struct bmp_peer *peer_add(struct bmp_collector *c, struct bmp_router *r,
-				 const struct bmp_peer_hdr *h, size_t at)
+				 const struct bmp_peer_hdr *h, size_t at, mtime_t now)
 {
 	struct bmp_peer *p;
+	size_t down;
 
-	if (r->n_peers >= c->lim.max_peers_per_router)
-		return NULL;
+	if (r->n_peers >= c->lim.max_peers_per_router) {
+		if ((down = peer_down_longest(r)) == r->n_peers)
+			return NULL;
+		peer_remove(c, r, down);
+		if (down < at)
+			at--;
+	}
 	if (r->n_peers == r->cap_peers) {
 		size_t cap = r->cap_peers ? r->cap_peers * 2 : 8;
 		struct bmp_peer **np = realloc(r->peers, cap * sizeof(*np));
@@ -124,6 +157,8 @@ static struct bmp_peer *peer_add(struct bmp_collector *c, struct bmp_router *r,
 		return NULL;
 	p->distinguisher = h->distinguisher;
 	p->addr = h->addr;
+	p->router = r;
+	p->made = now;
 	memmove(&r->peers[at + 1], &r->peers[at], (r->n_peers - at) * sizeof(*r->peers));
 	r->peers[at] = p;
 	r->n_peers++;
@@ -132,7 +167,7 @@ static struct bmp_peer *peer_add(struct bmp_collector *c, struct bmp_router *r,
 
 size_t bmp_router_peers_up(const struct bmp_router *r)
 {
-	return r->n_peers;
+	return r->n_peers_up;
 }
 
 /* ---- messages ---- */
@@ -172,9 +207,11 @@ static bool on_info(struct bmp_collector *c, struct bmp_router *r, const struct 
 		r->term_reason = info.reason;
 		return false; /* 4.5: the router closes the session after it */
 	}
-	r->initiated = true;
 	copy_info(r->sys_name, info.sys_name, info.sys_name_len);
 	copy_info(r->sys_descr, info.sys_descr, info.sys_descr_len);
+	if (!r->initiated) /* a second Initiation only updates the strings */
+		event(c, BMP_EV_ROUTER_UP, r, NULL);
+	r->initiated = true;
 	return true;
 }
 
@@ -193,12 +230,16 @@ static void on_peer_up(struct bmp_collector *c, struct bmp_router *r, const stru
 	}
 	i = peer_pos(r, m->peer.distinguisher, &m->peer.addr, &found);
 	if (found) {
-		p = r->peers[i]; /* a new session without a Peer Down between: start afresh */
+		p = r->peers[i]; /* up: a new session without a Peer Down between, start afresh */
 		peer_clear_routes(c, r, p);
-	} else if (!(p = peer_add(c, r, &m->peer, i))) {
+	} else if (!(p = peer_add(c, r, &m->peer, i, now))) {
 		r->c.peer_drops++;
 		return;
 	}
+	if (p->status != BMP_ROUTER_UP)
+		r->n_peers_up++;
+	p->status = BMP_ROUTER_UP;
+	p->ups++;
 	p->type = m->peer.type;
 	p->as = m->peer.as;
 	p->bgp_id = m->peer.bgp_id;
@@ -206,26 +247,34 @@ static void on_peer_up(struct bmp_collector *c, struct bmp_router *r, const stru
 	p->add_path = up.sent.add_path || up.received.add_path;
 	p->up_since = now;
 	r->c.peer_ups++;
+	event(c, BMP_EV_PEER_UP, r, p);
 }
 
-static void on_peer_down(struct bmp_collector *c, struct bmp_router *r, const struct bmp_msg *m)
+static void on_peer_down(struct bmp_collector *c, struct bmp_router *r, const struct bmp_msg *m,
+			 mtime_t now)
 {
 	struct bmp_peer_down down;
+	struct bmp_peer *p;
 	enum bgp_error e;
-	bool found;
-	size_t i;
 
 	if ((e = bmp_peer_down_parse(m, &down)) != BGP_OK) {
-		/* 4.9: the peer is down whatever the data after the reason says. */
+		/* 4.9: the peer is down whatever the data after the reason says
+		 * (the reason, read first, is kept if there was one). */
 		malformed(c, r, e);
 	}
-	i = peer_pos(r, m->peer.distinguisher, &m->peer.addr, &found);
-	if (!found) {
+	if (!(p = peer_find_up(r, &m->peer))) {
 		r->c.unknown_peer++;
 		return;
 	}
-	peer_remove(c, r, i);
+	peer_clear_routes(c, r, p);
+	p->status = BMP_ROUTER_DOWN;
+	p->down_since = now;
+	p->downs++;
+	p->has_down = true;
+	p->last_down = down;
+	r->n_peers_up--;
 	r->c.peer_downs++;
+	event(c, BMP_EV_PEER_DOWN, r, p);
 }
 
 struct apply {
@@ -303,7 +352,7 @@ static void on_route_monitoring(struct bmp_collector *c, struct bmp_router *r,
 	size_t len;
 	enum bgp_error e;
 
-	if (!(a.p = peer_find(r, &m->peer))) {
+	if (!(a.p = peer_find_up(r, &m->peer))) {
 		r->c.unknown_peer++;
 		return;
 	}
@@ -348,7 +397,7 @@ static bool on_message(struct bmp_collector *c, struct bmp_router *r, const uint
 	case BMP_INITIATION:
 	case BMP_TERMINATION: return on_info(c, r, &m);
 	case BMP_PEER_UP: on_peer_up(c, r, &m, now); break;
-	case BMP_PEER_DOWN: on_peer_down(c, r, &m); break;
+	case BMP_PEER_DOWN: on_peer_down(c, r, &m, now); break;
 	case BMP_ROUTE_MONITORING: on_route_monitoring(c, r, &m); break;
 	case BMP_STATISTICS: on_stats(c, r, &m); break;
 	default: break; /* Route Mirroring, unknown types: counted, skipped (4.7) */
@@ -502,6 +551,8 @@ void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_
 	r->status = BMP_ROUTER_DOWN;
 	r->down_since = now;
 	c->t.routers_up--;
+	if (r->initiated) /* a session that never began ends unannounced */
+		event(c, BMP_EV_ROUTER_DOWN, r, NULL);
 }
 
 void bmp_collector_free(struct bmp_collector *c)
@@ -509,6 +560,7 @@ void bmp_collector_free(struct bmp_collector *c)
 	if (!c)
 		return;
 	c->on_change = NULL; /* nobody hears a shutdown */
+	c->on_event = NULL;
 	for (size_t i = 0; i < c->n_routers; i++)
 		router_free(c, c->routers[i]);
 	free(c->routers);

@@ -14,12 +14,14 @@
  *    that fails RFC 4271/4760/6514 checks) is counted and dropped: a
  *    monitoring station sends nothing back (3.3), and the next message
  *    starts where the length said.
- *  - 4.10, 4.9: Peer Up creates a peer, Peer Down removes it and its routes;
- *    Route Monitoring for a peer that is not up is counted and dropped.
+ *  - 4.10, 4.9: Peer Up creates a peer or brings its row up again, Peer Down
+ *    takes its routes and leaves its row down with the reason; Route
+ *    Monitoring or Peer Down for a peer that is not up is counted and dropped.
  *  - 4.5, 3.3: Termination, or the connection closing, ends the session:
  *    the router's peers and routes go, its row stays (status down).
  *  - Caps: routes per router (new routes past it are counted and dropped,
- *    known ones still update and withdraw), peers per router, routers.
+ *    known ones still update and withdraw), peer rows per router (a new peer
+ *    reclaims the row down longest, else it is counted and dropped), routers.
  */
 #ifndef MVPN_COLLECTOR_H
 #define MVPN_COLLECTOR_H
@@ -40,18 +42,28 @@ struct bmp_limits {
 	size_t max_routers; /* rows kept, up or down; a down one is reclaimed first */
 };
 
-/* Values are the MIB's mvpnBmpRouterStatus. */
+/* Values are the MIB's mvpnBmpRouterStatus and mvpnBmpPeerStatus. */
 enum bmp_router_status { BMP_ROUTER_UP = 1, BMP_ROUTER_DOWN = 2 };
 
+struct bmp_router;
+
+/* A monitored peer's row: made by its first Peer Up, kept down after a Peer
+ * Down (what went wrong is what a NOC asks the morning after), gone with its
+ * router's session. */
 struct bmp_peer {
 	bgp_rd distinguisher;
 	struct inet_addr addr;
+	const struct bmp_router *router; /* the router that monitors it */
 	uint8_t type;
+	uint8_t status;      /* enum bmp_router_status: up, or down since down_since */
 	uint32_t as, bgp_id;
 	bool as4_negotiated; /* both OPENs carried the 4-octet AS capability */
 	bool add_path;       /* either OPEN offered ADD-PATH (not decoded: see bgp.h) */
-	mtime_t up_since;    /* monotonic */
-	struct route_table routes;
+	mtime_t made, up_since, down_since; /* monotonic; ups and downs count from made */
+	uint64_t ups, downs;
+	bool has_down;                /* last_down holds the last Peer Down */
+	struct bmp_peer_down last_down;
+	struct route_table routes;    /* empty while down */
 };
 
 /* Counters of one router, since its row was made (Counter64 in the MIB). */
@@ -67,8 +79,8 @@ struct bmp_router {
 	uint8_t status;        /* enum bmp_router_status */
 	bool initiated;
 	char sys_name[BMP_INFO_MAX + 1], sys_descr[BMP_INFO_MAX + 1];
-	struct bmp_peer **peers; /* sorted by (distinguisher, address) */
-	size_t n_peers, cap_peers;
+	struct bmp_peer **peers; /* up and down, sorted by (distinguisher, address) */
+	size_t n_peers, cap_peers, n_peers_up;
 	size_t routes, by_family[BGP_FAM_COUNT];
 	struct bmp_router_counters c;
 	mtime_t last_message, up_since, down_since; /* monotonic; 0: never */
@@ -91,6 +103,18 @@ struct route_change {
 };
 typedef void (*route_change_fn)(void *arg, const struct route_change *ch);
 
+/* Sessions and peers coming and going, for notifications: a router's
+ * session is up from its Initiation (RFC 7854 4.3) to its end, a peer from
+ * its Peer Up to its Peer Down (the peers of a session that ends go with its
+ * router's event, not one by one). */
+enum bmp_event_kind { BMP_EV_ROUTER_UP, BMP_EV_ROUTER_DOWN, BMP_EV_PEER_UP, BMP_EV_PEER_DOWN };
+struct bmp_event {
+	enum bmp_event_kind kind;
+	const struct bmp_router *router;
+	const struct bmp_peer *peer; /* the peer events' */
+};
+typedef void (*bmp_event_fn)(void *arg, const struct bmp_event *ev);
+
 struct bmp_totals {
 	uint64_t accepted, refused_not_allowed, refused_full, messages, malformed, route_drops;
 	uint64_t closed_malformed;
@@ -104,6 +128,8 @@ struct bmp_collector {
 	struct bmp_totals t;
 	route_change_fn on_change; /* NULL: nobody listens */
 	void *change_arg;
+	bmp_event_fn on_event; /* NULL: nobody listens */
+	void *event_arg;
 };
 
 /* Owner: the caller (bmp_collector_free). */

@@ -827,3 +827,196 @@ int cmd_alarms(struct cli *c, struct live_cmd *lc)
 	live_table_free(&vpns);
 	return listing_end(c, &o);
 }
+
+/* ---- bmp ---- */
+
+static const char *const up_down[] = {NULL, "up", "down"};
+
+/* A route distinguisher as RFC 4364 4.2 writes it, from its 8 octets. */
+static const char *rd_text(const uint32_t *o, char *buf, size_t len)
+{
+	uint32_t type = o[0] << 8 | o[1];
+	uint32_t as4 = o[2] << 24 | o[3] << 16 | o[4] << 8 | o[5], n2 = o[6] << 8 | o[7];
+	uint32_t n4 = o[4] << 24 | o[5] << 16 | o[6] << 8 | o[7];
+
+	if (type == 0)
+		snprintf(buf, len, "%u:%u", o[2] << 8 | o[3], n4);
+	else if (type == 1)
+		snprintf(buf, len, "%u.%u.%u.%u:%u", o[2], o[3], o[4], o[5], n2);
+	else
+		snprintf(buf, len, "%u:%u%s", as4, n2, type == 2 ? "L" : "?");
+	return buf;
+}
+
+/* What the last Peer Down said (RFC 7854 4.9; the NOTIFICATION's code,
+ * RFC 4271 4.5, and a Cease's subcode, RFC 4486 4). */
+static const char *down_text(uint64_t reason, const struct live_value *err, uint64_t fsm,
+			     char *buf, size_t len)
+{
+	static const char *const codes[] = {NULL, "message header error", "OPEN error",
+					    "UPDATE error", "hold timer expired", "FSM error",
+					    "cease"};
+	static const char *const cease[] = {NULL, "maximum prefixes", "administrative shutdown",
+					    "peer de-configured", "administrative reset",
+					    "connection rejected", "configuration change",
+					    "connection collision", "out of resources"};
+	const char *side = reason == 1 || reason == 2 ? "local" : "remote";
+
+	if (reason == 0) {
+		snprintf(buf, len, "-");
+	} else if ((reason == 1 || reason == 3) && err->len == 2) {
+		unsigned code = err->bytes[0], sub = err->bytes[1];
+		snprintf(buf, len, "%s closed: %s%s%s (%u/%u)", side, LABEL(codes, code),
+			 code == 6 && sub < 9 && cease[sub] ? ", " : "",
+			 code == 6 && sub < 9 && cease[sub] ? cease[sub] : "", code, sub);
+	} else if (reason == 2) {
+		snprintf(buf, len, "local closed: FSM event %llu", (unsigned long long)fsm);
+	} else if (reason == 4) {
+		snprintf(buf, len, "remote closed, no NOTIFICATION");
+	} else if (reason == 5) {
+		snprintf(buf, len, "peer de-configured");
+	} else {
+		snprintf(buf, len, "reason %llu", (unsigned long long)reason);
+	}
+	return buf;
+}
+
+struct bmp_live {
+	struct live_table routers, peers;
+};
+
+static void bmp_peer_json(struct json *j, const struct live_row *row, const struct inet_addr *peer,
+			  const char *rd, const char *down)
+{
+	const struct live_value *v = row->v;
+	char id[INET_ADDR_STRLEN];
+	struct inet_addr bgp_id = {.type = INET_IPV4};
+
+	if (v[3].len == 4)
+		memcpy(bgp_id.bytes, v[3].bytes, 4);
+	json_object_begin(j);
+	json_key(j, "peer"), json_addr(j, peer);
+	json_key(j, "distinguisher"), json_string(j, rd);
+	json_key(j, "type"), json_uint(j, v[0].num);
+	json_key(j, "status"), json_string(j, LABEL(up_down, v[1].num));
+	json_key(j, "as"), json_uint(j, v[2].num);
+	json_key(j, "bgp_id"), json_string(j, inet_addr_format(&bgp_id, id));
+	json_key(j, "routes"), json_uint(j, v[4].num);
+	json_key(j, "mdt_routes"), json_uint(j, v[5].num);
+	json_key(j, "mvpn_ipv4_routes"), json_uint(j, v[6].num);
+	json_key(j, "mvpn_ipv6_routes"), json_uint(j, v[7].num);
+	json_key(j, "ups"), json_uint(j, v[8].num);
+	json_key(j, "downs"), json_uint(j, v[9].num);
+	json_time_or_null(j, "since", date_ns(&v[10]));
+	json_key(j, "last_down_reason"), json_uint(j, v[11].num);
+	json_key(j, "last_down"), json_string(j, down);
+	json_object_end(j);
+}
+
+static void bmp_peer_cells(struct cli *c, struct table *tab, const struct live_row *row,
+			   const struct inet_addr *peer, const char *rd, const char *down)
+{
+	const struct live_value *v = row->v;
+	char a[INET_ADDR_STRLEN], id[INET_ADDR_STRLEN];
+	struct inet_addr bgp_id = {.type = INET_IPV4};
+
+	if (v[3].len == 4)
+		memcpy(bgp_id.bytes, v[3].bytes, 4);
+	table_cell(tab, addr_text(peer, a));
+	table_cell(tab, rd);
+	table_cellf(tab, "%llu", (unsigned long long)v[2].num);
+	table_cell(tab, inet_addr_format(&bgp_id, id));
+	table_cell(tab, LABEL(up_down, v[1].num));
+	cell_time(c, tab, date_ns(&v[10]));
+	for (int k = 4; k <= 7; k++)
+		table_cellf(tab, "%llu", (unsigned long long)v[k].num);
+	table_cellf(tab, "%llu", (unsigned long long)v[9].num);
+	table_cell(tab, down);
+}
+
+/* Is the peer row one of the router's: does its index start with the router's? */
+static bool bmp_peer_of(const struct live_row *peer, const struct live_row *router)
+{
+	return peer->idx_len > router->idx_len &&
+	       !memcmp(peer->idx, router->idx, router->idx_len * sizeof(uint32_t));
+}
+
+int cmd_bmp(struct cli *c, struct live_cmd *lc)
+{
+	static const unsigned router_cols[] = {COL_BMP_ROUTER_SYS_NAME, COL_BMP_ROUTER_STATUS,
+					       COL_BMP_ROUTER_STATUS_CHANGE};
+	static const unsigned peer_cols[] = {
+		COL_BMP_PEER_TYPE, COL_BMP_PEER_STATUS, COL_BMP_PEER_AS, COL_BMP_PEER_BGP_ID,
+		COL_BMP_PEER_ROUTES, COL_BMP_PEER_MDT_ROUTES, COL_BMP_PEER_MVPN4_ROUTES,
+		COL_BMP_PEER_MVPN6_ROUTES, COL_BMP_PEER_UPS, COL_BMP_PEER_DOWNS,
+		COL_BMP_PEER_STATUS_CHANGE, COL_BMP_PEER_LAST_DOWN_REASON,
+		COL_BMP_PEER_LAST_DOWN_ERROR, COL_BMP_PEER_LAST_DOWN_FSM_EVENT};
+	static const struct table_column head[] = {
+		{"ROUTER", TABLE_LEFT}, {"SYSNAME", TABLE_LEFT}, {"PEER", TABLE_LEFT},
+		{"RD", TABLE_LEFT}, {"AS", TABLE_RIGHT}, {"BGP-ID", TABLE_LEFT},
+		{"STATUS", TABLE_LEFT}, {"SINCE", TABLE_LEFT}, {"ROUTES", TABLE_RIGHT},
+		{"MDT", TABLE_RIGHT}, {"MVPN4", TABLE_RIGHT}, {"MVPN6", TABLE_RIGHT},
+		{"DOWNS", TABLE_RIGHT}, {"LAST-DOWN", TABLE_LEFT}};
+	struct bmp_live b = {0};
+	char a[INET_ADDR_STRLEN], rd[40], down[120];
+
+	if (lc->n_operands) {
+		cli_error(c, "takes no operand");
+		return CLI_USAGE;
+	}
+	if (live_read(c, lc->l, ARC_BMP_ROUTER_TABLE, router_cols, 3, NULL, 0, &b.routers) < 0 ||
+	    live_read(c, lc->l, ARC_BMP_PEER_TABLE, peer_cols, 14, NULL, 0, &b.peers) < 0) {
+		live_table_free(&b.routers);
+		live_table_free(&b.peers);
+		return CLI_FAIL;
+	}
+	struct listing o;
+	listing_begin(c, &o, head, 14, NULL, "routers");
+	for (size_t i = 0; i < b.routers.n; i++) {
+		const struct live_row *r = &b.routers.rows[i];
+		struct inet_addr router;
+		size_t ri = 0, n_peers = 0;
+		if (!live_index_addr(r, &ri, &router))
+			continue;
+		for (size_t k = 0; k < b.peers.n; k++)
+			n_peers += bmp_peer_of(&b.peers.rows[k], r);
+		if (c->json) {
+			json_object_begin(&o.j);
+			json_key(&o.j, "router"), json_addr(&o.j, &router);
+			json_key(&o.j, "sys_name"), json_string(&o.j, live_text(&r->v[0]));
+			json_key(&o.j, "status"), json_string(&o.j, LABEL(up_down, r->v[1].num));
+			json_time_or_null(&o.j, "since", date_ns(&r->v[2]));
+			json_key(&o.j, "peers"), json_array_begin(&o.j);
+		} else if (!n_peers) { /* a router with no peer row: its own line */
+			table_cell(o.tab, addr_text(&router, a));
+			table_cell(o.tab, live_text(&r->v[0]));
+			table_cell(o.tab, "-"), table_cell(o.tab, ""), table_cell(o.tab, "");
+			table_cell(o.tab, "");
+			table_cellf(o.tab, "router %s", LABEL(up_down, r->v[1].num));
+			cell_time(c, o.tab, date_ns(&r->v[2]));
+			for (int k = 0; k < 6; k++)
+				table_cell(o.tab, "");
+		}
+		for (size_t k = 0; k < b.peers.n; k++) {
+			const struct live_row *p = &b.peers.rows[k];
+			struct inet_addr peer;
+			size_t pi = ri + 8;
+			if (!bmp_peer_of(p, r) || p->idx_len < pi || !live_index_addr(p, &pi, &peer))
+				continue;
+			rd_text(p->idx + ri, rd, sizeof(rd));
+			down_text(p->v[11].num, &p->v[12], p->v[13].num, down, sizeof(down));
+			if (c->json) {
+				bmp_peer_json(&o.j, p, &peer, rd, down);
+				continue;
+			}
+			table_cell(o.tab, addr_text(&router, a));
+			table_cell(o.tab, live_text(&r->v[0]));
+			bmp_peer_cells(c, o.tab, p, &peer, rd, down);
+		}
+		if (c->json)
+			json_array_end(&o.j), json_object_end(&o.j);
+	}
+	live_table_free(&b.routers);
+	live_table_free(&b.peers);
+	return listing_end(c, &o);
+}

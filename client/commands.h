@@ -18,5 +18,6 @@ int cmd_groups(struct cli *c, struct live_cmd *lc);
 int cmd_pairs_live(struct cli *c, struct live_cmd *lc);
 int cmd_tunnels(struct cli *c, struct live_cmd *lc);
 int cmd_alarms(struct cli *c, struct live_cmd *lc);
+int cmd_bmp(struct cli *c, struct live_cmd *lc);
 
 #endif

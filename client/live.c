@@ -236,6 +236,7 @@ static void value_set(struct live_value *v, const netsnmp_variable_list *vb)
 		v->num = (uint64_t)vb->val.counter64->high << 32 | vb->val.counter64->low;
 		break;
 	case ASN_OCTET_STR:
+	case ASN_IPADDRESS: /* its 4 octets, in network order */
 		v->bytes = malloc(vb->val_len + 1);
 		if (v->bytes) {
 			memcpy(v->bytes, vb->val.string, vb->val_len);

@@ -19,7 +19,8 @@
 #define LIVE_MAX_INDEX 64 /* sub-identifiers after a column: two IPv6 addresses and more */
 #define LIVE_MAX_COLS 16
 
-/* One cell: a number (INTEGER, Gauge32, Counter64, TimeTicks) or bytes. */
+/* One cell: a number (INTEGER, Gauge32, Counter64, TimeTicks) or bytes
+ * (OCTET STRING, IpAddress). */
 struct live_value {
 	bool present;
 	uint64_t num;

@@ -26,6 +26,8 @@ static const struct {
 	 cmd_pairs_live},
 	{"tunnels", "VPN", "the tunnels to the VPN's PEs: echo loss and round trip", cmd_tunnels},
 	{"alarms", "", "the alarms raised now", cmd_alarms},
+	{"bmp", "", "the BMP collector's routers and the peers each monitors, why a peer went down",
+	 cmd_bmp},
 };
 #define N_LIVE (sizeof(live_commands) / sizeof(live_commands[0]))
 

@@ -15,7 +15,8 @@ static const char *const notice_names[NOTICE_KINDS + 1] = {
 	"mvpnPairLossRising", "mvpnPairLossFalling", "mvpnPairDelayRising",
 	"mvpnPairDelayFalling", "mvpnPairJitterRising", "mvpnPairJitterFalling",
 	"mvpnAgentStart", "mvpnAlarmCleared", "mvpnHistoryLosing", "mvpnHistoryResumed",
-	"mvpnFaultLocated", "mvpnFaultCleared", "mvpnPeBgpSilent", "mvpnPeNotInBgp"};
+	"mvpnFaultLocated", "mvpnFaultCleared", "mvpnPeBgpSilent", "mvpnPeNotInBgp",
+	"mvpnBmpRouterUp", "mvpnBmpRouterDown", "mvpnBmpPeerUp", "mvpnBmpPeerDown"};
 
 const char *notice_name(enum notice_kind kind)
 {
@@ -129,6 +130,19 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 	case NOTICE_HISTORY_RESUMED:
 		snprintf(out, len, "history: %llu records lost, %u waiting",
 			 (unsigned long long)n->dropped, n->value);
+		break;
+	case NOTICE_BMP_ROUTER_UP:
+	case NOTICE_BMP_ROUTER_DOWN:
+		snprintf(out, len, "bmp router %s", a);
+		break;
+	case NOTICE_BMP_PEER_UP:
+	case NOTICE_BMP_PEER_DOWN:
+		snprintf(out, len, "bmp router %s peer %s AS %u", a, b, n->bmp.as);
+		if (n->kind == NOTICE_BMP_PEER_DOWN) {
+			size_t used = strlen(out);
+			snprintf(out + used, len - used, ": reason %u, error %u/%u, FSM event %u",
+				 n->bmp.reason, n->bmp.code, n->bmp.subcode, n->bmp.fsm_event);
+		}
 		break;
 	case NOTICE_FAULT_LOCATED:
 	case NOTICE_FAULT_CLEARED: {

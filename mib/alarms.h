@@ -70,7 +70,11 @@ enum notice_kind {
 	NOTICE_FAULT_CLEARED,   /* ... and no longer */
 	NOTICE_PE_BGP_SILENT,   /* alarm ALARM_PE_BGP_SILENT raised */
 	NOTICE_PE_NOT_IN_BGP,   /* alarm ALARM_PE_NOT_IN_BGP raised */
-	NOTICE_KINDS = NOTICE_PE_NOT_IN_BGP
+	NOTICE_BMP_ROUTER_UP,   /* a BMP router's session began (agent/bmp_listen.c) */
+	NOTICE_BMP_ROUTER_DOWN, /* ... ended */
+	NOTICE_BMP_PEER_UP,     /* a peer a BMP router monitors came up */
+	NOTICE_BMP_PEER_DOWN,   /* ... went down */
+	NOTICE_KINDS = NOTICE_BMP_PEER_DOWN
 };
 
 /* The metrics a pair is judged on, and their units (those of mvpnAlarmValue). */
@@ -114,6 +118,15 @@ struct notice_fault {
 };
 
 /* What one notification carries (mvpnNotifyObjects and the VPN's columns). */
+/* NOTICE_BMP_*: addr is the router, peer the peer; the rest is the peer's
+ * row of mvpnBmpPeerTable as it was (the row may be gone when it is sent). */
+struct notice_bmp {
+	uint64_t distinguisher;
+	uint32_t as, bgp_id;
+	uint16_t fsm_event;
+	uint8_t reason, code, subcode; /* the Peer Down's (RFC 7854 4.9) */
+};
+
 struct notice {
 	enum notice_kind kind;
 	uint32_t vpn_index;
@@ -131,6 +144,7 @@ struct notice {
 	uint32_t alarm_value, alarm_threshold; /* the alarm's own figures, for its text */
 	struct alarm_location location;        /* the alarm's, when it was sent */
 	struct notice_fault fault;             /* NOTICE_FAULT_*: addr and peer are its PEs */
+	struct notice_bmp bmp;                 /* NOTICE_BMP_* */
 };
 
 struct alarm_table {

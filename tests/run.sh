@@ -74,7 +74,7 @@ run_integration "$top/build"
 if [ "${MVPN_SKIP_ASAN:-0}" != 1 ]; then
 	echo "== ASan + UBSan build (build-asan/)"
 	mkdir -p "$tmp/sanitizer"
-	ASAN_OPTIONS="log_path=$tmp/sanitizer/asan:detect_leaks=1:abort_on_error=0"
+	ASAN_OPTIONS="log_path=$tmp/sanitizer/asan:log_exe_name=1:detect_leaks=1:abort_on_error=0"
 	UBSAN_OPTIONS="log_path=$tmp/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
 	MVPN_SANITIZED=1
 	pass=asan

@@ -48,7 +48,7 @@ static void on_change(void *arg, const struct route_change *ch)
 	FUZZ_CHECK(ch->router == h->r[0] || ch->router == h->r[1]);
 	for (size_t i = 0; i < ch->router->n_peers; i++)
 		peer_up |= ch->router->peers[i] == ch->peer;
-	FUZZ_CHECK(peer_up);
+	FUZZ_CHECK(peer_up && ch->peer->status == BMP_ROUTER_UP && ch->peer->router == ch->router);
 	in = route_table_find(&ch->peer->routes, x->family, x->view, route_key(x), x->key_len);
 	FUZZ_CHECK(in == x);
 	switch (ch->ev) {
@@ -329,18 +329,25 @@ static void check_messages(const uint8_t *p, size_t len)
 
 static void check_router(const struct bmp_router *r, const struct heard *h)
 {
-	size_t fam[BGP_FAM_COUNT] = {0}, n = 0;
+	size_t fam[BGP_FAM_COUNT] = {0}, n = 0, up = 0;
 
 	for (size_t i = 0; i < r->n_peers; i++) {
 		const struct route_table *t = &r->peers[i]->routes;
 		for (unsigned f = 0; f < BGP_FAM_COUNT; f++)
 			fam[f] += t->by_family[f];
 		n += t->n;
+		/* A row kept down holds no routes; its counts are its sessions. */
+		up += r->peers[i]->status == BMP_ROUTER_UP;
+		FUZZ_CHECK(r->peers[i]->status == BMP_ROUTER_UP || t->n == 0);
+		FUZZ_CHECK(r->peers[i]->ups >= r->peers[i]->downs + (r->peers[i]->status == BMP_ROUTER_UP));
+		FUZZ_CHECK(r->peers[i]->status == BMP_ROUTER_UP || r->peers[i]->has_down);
+		FUZZ_CHECK(r->peers[i]->router == r);
 		if (i > 0)
 			FUZZ_CHECK(r->peers[i - 1]->distinguisher < r->peers[i]->distinguisher ||
 				   (r->peers[i - 1]->distinguisher == r->peers[i]->distinguisher &&
 				    inet_addr_cmp(&r->peers[i - 1]->addr, &r->peers[i]->addr) < 0));
 	}
+	FUZZ_CHECK(up == bmp_router_peers_up(r) && (r->status == BMP_ROUTER_UP || r->n_peers == 0));
 	FUZZ_CHECK(n == r->routes && n <= h->cap);
 	FUZZ_CHECK(h->live[r == h->r[1]] == n);
 	for (unsigned f = 0; f < BGP_FAM_COUNT; f++)
@@ -396,6 +403,11 @@ static void same_router(const struct bmp_router *a, const struct bmp_router *b)
 		const struct bmp_peer *p = a->peers[i], *q = b->peers[i];
 		FUZZ_CHECK(p->distinguisher == q->distinguisher && !inet_addr_cmp(&p->addr, &q->addr));
 		FUZZ_CHECK(p->routes.n == q->routes.n);
+		FUZZ_CHECK(p->status == q->status && p->ups == q->ups && p->downs == q->downs);
+		FUZZ_CHECK(p->has_down == q->has_down && p->last_down.reason == q->last_down.reason &&
+			   p->last_down.fsm_event == q->last_down.fsm_event &&
+			   p->last_down.code == q->last_down.code &&
+			   p->last_down.subcode == q->last_down.subcode);
 		FUZZ_CHECK(!memcmp(p->routes.by_family, q->routes.by_family, sizeof(p->routes.by_family)));
 		route_table_foreach(&p->routes, in_other, (void *)&q->routes);
 	}

@@ -504,12 +504,16 @@ def addr_text(atype, raw):
 
 
 def decode_index(subs, schema):
-    """Splits an index into values: 'u' one sub-id, 'a' an InetAddressType + InetAddress."""
+    """Splits an index into values: 'u' one sub-id, 'a' an InetAddressType + InetAddress,
+    'r' an 8-octet fixed-size string (a route distinguisher) as bytes."""
     out, i = [], 0
     for kind in schema:
         if kind == "u":
             out.append(subs[i])
             i += 1
+        elif kind == "r":
+            out.append(bytes(subs[i:i + 8]))
+            i += 8
         else:
             atype, n = subs[i], subs[i + 1]
             out.append(addr_text(atype, subs[i + 2:i + 2 + n]))

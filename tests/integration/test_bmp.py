@@ -2,6 +2,7 @@
 by this test over real TCP on loopback sending the streams
 tests/fixtures/gen_bmp.py encoded (tshark agrees with them), and the MIB read
 through the private snmpd with net-snmp's own clients after every step."""
+import ipaddress
 import json
 import os
 import socket
@@ -10,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, serving, snmp_rows, wait_for, mib_names, varbind_lines, parse_value
+from conftest import (BUILD, CLIENT_TIMEOUT, FIXTURES, mib_names, parse_value, serving, snmp_rows,
+                      varbind_lines, wait_for)
 
 BMP = os.path.join(FIXTURES, "bmp")
 STEP_TIMEOUT = 30
@@ -44,6 +46,39 @@ def bmp_scalars(snmp):
 
 def routers(snmp):
     return snmp_rows(snmp, "mvpnBmpRouterTable", "a")
+
+
+def peers(snmp):
+    """mvpnBmpPeerTable by (router, peer address); every fixture peer is a
+    global instance peer (distinguisher zero)."""
+    rows = snmp_rows(snmp, "mvpnBmpPeerTable", "ara")
+    assert all(rd == bytes(8) for _, rd, _ in rows), rows
+    return {(r, a): row for (r, _, a), row in rows.items()}
+
+
+def peers_until(snmp, check):
+    rows = wait_for(lambda: (lambda p: p if check(p) else None)(peers(snmp)), STEP_TIMEOUT,
+                    interval=0.2)
+    assert rows, peers(snmp)
+    return rows
+
+
+def fixture_peers():
+    """The peers as gen_bmp.py encodes them (its statement, not a parse)."""
+    import sys
+    sys.path.insert(0, FIXTURES)
+    import gen_bmp as g
+    return g, {p.addr: p for p in (g.A, g.B, g.C)}
+
+
+def client(master, *args):
+    """mvpnmon over SNMP to the private master."""
+    import subprocess
+    out = subprocess.run([os.path.join(BUILD, "mvpnmon"), "-v2c", "-c", "public", *CLIENT_TIMEOUT,
+                          f"udp:127.0.0.1:{master.port}", *args], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, NO_COLOR="1"))
+    assert out.returncode == 0, (args, out.stderr)
+    return out.stdout
 
 
 def router(snmp, addr="127.0.0.1"):
@@ -106,7 +141,25 @@ def test_fixtures_are_what_their_encoder_writes_and_tshark_agrees(tmp_path):
     assert not cmp.subdirs["malformed"].diff_files
 
 
-def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon):
+def bmp_notifications(traps):
+    """mvpnBmp* notifications received: (name, {object name: value}), the
+    instance (the row's index) kept apart as '_index' per object."""
+    out = []
+    for n in traps.notifications():
+        if not n["_name"].startswith("mvpnBmp"):
+            continue
+        objs = {}
+        for key, value in n.items():
+            name, _, index = key.partition(".")
+            if name.startswith("mvpnBmp"):
+                objs[name] = value
+                objs.setdefault("_index", index)
+        out.append((n["_name"], objs))
+    return out
+
+
+def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daemon, master,
+                                                           traps):
     want = expected()
     g = bmp_scalars(snmp)
     assert g["mvpnBmpStatus"] == 2 and g["mvpnBmpListenPort"] == collector
@@ -122,7 +175,33 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
 
     s.sendall(step("02-peerup"))
     row = until(snmp, lambda r: r["mvpnBmpRouterPeersUp"] == 3)
-    assert row["mvpnBmpRouterPeerUps"] == 3
+    assert row["mvpnBmpRouterPeerUps"] == 3 and row["mvpnBmpRouterPeerLimitDrops"] == 0
+    g, enc = fixture_peers()
+    rows = peers(snmp)
+    assert sorted(a for _, a in rows) == sorted(enc)  # A, C (IPv4) before B (IPv6)
+    assert [a for _, a in rows] == [g.A.addr, g.C.addr, g.B.addr]
+    for (r, a), p in rows.items():
+        assert r == "127.0.0.1"
+        assert p["mvpnBmpPeerStatus"] == 1 and p["mvpnBmpPeerType"] == 0
+        assert p["mvpnBmpPeerAs"] == enc[a].asn and p["mvpnBmpPeerBgpId"] == enc[a].bgp_id
+        assert p["mvpnBmpPeerUps"] == 1 and p["mvpnBmpPeerDowns"] == 0
+        assert p["mvpnBmpPeerLastDownReason"] == 0 and p["mvpnBmpPeerLastDownError"] == b""
+        assert p["mvpnBmpPeerRoutes"] == 0
+        assert p["mvpnBmpPeerCreated"] == p["mvpnBmpPeerStatusChange"] != bytes(8)
+    # GETNEXT from part of an index lands on the row after it, across both levels.
+    status = next(oid for oid, name in mib_names().items() if name == "mvpnBmpPeerStatus")
+    router_part, rd_part = "1.4.127.0.0.1", ".".join(["0"] * 8)
+    for after, want_peer in ((router_part, g.A.addr), (f"{router_part}.{rd_part}.2", g.B.addr),
+                             (f"{router_part}.{rd_part}.1.4.198.18.0.2", g.C.addr),
+                             ("1.4.127.0.0.0", g.A.addr)):
+        line = varbind_lines(snmp.run_raw("snmpgetnext", "-On", f"{status}.{after}"))[0]
+        oid = line.split(" = ", 1)[0]
+        assert oid.startswith(status + ".") and oid.endswith(
+            ("1.4." if ":" not in want_peer else "2.16.") + (
+                want_peer if ":" not in want_peer else
+                ".".join(str(b) for b in socket.inet_pton(socket.AF_INET6, want_peer)))), (after, line)
+    line = varbind_lines(snmp.run_raw("snmpgetnext", "-On", f"{status}.1.4.127.0.0.2"))[0]
+    assert not line.split(" = ", 1)[0].startswith(status + "."), line  # past the last router
 
     for name in ("03-routes", "04-withdraw", "05-peerdown"):
         s.sendall(step(name))
@@ -133,12 +212,51 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
         assert bmp_scalars(snmp)["mvpnBmpRoutes"] == sum(counts.values())
     assert row["mvpnBmpRouterPeersUp"] == 2 and row["mvpnBmpRouterPeerDowns"] == 1
     assert row["mvpnBmpRouterRouteMonitorings"] > 20
+    # Peer B went down: its row stays, down, with what the router said of it.
+    rows = peers(snmp)
+    per_peer = want["05-peerdown"]["routes"]
+    for (_, a), p in rows.items():
+        counts = per_peer.get(a, {"mdt": 0, "mvpn4": 0, "mvpn6": 0})
+        assert (p["mvpnBmpPeerMdtRoutes"], p["mvpnBmpPeerMvpnIpv4Routes"],
+                p["mvpnBmpPeerMvpnIpv6Routes"]) == (counts["mdt"], counts["mvpn4"],
+                                                   counts["mvpn6"]), (a, p, counts)
+        assert p["mvpnBmpPeerRoutes"] == sum(counts.values())
+    b = rows[("127.0.0.1", g.B.addr)]
+    assert b["mvpnBmpPeerStatus"] == 2 and b["mvpnBmpPeerRoutes"] == 0
+    assert b["mvpnBmpPeerUps"] == 1 and b["mvpnBmpPeerDowns"] == 1
+    assert b["mvpnBmpPeerLastDownReason"] == 3  # remote system closed, NOTIFICATION follows
+    assert b["mvpnBmpPeerLastDownError"] == bytes(g.PEER_DOWN_NOTIFICATION)
+    assert b["mvpnBmpPeerLastDownFsmEvent"] == 0
+    assert b["mvpnBmpPeerStatusChange"] >= b["mvpnBmpPeerCreated"]
+    assert [p["mvpnBmpPeerStatus"] for (_, a), p in rows.items() if a != g.B.addr] == [1, 1]
+    # mvpnmon bmp: the same rows, and why B went down in words.
+    shown = json.loads(client(master, "bmp", "--json"))["routers"]
+    assert [(r["router"], r["sys_name"], r["status"]) for r in shown] == [
+        ("127.0.0.1", "pe-rr1", "up")]
+    by_peer = {p["peer"]: p for p in shown[0]["peers"]}
+    assert list(by_peer) == [g.A.addr, g.C.addr, g.B.addr]
+    for a, p in by_peer.items():
+        row = rows[("127.0.0.1", a)]
+        assert (p["as"], p["bgp_id"], p["routes"], p["downs"]) == (
+            enc[a].asn, enc[a].bgp_id, row["mvpnBmpPeerRoutes"], row["mvpnBmpPeerDowns"])
+        assert p["distinguisher"] == "0:0" and p["since"]
+    assert by_peer[g.B.addr]["status"] == "down" and by_peer[g.B.addr]["last_down_reason"] == 3
+    assert by_peer[g.B.addr]["last_down"] == "remote closed: cease, administrative shutdown (6/2)"
+    assert by_peer[g.A.addr]["last_down"] == "-"
+    text = client(master, "bmp").splitlines()
+    assert text[0].split()[:4] == ["ROUTER", "SYSNAME", "PEER", "RD"] and len(text) == 4
+    assert text[3].split()[2:7] == [g.B.addr, "0:0", str(g.B.asn), g.B.bgp_id, "down"]
+    assert text[3].endswith("remote closed: cease, administrative shutdown (6/2)")
 
     # The router goes away: its routes with it; its row stays, down.
     s.close()
     row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
     assert row["mvpnBmpRouterRoutes"] == 0 and row["mvpnBmpRouterPeersUp"] == 0
     assert bmp_scalars(snmp)["mvpnBmpRoutes"] == 0
+    assert peers(snmp) == {}  # the session's end takes its peer rows
+    text = client(master, "bmp").splitlines()
+    assert len(text) == 2, text
+    assert text[1].split()[:8] == ["127.0.0.1", "pe-rr1", "-", "-", "-", "-", "router", "down"], text
 
     # A second session, ended by a Termination message (RFC 7854 4.5).
     s = connect(collector)
@@ -151,6 +269,40 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
     s.close()
     g = bmp_scalars(snmp)
     assert g["mvpnBmpSessionsAccepted"] == 2 and g["mvpnBmpRoutersUp"] == 0
+
+    # Each session's beginning and end, each Peer Up and the Peer Down, in
+    # the order they happened; the peers of an ended session go with it.
+    gb, enc = fixture_peers()
+    ups = [("mvpnBmpPeerUp", a) for a in (gb.A.addr, gb.B.addr, gb.C.addr)]
+    want = ([("mvpnBmpRouterUp", None)] + ups + [("mvpnBmpPeerDown", gb.B.addr),
+            ("mvpnBmpRouterDown", None), ("mvpnBmpRouterUp", None)] + ups +
+            [("mvpnBmpRouterDown", None)])
+    assert wait_for(lambda: len(bmp_notifications(traps)) >= len(want), STEP_TIMEOUT), traps.text()
+    got = bmp_notifications(traps)
+    assert [name for name, _ in got] == [name for name, _ in want], got
+    router_index = 'ipv4."127.0.0.1"'
+    for (name, peer), (_, objs) in zip(want, got):
+        status = "up(1)" if name.endswith("Up") else "down(2)"
+        if peer is None:
+            assert objs == {"mvpnBmpRouterStatus": status, "_index": router_index}, objs
+            continue
+        # The instance: the router, the distinguisher's 8 octets, the peer.
+        a = ipaddress.ip_address(peer)
+        shown = f'ipv4."{peer}"' if a.version == 4 else 'ipv6."%s"' % ":".join(
+            f"{b:02x}" for b in a.packed)
+        assert objs["_index"] == f"{router_index}.'........'.{shown}", objs
+        assert objs["mvpnBmpPeerStatus"] == status
+        assert objs["mvpnBmpPeerAs"] == str(enc[peer].asn), objs
+        assert objs["mvpnBmpPeerBgpId"] == enc[peer].bgp_id, objs
+        if name == "mvpnBmpPeerDown":  # what the Peer Down said, as the row keeps it
+            assert (objs["mvpnBmpPeerLastDownReason"], objs["mvpnBmpPeerLastDownError"],
+                    objs["mvpnBmpPeerLastDownFsmEvent"]) == (
+                "3", " ".join(f"{v:02X}" for v in gb.PEER_DOWN_NOTIFICATION), "0"), objs
+        else:
+            assert "mvpnBmpPeerLastDownReason" not in objs, objs
+    assert "bmp: router 127.0.0.1: peer 2001:db8::2 (AS 4200000001) down: reason 3, " \
+           "NOTIFICATION 6/2, FSM event 0" in daemon.log_text()
+    assert daemon.log_text().count("bmp: router 127.0.0.1: session ended") == 2
 
 
 def test_a_router_not_allowed_is_refused_and_counted(collector, snmp):

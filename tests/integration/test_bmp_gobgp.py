@@ -39,7 +39,7 @@ import time
 import pytest
 
 from conftest import BUILD, EVENT_TIMEOUT, ONE_PASS, serving, stop_process, wait_for
-from test_bmp import bmp_scalars, free_tcp_port, route_counts, routers
+from test_bmp import bmp_notifications, bmp_scalars, free_tcp_port, peers, route_counts, routers
 
 BMP_DECODE = os.path.join(BUILD, "tools", "bmp_decode")
 AS = 64500
@@ -205,7 +205,8 @@ def decode(path):
 
 
 @ONE_PASS
-def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path, daemon, snmp):
+def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path, daemon, snmp,
+                                                                     traps):
     for tool in ("gobgpd", "gobgp"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is not installed: make deps installs it (Debian's gobgpd, "
@@ -249,6 +250,12 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
         assert row["mvpnBmpRouterSysDescr"] == SYS_DESCR.encode()
         assert row["mvpnBmpRouterPeerUps"] == 1 and row["mvpnBmpRouterPeerDowns"] == 0
         assert row["mvpnBmpRouterMalformed"] == 0 and row["mvpnBmpRouterUnknownPeer"] == 0
+        # B, as A's Peer Up names it: iBGP, so A's AS; B's router-id.
+        rows = peers(snmp)
+        assert list(rows) == [("127.0.0.1", "127.0.0.2")], rows
+        peer_b = rows[("127.0.0.1", "127.0.0.2")]
+        assert peer_b["mvpnBmpPeerStatus"] == 1 and peer_b["mvpnBmpPeerType"] == 0
+        assert peer_b["mvpnBmpPeerAs"] == AS and peer_b["mvpnBmpPeerBgpId"] == "192.0.2.2"
 
         # One route at a time: each is one UPDATE from B, so three Route
         # Monitorings from A (gobgpd would put routes added together in one).
@@ -287,6 +294,9 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
         assert row["mvpnBmpRouterMessages"] - (2 + (VIEWS + 2) * N + 1) >= stats
         assert row["mvpnBmpRouterMalformed"] == 0 and row["mvpnBmpRouterRoutes"] == 0
         assert row["mvpnBmpRouterPeerUps"] == 1
+        peer_b = peers(snmp)[("127.0.0.1", "127.0.0.2")]
+        assert peer_b["mvpnBmpPeerStatus"] == 2 and peer_b["mvpnBmpPeerRoutes"] == 0
+        assert peer_b["mvpnBmpPeerUps"] == 1 and peer_b["mvpnBmpPeerDowns"] == 1
 
         # A goes: its BMP connection closes (no Termination); the row stays, down.
         stop_process(a.proc)
@@ -299,6 +309,7 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
         assert g["mvpnBmpMalformed"] == 0 and g["mvpnBmpSessionsClosedMalformed"] == 0
         assert g["mvpnBmpRoutes"] == 0
         assert g["mvpnBmpMessages"] == row["mvpnBmpRouterMessages"]
+        assert peers(snmp) == {}
     finally:
         b.stop()
         a.stop()
@@ -321,5 +332,21 @@ def test_gobgpd_exports_bmp_session_other_families_peer_down_and_close(tmp_path,
     announced.write_bytes(b"".join(m for _, m in msgs[:last_announce + 1]))
     assert decode(announced) == (0, 2 * N)
     assert decode(tmp_path / "gobgpd-a.bmp") == (0, 3 * N)
+    # The Peer Down as the recorder got it (RFC 7854 4.9: common header 6,
+    # per-peer header 42, the reason, then for 1 and 3 the NOTIFICATION: BGP
+    # header 19, code, subcode) is what mvpnBmpPeerTable kept of it.
+    down = msgs[types.index(2)][1]
+    reason = down[48]
+    assert reason in (1, 3), down.hex()
+    assert peer_b["mvpnBmpPeerLastDownReason"] == reason
+    assert peer_b["mvpnBmpPeerLastDownError"] == down[68:70] and down[68] == 6  # a Cease
+    # The session and B, announced as they came and went, B's end as recorded.
+    want = ["mvpnBmpRouterUp", "mvpnBmpPeerUp", "mvpnBmpPeerDown", "mvpnBmpRouterDown"]
+    assert wait_for(lambda: len(bmp_notifications(traps)) >= len(want), EVENT_TIMEOUT)
+    got = bmp_notifications(traps)
+    assert [name for name, _ in got] == want, got
+    assert got[2][1]["mvpnBmpPeerLastDownReason"] == str(reason)
+    assert got[2][1]["mvpnBmpPeerLastDownError"] == down[68:70].hex(" ").upper(), got[2]
+    assert got[1][1]["mvpnBmpPeerAs"] == str(AS) and got[1][1]["mvpnBmpPeerBgpId"] == "192.0.2.2"
     print("gobgpd: " + ", ".join(f"{k} at {v:.1f} s" for k, v in timings.items()) +
           f"; {len(types)} BMP messages, {types.count(BMP_STATISTICS)} Statistics Reports")

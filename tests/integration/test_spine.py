@@ -232,7 +232,8 @@ def test_every_table_and_notification_of_the_outline_exists():
              "mvpnPeMissing", "mvpnPeUnexpected", "mvpnVpnConfigMatch", "mvpnPairLossRising",
              "mvpnPairLossFalling", "mvpnPairDelayRising", "mvpnPairDelayFalling",
              "mvpnPairJitterRising", "mvpnPairJitterFalling", "mvpnCompliance",
-             "mvpnBmpGlobals", "mvpnBmpRouterTable", "mvpnBmpGroup",
+             "mvpnBmpGlobals", "mvpnBmpRouterTable", "mvpnBmpGroup", "mvpnBmpPeerTable",
+             "mvpnBmpPeerGroup",
              "mvpnNotificationGroup"]
     env = dict(os.environ, MIBDIRS=MIB_DIRS, MIBS="MVPN-MONITOR-MIB")
     for name in names:

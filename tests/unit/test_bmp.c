@@ -425,9 +425,9 @@ static void count_change(void *arg, const struct route_change *ch)
 		t->withdraws++;
 }
 
-/* Feeds in pieces of `chunk` bytes, as reads from a socket would come. */
-static bool feed(struct bmp_collector *c, struct bmp_router *r, const uint8_t *p, size_t len,
-		 size_t chunk)
+/* Feeds in pieces of `chunk` bytes, as reads from a socket would come, at now. */
+static bool feed_at(struct bmp_collector *c, struct bmp_router *r, const uint8_t *p, size_t len,
+		    size_t chunk, mtime_t now)
 {
 	static uint8_t buf[1 << 16];
 	size_t have = 0, off = 0;
@@ -437,11 +437,17 @@ static bool feed(struct bmp_collector *c, struct bmp_router *r, const uint8_t *p
 		size_t n = len - off < chunk ? len - off : chunk;
 		memcpy(buf + have, p + off, n);
 		have += n, off += n;
-		size_t used = bmp_router_input(c, r, buf, have, 1, &close);
+		size_t used = bmp_router_input(c, r, buf, have, now, &close);
 		memmove(buf, buf + used, have - used);
 		have -= used;
 	}
 	return close;
+}
+
+static bool feed(struct bmp_collector *c, struct bmp_router *r, const uint8_t *p, size_t len,
+		 size_t chunk)
+{
+	return feed_at(c, r, p, len, chunk, 1);
 }
 
 TEST(collector_follows_the_steps)
@@ -589,6 +595,204 @@ TEST(routes_of_an_rd_can_be_walked)
 	bmp_collector_free(c);
 }
 
+static const struct bmp_peer *peer_row(const struct bmp_router *r, const char *addr)
+{
+	struct inet_addr a = v4(addr);
+
+	for (size_t i = 0; i < r->n_peers; i++)
+		if (inet_addr_cmp(&r->peers[i]->addr, &a) == 0)
+			return r->peers[i];
+	return NULL;
+}
+
+struct nth {
+	size_t want, seen;
+	const uint8_t *p;
+	size_t len;
+	const char *peer; /* count the messages of this peer (NULL: none) */
+	size_t of_peer;
+};
+
+static void pick_nth(void *arg, const uint8_t *p, size_t len)
+{
+	struct nth *n = arg;
+	struct bmp_msg m;
+	struct inet_addr a;
+
+	if (n->seen++ == n->want)
+		n->p = p, n->len = len;
+	if (n->peer && bmp_parse(p, len, &m) == BGP_OK && m.has_peer) {
+		a = v4(n->peer);
+		n->of_peer += inet_addr_cmp(&m.peer.addr, &a) == 0;
+	}
+}
+
+/* Message k of fixture step i. */
+static struct nth step_message(size_t i, size_t k)
+{
+	struct nth n = {.want = k};
+
+	each_message(bmp_steps[i].p, bmp_steps[i].len, pick_nth, &n);
+	return n;
+}
+
+/* gen_bmp.py's peers and its Peer Down: B, reason 3 (RFC 7854 4.9: remote
+ * system closed, NOTIFICATION follows) with PEER_DOWN_NOTIFICATION. */
+#define PEER_B "2001:db8::2"
+
+TEST(peer_down_keeps_its_row_with_the_reason)
+{
+	struct bmp_collector *c = bmp_collector_new(&lim);
+	struct inet_addr a = v4("127.0.0.1");
+	struct bmp_router *r = bmp_router_connect(c, &a, 1, 1);
+	struct nth b_msgs = {.want = SIZE_MAX, .peer = PEER_B};
+	const struct bmp_peer *b;
+	uint64_t unknown;
+
+	for (size_t i = 0; i < 4; i++)
+		feed_at(c, r, bmp_steps[i].p, bmp_steps[i].len, 4096, 1);
+	CHECK((b = peer_row(r, PEER_B)) != NULL);
+	CHECK(b->routes.n > 0 && b->status == BMP_ROUTER_UP && !b->has_down);
+	feed_at(c, r, bmp_steps[4].p, bmp_steps[4].len, 4096, 5); /* 05-peerdown */
+	CHECK(peer_row(r, PEER_B) == b);
+	CHECK_EQ_INT(b->status, BMP_ROUTER_DOWN);
+	CHECK_EQ_INT(b->down_since, 5);
+	CHECK(b->has_down);
+	CHECK_EQ_INT(b->last_down.reason, 3);
+	CHECK_EQ_INT(b->last_down.code, 6);
+	CHECK_EQ_INT(b->last_down.subcode, 2);
+	CHECK_EQ_INT(b->ups, 1);
+	CHECK_EQ_INT(b->downs, 1);
+	CHECK_EQ_INT(b->routes.n, 0);
+	CHECK_EQ_INT(b->as, 4200000001u);
+	CHECK_EQ_INT(b->bgp_id, 0xc6120002u); /* 198.18.0.2 */
+	CHECK_EQ_INT(r->n_peers, 3);
+	CHECK_EQ_INT(bmp_router_peers_up(r), 2);
+
+	/* Route Monitoring and Peer Down for a peer that is down: counted, dropped. */
+	unknown = r->c.unknown_peer;
+	each_message(bmp_steps[2].p, bmp_steps[2].len, pick_nth, &b_msgs);
+	CHECK(b_msgs.of_peer > 0);
+	feed_at(c, r, bmp_steps[2].p, bmp_steps[2].len, 4096, 6);
+	feed_at(c, r, bmp_steps[4].p, bmp_steps[4].len, 4096, 7);
+	CHECK_EQ_INT(r->c.unknown_peer, unknown + b_msgs.of_peer + 1);
+	CHECK_EQ_INT(b->routes.n, 0);
+	CHECK_EQ_INT(b->downs, 1);
+	CHECK_EQ_INT(b->down_since, 5);
+
+	/* Its next Peer Up brings the same row up; the last Peer Down stays told. */
+	feed_at(c, r, bmp_steps[1].p, bmp_steps[1].len, 4096, 9);
+	CHECK(peer_row(r, PEER_B) == b);
+	CHECK_EQ_INT(b->status, BMP_ROUTER_UP);
+	CHECK_EQ_INT(b->up_since, 9);
+	CHECK_EQ_INT(b->ups, 2);
+	CHECK(b->has_down && b->last_down.reason == 3);
+	CHECK_EQ_INT(bmp_router_peers_up(r), 3);
+	CHECK_EQ_INT(r->c.peer_downs, 1);
+
+	/* The session's end takes every peer row. */
+	CHECK(feed_at(c, r, bmp_steps[5].p, bmp_steps[5].len, 4096, 10));
+	bmp_router_disconnect(c, r, 10);
+	CHECK_EQ_INT(r->n_peers, 0);
+	CHECK_EQ_INT(bmp_router_peers_up(r), 0);
+	bmp_collector_free(c);
+}
+
+TEST(peer_rows_past_the_cap_reclaim_one_down)
+{
+	const struct bmp_limits two = {1000, 2, 4};
+	struct bmp_collector *c = bmp_collector_new(&two);
+	struct inet_addr a = v4("127.0.0.1");
+	struct bmp_router *r = bmp_router_connect(c, &a, 1, 1);
+	struct nth up_a = step_message(1, 0), up_b = step_message(1, 1), up_c = step_message(1, 2);
+
+	CHECK(up_a.p && up_b.p && up_c.p);
+	feed_at(c, r, bmp_steps[0].p, bmp_steps[0].len, 4096, 1);
+	feed_at(c, r, up_a.p, up_a.len, 4096, 1);
+	feed_at(c, r, up_b.p, up_b.len, 4096, 1);
+	feed_at(c, r, up_c.p, up_c.len, 4096, 1); /* no room, none down: refused */
+	CHECK_EQ_INT(r->n_peers, 2);
+	CHECK_EQ_INT(r->c.peer_drops, 1);
+	CHECK(peer_row(r, "198.18.0.3") == NULL);
+
+	feed_at(c, r, bmp_steps[4].p, bmp_steps[4].len, 4096, 3); /* B down */
+	feed_at(c, r, up_c.p, up_c.len, 4096, 4);                 /* takes B's row */
+	CHECK_EQ_INT(r->n_peers, 2);
+	CHECK_EQ_INT(r->c.peer_drops, 1);
+	CHECK(peer_row(r, PEER_B) == NULL);
+	CHECK(peer_row(r, "198.18.0.3") != NULL);
+	CHECK_EQ_INT(bmp_router_peers_up(r), 2);
+	/* Rows stay in index order across the reclaim. */
+	CHECK(r->peers[0]->distinguisher < r->peers[1]->distinguisher ||
+	      inet_addr_cmp(&r->peers[0]->addr, &r->peers[1]->addr) < 0);
+
+	feed_at(c, r, up_b.p, up_b.len, 4096, 5); /* both up: refused again */
+	CHECK_EQ_INT(r->c.peer_drops, 2);
+	CHECK(peer_row(r, PEER_B) == NULL);
+	bmp_collector_free(c);
+}
+
+struct events {
+	char seen[16][48];
+	size_t n;
+	int wrong_state; /* events whose router or peer was not in the state told */
+};
+
+static void record_event(void *arg, const struct bmp_event *ev)
+{
+	static const char *const kind[] = {"router up", "router down", "peer up", "peer down"};
+	struct events *e = arg;
+	char a[INET_ADDR_STRLEN];
+
+	if (e->n < 16)
+		snprintf(e->seen[e->n++], sizeof(e->seen[0]), "%s%s%s", kind[ev->kind],
+			 ev->peer ? " " : "", ev->peer ? inet_addr_format(&ev->peer->addr, a) : "");
+	/* Told in its new state. */
+	if (ev->peer)
+		e->wrong_state += ev->peer->status !=
+				  (ev->kind == BMP_EV_PEER_UP ? BMP_ROUTER_UP : BMP_ROUTER_DOWN);
+	else
+		e->wrong_state += ev->router->status !=
+				  (ev->kind == BMP_EV_ROUTER_UP ? BMP_ROUTER_UP : BMP_ROUTER_DOWN);
+}
+
+TEST(sessions_and_peers_are_told_as_they_come_and_go)
+{
+	static const char *const want[] = {"router up", "peer up 198.18.0.1",
+					   "peer up 2001:db8::2", "peer up 198.18.0.3",
+					   "peer down 2001:db8::2", "router down"};
+	struct bmp_collector *c = bmp_collector_new(&lim);
+	struct inet_addr a = v4("127.0.0.1");
+	struct events e = {.n = 0, .wrong_state = 0};
+	struct bmp_router *r;
+
+	c->on_event = record_event, c->event_arg = &e;
+	r = bmp_router_connect(c, &a, 1, 1);
+	for (size_t i = 0; i < N(bmp_steps); i++)
+		if (feed(c, r, bmp_steps[i].p, bmp_steps[i].len, 4096))
+			bmp_router_disconnect(c, r, 2);
+	CHECK_EQ_INT(e.n, N(want));
+	CHECK_EQ_INT(e.wrong_state, 0);
+	for (size_t i = 0; i < N(want) && i < e.n; i++)
+		CHECK_EQ_STR(e.seen[i], want[i]);
+
+	/* A session that ends before its Initiation was never up: nothing told. */
+	e.n = 0;
+	r = bmp_router_connect(c, &a, 2, 3);
+	bmp_router_disconnect(c, r, 4);
+	CHECK_EQ_INT(e.n, 0);
+	/* A reconnection ends the session it replaces: told down, then up. */
+	r = bmp_router_connect(c, &a, 3, 5);
+	feed(c, r, bmp_steps[0].p, bmp_steps[0].len, 4096);
+	feed(c, r, bmp_steps[0].p, bmp_steps[0].len, 4096); /* a second Initiation: no news */
+	r = bmp_router_connect(c, &a, 4, 6);
+	CHECK_EQ_INT(e.n, 2);
+	CHECK_EQ_STR(e.seen[0], "router up");
+	CHECK_EQ_STR(e.seen[1], "router down");
+	bmp_collector_free(c); /* a shutdown tells nothing */
+	CHECK_EQ_INT(e.n, 2);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -609,6 +813,10 @@ int main(void)
 		{"collector_counts_malformed_and_keeps_going", collector_counts_malformed_and_keeps_going},
 		{"two_routers_keep_their_own_routes", two_routers_keep_their_own_routes},
 		{"routes_of_an_rd_can_be_walked", routes_of_an_rd_can_be_walked},
+		{"peer_down_keeps_its_row_with_the_reason", peer_down_keeps_its_row_with_the_reason},
+		{"peer_rows_past_the_cap_reclaim_one_down", peer_rows_past_the_cap_reclaim_one_down},
+		{"sessions_and_peers_are_told_as_they_come_and_go",
+		 sessions_and_peers_are_told_as_they_come_and_go},
 	};
 	return unit_main("bmp", tests, N(tests));
 }
