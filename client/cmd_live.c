@@ -881,6 +881,16 @@ static const char *down_text(uint64_t reason, const struct live_value *err, uint
 	return buf;
 }
 
+/* mvpnBmpPeerBgpId (an IpAddress: 4 octets) as an address to print. */
+static struct inet_addr bmp_bgp_id(const struct live_value *v)
+{
+	struct inet_addr a = {.type = INET_IPV4};
+
+	if (v->len == 4)
+		memcpy(a.bytes, v->bytes, 4);
+	return a;
+}
+
 struct bmp_live {
 	struct live_table routers, peers;
 };
@@ -890,10 +900,8 @@ static void bmp_peer_json(struct json *j, const struct live_row *row, const stru
 {
 	const struct live_value *v = row->v;
 	char id[INET_ADDR_STRLEN];
-	struct inet_addr bgp_id = {.type = INET_IPV4};
+	struct inet_addr bgp_id = bmp_bgp_id(&v[3]);
 
-	if (v[3].len == 4)
-		memcpy(bgp_id.bytes, v[3].bytes, 4);
 	json_object_begin(j);
 	json_key(j, "peer"), json_addr(j, peer);
 	json_key(j, "distinguisher"), json_string(j, rd);
@@ -918,10 +926,8 @@ static void bmp_peer_cells(struct cli *c, struct table *tab, const struct live_r
 {
 	const struct live_value *v = row->v;
 	char a[INET_ADDR_STRLEN], id[INET_ADDR_STRLEN];
-	struct inet_addr bgp_id = {.type = INET_IPV4};
+	struct inet_addr bgp_id = bmp_bgp_id(&v[3]);
 
-	if (v[3].len == 4)
-		memcpy(bgp_id.bytes, v[3].bytes, 4);
 	table_cell(tab, addr_text(peer, a));
 	table_cell(tab, rd);
 	table_cellf(tab, "%llu", (unsigned long long)v[2].num);
