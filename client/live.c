@@ -192,7 +192,8 @@ int live_main(struct cli *c, int argc, char **argv, int cmd,
 	} else if (s.help) {
 		fprintf(c->out, "usage: mvpnmon [SNMP options] [AGENT] %s%s [--json] [--stats] "
 			"[--no-color]\nSee mvpnmon(1).\n", argv[cmd],
-			strcmp(argv[cmd], "vpns") && strcmp(argv[cmd], "alarms") ? " VPN" : "");
+			strcmp(argv[cmd], "vpns") && strcmp(argv[cmd], "alarms") &&
+					strcmp(argv[cmd], "bmp") ? " VPN" : "");
 		rc = CLI_OK;
 	} else if ((rc = open_session(c, &s, &l)) < 0) {
 		struct timespec t0, t1;

@@ -243,6 +243,8 @@ def test_bmp_session_steps_fill_and_empty_the_router_table(collector, snmp, daem
     assert by_peer[g.B.addr]["status"] == "down" and by_peer[g.B.addr]["last_down_reason"] == 3
     assert by_peer[g.B.addr]["last_down"] == "remote closed: cease, administrative shutdown (6/2)"
     assert by_peer[g.A.addr]["last_down"] == "-"
+    assert client(master, "bmp", "--help").startswith(
+        "usage: mvpnmon [SNMP options] [AGENT] bmp [--json]")  # no VPN operand
     text = client(master, "bmp").splitlines()
     assert text[0].split()[:4] == ["ROUTER", "SYSNAME", "PEER", "RD"] and len(text) == 4
     assert text[3].split()[2:7] == [g.B.addr, "0:0", str(g.B.asn), g.B.bgp_id, "down"]
