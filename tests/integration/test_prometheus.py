@@ -41,6 +41,17 @@ RULES = os.path.join(CONTRIB, "mvpnmon.rules.yml")
 DASHBOARD = os.path.join(CONTRIB, "mvpnmon-dashboard.json")
 PROGRAMS = ("prometheus", "promtool", "prometheus-snmp-exporter", "prometheus-snmp-generator")
 INTRUDER = "198.18.0.66"   # unexpected in VPN red of tests/fixtures/alarms.pcap
+BMP_PORT = 11019           # in the monitor's own namespace
+# A route reflector, from the emulator's namespace: gen_bmp.py's session, its
+# peers without their routes (its MDT SAFI routes would make BGP a judge of
+# the capture's VPNs), peer B's Peer Down, then the session held open.
+BMP_SENDER = """
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+for path in sys.argv[3:]:
+    s.sendall(open(path, "rb").read())
+sys.stdin.read()
+"""
 SILENT = "198.18.0.3"      # expected in VPN red, never heard
 
 needs_programs = pytest.mark.skipif(
@@ -225,6 +236,7 @@ def monitor_conf(iface, tmp):
             "probe-loss-timeout = 1\nprobe-unreachable-time = 5\necho-interval = 100\n"
             "startup-grace = 2\npe-check-interval = 1\nnotification-rate-limit = 0\n"
             f'history {{\n file = "{tmp}/history.db"\n}}\n'
+            f'bmp {{ listen = "{MONITOR}:{BMP_PORT}"  allow = {{ "{pe(0)}/24" }} }}\n'
             "thresholds { loss-rising = 4  loss-falling = 1\n"
             "  delay-rising = 500  delay-falling = 400  jitter-rising = 200  jitter-falling = 100 }\n"
             + passive +
@@ -270,6 +282,12 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
         assert wait_for(lambda: serving(snmp), EVENT_TIMEOUT), daemon.log_text()
         lab["player"].run("tcpreplay", "-q", "--topspeed", "-i", lab["player_if"],
                           os.path.join(FIXTURES, "alarms.pcap"))
+        bmp = subprocess.Popen(lab["player"].cmd(
+            "/usr/bin/python3", "-c", BMP_SENDER, MONITOR, str(BMP_PORT),
+            *(os.path.join(FIXTURES, "bmp", f"{name}.bmp")
+              for name in ("01-init", "02-peerup", "05-peerdown"))),
+            stdin=subprocess.PIPE)
+        servers.append(bmp)
 
         exporter = Server("snmp-exporter", tmp, lambda port: [
             "prometheus-snmp-exporter", f"--config.file={SNMP_YML}",
@@ -300,6 +318,19 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
             assert wait_for(lambda: firing(prom, name, **labels), EVENT_TIMEOUT, 0.5), (
                 name, prom.alerts("firing") + prom.alerts("pending"),
                 prom.query("mvpn:alarm == 1"), daemon.log_text()[-2000:])
+        # The BMP peer that went down, alone, on its way to firing (its rule
+        # waits a minute: not waited for here); its router is up.
+        bmp_down = lambda: [a["labels"]["mvpnBmpPeerAddr"]  # noqa: E731
+                            for a in prom.alerts("pending") + prom.alerts("firing")
+                            if a["labels"]["alertname"] == "MvpnBmpPeerDown"]
+        assert wait_for(bmp_down, EVENT_TIMEOUT, 0.5), (prom.query("mvpnBmpPeerStatus == 1"),
+                                                        daemon.log_text()[-2000:])
+        assert bmp_down() == ["2001:0DB8:0000:0000:0000:0000:0000:0002"]
+        assert not [a for a in prom.alerts("pending") + prom.alerts("firing")
+                    if a["labels"]["alertname"] == "MvpnBmpRouterDown"]
+        peers = prom.query('mvpnBmpPeerStatus{mvpnBmpPeerStatus="up"} == 1')
+        assert sorted((r["metric"]["mvpnBmpRouterSysName"], r["metric"]["mvpnBmpPeerAddr"])
+                      for r in peers) == [("pe-rr1", "198.18.0.1"), ("pe-rr1", "198.18.0.3")]
         # Only the step's pair is lossy.
         assert [a["labels"]["mvpnAlarmAddr"] for a in firing(prom, "MvpnPairLoss")] == [pe(1)]
         # The summaries name the PEs (an unnamed PE by its address alone).
@@ -355,5 +386,8 @@ def test_alerts_fire_and_every_rule_and_panel_returns_data(lab, tmp_path, daemon
               f"{len(queries)} expressions returned data; {time.monotonic() - started:.1f} s")
     finally:
         for server in reversed(servers):
-            server.stop()
+            if isinstance(server, subprocess.Popen):
+                stop_process(server)  # the BMP sender
+            else:
+                server.stop()
         emu.stop()
