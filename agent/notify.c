@@ -151,8 +151,7 @@ static void add_bmp_column(netsnmp_variable_list **vars, const struct notice *n,
 	oidx_reset(&idx);
 	oidx_push_addr(&idx, &n->addr);
 	if (with_peer) {
-		for (int shift = 56; shift >= 0; shift -= 8)
-			oidx_push(&idx, (uint32_t)(n->bmp.distinguisher >> shift) & 0xff);
+		oidx_push_octets8(&idx, n->bmp.distinguisher);
 		oidx_push_addr(&idx, &n->peer);
 	}
 	for (size_t i = 0; i < idx.len && at < MAX_OID_LEN; i++)

@@ -157,8 +157,7 @@ static void peer_index(const void *row, struct oidx *out)
 
 	oidx_reset(out);
 	oidx_push_addr(out, &p->router->addr);
-	for (int shift = 56; shift >= 0; shift -= 8)
-		oidx_push(out, (uint32_t)(p->distinguisher >> shift) & 0xff);
+	oidx_push_octets8(out, p->distinguisher);
 	oidx_push_addr(out, &p->addr);
 }
 

@@ -10,6 +10,12 @@ void oidx_push_addr(struct oidx *x, const struct inet_addr *a)
 		oidx_push(x, a->bytes[i]);
 }
 
+void oidx_push_octets8(struct oidx *x, uint64_t v)
+{
+	for (int shift = 56; shift >= 0; shift -= 8)
+		oidx_push(x, (uint32_t)(v >> shift) & 0xff);
+}
+
 int oidx_cmp(const uint32_t *a, size_t alen, const uint32_t *b, size_t blen)
 {
 	size_t n = alen < blen ? alen : blen;

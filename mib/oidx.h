@@ -30,6 +30,9 @@ static inline void oidx_push(struct oidx *x, uint32_t v)
 
 /* InetAddressType, then the InetAddress as a length-prefixed string. */
 void oidx_push_addr(struct oidx *x, const struct inet_addr *a);
+/* A fixed-size 8-octet string (a route distinguisher), most significant
+ * octet first, without a length (RFC 2578 7.7). */
+void oidx_push_octets8(struct oidx *x, uint64_t v);
 
 /* Lexicographic, a proper prefix first: the order of OIDs. */
 int oidx_cmp(const uint32_t *a, size_t alen, const uint32_t *b, size_t blen);
