@@ -266,6 +266,7 @@ def check_phase(notices, events, since, required, quiet_pairs, rising_us):
         assert name.startswith("mvpnPairJitter") and (src, dst) in excused, (notices, excused)
 
 
+@ONE_PASS
 def test_delay_and_jitter_cross_their_thresholds_both_ways(lab, tmp_path, daemon, snmp, traps):
     """1 -> 2 steps from 5 to 40 ms and back (delay rising, then falling); 2 -> 1
     gets +-3 ms of jitter and loses it (jitter rising, then falling).  Jitter

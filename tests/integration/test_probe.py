@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import (SANITIZED, TOP, mib_names, parse_value, serving, snmp_rows, varbind_lines,
-                      wait_for)
+from conftest import (ONE_PASS, SANITIZED, TOP, mib_names, parse_value, serving, snmp_rows,
+                      varbind_lines, wait_for)
 from emulator import Emulator
 
 MONITOR = "198.18.1.254"
@@ -382,6 +382,7 @@ TABLE1_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "build", "vmscope-table1.md")
 
 
+@ONE_PASS
 def test_vmscope_table1_reproduced(lab, tmp_path, daemon, snmp):
     """Five paths from PE 1 with the paper's induced loss and delay (tunnels
     symmetric, 1 ms each way): measured loss equals the emulator's drops, the
@@ -467,6 +468,7 @@ pkts = [probe(magic=0xdeadbeef), probe(magic=0xdeadbeef), probe(cut=20), probe(v
     assert daemon.proc.poll() is None
 
 
+@ONE_PASS
 def test_each_pairs_window_goes_to_the_history_once_per_window(lab, tmp_path, daemon, snmp):
     """VMScope logged its per-pair figures for later analysis: with a history
     store, each pair's window (3 s here) is a row of pair_windows, read back
