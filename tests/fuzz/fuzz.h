@@ -13,6 +13,7 @@
 #ifndef MVPN_FUZZ_H
 #define MVPN_FUZZ_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                                          \
 		}                                                                         \
 	} while (0)
+
+/* The log sink of the harnesses that run the model: nothing per input. */
+static inline void fuzz_log_silent(int priority, const char *fmt, va_list ap)
+{
+	(void)priority, (void)fmt, (void)ap;
+}
+
+/* An address the harness writes as text. */
+static inline struct inet_addr fuzz_addr(const char *text)
+{
+	struct inet_addr a;
+
+	FUZZ_CHECK(inet_addr_parse(&a, text));
+	return a;
+}
 
 /* [p, p + n) lies within [base, base + len). */
 static inline bool fuzz_within(const uint8_t *p, size_t n, const uint8_t *base, size_t len)

@@ -104,19 +104,6 @@ static const mtime_t clock_steps[8] = {
 static const mtime_t settles[4] = {0, MTIME_SEC, 60 * MTIME_SEC, 10 * MTIME_SEC};
 static const unsigned reload_every[4] = {0, 1, 4, 16};
 
-static void silent(int priority, const char *fmt, va_list ap)
-{
-	(void)priority, (void)fmt, (void)ap;
-}
-
-static struct inet_addr v4(const char *text)
-{
-	struct inet_addr a;
-
-	FUZZ_CHECK(inet_addr_parse(&a, text));
-	return a;
-}
-
 struct engines {
 	struct bgp_mdt mdt;
 	struct bgp_mvpn mvpn;
@@ -136,10 +123,10 @@ struct run {
 /* The VPNs, as a configuration load leaves them (agent/daemon.c). */
 static void configure_vpns(struct model *m)
 {
-	struct inet_addr none = {0}, mdt1 = v4("239.192.0.1"), mdt2 = v4("239.192.0.2");
-	struct inet_addr other = v4("239.192.9.9");
-	struct inet_addr exp1[2] = {v4("198.18.0.1"), v4("198.18.0.2")};
-	struct inet_addr exp3[2] = {v4("198.18.0.1"), v4("198.18.0.9")};
+	struct inet_addr none = {0}, mdt1 = fuzz_addr("239.192.0.1"), mdt2 = fuzz_addr("239.192.0.2");
+	struct inet_addr other = fuzz_addr("239.192.9.9");
+	struct inet_addr exp1[2] = {fuzz_addr("198.18.0.1"), fuzz_addr("198.18.0.2")};
+	struct inet_addr exp3[2] = {fuzz_addr("198.18.0.1"), fuzz_addr("198.18.0.9")};
 	struct vpn *v;
 
 	FUZZ_CHECK((v = vpn_get(m, RED)) && vpn_configure(v, "red", &mdt1, exp1, 2));
@@ -652,7 +639,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	mvpn_log_set_sink(silent);
+	mvpn_log_set_sink(fuzz_log_silent);
 	s.tight = data[0] & 0x80;
 	s.discover = data[0] & 0x40;
 	s.step = clock_steps[data[1] & 7];

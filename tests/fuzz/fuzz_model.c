@@ -33,24 +33,11 @@
 #define CHANGE_LOG 16
 #define T0 (1767225600ll * MTIME_SEC)
 
-static void silent(int priority, const char *fmt, va_list ap)
-{
-	(void)priority, (void)fmt, (void)ap;
-}
-
-static struct inet_addr v4(const char *text)
-{
-	struct inet_addr a;
-
-	FUZZ_CHECK(inet_addr_parse(&a, text));
-	return a;
-}
-
 static struct model *two_vpns(void)
 {
 	struct model *m = model_new(true);
-	struct inet_addr mdt1 = v4("239.192.0.1"), mdt2 = v4("239.192.0.2");
-	struct inet_addr expected[2] = {v4("198.18.0.1"), v4("198.18.0.2")};
+	struct inet_addr mdt1 = fuzz_addr("239.192.0.1"), mdt2 = fuzz_addr("239.192.0.2");
+	struct inet_addr expected[2] = {fuzz_addr("198.18.0.1"), fuzz_addr("198.18.0.2")};
 
 	FUZZ_CHECK(m && changelog_resize(&m->changes, CHANGE_LOG));
 	m->settings.max_pes_per_vpn = MAX_PES;
@@ -177,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool fix = size > 0 && (data[0] & 1);
 	size_t at = 1;
 
-	mvpn_log_set_sink(silent);
+	mvpn_log_set_sink(fuzz_log_silent);
 	m = two_vpns();
 	memset(&c, 0, sizeof(c));
 	c.model = m;
