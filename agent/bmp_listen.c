@@ -299,7 +299,7 @@ static void bmp_event(void *arg, const struct bmp_event *ev)
 	struct daemon *d = arg;
 	struct notice n = {.kind = kinds[ev->kind], .at = mclock_now(&d->model->clock),
 			   .addr = ev->router->addr};
-	char r[INET_ADDR_STRLEN], p[INET_ADDR_STRLEN];
+	char what[256];
 
 	if (ev->peer) {
 		const struct bmp_peer *p = ev->peer;
@@ -310,13 +310,10 @@ static void bmp_event(void *arg, const struct bmp_event *ev)
 			n.bmp.reason = p->last_down.reason, n.bmp.code = p->last_down.code,
 			n.bmp.subcode = p->last_down.subcode, n.bmp.fsm_event = p->last_down.fsm_event;
 	}
-	inet_addr_format(&n.addr, r);
-	if (ev->kind == BMP_EV_ROUTER_DOWN)
-		mvpn_log(LOG_NOTICE, "bmp: router %s: session ended, its peers and routes gone", r);
-	if (ev->kind == BMP_EV_PEER_DOWN) /* RFC 7854 4.9's reason; code/subcode: RFC 4271 4.5 */
-		mvpn_log(LOG_NOTICE, "bmp: router %s: peer %s (AS %u) down: reason %u, "
-			 "NOTIFICATION %u/%u, FSM event %u", r, inet_addr_format(&n.peer, p),
-			 n.bmp.as, n.bmp.reason, n.bmp.code, n.bmp.subcode, n.bmp.fsm_event);
+	if (ev->kind == BMP_EV_ROUTER_DOWN || ev->kind == BMP_EV_PEER_DOWN) {
+		notice_describe(&n, what, sizeof(what)); /* the words the rate limit logs */
+		mvpn_log(LOG_NOTICE, "bmp: %s", what);
+	}
 	notice_post(d->model, &n);
 }
 

@@ -132,17 +132,18 @@ void notice_describe(const struct notice *n, char *out, size_t len)
 			 (unsigned long long)n->dropped, n->value);
 		break;
 	case NOTICE_BMP_ROUTER_UP:
+		snprintf(out, len, "router %s: session began", a);
+		break;
 	case NOTICE_BMP_ROUTER_DOWN:
-		snprintf(out, len, "bmp router %s", a);
+		snprintf(out, len, "router %s: session ended, its peers and routes gone", a);
 		break;
 	case NOTICE_BMP_PEER_UP:
-	case NOTICE_BMP_PEER_DOWN:
-		snprintf(out, len, "bmp router %s peer %s AS %u", a, b, n->bmp.as);
-		if (n->kind == NOTICE_BMP_PEER_DOWN) {
-			size_t used = strlen(out);
-			snprintf(out + used, len - used, ": reason %u, error %u/%u, FSM event %u",
-				 n->bmp.reason, n->bmp.code, n->bmp.subcode, n->bmp.fsm_event);
-		}
+		snprintf(out, len, "router %s: peer %s (AS %u) up", a, b, n->bmp.as);
+		break;
+	case NOTICE_BMP_PEER_DOWN: /* RFC 7854 4.9's reason; code/subcode: RFC 4271 4.5 */
+		snprintf(out, len, "router %s: peer %s (AS %u) down: reason %u, NOTIFICATION %u/%u, "
+			 "FSM event %u", a, b, n->bmp.as, n->bmp.reason, n->bmp.code, n->bmp.subcode,
+			 n->bmp.fsm_event);
 		break;
 	case NOTICE_FAULT_LOCATED:
 	case NOTICE_FAULT_CLEARED: {
