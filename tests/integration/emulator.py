@@ -14,7 +14,6 @@ import os
 import select
 import signal
 import subprocess
-import time
 
 from conftest import TOP, stop_process, wait_for
 

@@ -6,8 +6,6 @@ capture time; the tables at each instant of the generator's timeline."""
 import ipaddress
 import json
 import os
-import shutil
-import signal
 import sqlite3
 import subprocess
 

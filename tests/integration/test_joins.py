@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 
-import pytest
 
 from conftest import EVENT_TIMEOUT, SANITIZED, TOP, Daemon, scalars, wait_for
 

@@ -4,11 +4,10 @@ packets."""
 import os
 import shutil
 import struct
-import subprocess
 
 import pytest
 
-from conftest import EVENT_TIMEOUT, Daemon, FIXTURES, scalars, serving, snmp_rows, wait_for
+from conftest import EVENT_TIMEOUT, Daemon, FIXTURES, scalars, snmp_rows, wait_for
 
 SECONDS = 20  # the first 20 s of passive.pcap: Hellos, a join, data; no timer runs out
 

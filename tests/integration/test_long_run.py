@@ -17,11 +17,9 @@ eighth of the suite.  With MVPN_SKIP_ASAN=1 (no ASan pass) it runs plain.  What 
 exact or one-sided, never a scheduling margin: every lost probe equals the
 emulator's logged drops, no round trip is shorter than the tunnels' delays.
 """
-import os
 import signal
 import time
 
-import pytest
 
 from conftest import ONE_PASS, scalars, snmp_rows, serving, wait_for
 from test_probe import (MONITOR, GROUP, PORT, Scenario, all_drops_counted,  # noqa: F401

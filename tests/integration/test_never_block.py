@@ -12,7 +12,7 @@ import struct
 import threading
 import time
 
-from conftest import (EVENT_TIMEOUT, Daemon, FIXTURES, FifoFeed, scalars, serving, stop_process,
+from conftest import (EVENT_TIMEOUT, ONE_PASS, Daemon, FIXTURES, FifoFeed, scalars, serving,
                       wait_for)
 from test_alarms import module_notifications
 from test_live import cut_capture
@@ -99,6 +99,7 @@ def test_a_master_that_never_answers_holds_no_packet_and_no_signal(tmp_path):
         hung.stop()
 
 
+@ONE_PASS
 def test_a_stopped_master_costs_no_packet_and_sends_are_counted_when_taken(
         tmp_path, master, snmp, traps, wire):
     """snmpd is stopped (SIGSTOP) while frames arrive live and alarms clear:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (CLIENT_MIBS, CLIENT_TIMEOUT, EVENT_TIMEOUT, FIXTURES, MIB_DIRS, MVPNMOND,
-                      OID_ROOT, Daemon, Master, Snmp, scalars, serving, stop_process, wait_for)
+                      OID_ROOT, Daemon, Master, Snmp, scalars, serving, wait_for)
 from test_live import cut_capture
 
 CAP_NET_RAW = 1 << 13

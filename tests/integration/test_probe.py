@@ -275,6 +275,7 @@ def test_every_ordered_pair_is_measured_and_losses_match_the_emulator(lab, tmp_p
         emu.stop()
 
 
+@ONE_PASS
 def test_corrected_delay_is_the_provider_delay_within_a_tenth_of_a_ms(lab, tmp_path, daemon, snmp):
     s = five_pe_scenario()
     emu, events, rows = run_scenario(lab, tmp_path, daemon, snmp, s, min_received=200)
@@ -289,6 +290,7 @@ def test_corrected_delay_is_the_provider_delay_within_a_tenth_of_a_ms(lab, tmp_p
         emu.stop()
 
 
+@ONE_PASS
 def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_path, daemon, snmp):
     s = Scenario(3)
     s.up = {1: 2.0, 2: 12.0, 3: 5.0}
@@ -313,6 +315,7 @@ def test_asymmetric_tunnels_bias_the_correction_by_half_the_asymmetry(lab, tmp_p
 STALL_AFTER_SEND = os.path.join(TOP, "build", "preload", "stall_after_send.so")
 
 
+@ONE_PASS
 def test_a_stall_right_after_a_send_neither_shortens_nor_zeroes_a_delay(lab, tmp_path, daemon, snmp):
     """A loaded host stalls mvpnmond between sendto() and whatever follows it;
     the reply can then be waiting before the send's kernel stamp has been read.
@@ -348,6 +351,7 @@ def test_a_stall_right_after_a_send_neither_shortens_nor_zeroes_a_delay(lab, tmp
         emu.stop()
 
 
+@ONE_PASS
 def test_a_pe_that_never_answers_is_unreachable(lab, tmp_path, daemon, snmp):
     s = Scenario(3)
     emu = start_emulator(lab, tmp_path, s)
