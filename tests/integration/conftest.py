@@ -7,6 +7,7 @@ the test's own temporary directory.
 import fcntl
 import glob
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -555,11 +556,48 @@ def varbind_lines(text):
     return out
 
 
+TORN_WALK_TRIES = 5
+
+
+def readable_columns():
+    """Object name -> True for the MIB's read-only columns and scalars (from the
+    MIB's text: MAX-ACCESS), the objects a walk returns for every row."""
+    global READABLE
+    if READABLE is None:
+        with open(os.path.join(TOP, "mibs", "MVPN-MONITOR-MIB.txt")) as f:
+            text = f.read()
+        starts = list(re.finditer(r"^(\w+)\s+OBJECT-TYPE\b", text, re.M))
+        ends = [m.start() for m in starts[1:]] + [len(text)]
+        READABLE = {m.group(1) for m, end in zip(starts, ends)
+                    if re.search(r"\bMAX-ACCESS\s+read-", text[m.end():end])}
+    return READABLE
+
+
+READABLE = None
+
+
 def snmp_rows(snmp, table, schema):
     """Walks a table numerically; returns {index tuple: {column name: value}} in walk order.
-    Address columns come back as bytes; see addr_text."""
+    Address columns come back as bytes; see addr_text.
+
+    A walk is many requests, not one atomic read: a row the daemon removes (a
+    timer, a message just sent) while it is walked comes back with its first
+    columns only, one it adds with its last ones.  Such a torn read is walked
+    again (up to TORN_WALK_TRIES times); a column still missing after that is
+    returned missing, for the caller to see."""
     names = mib_names()
-    entry_oid = next(oid for oid, name in names.items() if name == table) + ".1"
+    table_oid = next(oid for oid, name in names.items() if name == table)
+    columns = {name for oid, name in names.items()
+               if oid.startswith(table_oid + ".1.") and name in readable_columns()}
+    for _ in range(TORN_WALK_TRIES):
+        rows = _walk_rows(snmp, table_oid + ".1", schema)
+        if all(columns <= set(r) for r in rows.values()):
+            break
+    return rows
+
+
+def _walk_rows(snmp, entry_oid, schema):
+    names = mib_names()
     rows = {}
     for line in varbind_lines(snmp.run_raw("snmpbulkwalk", "-On", "-Oe", "-Ox", "-OQ", "-Ot",
                                            "-Cr50", entry_oid)):

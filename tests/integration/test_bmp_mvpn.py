@@ -92,9 +92,9 @@ def joins(snmp):
     for k, r in snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau").items():
         if k[0] != GREEN:
             continue
-        # A walk is not atomic: a row that expires while it is walked comes
-        # back without its last columns (None here), so it equals no wanted
-        # row and a waiting caller reads again.
+        # A row that expires while it is walked comes back without its last
+        # columns; snmp_rows walks such a read again, and one still torn reads
+        # None here, so it equals no wanted row and a waiting caller reads again.
         expires = r.get("mvpnCGroupPeExpiresIn")
         out[k[1:]] = (r.get("mvpnCGroupPeState"), r.get("mvpnCGroupPeOther"),
                       r.get("mvpnCGroupPeJoiners"), r.get("mvpnCGroupPeRp"),
