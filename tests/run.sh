@@ -17,6 +17,9 @@ passed=0
 failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# tshark's readings of the captures, shared by the two passes (conftest.run_tshark).
+MVPN_TSHARK_CACHE="$tmp/tshark"
+export MVPN_TSHARK_CACHE
 res=${MVPN_RESULTS_DIR:-}
 [ -z "$res" ] || mkdir -p "$res"
 pass=plain

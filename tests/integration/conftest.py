@@ -6,6 +6,8 @@ the test's own temporary directory.
 """
 import fcntl
 import glob
+import hashlib
+import json
 import os
 import re
 import signal
@@ -553,6 +555,33 @@ def varbind_lines(text):
             out.append(line)
         elif out and line.strip():
             out[-1] += " " + line.strip()
+    return out
+
+
+def run_tshark(cmd, timeout=600):
+    """subprocess.run(cmd) for a tshark that reads a file (-r): its output, as text.
+
+    tshark is the independent decoder the captures are checked against; it
+    reads nothing of the build, and each start costs half a second.  make
+    check's passes share MVPN_TSHARK_CACHE (tests/run.sh sets it): the same
+    arguments on the same bytes are read from there the second time."""
+    cache = os.environ.get("MVPN_TSHARK_CACHE")
+    if not cache:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    i = cmd.index("-r") + 1
+    key = hashlib.sha256("\0".join(cmd[:i] + cmd[i + 1:]).encode())
+    with open(cmd[i], "rb") as f:
+        key.update(f.read())
+    saved = os.path.join(cache, key.hexdigest())
+    if os.path.exists(saved):
+        with open(saved) as f:
+            return subprocess.CompletedProcess(cmd, **json.load(f))
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if out.returncode == 0:
+        os.makedirs(cache, exist_ok=True)
+        with open(saved + ".new", "w") as f:
+            json.dump({"returncode": 0, "stdout": out.stdout, "stderr": out.stderr}, f)
+        os.replace(saved + ".new", saved)
     return out
 
 

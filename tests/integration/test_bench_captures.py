@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 
-from conftest import TOP
+from conftest import TOP, run_tshark
 
 BENCH = os.path.join(TOP, "build", "bench")
 GEN = os.path.join(BENCH, "gen_capture")
@@ -36,7 +36,7 @@ def tshark(path, fields, *extra):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in fields:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = run_tshark(cmd)
     assert out.returncode == 0, out.stderr
     return [dict(zip(fields, line.split("\t"))) for line in out.stdout.splitlines()]
 

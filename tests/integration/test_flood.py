@@ -42,7 +42,7 @@ import time
 import pytest
 
 from conftest import (EVENT_TIMEOUT, TOP, Daemon, FifoFeed, addr_text, decode_index, mib_names,
-                      parse_value, scalars, serving, snmp_rows, varbind_lines, wait_for)
+                      parse_value, run_tshark, scalars, serving, snmp_rows, varbind_lines, wait_for)
 from test_timestamps import date_bytes
 
 # Test equipment, like the PE emulator: always the plain build's.
@@ -253,7 +253,7 @@ def test_flood_gen_writes_what_tshark_reads(tmp_path):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = run_tshark(cmd)
     assert out.returncode == 0, out.stderr
     frames = [dict(zip(TSHARK_FIELDS, line.split("\t"))) for line in out.stdout.splitlines()]
     assert len(frames) == made["packets"] == 8 + 9 + 3 + 3

@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck
+from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck, run_tshark
 
 DECODER = os.path.join(BUILD, "tools", "pcap_decode")
 CAPTURES = os.path.join(TOP, "..", "shared", "captures", "tcpdump-tests")
@@ -54,7 +54,7 @@ def tshark_messages(path):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = run_tshark(cmd)
     assert out.returncode == 0, out.stderr
     messages = {}
     for line in out.stdout.splitlines():

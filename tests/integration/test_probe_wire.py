@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck
+from conftest import BUILD, FIXTURES, SANITIZED, TOP, memcheck, run_tshark
 
 DUMP = os.path.join(BUILD, "tools", "probe_wire_dump")
 GENERATOR = os.path.join(FIXTURES, "gen_probe_fixtures.py")
@@ -88,7 +88,7 @@ def tshark(path):
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    out = run_tshark(cmd, timeout=60)
     assert out.returncode == 0, out.stderr
     frames = {}
     for line in out.stdout.splitlines():
