@@ -143,6 +143,7 @@ def test_sender_side_loss_is_located_then_cleared(lab, tmp_path, daemon, snmp, t
         emu.stop()
 
 
+@ONE_PASS
 def test_one_lossy_path_is_a_path_fault(lab, tmp_path, daemon, snmp, traps):
     s = Scenario(N)
     for i in range(1, N + 1):
