@@ -268,16 +268,29 @@ static bool same_listen(const struct bmp_server *s, const struct bmp_config *b)
 	return inet_addr_eq(&s->listen, &b->listen) && s->port == b->port;
 }
 
+/* A reload that takes a router out of allow retires it: its session is
+ * closed and its row forgotten, unannounced, as a session the daemon ends
+ * itself is (else a retired router would read down, and alert, for good). */
 static void drop_disallowed(struct bmp_server *s)
 {
+	struct bmp_collector *col = s->col;
+	bmp_event_fn on_event = col->on_event;
 	char b[INET_ADDR_STRLEN];
 
+	col->on_event = NULL;
 	for (size_t i = s->n_conns; i-- > 0;)
 		if (!config_bmp_allowed(&s->cfg, &s->conns[i].router->addr)) {
 			mvpn_log(LOG_NOTICE, "bmp: router %s is no longer in allow: closed",
 				 inet_addr_format(&s->conns[i].router->addr, b));
 			conn_close(s, i);
 		}
+	for (size_t i = col->n_routers; i-- > 0;)
+		if (!config_bmp_allowed(&s->cfg, &col->routers[i]->addr)) {
+			mvpn_log(LOG_NOTICE, "bmp: router %s is no longer in allow: row removed",
+				 inet_addr_format(&col->routers[i]->addr, b));
+			bmp_router_forget(col, col->routers[i], mclock_monotonic());
+		}
+	col->on_event = on_event;
 }
 
 /* Every route change, to each engine that reads routes into the model. */

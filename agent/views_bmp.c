@@ -140,6 +140,7 @@ static bool router_get(void *ctx, const void *row, unsigned col, struct cell *c)
 		break;
 	case COL_BMP_ROUTER_OTHER_FAMILIES: cell_counter64(c, r->c.other_family); break;
 	case COL_BMP_ROUTER_PEER_LIMIT_DROPS: cell_counter64(c, r->c.peer_drops); break;
+	case COL_BMP_ROUTER_CREATED: cell_date_real(c, &m->clock, r->made); break;
 	default: return false;
 	}
 	return true;

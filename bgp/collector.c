@@ -493,9 +493,7 @@ static bool make_room(struct bmp_collector *c)
 	}
 	if ((i = oldest_down(c)) == c->n_routers)
 		return false;
-	router_free(c, c->routers[i]);
-	memmove(&c->routers[i], &c->routers[i + 1], (c->n_routers - i - 1) * sizeof(*c->routers));
-	c->n_routers--;
+	bmp_router_forget(c, c->routers[i], 0); /* down: nothing to end */
 	return true;
 }
 
@@ -534,6 +532,7 @@ struct bmp_router *bmp_router_connect(struct bmp_collector *c, const struct inet
 		return NULL;
 	}
 	r->addr = *a;
+	r->made = now;
 	i = router_pos(c, a, &found); /* make_room may have moved rows */
 	memmove(&c->routers[i + 1], &c->routers[i], (c->n_routers - i) * sizeof(*c->routers));
 	c->routers[i] = r;
@@ -553,6 +552,19 @@ void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_
 	c->t.routers_up--;
 	if (r->initiated) /* a session that never began ends unannounced */
 		event(c, BMP_EV_ROUTER_DOWN, r, NULL);
+}
+
+void bmp_router_forget(struct bmp_collector *c, struct bmp_router *r, mtime_t now)
+{
+	bool found;
+	size_t i = router_pos(c, &r->addr, &found);
+
+	if (!found || c->routers[i] != r)
+		return;
+	bmp_router_disconnect(c, r, now);
+	router_free(c, r);
+	memmove(&c->routers[i], &c->routers[i + 1], (c->n_routers - i - 1) * sizeof(*c->routers));
+	c->n_routers--;
 }
 
 void bmp_collector_free(struct bmp_collector *c)

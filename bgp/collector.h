@@ -83,6 +83,7 @@ struct bmp_router {
 	size_t n_peers, cap_peers, n_peers_up;
 	size_t routes, by_family[BGP_FAM_COUNT];
 	struct bmp_router_counters c;
+	mtime_t made;          /* monotonic: the row's counters count from then */
 	mtime_t last_message, up_since, down_since; /* monotonic; 0: never */
 	bool has_term_reason;
 	uint16_t term_reason;
@@ -149,6 +150,12 @@ size_t bmp_router_input(struct bmp_collector *c, struct bmp_router *r, const uin
 			size_t len, mtime_t now, bool *close);
 /* The session ended: peers and routes go, the row stays down. */
 void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_t now);
+
+/* Forgets the row of a router the configuration no longer allows (a reload
+ * is how a retired router's row goes): its session, if up, ends as
+ * bmp_router_disconnect ends it, then the row and its counters go.  A later
+ * connection from it makes a new row.  r is freed. */
+void bmp_router_forget(struct bmp_collector *c, struct bmp_router *r, mtime_t now);
 
 /* Rows in address order: the first >= a (> a if after); NULL at the end. */
 const struct bmp_router *bmp_router_seek(const struct bmp_collector *c, const struct inet_addr *a,

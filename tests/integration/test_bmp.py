@@ -398,21 +398,67 @@ def test_a_million_route_flood_is_capped_counted_and_served(collector, snmp, dae
     assert daemon.proc.poll() is None
 
 
-def test_a_reload_that_drops_a_router_from_allow_closes_its_session(collector, snmp, daemon):
+def test_a_reload_that_drops_a_router_from_allow_retires_it_unannounced(collector, snmp, daemon,
+                                                                        traps):
     import signal
     s = connect(collector)
     s.sendall(step("01-init") + step("02-peerup") + step("03-routes"))
-    until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 37)
+    first = until(snmp, lambda r: r["mvpnBmpRouterRoutes"] == 37)
+    gone = connect(collector, "127.0.0.3")  # a router whose session ended: a down row
+    gone.sendall(step("01-init"))
+    until(snmp, lambda r: r["mvpnBmpRouterMessages"] == 1, addr="127.0.0.3")
+    gone.close()
+    until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2, addr="127.0.0.3")
+    assert wait_for(lambda: ("mvpnBmpRouterDown", 'ipv4."127.0.0.3"') in [
+        (name, objs["_index"]) for name, objs in bmp_notifications(traps)], STEP_TIMEOUT), \
+        traps.text()
+    before = len(bmp_notifications(traps))
+    # .1 (up) and .3 (down) leave allow; the IPv6 prefix stays.
     daemon.write_config(
         "startup-grace = 0\n"
         "bmp {\n"
         f'  listen = "127.0.0.1:{collector}"\n'
-        '  allow = { "127.0.0.3" }\n'
+        '  allow = { "127.0.0.2", "2001:db8::/32" }\n'
         "  max-routes-per-router = 5000\n"
         "}\n")
     daemon.signal(signal.SIGHUP)
-    row = until(snmp, lambda r: r["mvpnBmpRouterStatus"] == 2)
-    assert row["mvpnBmpRouterRoutes"] == 0
-    assert wait_for(lambda: bmp_scalars(snmp)["mvpnBmpMaxRoutesPerRouter"] == 5000, STEP_TIMEOUT)
-    assert "no longer in allow" in daemon.log_text()
+    assert wait_for(lambda: routers(snmp) == {}, STEP_TIMEOUT), routers(snmp)
+    assert s.recv(1) == b""  # the collector closed its end
+    g = bmp_scalars(snmp)
+    assert g["mvpnBmpRoutes"] == 0 and g["mvpnBmpRoutersUp"] == 0
+    assert g["mvpnBmpMaxRoutesPerRouter"] == 5000
+    assert peers(snmp) == {}
+    log = daemon.log_text()
+    assert "router 127.0.0.1 is no longer in allow: closed" in log
+    assert "router 127.0.0.1 is no longer in allow: row removed" in log
+    assert "router 127.0.0.3 is no longer in allow: row removed" in log
+    # A router allowed after the reload: its session's start is the next
+    # notification, so none was sent for the two the reload retired.
+    back = connect(collector, "127.0.0.2")
+    back.sendall(step("01-init"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterMessages"] == 1, addr="127.0.0.2")
+    assert row["mvpnBmpRouterSessions"] == 1
+    assert wait_for(lambda: len(bmp_notifications(traps)) > before, STEP_TIMEOUT), traps.text()
+    got = [(name, objs["_index"]) for name, objs in bmp_notifications(traps)[before:]]
+    assert got == [("mvpnBmpRouterUp", 'ipv4."127.0.0.2"')], got
+    back.close()
     s.close()
+    # Allowed again, .1 gets a new row: its counters from zero, and a later
+    # mvpnBmpRouterCreated that says so (DateAndTime: its first 8 octets
+    # compare as times).
+    daemon.write_config(
+        "startup-grace = 0\n"
+        "bmp {\n"
+        f'  listen = "127.0.0.1:{collector}"\n'
+        '  allow = { "127.0.0.1", "127.0.0.2" }\n'
+        "  max-routes-per-router = 6000\n"
+        "}\n")
+    daemon.signal(signal.SIGHUP)
+    assert wait_for(lambda: bmp_scalars(snmp)["mvpnBmpMaxRoutesPerRouter"] == 6000, STEP_TIMEOUT)
+    time.sleep(0.2)  # more than DateAndTime's tenth of a second since the first row
+    again = connect(collector)
+    again.sendall(step("01-init"))
+    row = until(snmp, lambda r: r["mvpnBmpRouterMessages"] == 1)
+    assert row["mvpnBmpRouterSessions"] == 1 and row["mvpnBmpRouterPeerUps"] == 0
+    assert row["mvpnBmpRouterCreated"][:8] > first["mvpnBmpRouterCreated"][:8], (row, first)
+    again.close()

@@ -570,6 +570,72 @@ TEST(two_routers_keep_their_own_routes)
 	bmp_collector_free(c);
 }
 
+/* max_routers rows, up or down: a new router takes the row down longest,
+ * and is refused while every row is up. */
+TEST(router_rows_past_the_cap_reclaim_the_one_down_longest)
+{
+	static const struct bmp_limits two = {1000, 16, 2};
+	struct bmp_collector *c = bmp_collector_new(&two);
+	struct inet_addr a = v4("127.0.0.1"), b = v4("127.0.0.2"), d = v4("127.0.0.4");
+	struct bmp_router *ra = bmp_router_connect(c, &a, 1, 1);
+	struct bmp_router *rb = bmp_router_connect(c, &b, 1, 1);
+
+	CHECK(bmp_router_connect(c, &d, 1, 2) == NULL);
+	CHECK_EQ_INT(c->t.refused_full, 1);
+	feed(c, rb, bmp_steps[0].p, bmp_steps[0].len, 4096);
+	bmp_router_disconnect(c, rb, 3); /* down longest */
+	bmp_router_disconnect(c, ra, 4);
+	struct bmp_router *rd = bmp_router_connect(c, &d, 1, 5);
+	CHECK(rd != NULL);
+	CHECK_EQ_INT(c->n_routers, 2);
+	CHECK(bmp_router_seek(c, &a, false) == ra);         /* a stays */
+	CHECK(bmp_router_seek(c, &a, true) == rd);          /* b went; order kept */
+	CHECK_EQ_INT(c->t.refused_full, 1);
+	CHECK_EQ_INT(c->t.routers_up, 1);
+	/* A known router comes back into its own row, even at the cap. */
+	CHECK(bmp_router_connect(c, &a, 2, 6) == ra);
+	CHECK_EQ_INT(ra->c.sessions, 2);
+	CHECK_EQ_INT(ra->made, 1);  /* the same row: its counters go on */
+	CHECK_EQ_INT(rd->made, 5);
+	CHECK(bmp_router_connect(c, &b, 2, 7) == NULL); /* both up again */
+	CHECK_EQ_INT(c->t.refused_full, 2);
+	bmp_collector_free(c);
+}
+
+/* A reload's retirement of a router: the row goes with its routes (each
+ * withdrawn to the listeners), up or down, and comes back new. */
+TEST(a_forgotten_router_takes_its_row_and_routes)
+{
+	struct bmp_collector *c = bmp_collector_new(&lim);
+	struct inet_addr a = v4("127.0.0.1"), b = v4("127.0.0.2");
+	struct tally t = {0, 0};
+	struct bmp_router *ra = bmp_router_connect(c, &a, 1, 1);
+	struct bmp_router *rb = bmp_router_connect(c, &b, 1, 1);
+
+	c->on_change = count_change, c->change_arg = &t;
+	for (size_t i = 0; i < 3; i++) {
+		feed(c, ra, bmp_steps[i].p, bmp_steps[i].len, 4096);
+		feed(c, rb, bmp_steps[i].p, bmp_steps[i].len, 4096);
+	}
+	CHECK_EQ_INT(t.adds, 2 * 37);
+	bmp_router_forget(c, ra, 2); /* up: its session ends first */
+	CHECK_EQ_INT(t.withdraws, 37);
+	CHECK_EQ_INT(c->n_routers, 1);
+	CHECK_EQ_INT(c->t.routers_up, 1);
+	CHECK_EQ_INT(c->t.routes, 37);
+	CHECK(bmp_router_seek(c, &a, false) == rb);
+	bmp_router_disconnect(c, rb, 3);
+	bmp_router_forget(c, rb, 4); /* down */
+	CHECK_EQ_INT(t.withdraws, 2 * 37);
+	CHECK_EQ_INT(c->n_routers, 0);
+	CHECK(bmp_router_seek(c, &a, false) == NULL);
+	ra = bmp_router_connect(c, &a, 2, 5); /* back: a new row, counted from zero */
+	CHECK_EQ_INT(ra->made, 5);
+	CHECK_EQ_INT(ra->c.sessions, 1);
+	CHECK_EQ_INT(ra->c.messages, 0);
+	bmp_collector_free(c);
+}
+
 static void count_rd(void *arg, const struct bmp_router *r, const struct bmp_peer *p,
 		     const struct route *route)
 {
@@ -812,6 +878,9 @@ int main(void)
 		 collector_closes_without_initiation_or_on_bad_framing},
 		{"collector_counts_malformed_and_keeps_going", collector_counts_malformed_and_keeps_going},
 		{"two_routers_keep_their_own_routes", two_routers_keep_their_own_routes},
+		{"router_rows_past_the_cap_reclaim_the_one_down_longest",
+		 router_rows_past_the_cap_reclaim_the_one_down_longest},
+		{"a_forgotten_router_takes_its_row_and_routes", a_forgotten_router_takes_its_row_and_routes},
 		{"routes_of_an_rd_can_be_walked", routes_of_an_rd_can_be_walked},
 		{"peer_down_keeps_its_row_with_the_reason", peer_down_keeps_its_row_with_the_reason},
 		{"peer_rows_past_the_cap_reclaim_one_down", peer_rows_past_the_cap_reclaim_one_down},
