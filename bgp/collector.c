@@ -557,10 +557,8 @@ void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_
 void bmp_router_forget(struct bmp_collector *c, struct bmp_router *r, mtime_t now)
 {
 	bool found;
-	size_t i = router_pos(c, &r->addr, &found);
+	size_t i = router_pos(c, &r->addr, &found); /* found: r is a row of c */
 
-	if (!found || c->routers[i] != r)
-		return;
 	bmp_router_disconnect(c, r, now);
 	router_free(c, r);
 	memmove(&c->routers[i], &c->routers[i + 1], (c->n_routers - i - 1) * sizeof(*c->routers));

@@ -154,7 +154,8 @@ void bmp_router_disconnect(struct bmp_collector *c, struct bmp_router *r, mtime_
 /* Forgets the row of a router the configuration no longer allows (a reload
  * is how a retired router's row goes): its session, if up, ends as
  * bmp_router_disconnect ends it, then the row and its counters go.  A later
- * connection from it makes a new row.  r is freed. */
+ * connection from it makes a new row.  r is freed: the caller closes the
+ * router's connection first. */
 void bmp_router_forget(struct bmp_collector *c, struct bmp_router *r, mtime_t now);
 
 /* Rows in address order: the first >= a (> a if after); NULL at the end. */

@@ -5,6 +5,7 @@ pid when the test ends. Traffic goes only to 127.0.0.1 and to unix sockets in
 the test's own temporary directory.
 """
 import fcntl
+import functools
 import glob
 import hashlib
 import json
@@ -588,21 +589,21 @@ def run_tshark(cmd, timeout=600):
 TORN_WALK_TRIES = 5
 
 
-def readable_columns():
-    """Object name -> True for the MIB's read-only columns and scalars (from the
-    MIB's text: MAX-ACCESS), the objects a walk returns for every row."""
-    global READABLE
-    if READABLE is None:
-        with open(os.path.join(TOP, "mibs", "MVPN-MONITOR-MIB.txt")) as f:
-            text = f.read()
-        starts = list(re.finditer(r"^(\w+)\s+OBJECT-TYPE\b", text, re.M))
-        ends = [m.start() for m in starts[1:]] + [len(text)]
-        READABLE = {m.group(1) for m, end in zip(starts, ends)
-                    if re.search(r"\bMAX-ACCESS\s+read-", text[m.end():end])}
-    return READABLE
-
-
-READABLE = None
+@functools.lru_cache(maxsize=None)
+def table_columns(table):
+    """(table OID, names of its readable columns): the columns a walk returns
+    for every row (MAX-ACCESS read-* in the MIB's text; the index columns are
+    not-accessible)."""
+    with open(os.path.join(TOP, "mibs", "MVPN-MONITOR-MIB.txt")) as f:
+        text = f.read()
+    starts = list(re.finditer(r"^(\w+)\s+OBJECT-TYPE\b", text, re.M))
+    ends = [m.start() for m in starts[1:]] + [len(text)]
+    readable = {m.group(1) for m, end in zip(starts, ends)
+                if re.search(r"\bMAX-ACCESS\s+read-", text[m.end():end])}
+    names = mib_names()
+    table_oid = next(oid for oid, name in names.items() if name == table)
+    return table_oid, frozenset(name for oid, name in names.items()
+                                if oid.startswith(table_oid + ".1.") and name in readable)
 
 
 def snmp_rows(snmp, table, schema):
@@ -614,10 +615,7 @@ def snmp_rows(snmp, table, schema):
     columns only, one it adds with its last ones.  Such a torn read is walked
     again (up to TORN_WALK_TRIES times); a column still missing after that is
     returned missing, for the caller to see."""
-    names = mib_names()
-    table_oid = next(oid for oid, name in names.items() if name == table)
-    columns = {name for oid, name in names.items()
-               if oid.startswith(table_oid + ".1.") and name in readable_columns()}
+    table_oid, columns = table_columns(table)
     for _ in range(TORN_WALK_TRIES):
         rows = _walk_rows(snmp, table_oid + ".1", schema)
         if all(columns <= set(r) for r in rows.values()):

@@ -92,14 +92,11 @@ def joins(snmp):
     for k, r in snmp_rows(snmp, "mvpnCGroupPeTable", "uaauau").items():
         if k[0] != GREEN:
             continue
-        # A row that expires while it is walked comes back without its last
-        # columns; snmp_rows walks such a read again, and one still torn reads
-        # None here, so it equals no wanted row and a waiting caller reads again.
-        expires = r.get("mvpnCGroupPeExpiresIn")
-        out[k[1:]] = (r.get("mvpnCGroupPeState"), r.get("mvpnCGroupPeOther"),
-                      r.get("mvpnCGroupPeJoiners"), r.get("mvpnCGroupPeRp"),
-                      r.get("mvpnCGroupPeHoldTime"), "held" if expires == HELD else expires,
-                      r.get("mvpnCGroupPeBgpRoutes"))
+        expires = r["mvpnCGroupPeExpiresIn"]
+        out[k[1:]] = (r["mvpnCGroupPeState"], r["mvpnCGroupPeOther"], r["mvpnCGroupPeJoiners"],
+                      r["mvpnCGroupPeRp"], r["mvpnCGroupPeHoldTime"],
+                      "held" if expires == HELD else expires,
+                      r["mvpnCGroupPeBgpRoutes"])
     return out
 
 
